@@ -1,0 +1,183 @@
+"""The `fbss` command line: assess cases, print the case schema, inspect the knowledge base."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from fbss.case.model import Case
+from fbss.case.parse import read_case
+from fbss.errors import FbssError
+from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.loader import load_knowledge
+from fbss.reasoning.assess import assess
+from fbss.reports.data import to_data
+from fbss.reports.markdown import render_markdown
+from fbss.reports.terminal import render_assessment
+
+app = typer.Typer(help="FBSS Navigator: decision support for persistent pain after spine surgery.", no_args_is_help=True)
+knowledge_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
+app.add_typer(knowledge_app, name="knowledge")
+
+stdout = Console(soft_wrap=False)
+stderr = Console(stderr=True)
+
+KnowledgeOption = Annotated[
+    Path | None,
+    typer.Option("--knowledge", help="Knowledge-base directory (default: the packaged one)", envvar="FBSS_KNOWLEDGE_DIR"),
+]
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+def _kb(directory: Path | None) -> KnowledgeBase:
+    return load_knowledge(directory)
+
+
+def _dated(case: Case) -> Case:
+    """Cases without an assessment date are assessed as of today."""
+    if case.assessment_date is None:
+        return case.model_copy(update={"assessment_date": dt.date.today()})
+    return case
+
+
+@app.command("assess")
+def assess_command(
+    cases: Annotated[list[Path], typer.Argument(help="Case JSON files", show_default=False)],
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text, json (one line per case) or markdown")] = (
+        OutputFormat.text
+    ),
+    knowledge: KnowledgeOption = None,
+) -> None:
+    """Assess one or more cases: red flags first, then the ranked differential."""
+    kb = _kb(knowledge)
+    failures = 0
+    show_progress = len(cases) > 1 and stderr.is_terminal
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        disable=not show_progress,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("Assessing", total=len(cases))
+        for path in cases:
+            try:
+                case = _dated(read_case(path))
+            except FbssError as exc:
+                failures += 1
+                stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+                progress.advance(task)
+                continue
+            assessment = assess(case, kb)
+            if output is OutputFormat.json:
+                sys.stdout.write(json.dumps(to_data(assessment, kb), ensure_ascii=False) + "\n")
+            elif output is OutputFormat.markdown:
+                sys.stdout.write(render_markdown(assessment, kb) + "\n")
+            else:
+                render_assessment(assessment, kb, stdout)
+            progress.advance(task)
+    if failures:
+        if len(cases) > 1:
+            stderr.print(f"{failures} of {len(cases)} case(s) could not be read", highlight=False)
+        raise typer.Exit(1)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of a case."""
+    sys.stdout.write(json.dumps(Case.model_json_schema(), indent=2) + "\n")
+
+
+@knowledge_app.command("validate")
+def knowledge_validate(directory: Annotated[Path | None, typer.Argument(help="Directory (default: packaged)")] = None) -> None:
+    """Load and check every knowledge file; print a summary or the first problem."""
+    kb = _kb(directory)
+    stdout.print(
+        f"knowledge base {kb.version} ({kb.fingerprint}) is valid: {len(kb.findings)} findings, {len(kb.causes)} causes, "
+        f"{len(kb.red_flags)} red flags, {len(kb.sources)} sources in {len(kb.files)} files"
+    )
+
+
+@knowledge_app.command("list")
+def knowledge_list(
+    kind: Annotated[str, typer.Option(help="causes, red-flags, findings or sources")] = "causes",
+    knowledge: KnowledgeOption = None,
+) -> None:
+    """List entries of one kind."""
+    kb = _kb(knowledge)
+    table = Table(show_lines=False)
+    if kind == "causes":
+        for col in ("id", "title", "category", "links"):
+            table.add_column(col)
+        for cause in kb.causes:
+            table.add_row(cause.id, cause.title, cause.category.value, str(len(cause.links)))
+    elif kind == "red-flags":
+        for col in ("id", "title", "urgency", "evidence"):
+            table.add_column(col)
+        for flag in kb.red_flags:
+            table.add_row(flag.id, flag.title, flag.urgency.value, flag.evidence.value)
+    elif kind == "findings":
+        for col in ("id", "title", "group"):
+            table.add_column(col)
+        for finding in kb.findings.values():
+            table.add_row(finding.id, finding.title, finding.group.value)
+    elif kind == "sources":
+        for col in ("id", "citation"):
+            table.add_column(col)
+        for source in kb.sources.values():
+            table.add_row(source.id, source.citation)
+    else:
+        raise FbssError(f"--kind: expected causes, red-flags, findings or sources, got '{kind}'")
+    stdout.print(table)
+
+
+@knowledge_app.command("show")
+def knowledge_show(entry_id: Annotated[str, typer.Argument(help="Entry id")], knowledge: KnowledgeOption = None) -> None:
+    """Show one entry (cause, red flag, finding or source) in full, as YAML-like JSON."""
+    kb = _kb(knowledge)
+    try:
+        entry = kb.entry(entry_id)
+    except KeyError:
+        raise FbssError(f"no knowledge entry with id '{entry_id}'; see `fbss knowledge list`") from None
+    sys.stdout.write(json.dumps(entry.model_dump(mode="json", exclude_none=True), indent=2, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    """Entry point: run the app; report project errors in one line, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except FbssError as exc:
+        stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        stderr.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - click usage errors arrive here
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""Load the knowledge-base YAML files, validate every entry and cross-reference, and refuse a bad file precisely."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from fbss.case.parse import describe_validation_error
+from fbss.case.paths import field_kind
+from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
+from fbss.errors import KnowledgeError
+from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.evidence import Source
+from fbss.knowledge.models import (
+    CauseDef,
+    Cited,
+    FindingDef,
+    Link,
+    RedFlagDef,
+    expression_ids,
+)
+from fbss.knowledge.yaml_source import line_of, read_yaml, strip_lines
+
+DATA_DIR = Path(__file__).parent / "data"
+MANIFEST = "knowledge.yaml"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _where(path: Path, raw: Any, entry_id: str | None = None) -> str:
+    line = line_of(raw)
+    parts = [path.name + (f" line {line}" if line else "")]
+    if entry_id:
+        parts.append(f"entry '{entry_id}'")
+    return ", ".join(parts)
+
+
+def _entries(path: Path, document: Any, key: str) -> list[Any]:
+    if document is None:
+        return []
+    if not isinstance(document, dict):
+        raise KnowledgeError(f"{path.name}: expected a mapping at the top level")
+    entries = document.get(key, [])
+    if not isinstance(entries, list):
+        raise KnowledgeError(f"{_where(path, document)}: '{key}' must be a list")
+    return entries
+
+
+def _parse(model: type[M], path: Path, raw: Any, with_line: bool = True) -> M:
+    if not isinstance(raw, dict):
+        raise KnowledgeError(f"{path.name}: every entry must be a mapping, got {raw!r}")
+    data = strip_lines(raw)
+    if with_line:
+        data["line"] = line_of(raw)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise KnowledgeError(f"{_where(path, raw, data.get('id'))}: {describe_validation_error(exc)}") from None
+
+
+def _unique(items: Iterable[tuple[str, Path, Any]]) -> None:
+    seen: dict[str, str] = {}
+    for entry_id, path, raw in items:
+        where = _where(path, raw)
+        if entry_id in seen:
+            raise KnowledgeError(f"{where}: id '{entry_id}' is already used at {seen[entry_id]}")
+        seen[entry_id] = where
+
+
+def _check_finding(finding: FindingDef, path: Path, raw: Any, finding_ids: set[str]) -> None:
+    where = _where(path, raw, finding.id)
+    if finding.field is not None:
+        try:
+            kind = field_kind(finding.field)
+        except KeyError as exc:
+            raise KnowledgeError(f"{where}: field {exc.args[0]}") from None
+        if kind.kind == "presence" and (finding.one_of or finding.threshold):
+            raise KnowledgeError(f"{where}: '{finding.field}' is present/absent/unknown; drop one_of and threshold")
+        if kind.kind == "number" and finding.threshold is None:
+            raise KnowledgeError(f"{where}: '{finding.field}' is a number; give a threshold")
+        if kind.kind == "enum":
+            if not finding.one_of:
+                raise KnowledgeError(f"{where}: '{finding.field}' takes one of {list(kind.values)}; give one_of")
+            bad = [v for v in finding.one_of if v not in kind.values]
+            if bad:
+                raise KnowledgeError(f"{where}: {bad} not allowed for '{finding.field}'; expected {list(kind.values)}")
+    if finding.diagnostic is not None and finding.diagnostic not in DiagnosticFinding.__members__:
+        raise KnowledgeError(f"{where}: unknown diagnostic finding code '{finding.diagnostic}'")
+    bad_modalities = [m for m in finding.seen_on if m not in Modality.__members__]
+    if bad_modalities:
+        raise KnowledgeError(f"{where}: unknown modality {bad_modalities}; expected {[m.value for m in Modality]}")
+    if finding.lab is not None and finding.lab not in Lab.__members__:
+        raise KnowledgeError(f"{where}: unknown lab '{finding.lab}'; expected one of {[m.value for m in Lab]}")
+    if finding.treatment is not None and finding.treatment not in Treatment.__members__:
+        raise KnowledgeError(f"{where}: unknown treatment '{finding.treatment}'")
+    if finding.expression is not None:
+        missing = [i for i in expression_ids(finding.expression) if i not in finding_ids]
+        if missing:
+            raise KnowledgeError(f"{where}: expression names unknown finding(s) {missing}")
+
+
+def _check_cycles(findings: dict[str, FindingDef]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(fid: str, trail: list[str]) -> None:
+        if state.get(fid) == 2:
+            return
+        if state.get(fid) == 1:
+            raise KnowledgeError(f"findings.yaml: findings refer to each other in a circle: {' -> '.join(trail)}")
+        state[fid] = 1
+        expression = findings[fid].expression
+        for child in expression_ids(expression) if expression is not None else []:
+            visit(child, [*trail, child])
+        state[fid] = 2
+
+    for fid in findings:
+        visit(fid, [fid])
+
+
+def _check_sources(cited: Cited, where: str, sources: dict[str, Source]) -> None:
+    missing = [s for s in cited.sources if s not in sources]
+    if missing:
+        raise KnowledgeError(f"{where}: unknown source id(s) {missing}; add them to sources.yaml")
+
+
+def _cited_parts(cause: CauseDef) -> list[tuple[str, Cited]]:
+    parts: list[tuple[str, Cited]] = [("category_basis", cause.category_basis)]
+    parts += [(f"prior '{group}'", prior) for group, prior in cause.priors.items()]
+    parts += [(f"link '{link.finding}'", link) for link in cause.links]
+    return parts
+
+
+def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
+    """Read and validate every knowledge file in `directory` (default: the packaged data)."""
+    directory = directory or DATA_DIR
+    if not directory.is_dir():
+        raise KnowledgeError(f"{directory}: knowledge directory not found")
+    paths = sorted(directory.glob("*.yaml"))
+    documents = {p: read_yaml(p) for p in paths}
+    by_name = {p.name: p for p in paths}
+    for required in (MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml"):
+        if required not in by_name:
+            raise KnowledgeError(f"{directory}: missing required file {required}")
+
+    manifest = documents[by_name[MANIFEST]]
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("version"), str):
+        raise KnowledgeError(f"{MANIFEST}: needs a 'version' string")
+
+    raw_sources = [(p, raw) for p, doc in documents.items() for raw in _entries(p, doc, "sources")]
+    sources_list = [(_parse(Source, p, raw, with_line=False), p, raw) for p, raw in raw_sources]
+    _unique((s.id, p, raw) for s, p, raw in sources_list)
+    sources = {s.id: s for s, _, _ in sources_list}
+
+    def parse_all(name: str, key: str, model: type[M]) -> list[tuple[M, Path, Any]]:
+        path = by_name[name]
+        return [(_parse(model, path, raw), path, raw) for raw in _entries(path, documents[path], key)]
+
+    finding_entries = parse_all("findings.yaml", "findings", FindingDef)
+    _unique((f.id, p, raw) for f, p, raw in finding_entries)
+    findings = {f.id: f for f, _, _ in finding_entries}
+    for finding, path, raw in finding_entries:
+        _check_finding(finding, path, raw, set(findings))
+        if finding.threshold is not None:
+            _check_sources(finding.threshold, _where(path, raw, finding.id), sources)
+    _check_cycles(findings)
+
+    cause_entries = parse_all("causes.yaml", "causes", CauseDef)
+    _unique((c.id, p, raw) for c, p, raw in cause_entries)
+    for cause, path, raw in cause_entries:
+        where = _where(path, raw, cause.id)
+        for label, cited in _cited_parts(cause):
+            _check_sources(cited, f"{where}, {label}", sources)
+        for link in cause.links:
+            _check_link(link, where, findings)
+        if cause.applies_if is not None:
+            missing = [i for i in expression_ids(cause.applies_if) if i not in findings]
+            if missing:
+                raise KnowledgeError(f"{where}: applies_if names unknown finding(s) {missing}")
+
+    flag_entries = parse_all("red_flags.yaml", "red_flags", RedFlagDef)
+    _unique((f.id, p, raw) for f, p, raw in flag_entries)
+    for flag, path, raw in flag_entries:
+        where = _where(path, raw, flag.id)
+        _check_sources(flag, where, sources)
+        missing = [i for i in expression_ids(flag.when) if i not in findings]
+        if missing:
+            raise KnowledgeError(f"{where}: 'when' names unknown finding(s) {missing}")
+
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    sections = {
+        p.stem: documents[p]
+        for p in paths
+        if p.name not in {MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml"}
+    }
+    return KnowledgeBase(
+        version=manifest["version"],
+        fingerprint=digest.hexdigest()[:16],
+        sources=sources,
+        findings=findings,
+        causes=tuple(c for c, _, _ in cause_entries),
+        red_flags=tuple(f for f, _, _ in flag_entries),
+        files=tuple(p.name for p in paths),
+        sections=sections,
+    )
+
+
+def _check_link(link: Link, where: str, findings: dict[str, FindingDef]) -> None:
+    if link.finding not in findings:
+        raise KnowledgeError(f"{where}: link to unknown finding '{link.finding}'")
+
+
+@cache
+def default_knowledge() -> KnowledgeBase:
+    """The packaged knowledge base, loaded once per process."""
+    return load_knowledge()
+
+

@@ -1,0 +1,228 @@
+"""The shapes of knowledge-base entries: findings, causes, red flags, and the numbers that link them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fbss.case.derived import SurgeryGroup
+from fbss.knowledge.evidence import Evidence
+
+Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Cited(_Entry):
+    """Anything that carries a number or a rule: its evidence grade and its sources."""
+
+    evidence: Evidence
+    sources: tuple[Id, ...] = ()
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Cited:
+        if self.evidence is not Evidence.expert_estimate and not self.sources:
+            raise ValueError(f"evidence '{self.evidence.value}' needs at least one source id")
+        return self
+
+
+# --- boolean expressions over findings (three-valued: present / absent / unknown) --------------------------
+
+
+class AnyOf(_Entry):
+    any_of: tuple[Expression, ...] = Field(min_length=1)
+
+
+class AllOf(_Entry):
+    all_of: tuple[Expression, ...] = Field(min_length=1)
+
+
+class Not(_Entry):
+    not_: Expression = Field(alias="not")
+
+
+Expression = Union[Id, AnyOf, AllOf, Not]  # noqa: UP007 - recursive alias needs Union for pydantic
+AnyOf.model_rebuild()
+AllOf.model_rebuild()
+Not.model_rebuild()
+
+
+def expression_ids(expr: Expression) -> list[str]:
+    """Every finding id an expression mentions."""
+    if isinstance(expr, str):
+        return [expr]
+    if isinstance(expr, AnyOf):
+        return [i for e in expr.any_of for i in expression_ids(e)]
+    if isinstance(expr, AllOf):
+        return [i for e in expr.all_of for i in expression_ids(e)]
+    return expression_ids(expr.not_)
+
+
+# --- findings ------------------------------------------------------------------------------------------------
+
+
+class Threshold(Cited):
+    """A cut-off on a number; which comparison is used is part of the data."""
+
+    above: float | None = None
+    at_least: float | None = None
+    below: float | None = None
+    at_most: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Threshold:
+        bounds = [b for b in (self.above, self.at_least, self.below, self.at_most) if b is not None]
+        if not bounds:
+            raise ValueError("a threshold needs one of above, at_least, below, at_most")
+        return self
+
+
+class FindingGroup(StrEnum):
+    history = "history"
+    timing = "timing"
+    pain = "pain"
+    exam = "exam"
+    red_flag = "red_flag"
+    risk_factor = "risk_factor"
+    psychosocial = "psychosocial"
+    treatment_response = "treatment_response"
+    diagnostic = "diagnostic"
+    lab = "lab"
+    surgery = "surgery"
+
+
+class FindingDef(_Entry):
+    """A named clinical finding and how its state is read from a case.
+
+    Exactly one of: `field` (a case path, optionally with `equals`/`one_of` or a `threshold`), `diagnostic` (a coded
+    study finding), `lab` (with `threshold`), `treatment` (a prior treatment, optionally with `threshold` on % relief)
+    or `expression` (a combination of other findings).
+    """
+
+    id: Id
+    title: str = Field(min_length=3)
+    group: FindingGroup
+    question: str | None = Field(default=None, description="How to ask for it when it is unknown")
+    field: str | None = None
+    one_of: tuple[str, ...] | None = None
+    threshold: Threshold | None = None
+    diagnostic: str | None = None
+    seen_on: tuple[str, ...] = Field(
+        default=(), description="Modalities that show this diagnostic finding (a study reported in full rules it out)"
+    )
+    askable: bool | None = Field(
+        default=None, description="Can it be asked at the bedside? Default: yes for fields and expressions, no otherwise"
+    )
+    lab: str | None = None
+    treatment: str | None = None
+    expression: Expression | None = None
+    line: int | None = Field(default=None, exclude=True)
+
+    @property
+    def is_askable(self) -> bool:
+        if self.askable is not None:
+            return self.askable
+        return self.field is not None or self.expression is not None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FindingDef:
+        kinds = [k for k in ("field", "diagnostic", "lab", "treatment", "expression") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a finding is read from exactly one of: field, diagnostic, lab, treatment, expression")
+        if self.seen_on and self.diagnostic is None:
+            raise ValueError("seen_on only applies to a diagnostic finding")
+        if self.lab is not None and self.threshold is None:
+            raise ValueError("a lab finding needs a threshold")
+        return self
+
+
+# --- causes --------------------------------------------------------------------------------------------------
+
+
+class Category(StrEnum):
+    """PSPS-T2 cause categories (van de Minkelis 2024, plus extraspinal and psychosocial)."""
+
+    inappropriate_procedure = "inappropriate_procedure"
+    technical_failure = "technical_failure"
+    biomechanical_sequelae = "biomechanical_sequelae"
+    complication = "complication"
+    extraspinal = "extraspinal"
+    psychosocial = "psychosocial"
+    undetermined = "undetermined"
+
+
+class Prior(Cited):
+    """Pre-test probability of a cause among patients with pain after that kind of surgery."""
+
+    probability: float = Field(gt=0, lt=1)
+
+
+class Link(Cited):
+    """How a finding moves a cause: likelihood ratio if present, and if absent (1 = no change)."""
+
+    finding: Id
+    lr_present: float = Field(default=1.0, ge=0.01, le=100)
+    lr_absent: float = Field(default=1.0, ge=0.01, le=100)
+
+    @model_validator(mode="after")
+    def _moves(self) -> Link:
+        if self.lr_present == 1.0 and self.lr_absent == 1.0:
+            raise ValueError("a link with both likelihood ratios equal to 1 changes nothing; remove it")
+        return self
+
+
+class CauseDef(_Entry):
+    id: Id
+    title: str = Field(min_length=3)
+    category: Category
+    category_basis: Cited
+    description: str = Field(min_length=10)
+    patient_summary: str = Field(min_length=10, description="Plain-language explanation for a handout")
+    priors: dict[SurgeryGroup | Literal["default"], Prior]
+    applies_if: Expression | None = Field(
+        default=None, description="When this is absent the cause cannot apply (e.g. no fusion, no pseudarthrosis)"
+    )
+    links: tuple[Link, ...] = ()
+    line: int | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _default_prior(self) -> CauseDef:
+        if "default" not in self.priors:
+            raise ValueError("priors need a 'default' entry")
+        seen = [link.finding for link in self.links]
+        duplicates = {f for f in seen if seen.count(f) > 1}
+        if duplicates:
+            raise ValueError(f"finding linked twice: {', '.join(sorted(duplicates))}")
+        return self
+
+    def prior_for(self, group: SurgeryGroup) -> Prior:
+        return self.priors.get(group) or self.priors["default"]
+
+
+# --- red flags -----------------------------------------------------------------------------------------------
+
+
+class Urgency(StrEnum):
+    """How fast a red flag must be acted on; order matters (most urgent first)."""
+
+    emergency = "emergency"
+    same_day = "same_day"
+    within_days = "within_days"
+
+
+URGENCY_RANK = {Urgency.emergency: 0, Urgency.same_day: 1, Urgency.within_days: 2}
+
+
+class RedFlagDef(Cited):
+    id: Id
+    title: str = Field(min_length=3)
+    urgency: Urgency
+    action: str = Field(min_length=10)
+    patient_advice: str = Field(min_length=10)
+    when: Expression
+    line: int | None = Field(default=None, exclude=True)
