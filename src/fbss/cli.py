@@ -161,7 +161,7 @@ def knowledge_show(entry_id: Annotated[str, typer.Argument(help="Entry id")], kn
 def main() -> None:
     """Entry point: run the app; report project errors in one line, never a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except FbssError as exc:
         stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
@@ -177,6 +177,7 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
