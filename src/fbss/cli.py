@@ -24,7 +24,11 @@ from fbss.reports.data import to_data
 from fbss.reports.markdown import render_markdown
 from fbss.reports.terminal import render_assessment
 
-app = typer.Typer(help="FBSS Navigator: decision support for persistent pain after spine surgery.", no_args_is_help=True)
+app = typer.Typer(
+    help="FBSS Navigator: decision support for persistent pain after spine surgery.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 knowledge_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
 app.add_typer(knowledge_app, name="knowledge")
 
@@ -161,23 +165,10 @@ def knowledge_show(entry_id: Annotated[str, typer.Argument(help="Entry id")], kn
 def main() -> None:
     """Entry point: run the app; report project errors in one line, never a traceback."""
     try:
-        code = app(standalone_mode=False)
+        app()
     except FbssError as exc:
         stderr.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        stderr.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - click usage errors arrive here
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
