@@ -69,7 +69,9 @@ def _load(path: Path, sources_path: Path) -> InstrumentCatalogue:
         raise KnowledgeError(f"{name}: expected a mapping with sources, schedule and instruments")
     unknown_keys = sorted(set(raw) - {"sources", "schedule", "instruments", LINE_KEY})
     if unknown_keys:
-        raise KnowledgeError(f"{name}: unknown top-level keys {unknown_keys}; expected sources, schedule, instruments")
+        raise KnowledgeError(
+            f"{name}: unknown top-level keys {unknown_keys}; expected sources, schedule, instruments"
+        )
 
     bibliography = _read_sources(sources_path)
     own = _read_sources_list(raw.get("sources") or [], path.name)
@@ -95,7 +97,9 @@ def _load(path: Path, sources_path: Path) -> InstrumentCatalogue:
         entry_id = entry.get("id", "?") if isinstance(entry, dict) else "?"
         instrument = _validate(Instrument, entry, name, f"instrument {entry_id!r}")
         if instrument.id in instruments:
-            raise KnowledgeError(f"{name}: instrument {instrument.id!r} (line {line_of(entry)}): duplicate id")
+            raise KnowledgeError(
+                f"{name}: instrument {instrument.id!r} (line {line_of(entry)}): duplicate id"
+            )
         _check_cited(entry, sources, name, f"instrument {instrument.id!r}")
         for rule_set in instrument.rule_sets:
             problem = _rule_set_gap(instrument, rule_set)
@@ -121,7 +125,7 @@ def _load_contacts(path: Path) -> CrisisContacts:
     return _validate(CrisisContacts, raw["crisis_contacts"], path.name, "crisis_contacts")
 
 
-# --- validation helpers -------------------------------------------------------------------------------------------
+# --- validation helpers ---
 
 
 def _validate(model: type[M], raw: Any, file_name: str, entry: str) -> M:
@@ -141,14 +145,20 @@ def _deepest_line(raw: Any, loc: tuple[int | str, ...]) -> int | None:
     line = line_of(raw)
     node = raw
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
+        child = _child(node, part)
+        if child is None:
             break
+        node = child
         line = line_of(node) or line
     return line
+
+
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    if isinstance(node, dict):
+        return node.get(part)
+    return None
 
 
 def _read_sources(path: Path) -> dict[str, Source]:
@@ -166,7 +176,9 @@ def _read_sources_list(entries: Any, file_name: str) -> dict[str, Source]:
         entry_id = entry.get("id", "?") if isinstance(entry, dict) else "?"
         source = _validate(Source, entry, file_name, f"sources entry {entry_id!r}")
         if source.id in sources:
-            raise KnowledgeError(f"{file_name}: sources entry {source.id!r} (line {line_of(entry)}): duplicate id")
+            raise KnowledgeError(
+                f"{file_name}: sources entry {source.id!r} (line {line_of(entry)}): duplicate id"
+            )
         sources[source.id] = source
     return sources
 

@@ -9,7 +9,7 @@ from fbss.instruments.models import Offset, TimePoint
 
 
 def add_months(day: date, months: int) -> date:
-    """The same day of the month `months` later, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    """The same day of the month `months` later, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

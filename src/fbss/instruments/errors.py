@@ -11,7 +11,15 @@ if TYPE_CHECKING:
 
 
 class InstrumentError(FbssError):
-    """Bad input to an instrument: the message names the field and what was expected."""
+    """Bad input to an instrument: the message names the field and what was expected.
+
+    Safety alerts found in the valid answers travel with the error, so refusing to score a form never hides,
+    for example, a non-zero PHQ-9 item 9.
+    """
+
+    def __init__(self, message: str, alerts: tuple[SafetyAlert, ...] = ()) -> None:
+        super().__init__(message)
+        self.alerts = alerts
 
 
 class UnknownInstrumentError(InstrumentError):
@@ -23,15 +31,7 @@ class AnswerError(InstrumentError):
 
 
 class MissingAnswersError(InstrumentError):
-    """Too many items are unanswered for the instrument's missing-item rule.
-
-    Safety alerts found in the answers that *were* given travel with the error, so refusing to score
-    never hides, for example, a non-zero PHQ-9 item 9.
-    """
-
-    def __init__(self, message: str, alerts: tuple[SafetyAlert, ...] = ()) -> None:
-        super().__init__(message)
-        self.alerts = alerts
+    """Too many items are unanswered for the instrument's missing-item rule."""
 
 
 class ChangeError(InstrumentError):

@@ -1,7 +1,8 @@
-"""Intervals on the real line, written as "[a, b)", and the check that a list of them tiles a range exactly."""
+"""Intervals on the real line, written "[a, b)", and the check that a list of them tiles a range exactly."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Sequence
@@ -28,7 +29,9 @@ class Interval:
         """Read "[0, 20]", "(20, 40]", "(-inf, 30)"; infinite ends must be open."""
         match = _PATTERN.match(text)
         if match is None:
-            raise ValueError(f"{text!r} is not an interval; write it like '[0, 20]', '(20, 40]' or '(-inf, 30)'")
+            raise ValueError(
+                f"{text!r} is not an interval; write it like '[0, 20]', '(20, 40]' or '(-inf, 30)'"
+            )
         opening, low_text, high_text, closing = match.groups()
         low, high = float(low_text), float(high_text)
         interval = cls(low, high, opening == "[", closing == "]")
@@ -51,7 +54,9 @@ class Interval:
                 return "inf" if x > 0 else "-inf"
             return str(int(x)) if x == int(x) else str(x)
 
-        return f"{'[' if self.low_closed else '('}{show(self.low)}, {show(self.high)}{']' if self.high_closed else ')'}"
+        opening = "[" if self.low_closed else "("
+        closing = "]" if self.high_closed else ")"
+        return f"{opening}{show(self.low)}, {show(self.high)}{closing}"
 
 
 def tiling_problem(domain: Interval, parts: Sequence[Interval]) -> str | None:
@@ -64,7 +69,7 @@ def tiling_problem(domain: Interval, parts: Sequence[Interval]) -> str | None:
         return f"the bands start at {first} but the scale starts at {domain}"
     if (last.high, last.high_closed) != (domain.high, domain.high_closed):
         return f"the bands end at {last} but the scale ends at {domain}"
-    for left, right in zip(ordered, ordered[1:], strict=False):
+    for left, right in itertools.pairwise(ordered):
         if left.high != right.low:
             kind = "gap" if left.high < right.low else "overlap"
             return f"{kind} between {left} and {right}"

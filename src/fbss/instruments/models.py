@@ -1,4 +1,4 @@
-"""The shape of instruments.yaml: pydantic models that validate every instrument, band, threshold and time point."""
+"""The shape of instruments.yaml: models that validate every instrument, band, threshold and time point."""
 
 from __future__ import annotations
 
@@ -292,6 +292,12 @@ def _check_change(change: ChangeModel, scales: dict[str, Scale]) -> None:
     if change.scale not in scales:
         raise ValueError(f"change.scale: unknown scale {change.scale}")
     scale = scales[change.scale]
+    measures = [c.measure for c in change.mcid.any_of] if change.mcid else []
+    measures += [d.measure for d in change.definitions]
+    if Measure.improvement_percent in measures and (
+        change.direction is Direction.higher_is_better or scale.min != 0
+    ):
+        raise ValueError("improvement_percent needs a lower-is-better scale that starts at 0")
     ids = [d.id for d in change.definitions]
     _unique(ids, "change definition")
     for definition in change.definitions:
@@ -302,7 +308,9 @@ def _check_change(change: ChangeModel, scales: dict[str, Scale]) -> None:
         outcomes = [b.outcome for b in definition.bands]
         _unique([str(o) for o in outcomes], f"outcome in {definition.id}")
         if Outcome.not_success in outcomes and (Outcome.failure in outcomes or Outcome.grey_zone in outcomes):
-            raise ValueError(f"{definition.id}: not_success is for success-only definitions; use grey_zone/failure")
+            raise ValueError(
+                f"{definition.id}: not_success is for success-only definitions; use grey_zone/failure"
+            )
         if Outcome.success not in outcomes:
             raise ValueError(f"{definition.id}: a definition must have a success band")
     if change.primary is not None and change.primary not in ids:
@@ -359,7 +367,7 @@ class CrisisContact(_Frozen):
 
 
 class CrisisContacts(_Frozen):
-    """Who a patient should contact in a crisis; a deployment replaces the packaged default with local services."""
+    """Who a patient should contact in a crisis; a deployment replaces the packaged default with its own."""
 
     default_message: str = Field(min_length=20)
     contacts: tuple[CrisisContact, ...] = ()
