@@ -15,8 +15,9 @@ from fbss.instruments.models import LicenceStatus
 from .conftest import write_variant
 
 EXPECTED = {
-    "odi", "nrs_back", "nrs_leg", "phq9", "gad7", "pcs", "dn4", "dn4_interview", "startback", "tsk17", "eq5d5l",
-    "pgic", "comi", "work_status", "analgesic_use", "global_assessment", "satisfaction", "complications",
+    "odi", "nrs_back", "nrs_leg", "phq9", "gad7", "pcs", "dn4", "dn4_interview", "startback", "tsk17",
+    "eq5d5l", "pgic", "comi", "work_status", "analgesic_use", "global_assessment", "satisfaction",
+    "complications",
 }  # fmt: skip
 
 
@@ -102,9 +103,11 @@ def test_default_crisis_contacts_tell_the_patient_to_call_the_local_emergency_nu
             id="gap-in-success-bands",
         ),
         pytest.param(
-            '{outcome: success, range: "[50, 100]"}\n            - {outcome: not_success, range: "(-inf, 50)"}\n'
+            '{outcome: success, range: "[50, 100]"}\n'
+            '            - {outcome: not_success, range: "(-inf, 50)"}\n'
             "        - id: nrs_back_solberg_2013",
-            '{outcome: success, range: "[50, 90]"}\n            - {outcome: not_success, range: "(-inf, 50)"}\n'
+            '{outcome: success, range: "[50, 90]"}\n'
+            '            - {outcome: not_success, range: "(-inf, 50)"}\n'
             "        - id: nrs_back_solberg_2013",
             r"the bands end at \[50, 90\] but the scale ends at \(-inf, 100\]",
             id="success-bands-short-of-the-scale",
@@ -163,7 +166,9 @@ def test_bad_file_is_refused_with_file_entry_line_and_reason(
 
 
 def test_error_line_points_into_the_offending_entry(tmp_path: Path, yaml_text: str) -> None:
-    path = write_variant(tmp_path, yaml_text, "{id: walking, label: Walking, min: 0, max: 5}", "{id: walking}")
+    path = write_variant(
+        tmp_path, yaml_text, "{id: walking, label: Walking, min: 0, max: 5}", "{id: walking}"
+    )
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "{id: walking}" in text)
     with pytest.raises(KnowledgeError, match=rf"instrument 'odi' \(line {line}\) at items.3.label"):
         load_instruments(path)

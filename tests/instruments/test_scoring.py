@@ -18,7 +18,7 @@ def odi_with(**changes: int | None) -> dict[str, int | None]:
     return {**ODI_16, **changes}
 
 
-# --- Oswestry Disability Index -------------------------------------------------------------------------------------
+# --- Oswestry Disability Index ---
 
 
 def test_odi_worked_example_all_sections_16_of_50_is_32_percent() -> None:
@@ -72,7 +72,9 @@ def test_odi_refuses_more_than_two_missing_sections() -> None:
         (50, "bed-bound or exaggerating symptoms", "completely disabled"),
     ],
 )
-def test_odi_percent_and_loinc_raw_bands_are_separate(raw_total: int, percent_band: str, loinc_band: str) -> None:
+def test_odi_percent_and_loinc_raw_bands_are_separate(
+    raw_total: int, percent_band: str, loinc_band: str
+) -> None:
     answers = dict.fromkeys(ODI_16, 0)
     remaining = raw_total
     for key in answers:
@@ -93,7 +95,7 @@ def test_odi_score_between_published_whole_number_bands_goes_to_the_higher_band(
     assert score("odi", {**nine, "walking": 1}).band == "moderate disability"
 
 
-# --- pain NRS --------------------------------------------------------------------------------------------------------
+# --- pain NRS ---
 
 
 @pytest.mark.parametrize(
@@ -117,7 +119,7 @@ def test_nrs_bands_with_snomed_codes(instrument: str, value: int, label: str, co
     assert result.bands[0].code == code
 
 
-# --- PHQ-9 and GAD-7 -------------------------------------------------------------------------------------------------
+# --- PHQ-9 and GAD-7 ---
 
 
 def phq9(total: int, item9: int = 0) -> dict[str, int | None]:
@@ -157,7 +159,7 @@ def test_gad7_cut_offs_5_10_15(total: int, band: str) -> None:
     assert (result.total, result.band) == (total, band)
 
 
-# --- Pain Catastrophizing Scale --------------------------------------------------------------------------------------
+# --- Pain Catastrophizing Scale ---
 
 
 def test_pcs_total_and_subscales() -> None:
@@ -183,7 +185,8 @@ def test_pcs_total_threshold_is_at_least_30(total: int, band: str) -> None:
 
 def test_pcs_subscale_thresholds_helplessness_13_magnification_5() -> None:
     base = dict.fromkeys((f"item{i}" for i in range(1, 14)), 0)
-    low = score("pcs", {**base, "item1": 4, "item2": 4, "item3": 4, "item6": 4})  # helplessness 12, magnification 4
+    # helplessness 12 and magnification 4, then 13 and 5
+    low = score("pcs", {**base, "item1": 4, "item2": 4, "item3": 4, "item6": 4})
     high = score("pcs", {**base, "item1": 4, "item2": 4, "item3": 4, "item4": 1, "item6": 4, "item7": 1})
     assert low.band_for("pcs_helplessness_threshold").label == "below clinical threshold"  # type: ignore[union-attr]
     assert low.band_for("pcs_magnification_threshold").label == "below clinical threshold"  # type: ignore[union-attr]
@@ -191,9 +194,17 @@ def test_pcs_subscale_thresholds_helplessness_13_magnification_5() -> None:
     assert high.band_for("pcs_magnification_threshold").label == "clinically significant"  # type: ignore[union-attr]
 
 
-# --- DN4 -------------------------------------------------------------------------------------------------------------
+# --- DN4 ---
 
-DN4_INTERVIEW = ["burning", "painful_cold", "electric_shocks", "tingling", "pins_and_needles", "numbness", "itching"]
+DN4_INTERVIEW = [
+    "burning",
+    "painful_cold",
+    "electric_shocks",
+    "tingling",
+    "pins_and_needles",
+    "numbness",
+    "itching",
+]
 DN4_ALL = [*DN4_INTERVIEW, "hypoaesthesia_touch", "hypoaesthesia_pinprick", "brushing_pain"]
 
 
@@ -211,11 +222,11 @@ def test_dn4_interview_positive_from_3_of_7(yes: int, likely: bool) -> None:
 
 
 def test_dn4_interview_version_refuses_examination_items() -> None:
-    with pytest.raises(AnswerError, match="answers.brushing_pain: unknown item for dn4_interview"):
+    with pytest.raises(AnswerError, match=r"answers.brushing_pain: unknown item for dn4_interview"):
         score("dn4_interview", {**dict.fromkeys(DN4_INTERVIEW, 0), "brushing_pain": 1})
 
 
-# --- STarT Back ------------------------------------------------------------------------------------------------------
+# --- STarT Back ---
 
 
 def published_startback_group(items_1_8: tuple[int, ...], item9: int) -> str:
@@ -243,7 +254,7 @@ def test_startback_subscale_and_bothersomeness_points() -> None:
     assert score("startback", answers | {"item9": 3}).value("distress") == 2
 
 
-# --- TSK-17 ----------------------------------------------------------------------------------------------------------
+# --- TSK-17 ---
 
 
 def test_tsk17_reverse_items_and_range() -> None:
@@ -274,7 +285,7 @@ def test_tsk17_high_above_37(total: int, band: str) -> None:
     assert (result.total, result.band) == (total, band)
 
 
-# --- EQ-5D-5L, PGIC, COMI, registry items ----------------------------------------------------------------------------
+# --- EQ-5D-5L, PGIC, COMI, registry items ---
 
 
 def test_eq5d5l_profile_digits_and_vas_without_index() -> None:
@@ -306,19 +317,31 @@ def test_registry_items_record_labelled_answers() -> None:
     assert score("global_assessment", {"leg": 2}).answers[1].label == "much better"
 
 
-# --- bad input -------------------------------------------------------------------------------------------------------
+# --- bad input ---
 
 
 @pytest.mark.parametrize(
     ("instrument", "answers", "message"),
     [
-        ("odi", odi_with(lifting=6), r"answers.lifting: 6 is out of range; expected a whole number from 0 to 5"),
+        (
+            "odi",
+            odi_with(lifting=6),
+            r"answers.lifting: 6 is out of range; expected a whole number from 0 to 5",
+        ),
         ("odi", odi_with(lifting=-1), r"answers.lifting: -1 is out of range"),
         ("odi", {**ODI_16, "lifting": 2.5}, r"answers.lifting: 2.5 is not a whole number"),
         ("odi", {**ODI_16, "lifting": True}, r"answers.lifting: True is not a number"),
         ("odi", {**ODI_16, "lifting": "2"}, r"answers.lifting: '2' is not a number"),
-        ("odi", {**ODI_16, "lifitng": 2}, r"answers.lifitng: unknown item for odi; expected one of: pain_intensity"),
-        ("tsk17", {f"item{i}": 0 for i in range(1, 18)}, r"answers.item1: 0 is out of range; expected .* 1 to 4"),
+        (
+            "odi",
+            {**ODI_16, "lifitng": 2},
+            r"answers.lifitng: unknown item for odi; expected one of: pain_intensity",
+        ),
+        (
+            "tsk17",
+            {f"item{i}": 0 for i in range(1, 18)},
+            r"answers.item1: 0 is out of range; expected .* 1 to 4",
+        ),
         ("eq5d5l", {"mobility": 6}, r"answers.mobility: 6 is out of range"),
         ("nrs_back", {"pain": 11}, r"answers.pain: 11 is out of range; expected a whole number from 0 to 10"),
         ("comi", {"index": 10.5}, r"answers.index: 10.5 is out of range; expected a number from 0 to 10"),

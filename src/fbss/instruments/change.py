@@ -104,6 +104,8 @@ def classify_change(
     if base is not None:
         points = base - follow if change.direction is Direction.lower_is_better else follow - base
         percent = points / base * 100 if base != 0 else None
+        if percent is not None and not math.isfinite(percent):
+            percent = None  # a baseline so close to 0 that the ratio overflows: as undefined as 0 itself
     measures: dict[Measure, float | None] = {
         Measure.improvement_points: points,
         Measure.improvement_percent: percent,
@@ -157,15 +159,25 @@ def _value(field: str, given: Score | float, instrument: Instrument, scale: Scal
 def _classify(definition: SuccessDefinition, measures: dict[Measure, float | None]) -> DefinitionResult:
     value = measures[definition.measure]
     if value is None:
-        outcome, band = None, None
         because = f"{definition.title}: not applicable, percentage change is undefined from a baseline of 0"
-    else:
-        matched = next(b for b in definition.bands if b.interval.contains(value))  # bands tile the measure
-        outcome, band = matched.outcome, matched.range
-        because = (
-            f"{definition.title}: {definition.measure.value} {value:.4g} in {band} -> {outcome.value} "
-            f"({', '.join(definition.sources)}, {definition.evidence.value})"
-        )
+        return _result(definition, value, None, None, because)
+    matched = next((b for b in definition.bands if b.interval.contains(value)), None)
+    if matched is None:  # cannot happen with a validated catalogue: the bands tile the measure's range
+        raise ChangeError(f"{definition.id}: {definition.measure.value} {value!r} lies in no band")
+    because = (
+        f"{definition.title}: {definition.measure.value} {value:.4g} in {matched.range} -> "
+        f"{matched.outcome.value} ({', '.join(definition.sources)}, {definition.evidence.value})"
+    )
+    return _result(definition, value, matched.outcome, matched.range, because)
+
+
+def _result(
+    definition: SuccessDefinition,
+    value: float | None,
+    outcome: Outcome | None,
+    band: str | None,
+    because: str,
+) -> DefinitionResult:
     return DefinitionResult(
         definition_id=definition.id,
         title=definition.title,
