@@ -7,14 +7,14 @@ import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select, text
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.orm import Session
 
 from fbss.store.models import AuditEntry
 
 GENESIS = "0" * 64
 # Any fixed number: PostgreSQL advisory lock that serialises appends, so the chain has one order.
-_AUDIT_LOCK_KEY = 4_711_000_001
+AUDIT_LOCK_KEY = 4_711_000_001
 
 
 class Action(StrEnum):
@@ -60,12 +60,17 @@ def chain_hash(previous: str, at: dt.datetime, who: str, event: Event) -> str:
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
 
+def lock_statement() -> TextClause:
+    """PostgreSQL: wait for, then hold until commit, the lock every committing writer takes."""
+    return text("SELECT pg_advisory_xact_lock(:key)")
+
+
 def append(session: Session, who: str, events: list[Event], at: dt.datetime) -> None:
     """Append entries in the caller's transaction; serialised so each links to the one before."""
     if not events:
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK_KEY})
+        session.execute(lock_statement(), {"key": AUDIT_LOCK_KEY})
     # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE).
     previous = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
     for event in events:
