@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from fbss.case.model import Case
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import ENGINE_VERSION, assess
+from fbss.reasoning.assess import Assessment as AssessmentResult
 from fbss.reports.data import to_data
 from fbss.store import audit
 from fbss.store.audit import Action, Entity, Event
@@ -127,6 +128,10 @@ class Repository:
         self.db = db
         self.user = user
         self._clock = clock
+
+    def now(self) -> dt.datetime:
+        """The repository's clock (UTC)."""
+        return self._clock()
 
     # -- plumbing ------------------------------------------------------------------------------------------
 
@@ -285,10 +290,11 @@ class Repository:
 
     def assess_case(
         self, identifier: str, kb: KnowledgeBase, *, version: int | None = None, as_of: dt.date | None = None
-    ) -> AssessmentRecord:
+    ) -> tuple[AssessmentRecord, AssessmentResult]:
         """Assess a stored case version (default: the latest) and store the result with what produced it.
 
         A case without an assessment date is assessed as of `as_of` (default: today), and that date is stored.
+        Returns the stored record and the live assessment (for renderers).
         """
         with self._unit() as unit:
             patient = self._find_patient(unit, identifier)
@@ -311,7 +317,7 @@ class Repository:
             unit.session.flush()
             unit.log(Action.read, Entity.case_version, snapshot.id, patient.id)
             unit.log(Action.create, Entity.assessment, row.id, patient.id)
-            return _assessment_record(row, patient.identifier, snapshot.version)
+            return _assessment_record(row, patient.identifier, snapshot.version), assessment
 
     def assessments(self, identifier: str) -> list[AssessmentRecord]:
         """Every stored assessment of the patient's case versions, oldest first."""
