@@ -103,7 +103,7 @@ def new_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Ite
 
     def make() -> str:
         if admin_url is None:
-            return f"sqlite:///{tmp_path / f'fbss-{len(created)}.sqlite3'}"
+            return f"sqlite:///{tmp_path / f'fbss-{uuid.uuid4().hex[:8]}.sqlite3'}"
         # A schema per database is much cheaper than CREATE DATABASE; the URL's search_path selects it.
         name = f"fbss_{uuid.uuid4().hex[:16]}"
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,11 +198,14 @@ def _write_sqlite(path: Path, rows: Rows) -> None:
         migrate.upgrade(target.engine)
         with target.engine.begin() as connection:
             _write_rows(connection, rows)
-        with target.engine.connect() as connection:
-            # One self-contained file: leave WAL mode so there is no -wal/-shm beside it.
-            connection.exec_driver_sql("PRAGMA journal_mode = DELETE")
     finally:
         target.close()
+    # One self-contained file: leave WAL mode so there is no -wal/-shm beside it.
+    plain = sqlite3.connect(partial, isolation_level=None)
+    try:
+        plain.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        plain.close()
     partial.rename(path)
 
 
