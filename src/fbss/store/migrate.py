@@ -23,6 +23,8 @@ def alembic_config() -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
     config.set_main_option("path_separator", "os")
+    # Module names must be valid identifiers for the type checker: r0002_add_something.py
+    config.set_main_option("file_template", "r%%(rev)s_%%(slug)s")
     return config
 
 
@@ -64,3 +66,11 @@ def schema_differences(engine: Engine) -> list[Any]:
 def scripts() -> list[Any]:
     """Every packaged migration, newest first."""
     return list(ScriptDirectory.from_config(alembic_config()).walk_revisions())
+
+
+def new_revision(engine: Engine, message: str, revision_id: str) -> None:
+    """For developers: write a migration file for what the models have that the database (at head) lacks."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True, rev_id=revision_id)
