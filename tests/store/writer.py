@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from fbss.case.parse import read_case
 from fbss.store.database import Database
@@ -20,7 +21,7 @@ EXAMPLE = sys.argv[4] if len(sys.argv) > 4 else "examples/cases/recurrent_hernia
 def main(url: str, mode: str, count: int) -> None:
     db = Database.open(url)
     repo = Repository(db, f"writer-{mode}")
-    case = read_case(__import__("pathlib").Path(EXAMPLE))
+    case = read_case(Path(EXAMPLE))
     print("ready", flush=True)
     for _ in range(count):
         saved = repo.save_case("MRN-1", case)
