@@ -37,7 +37,11 @@ stderr = Console(stderr=True)
 
 KnowledgeOption = Annotated[
     Path | None,
-    typer.Option("--knowledge", help="Knowledge-base directory (default: the packaged one)", envvar="FBSS_KNOWLEDGE_DIR"),
+    typer.Option(
+        "--knowledge",
+        help="Knowledge-base directory (default: the packaged one)",
+        envvar="FBSS_KNOWLEDGE_DIR",
+    ),
 ]
 
 
@@ -61,9 +65,9 @@ def _dated(case: Case) -> Case:
 @app.command("assess")
 def assess_command(
     cases: Annotated[list[Path], typer.Argument(help="Case JSON files", show_default=False)],
-    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text, json (one line per case) or markdown")] = (
-        OutputFormat.text
-    ),
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text, json (one line per case) or markdown")
+    ] = (OutputFormat.text),
     knowledge: KnowledgeOption = None,
 ) -> None:
     """Assess one or more cases: red flags first, then the ranked differential."""
@@ -109,12 +113,14 @@ def schema_command() -> None:
 
 
 @knowledge_app.command("validate")
-def knowledge_validate(directory: Annotated[Path | None, typer.Argument(help="Directory (default: packaged)")] = None) -> None:
+def knowledge_validate(
+    directory: Annotated[Path | None, typer.Argument(help="Directory (default: packaged)")] = None,
+) -> None:
     """Load and check every knowledge file; print a summary or the first problem."""
     kb = _kb(directory)
     stdout.print(
-        f"knowledge base {kb.version} ({kb.fingerprint}) is valid: {len(kb.findings)} findings, {len(kb.causes)} causes, "
-        f"{len(kb.red_flags)} red flags, {len(kb.sources)} sources in {len(kb.files)} files"
+        f"knowledge base {kb.version} ({kb.fingerprint}) is valid: {len(kb.findings)} findings, "
+        f"{len(kb.causes)} causes, {len(kb.red_flags)} red flags, {len(kb.sources)} sources in {len(kb.files)} files"
     )
 
 
@@ -152,7 +158,9 @@ def knowledge_list(
 
 
 @knowledge_app.command("show")
-def knowledge_show(entry_id: Annotated[str, typer.Argument(help="Entry id")], knowledge: KnowledgeOption = None) -> None:
+def knowledge_show(
+    entry_id: Annotated[str, typer.Argument(help="Entry id")], knowledge: KnowledgeOption = None
+) -> None:
     """Show one entry (cause, red flag, finding or source) in full, as YAML-like JSON."""
     kb = _kb(knowledge)
     try:

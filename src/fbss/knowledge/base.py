@@ -30,7 +30,12 @@ class KnowledgeBase:
 
     def entry(self, entry_id: str) -> FindingDef | CauseDef | RedFlagDef | Source:
         """Any entry by id, for `fbss knowledge show`."""
-        for pool in (self.findings, {c.id: c for c in self.causes}, {r.id: r for r in self.red_flags}, self.sources):
+        for pool in (
+            self.findings,
+            {c.id: c for c in self.causes},
+            {r.id: r for r in self.red_flags},
+            self.sources,
+        ):
             if entry_id in pool:
-                return pool[entry_id]  # type: ignore[return-value]
+                return pool[entry_id]
         raise KeyError(entry_id)

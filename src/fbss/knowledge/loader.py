@@ -60,7 +60,23 @@ def _parse(model: type[M], path: Path, raw: Any, with_line: bool = True) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise KnowledgeError(f"{_where(path, raw, data.get('id'))}: {describe_validation_error(exc)}") from None
+        line = _deepest_line(raw, exc.errors()[0]["loc"])
+        where = f"{path.name} line {line}" if line else path.name
+        entry = f", entry '{data['id']}'" if isinstance(data.get("id"), str) else ""
+        raise KnowledgeError(f"{where}{entry}: {describe_validation_error(exc)}") from None
+
+
+def _deepest_line(raw: Any, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the innermost mapping on the path to a validation error."""
+    line = line_of(raw)
+    node = raw
+    for key in loc:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+        line = line_of(node) or line
+    return line
 
 
 def _unique(items: Iterable[tuple[str, Path, Any]]) -> None:
@@ -221,5 +237,3 @@ def _check_link(link: Link, where: str, findings: dict[str, FindingDef]) -> None
 def default_knowledge() -> KnowledgeBase:
     """The packaged knowledge base, loaded once per process."""
     return load_knowledge()
-
-

@@ -113,10 +113,12 @@ class FindingDef(_Entry):
     threshold: Threshold | None = None
     diagnostic: str | None = None
     seen_on: tuple[str, ...] = Field(
-        default=(), description="Modalities that show this diagnostic finding (a study reported in full rules it out)"
+        default=(),
+        description="Modalities that show this diagnostic finding (a study reported in full rules it out)",
     )
     askable: bool | None = Field(
-        default=None, description="Can it be asked at the bedside? Default: yes for fields and expressions, no otherwise"
+        default=None,
+        description="Can it be asked at the bedside? Default: yes for fields and expressions, no otherwise",
     )
     lab: str | None = None
     treatment: str | None = None
@@ -185,7 +187,8 @@ class CauseDef(_Entry):
     patient_summary: str = Field(min_length=10, description="Plain-language explanation for a handout")
     priors: dict[SurgeryGroup | Literal["default"], Prior]
     applies_if: Expression | None = Field(
-        default=None, description="When this is absent the cause cannot apply (e.g. no fusion, no pseudarthrosis)"
+        default=None,
+        description="When this is absent the cause cannot apply (e.g. no fusion, no pseudarthrosis)",
     )
     links: tuple[Link, ...] = ()
     line: int | None = Field(default=None, exclude=True)

@@ -28,7 +28,7 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeError(f"{path.name}: cannot read file ({exc})") from exc
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         raise KnowledgeError(f"{path.name}: not valid YAML ({exc})") from exc
 

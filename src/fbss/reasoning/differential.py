@@ -58,7 +58,13 @@ def _compiled(kb: KnowledgeBase) -> tuple[_Cause, ...]:
             common = (link.evidence, link.sources, link.note)
             links.append(
                 _Link(
-                    link, link.finding, finding.title, finding.question, ln_p, ln_a, abs(ln_p - ln_a),
+                    link,
+                    link.finding,
+                    finding.title,
+                    finding.question,
+                    ln_p,
+                    ln_a,
+                    abs(ln_p - ln_a),
                     Reason(link.finding, finding.title, P, None, link.lr_present, ln_p, *common),
                     Reason(link.finding, finding.title, A, None, link.lr_absent, ln_a, *common),
                 )

@@ -5,6 +5,7 @@ Each finding is compiled once per knowledge base into a small reader function; a
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,8 +45,10 @@ def index_case(case: Case) -> CaseIndex:
     for lab in case.labs:
         # the most recent value decides; undated values count as older than dated ones, later entries win ties
         current = latest.get(lab.lab)
-        if current is None or lab.date is not None and (current.date is None or lab.date >= current.date) or (
-            lab.date is None and current.date is None
+        if (
+            current is None
+            or (lab.date is not None and (current.date is None or lab.date >= current.date))
+            or (lab.date is None and current.date is None)
         ):
             latest[lab.lab] = lab
     treatments: dict[Treatment, list[PriorTreatment]] = {}
@@ -73,16 +76,20 @@ class FindingStates:
     derived: DerivedFacts
 
 
+def _against(test: Callable[[float, float], bool], bound: float, value: float) -> bool:
+    return test(value, bound)
+
+
 def _compare(threshold: Threshold) -> Callable[[float], bool]:
     checks: list[Callable[[float], bool]] = []
-    if threshold.above is not None:
-        checks.append(lambda v, t=threshold.above: v > t)
-    if threshold.at_least is not None:
-        checks.append(lambda v, t=threshold.at_least: v >= t)
-    if threshold.below is not None:
-        checks.append(lambda v, t=threshold.below: v < t)
-    if threshold.at_most is not None:
-        checks.append(lambda v, t=threshold.at_most: v <= t)
+    for bound, test in (
+        (threshold.above, operator.gt),
+        (threshold.at_least, operator.ge),
+        (threshold.below, operator.lt),
+        (threshold.at_most, operator.le),
+    ):
+        if bound is not None:
+            checks.append(functools.partial(_against, test, bound))
     if len(checks) == 1:
         return checks[0]
     return lambda v: all(check(v) for check in checks)
@@ -126,7 +133,7 @@ def _where(result: DiagnosticResult) -> str | None:
 
 
 def _diagnostic_reader(finding: FindingDef) -> Reader:
-    code = DiagnosticFinding(finding.diagnostic)
+    code = DiagnosticFinding(finding.diagnostic or "")
     seen_on = frozenset(Modality(m) for m in finding.seen_on)
 
     def read(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
@@ -145,7 +152,7 @@ def _diagnostic_reader(finding: FindingDef) -> Reader:
 
 
 def _lab_reader(finding: FindingDef) -> Reader:
-    lab = Lab(finding.lab)
+    lab = Lab(finding.lab or "")
     assert finding.threshold is not None
     passes = _compare(finding.threshold)
 
@@ -159,7 +166,7 @@ def _lab_reader(finding: FindingDef) -> Reader:
 
 
 def _treatment_reader(finding: FindingDef) -> Reader:
-    treatment = Treatment(finding.treatment)
+    treatment = Treatment(finding.treatment or "")
     passes = _compare(finding.threshold) if finding.threshold is not None else None
 
     def read(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:

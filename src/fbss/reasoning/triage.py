@@ -7,7 +7,13 @@ from functools import cache
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.models import URGENCY_RANK, AllOf, AnyOf, Expression, Not, RedFlagDef
-from fbss.reasoning.findings import Evaluator, FindingStates, compile_expression, evaluate_expression, finding_order
+from fbss.reasoning.findings import (
+    Evaluator,
+    FindingStates,
+    compile_expression,
+    evaluate_expression,
+    finding_order,
+)
 from fbss.reasoning.results import Question, RedFlagResult, Triage, Trigger
 
 P, A, U = Presence.present, Presence.absent, Presence.unknown
@@ -88,16 +94,12 @@ def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
             continue
         if status is P:
             leaves = dict.fromkeys(_deciding(flag.when, states, P))
-            triggers = tuple(
-                Trigger(f, kb.findings[f].title, findings.observed.get(f)) for f in leaves
-            )
+            triggers = tuple(Trigger(f, kb.findings[f].title, findings.observed.get(f)) for f in leaves)
             questions: tuple[Question, ...] = ()
         else:
             leaves = dict.fromkeys(_deciding(flag.when, states, U))
             triggers = ()
-            questions = tuple(
-                Question(f, kb.findings[f].title, kb.findings[f].question) for f in leaves
-            )
+            questions = tuple(Question(f, kb.findings[f].title, kb.findings[f].question) for f in leaves)
         result = RedFlagResult(
             flag=flag.id,
             title=flag.title,
