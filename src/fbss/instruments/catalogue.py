@@ -69,9 +69,7 @@ def _load(path: Path, sources_path: Path) -> InstrumentCatalogue:
         raise KnowledgeError(f"{name}: expected a mapping with sources, schedule and instruments")
     unknown_keys = sorted(set(raw) - {"sources", "schedule", "instruments", LINE_KEY})
     if unknown_keys:
-        raise KnowledgeError(
-            f"{name}: unknown top-level keys {unknown_keys}; expected sources, schedule, instruments"
-        )
+        raise KnowledgeError(f"{name}: unknown top-level keys {unknown_keys}; expected sources, schedule, instruments")
 
     bibliography = _read_sources(sources_path)
     own = _read_sources_list(raw.get("sources") or [], path.name)
@@ -97,9 +95,7 @@ def _load(path: Path, sources_path: Path) -> InstrumentCatalogue:
         entry_id = entry.get("id", "?") if isinstance(entry, dict) else "?"
         instrument = _validate(Instrument, entry, name, f"instrument {entry_id!r}")
         if instrument.id in instruments:
-            raise KnowledgeError(
-                f"{name}: instrument {instrument.id!r} (line {line_of(entry)}): duplicate id"
-            )
+            raise KnowledgeError(f"{name}: instrument {instrument.id!r} (line {line_of(entry)}): duplicate id")
         _check_cited(entry, sources, name, f"instrument {instrument.id!r}")
         for rule_set in instrument.rule_sets:
             problem = _rule_set_gap(instrument, rule_set)
@@ -176,9 +172,7 @@ def _read_sources_list(entries: Any, file_name: str) -> dict[str, Source]:
         entry_id = entry.get("id", "?") if isinstance(entry, dict) else "?"
         source = _validate(Source, entry, file_name, f"sources entry {entry_id!r}")
         if source.id in sources:
-            raise KnowledgeError(
-                f"{file_name}: sources entry {source.id!r} (line {line_of(entry)}): duplicate id"
-            )
+            raise KnowledgeError(f"{file_name}: sources entry {source.id!r} (line {line_of(entry)}): duplicate id")
         sources[source.id] = source
     return sources
 
