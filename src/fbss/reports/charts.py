@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib
+import matplotlib.dates
 
 matplotlib.use("Agg")  # no display; charts are rendered to SVG text
 
-from matplotlib.figure import Figure  # noqa: E402 - the backend must be chosen first
+from matplotlib.figure import Figure
 
-from fbss.reasoning.results import CauseResult  # noqa: E402
+from fbss.reasoning.results import CauseResult
 
 CATEGORY_COLOURS = {
     "inappropriate_procedure": "#8e44ad",
@@ -96,7 +97,9 @@ def outcome_chart(chart: OutcomeChart) -> str:
         )
         axes.axhline(baseline, color="#b9770e", lw=0.8, ls="--")
     if points:
-        axes.plot([p.when for p in points], [p.value for p in points], marker="o", color="#1f618d", lw=2)
+        days = [matplotlib.dates.date2num(p.when) for p in points]
+        axes.plot(days, [p.value for p in points], marker="o", color="#1f618d", lw=2)
+        axes.xaxis_date()
         for point in points:
             if point.label:
                 axes.annotate(
