@@ -81,6 +81,12 @@ class OutcomeChart:
     important_change_label: str | None = None
 
 
+def _day(when: dt.date) -> float:
+    """A date as matplotlib's day number."""
+    value: float = matplotlib.dates.date2num(when)  # type: ignore[no-untyped-call]
+    return value
+
+
 def outcome_chart(chart: OutcomeChart) -> str:
     """Scores over time, with the baseline and the band a change must leave to be clinically important."""
     figure = Figure(figsize=(7.0, 3.0), dpi=100)
@@ -97,7 +103,7 @@ def outcome_chart(chart: OutcomeChart) -> str:
         )
         axes.axhline(baseline, color="#b9770e", lw=0.8, ls="--")
     if points:
-        days = [matplotlib.dates.date2num(p.when) for p in points]
+        days = [_day(p.when) for p in points]
         axes.plot(days, [p.value for p in points], marker="o", color="#1f618d", lw=2)
         axes.xaxis_date()
         for point in points:
