@@ -206,9 +206,7 @@ def test_each_fired_flag_names_the_findings_that_fired_it(name: str) -> None:
     for flag, findings in EXPECTED[name].fired_by.items():
         assert flag in fired, f"{flag} did not fire"
         triggers = {t.finding for t in fired[flag].fired_by}
-        assert findings <= triggers, (
-            f"{flag} fired by {sorted(triggers)}; expected {sorted(findings)} among these"
-        )
+        assert findings <= triggers, f"{flag} fired by {sorted(triggers)}; expected {sorted(findings)} among these"
 
 
 ASK_NOW_CASES = [name for name in CASE_NAMES if EXPECTED[name].ask_now is not None]
