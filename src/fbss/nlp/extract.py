@@ -17,7 +17,7 @@ from fbss.nlp.anatomy import (
     level_headings,
 )
 from fbss.nlp.model import Contrast, Extraction, ProposedFinding, Side, TextSpan
-from fbss.nlp.pipeline import get_pipeline
+from fbss.nlp.pipeline import IGNORED, get_pipeline
 from fbss.nlp.rules import NlpRules, default_rules
 from fbss.nlp.text import check_text
 
@@ -27,8 +27,13 @@ BODY = "body"
 T = TypeVar("T")
 _CONTRAST_MODALITIES = frozenset({Modality.mri, Modality.ct})
 _CLAUSE_BREAK = re.compile(r"[;]")
-_COORDINATED = re.compile(r"^[\s,]*(?:and|or|nor|and/or|/|,)?[\s,]*(?:\w+\s+)?$", re.IGNORECASE)
-_NEW_LINE = re.compile(r"\n\s*[A-Z0-9]")
+_COORDINATED = re.compile(r"^[\s,]*(?:and|or|nor|and/or|/|,)?[\s,]*(?:\w+\s+){0,3}$", re.IGNORECASE)
+_PREFIX_GAP = re.compile(
+    r"^[\s-]*(?:(?!(?:and|or|with|at|of|on|to|from|in|by|due|for|the|a|an|is|are|was|were|causing|compressing"
+    r"|producing|resulting|which|that)\b)[A-Za-z-]+[\s-]+){0,3}$",
+    re.IGNORECASE,
+)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _BREAK_IN_SCOPE = re.compile(r",|\band\b|\bwith\b", re.IGNORECASE)
 _FLAGS = {
     "NEGATED_EXISTENCE": "negated",
@@ -74,7 +79,7 @@ def read_doc(doc: Any, text: str, rules: NlpRules) -> Extraction:
     sections = _sections(doc, text)
     modality, contrast = _study(text, sections, rules)
     levels, sides, headings = find_levels(text), find_sides(text), level_headings(text)
-    ents = list(doc.ents)
+    ents = [ent for ent in doc.ents if ent.label_ != IGNORED]
     findings: list[ProposedFinding] = []
     for index, ent in enumerate(ents):
         sentence = _clause(ent, text)
@@ -196,7 +201,16 @@ def _levels_for(
     inside = _within(levels, ent.start_char, ent.end_char)
     if inside:
         return grouped(inside, text)
-    after = _within(levels, ent.end_char, next_start)
+    prefix = _prefix_levels(levels, previous_end, ent.start_char, text)
+    if prefix:
+        return prefix
+    following = [e for e in ents[index + 1 :] if e.start_char >= ent.end_char]
+    # a level written just before the next mention ("... and L5-S1 epidural fibrosis") belongs to that mention
+    after = [
+        m
+        for m in _within(levels, ent.end_char, next_start)
+        if not (following and following[0].start_char - m.end <= 30 and _PREFIX_GAP.match(text[m.end : following[0].start_char]))
+    ]
     if after:
         return grouped(after, text)
     before = _within(levels, previous_end, ent.start_char)
@@ -216,10 +230,18 @@ def _levels_for(
     earlier = _within(levels, clause.start, ent.start_char)
     if earlier:
         return grouped(earlier, text, from_end=True)
-    # "L4-5: Mild facet arthropathy. No stenosis." - a level heading holds until a new line starts a new statement.
+    # "L4-5: Mild facet arthropathy. No stenosis." - a level heading holds until the next heading or a blank line.
     in_force = [h for h in headings if section.start <= h.start < ent.start_char]
-    if in_force and not _NEW_LINE.search(text, in_force[-1].end, ent.start_char):
+    if in_force and not _BLANK_LINE.search(text, in_force[-1].end, ent.start_char):
         return in_force[-1].levels
+    return ()
+
+
+def _prefix_levels(levels: list[LevelMention], start: int, ent_start: int, text: str) -> tuple[str, ...]:
+    """Levels written just before a mention, with at most a few adjectives between: 'left L4-5 foraminal'."""
+    candidates = [m for m in _within(levels, start, ent_start) if ent_start - m.end <= 30]
+    if candidates and _PREFIX_GAP.match(text[candidates[-1].end : ent_start]):
+        return grouped(_within(levels, start, ent_start), text, from_end=True)
     return ()
 
 
@@ -321,7 +343,11 @@ def _derive(findings: list[ProposedFinding], text: str, ents: list[Any], rules: 
 
 
 def _withdraw_normal(findings: list[ProposedFinding], rules: NlpRules) -> list[ProposedFinding]:
-    complication = any(f.affirmed and f.code in rules.postoperative_incompatible for f in findings)
+    # A suspected complication is enough: "post-operative changes only" must not reassure when one is raised.
+    complication = any(
+        f.code in rules.postoperative_incompatible and not (f.negated or f.historical or f.hypothetical)
+        for f in findings
+    )
     if not complication:
         return findings
     return [f for f in findings if f.code != rules.postoperative_code]

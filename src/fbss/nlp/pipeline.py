@@ -8,6 +8,9 @@ from typing import Any
 
 from fbss.nlp.rules import NlpRules, default_rules
 
+IGNORED = "ignored"
+"""Label of matches that only stop shorter rules from claiming the words (see `ignore:` in nlp_targets.yaml)."""
+
 
 def _quiet() -> None:
     # PyRuSH logs every sentence at DEBUG through loguru; that is noise for a report reader.
@@ -33,6 +36,9 @@ def target_rules(rules: NlpRules) -> list[Any]:
             built.append(TargetRule(phrase, str(target.code)))
         for number, pattern in enumerate(target.patterns, start=1):
             built.append(TargetRule(f"{target.code} pattern {number}", str(target.code), pattern=pattern))
+    built.extend(TargetRule(phrase, IGNORED) for phrase in rules.ignore_phrases)
+    for number, pattern in enumerate(rules.ignore_patterns, start=1):
+        built.append(TargetRule(f"ignore pattern {number}", IGNORED, pattern=pattern))
     return built
 
 
@@ -71,9 +77,12 @@ def build_pipeline(rules: NlpRules, *, full: bool = True) -> Any:
         ]
     )
     sectionizer = nlp.add_pipe("medspacy_sectionizer", config={"rules": None, "span_attrs": None})
-    sectionizer.add(
-        [SectionRule(section.id, section.id, pattern=_section_pattern(section.headers)) for section in rules.sections]
-    )
+    section_rules = []
+    for section in rules.sections:
+        section_rules.append(SectionRule(section.id, section.id, pattern=_section_pattern(section.headers)))
+        for number, pattern in enumerate(section.patterns, start=1):
+            section_rules.append(SectionRule(f"{section.id} pattern {number}", section.id, pattern=pattern))
+    sectionizer.add(section_rules)
     return nlp
 
 

@@ -53,6 +53,7 @@ class SectionSpec:
     id: str
     read: bool
     headers: tuple[str, ...]
+    patterns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,8 @@ class NlpRules:
     contrasts: tuple[tuple[Contrast, re.Pattern[str]], ...]
     postoperative_code: DiagnosticFinding
     postoperative_incompatible: frozenset[DiagnosticFinding]
+    ignore_phrases: tuple[str, ...] = ()
+    ignore_patterns: tuple[str, ...] = ()
 
     @property
     def unread_sections(self) -> frozenset[str]:
@@ -127,7 +130,9 @@ def _expand(pattern: str, pieces: dict[str, str], reader: _Reader, entry: Any) -
     return _PIECE.sub(substitute, pattern)
 
 
-def _read_targets(path: Path) -> tuple[tuple[TargetSpec, ...], tuple[DerivedSpec, ...], dict[str, Any]]:
+def _read_targets(
+    path: Path,
+) -> tuple[tuple[TargetSpec, ...], tuple[DerivedSpec, ...], dict[str, Any], tuple[str, ...], tuple[str, ...]]:
     reader = _Reader(path)
     data = reader.mapping(read_yaml(path), None, "the file")
     pieces_raw = reader.mapping(data.get("pieces", {}), data, "'pieces'")
@@ -158,7 +163,11 @@ def _read_targets(path: Path) -> tuple[tuple[TargetSpec, ...], tuple[DerivedSpec
             raise reader.fail(entry, "'when' must be a regular expression")
         derived.append(DerivedSpec(reader.code(entry.get("code"), entry), sources, reader.regex(when, entry)))
     postoperative = reader.mapping(data.get("postoperative_only"), data, "'postoperative_only'")
-    return tuple(targets), tuple(derived), postoperative
+    ignore = reader.mapping(data.get("ignore", {}), data, "'ignore'")
+    ignore_patterns = tuple(_expand(p, pieces, reader, ignore) for p in reader.strings(ignore, "patterns"))
+    for pattern in ignore_patterns:
+        reader.regex(pattern, ignore)
+    return tuple(targets), tuple(derived), postoperative, reader.strings(ignore, "phrases"), ignore_patterns
 
 
 def _read_context(path: Path) -> tuple[
@@ -194,7 +203,10 @@ def _read_context(path: Path) -> tuple[
         section_id, read = entry.get("id"), entry.get("read")
         if not isinstance(section_id, str) or not isinstance(read, bool):
             raise reader.fail(entry, "a section needs an 'id' and 'read: true|false'")
-        sections.append(SectionSpec(section_id, read, reader.strings(entry, "headers")))
+        patterns = reader.strings(entry, "patterns")
+        for pattern in patterns:
+            reader.regex(pattern, entry)
+        sections.append(SectionSpec(section_id, read, reader.strings(entry, "headers"), patterns))
     study = reader.mapping(data.get("study"), data, "'study'")
     modalities: list[tuple[Modality, re.Pattern[str]]] = []
     for raw in study.get("modalities") or []:
@@ -217,7 +229,7 @@ def _read_context(path: Path) -> tuple[
 
 def load_rules(targets_file: Path = TARGETS_FILE, context_file: Path = CONTEXT_FILE) -> NlpRules:
     """Read and check both rule files; raise KnowledgeError naming the file and line of the first problem."""
-    targets, derived, postoperative = _read_targets(targets_file)
+    targets, derived, postoperative, ignore_phrases, ignore_patterns = _read_targets(targets_file)
     context, sections, modalities, contrasts = _read_context(context_file)
     reader = _Reader(targets_file)
     postoperative_code = reader.code(postoperative.get("code"), postoperative)
@@ -231,6 +243,8 @@ def load_rules(targets_file: Path = TARGETS_FILE, context_file: Path = CONTEXT_F
         contrasts=contrasts,
         postoperative_code=postoperative_code,
         postoperative_incompatible=incompatible,
+        ignore_phrases=ignore_phrases,
+        ignore_patterns=ignore_patterns,
     )
 
 
