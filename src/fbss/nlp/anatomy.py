@@ -17,12 +17,17 @@ _LEVEL = re.compile(
 )
 # A bare T1/T2/... is usually an MRI sequence ("T2 hyperintense", "sagittal T1"), not a vertebra.
 _SEQUENCE_AFTER = re.compile(
-    r"\s*[- ]?(?:weight\w*|signal|hyper\w*|hypo\w*|iso\w*|stir|flair|images?|sequences?|fat|post|pre|and\s+T\d|/)",
+    r"\s*[- ]?(?:weight\w*|signal|hyper\w*|hypo\w*|iso\w*|stir|flair|images?|sequences?|fat|post|pre"
+    r"|and\s+T\d|/)",
     re.IGNORECASE,
 )
-_SEQUENCE_BEFORE = re.compile(r"(?:sagittal|axial|coronal|on|and|fat[- ]saturated|fs|post[- ]contrast)\s*$", re.I)
+_SEQUENCE_BEFORE = re.compile(
+    r"(?:sagittal|axial|coronal|on|and|fat[- ]saturated|fs|post[- ]contrast)\s*$", re.I
+)
 _SIDE = re.compile(r"\b(left|right|bilateral(?:ly)?|both\s+sides|both)\b(?:[- ]sided)?", re.IGNORECASE)
-_LEVEL_HEADING = re.compile(r"^[ \t]*(?:at\s+)?(?P<level>[CTLS]\d{1,2}(?:\s*[-/]\s*[CTLS]?\d{1,2})?)\s*[:.]", re.I | re.M)
+_LEVEL_HEADING = re.compile(
+    r"^[ \t]*(?:at\s+)?(?P<level>[CTLS]\d{1,2}(?:\s*[-/]\s*[CTLS]?\d{1,2})?)\s*[:.]", re.I | re.M
+)
 _GROUP_JOINER = re.compile(r"^[\s,]*(?:(?:and|or|as\s+well\s+as|&)\s+)?(?:(?:at|to)\s+)?$", re.IGNORECASE)
 
 
@@ -56,7 +61,7 @@ def _segments(upper: str, lower: str) -> tuple[str, ...]:
 
 
 def parse_level(text: str) -> tuple[str, ...]:
-    """Normalise one written level ('L4/5', 'L4-S1', 'S1') to vertebrae or segments; () if it is not a level."""
+    """Normalise a written level ('L4/5', 'L4-S1', 'S1') to vertebrae or segments; () if it is not one."""
     match = _LEVEL.fullmatch(text.strip())
     return _levels_of(match) if match else ()
 
@@ -74,14 +79,17 @@ def _levels_of(match: re.Match[str]) -> tuple[str, ...]:
 
 
 def find_levels(text: str) -> list[LevelMention]:
-    """Every spine level written in the text, in order; MRI sequence names such as 'T2 hyperintense' are skipped."""
+    """Every spine level written in the text, in order; MRI sequences ('T2 hyperintense') are skipped."""
     found: list[LevelMention] = []
     for match in _LEVEL.finditer(text):
         levels = _levels_of(match)
         if not levels:
             continue
         if match["r1"].upper() == "T" and match["n2"] is None and int(match["n1"]) <= 2:
-            after, before = text[match.end() : match.end() + 16], text[max(0, match.start() - 20) : match.start()]
+            after, before = (
+                text[match.end() : match.end() + 16],
+                text[max(0, match.start() - 20) : match.start()],
+            )
             if _SEQUENCE_AFTER.match(after) or _SEQUENCE_BEFORE.search(before):
                 continue
         found.append(LevelMention(match.start(), match.end(), levels))
@@ -99,7 +107,7 @@ def find_sides(text: str) -> list[SideMention]:
 
 
 def level_headings(text: str) -> list[LevelMention]:
-    """Lines that open with a level and a colon ('L4-5: ...'), which set the level for the lines after them."""
+    """Lines that open with a level and a colon ('L4-5: ...'); they set the level for what follows."""
     found = []
     for match in _LEVEL_HEADING.finditer(text):
         levels = parse_level(match["level"])
@@ -138,7 +146,7 @@ def combined_side(sides: list[SideMention]) -> Side | None:
 
 
 def levels_overlap(expected: str, found: str) -> bool:
-    """Whether two level names refer to the same place: equal, or a vertebra that belongs to the other's segment."""
+    """Whether two levels name the same place: equal, or a vertebra belonging to the other's segment."""
     if expected == found:
         return True
     a, b = expected.split("-"), found.split("-")

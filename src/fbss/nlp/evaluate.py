@@ -105,20 +105,24 @@ def _expected(raw: Any, where: str) -> Expected:
         raise KnowledgeError(f"{where}: each expected finding must be a mapping with 'code'")
     line = line_of(raw)
     try:
-        code = DiagnosticFinding(raw.get("code"))
+        code = DiagnosticFinding(str(raw.get("code")))
     except ValueError:
-        raise KnowledgeError(f"{where}, line {line}: '{raw.get('code')}' is not a DiagnosticFinding code") from None
+        raise KnowledgeError(
+            f"{where}, line {line}: '{raw.get('code')}' is not a DiagnosticFinding code"
+        ) from None
     levels: tuple[str, ...] = ()
     if raw.get("level") is not None:
         levels = parse_level(str(raw["level"]))
         if not levels:
-            raise KnowledgeError(f"{where}, line {line}: '{raw['level']}' is not a spine level (e.g. L4-5, L5-S1, L5)")
+            raise KnowledgeError(
+                f"{where}, line {line}: '{raw['level']}' is not a spine level (e.g. L4-5, L5-S1, L5)"
+            )
     side = raw.get("side")
     return Expected(code, levels, str(side) if side is not None else None)
 
 
 def load_corpus(directory: Path = CORPUS_DIR) -> list[Passage]:
-    """Read every *.yaml passage file in `directory`; raise KnowledgeError naming file and line on a bad entry."""
+    """Read every *.yaml passage file in `directory`; a bad entry raises KnowledgeError with file and line."""
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise KnowledgeError(f"{directory}: no *.yaml passage files found")
@@ -130,21 +134,28 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[Passage]:
             raise KnowledgeError(f"{path.name}: expected a list of passages")
         for raw in data:
             where = f"{path.name}, line {line_of(raw)}"
-            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("text"), str):
+            if (
+                not isinstance(raw, dict)
+                or not isinstance(raw.get("id"), str)
+                or not isinstance(raw.get("text"), str)
+            ):
                 raise KnowledgeError(f"{where}: a passage needs an 'id' and a 'text'")
             if raw["id"] in seen:
                 raise KnowledgeError(f"{where}: passage id '{raw['id']}' is used twice")
             seen.add(raw["id"])
-            lists = {key: tuple(_expected(item, path.name) for item in raw.get(key) or []) for key in
-                     ("present", "negated", "uncertain")}
-            passages.append(Passage(raw["id"], raw["text"], lists["present"], lists["negated"], lists["uncertain"],
-                                    path.name))
+            lists = {
+                key: tuple(_expected(item, path.name) for item in raw.get(key) or [])
+                for key in ("present", "negated", "uncertain")
+            }
+            passages.append(
+                Passage(
+                    raw["id"], raw["text"], lists["present"], lists["negated"], lists["uncertain"], path.name
+                )
+            )
     return passages
 
 
-def evaluate(
-    passages: Iterable[Passage], reader: Callable[[str], Extraction] = extract
-) -> Evaluation:
+def evaluate(passages: Iterable[Passage], reader: Callable[[str], Extraction] = extract) -> Evaluation:
     """Run the reader over the passages and count agreement with the annotations."""
     result = Evaluation()
     for passage in passages:
@@ -162,7 +173,7 @@ def evaluate(
                 result.misses.append(Miss(passage.id, "fn", expected.code, expected.levels))
         annotated = {expected.code for expected in passage.present}
         for (code, levels), finding in unique.items():
-            # A mention without a level (an impression repeating a finding) is not wrong when the code is annotated.
+            # A level-less mention (an impression repeating a finding) is not wrong if the code is annotated.
             if not levels and code in annotated:
                 continue
             if not any(expected.matches(finding) for expected in passage.present):

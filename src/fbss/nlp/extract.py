@@ -1,4 +1,4 @@
-"""Report text in, proposed findings out: targets, ConText flags, section, level, side, modality and contrast."""
+"""Report text in, proposed findings out: targets, ConText flags, section, level, side, modality, contrast."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from fbss.nlp.anatomy import (
     level_headings,
 )
 from fbss.nlp.model import Contrast, Extraction, ProposedFinding, Side, TextSpan
-from fbss.nlp.pipeline import IGNORED, get_pipeline
+from fbss.nlp.pipeline import IGNORED, get_pipeline, run
 from fbss.nlp.rules import NlpRules, default_rules
 from fbss.nlp.text import check_text
 
@@ -52,7 +52,7 @@ def extract(text: str) -> Extraction:
     rules = default_rules()
     if not text.strip():
         return Extraction(modality=None, contrast=None, findings=(), sections=(), characters=len(text))
-    doc = get_pipeline()(text)
+    doc = run(get_pipeline(), text)
     return read_doc(doc, text, rules)
 
 
@@ -111,10 +111,12 @@ def read_doc(doc: Any, text: str, rules: NlpRules) -> Extraction:
     findings = _withdraw_normal(findings, rules)
     ordered = tuple(sorted(findings, key=lambda f: (f.span.start, f.code)))
     names = tuple(dict.fromkeys(section.name for section in sections))
-    return Extraction(modality=modality, contrast=contrast, findings=ordered, sections=names, characters=len(text))
+    return Extraction(
+        modality=modality, contrast=contrast, findings=ordered, sections=names, characters=len(text)
+    )
 
 
-# --- sections and study ------------------------------------------------------------------------------------------
+# --- sections and study -------------------------------------------------------------------------------------
 
 
 def _sections(doc: Any, text: str) -> list[_Section]:
@@ -166,7 +168,7 @@ def _sentence_modality(sentence: str, rules: NlpRules) -> Modality | None:
     return modality if modality not in (None, Modality.other) else None
 
 
-# --- where a finding is: clause, levels, side --------------------------------------------------------------------
+# --- where a finding is: clause, levels, side ---------------------------------------------------------------
 
 
 def _clause(ent: Any, text: str) -> _Sentence:
@@ -209,7 +211,11 @@ def _levels_for(
     after = [
         m
         for m in _within(levels, ent.end_char, next_start)
-        if not (following and following[0].start_char - m.end <= 30 and _PREFIX_GAP.match(text[m.end : following[0].start_char]))
+        if not (
+            following
+            and following[0].start_char - m.end <= 30
+            and _PREFIX_GAP.match(text[m.end : following[0].start_char])
+        )
     ]
     if after:
         return grouped(after, text)
@@ -230,7 +236,7 @@ def _levels_for(
     earlier = _within(levels, clause.start, ent.start_char)
     if earlier:
         return grouped(earlier, text, from_end=True)
-    # "L4-5: Mild facet arthropathy. No stenosis." - a level heading holds until the next heading or a blank line.
+    # "L4-5: Mild facet arthropathy. No stenosis." - a level heading holds until the next one or a blank line.
     in_force = [h for h in headings if section.start <= h.start < ent.start_char]
     if in_force and not _BLANK_LINE.search(text, in_force[-1].end, ent.start_char):
         return in_force[-1].levels
@@ -245,7 +251,9 @@ def _prefix_levels(levels: list[LevelMention], start: int, ent_start: int, text:
     return ()
 
 
-def _side_for(index: int, ents: list[Any], clause: _Sentence, sides: list[SideMention], text: str) -> Side | None:
+def _side_for(
+    index: int, ents: list[Any], clause: _Sentence, sides: list[SideMention], text: str
+) -> Side | None:
     ent = ents[index]
     previous_end = max([clause.start] + [e.end_char for e in ents[:index] if e.end_char <= ent.start_char])
     next_start = min([clause.end] + [e.start_char for e in ents[index + 1 :] if e.start_char >= ent.end_char])
@@ -272,7 +280,7 @@ def _run(mentions: list[SideMention], text: str, *, from_end: bool = False) -> l
     return run
 
 
-# --- ConText modifiers on the other side or level ----------------------------------------------------------------
+# --- ConText modifiers on the other side or level -----------------------------------------------------------
 
 
 def _modifier_applies(
@@ -287,9 +295,9 @@ def _modifier_applies(
 ) -> bool:
     """False when the modifier speaks of another side or level than the finding.
 
-    "Foraminal stenosis is severe on the right and absent on the left": "absent" belongs to the left side, so it
-    must not negate the right-sided stenosis. The side or level named right after a following modifier, or after a
-    clause break between a preceding modifier and the finding, is compared with the finding's own side and level.
+    "Foraminal stenosis is severe on the right and absent on the left": "absent" belongs to the left side, so
+    it must not negate the right-sided stenosis. The side or level named right after a following modifier, or
+    after a clause break between a preceding modifier and the finding, is compared with the finding's own.
     """
     start_token, end_token = modifier.modifier_span
     mod_start = doc[start_token].idx
@@ -303,7 +311,10 @@ def _modifier_applies(
         if not breaks:
             return True
         first_break = mod_end + breaks[0].start()
-        named_sides, named_levels = _within(sides, mod_end, first_break), _within(levels, mod_end, first_break)
+        named_sides, named_levels = (
+            _within(sides, mod_end, first_break),
+            _within(levels, mod_end, first_break),
+        )
     if own_side is not None and own_side is not Side.bilateral and named_sides:
         other = combined_side(named_sides)
         if other is not None and other is not Side.bilateral and other != own_side:
@@ -328,10 +339,12 @@ def _shares_vertebra(named: set[str], own: tuple[str, ...]) -> bool:
     )
 
 
-# --- derived findings and the "post-operative changes only" rule -------------------------------------------------
+# --- derived findings and the "post-operative changes only" rule --------------------------------------------
 
 
-def _derive(findings: list[ProposedFinding], text: str, ents: list[Any], rules: NlpRules) -> list[ProposedFinding]:
+def _derive(
+    findings: list[ProposedFinding], text: str, ents: list[Any], rules: NlpRules
+) -> list[ProposedFinding]:
     extra: list[ProposedFinding] = []
     for finding, ent in zip(findings, ents, strict=True):
         sentence = text[ent.sent.start_char : ent.sent.end_char]

@@ -70,3 +70,33 @@ class Extraction:
     findings: tuple[ProposedFinding, ...] = field(default=())
     sections: tuple[str, ...] = field(default=())
     characters: int = 0
+
+
+def finding_as_dict(finding: ProposedFinding) -> dict[str, object]:
+    """A JSON-ready view of one proposed finding."""
+    return {
+        "code": str(finding.code),
+        "levels": list(finding.levels),
+        "side": str(finding.side) if finding.side else None,
+        "modality": str(finding.modality) if finding.modality else None,
+        "contrast": str(finding.contrast) if finding.contrast else None,
+        "negated": finding.negated,
+        "uncertain": finding.uncertain,
+        "hypothetical": finding.hypothetical,
+        "historical": finding.historical,
+        "affirmed": finding.affirmed,
+        "section": finding.section,
+        "span": {"start": finding.span.start, "end": finding.span.end, "text": finding.span.text},
+        "rule": finding.rule,
+    }
+
+
+def extraction_as_dict(extraction: Extraction) -> dict[str, object]:
+    """A JSON-ready view of an extraction."""
+    return {
+        "modality": str(extraction.modality) if extraction.modality else None,
+        "contrast": str(extraction.contrast) if extraction.contrast else None,
+        "sections": list(extraction.sections),
+        "characters": extraction.characters,
+        "findings": [finding_as_dict(finding) for finding in extraction.findings],
+    }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import warnings
 from functools import cache
 from typing import Any
 
 from fbss.nlp.rules import NlpRules, default_rules
 
 IGNORED = "ignored"
-"""Label of matches that only stop shorter rules from claiming the words (see `ignore:` in nlp_targets.yaml)."""
+"""Label of matches that only stop shorter rules claiming the words (`ignore:` in nlp_targets.yaml)."""
 
 
 def _quiet() -> None:
@@ -43,9 +44,9 @@ def target_rules(rules: NlpRules) -> list[Any]:
 
 
 def build_pipeline(rules: NlpRules, *, full: bool = True) -> Any:
-    """The reader: sentence splitter, target matcher and ConText; `full` adds the sectionizer and our ConText rules.
+    """The reader: sentences, target matcher and ConText; `full` adds the sectionizer and our ConText rules.
 
-    With `full=False` the pipeline is plain `medspacy.load()` (its default ConText rules) plus our target rules,
+    With `full=False` the pipeline is plain `medspacy.load()` (its default ConText rules) plus our targets,
     the baseline the benchmark compares against.
     """
     _quiet()
@@ -84,6 +85,14 @@ def build_pipeline(rules: NlpRules, *, full: bool = True) -> Any:
             section_rules.append(SectionRule(f"{section.id} pattern {number}", section.id, pattern=pattern))
     sectionizer.add(section_rules)
     return nlp
+
+
+def run(nlp: Any, text: str) -> Any:
+    """Process one text. medspaCy's matcher warns on every document that its token-pattern matcher is empty
+    (all our rules are phrases or regular expressions); that warning is silenced here and nowhere else."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
+        return nlp(text)
 
 
 @cache

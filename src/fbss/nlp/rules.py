@@ -48,7 +48,7 @@ class ContextSpec:
 
 @dataclass(frozen=True, slots=True)
 class SectionSpec:
-    """A report section: its normalised id, whether findings in it are results, and the headings that open it."""
+    """A report section: its id, whether findings in it are results, and the headings that open it."""
 
     id: str
     read: bool
@@ -117,7 +117,9 @@ class _Reader:
         try:
             return DiagnosticFinding(value)
         except ValueError:
-            raise self.fail(entry, f"'{value}' is not a DiagnosticFinding code (see fbss/case/vocabulary.py)") from None
+            raise self.fail(
+                entry, f"'{value}' is not a DiagnosticFinding code (see fbss/case/vocabulary.py)"
+            ) from None
 
 
 def _expand(pattern: str, pieces: dict[str, str], reader: _Reader, entry: Any) -> str:
@@ -170,7 +172,9 @@ def _read_targets(
     return tuple(targets), tuple(derived), postoperative, reader.strings(ignore, "phrases"), ignore_patterns
 
 
-def _read_context(path: Path) -> tuple[
+def _read_context(
+    path: Path,
+) -> tuple[
     tuple[ContextSpec, ...],
     tuple[SectionSpec, ...],
     tuple[tuple[Modality, re.Pattern[str]], ...],
@@ -212,7 +216,7 @@ def _read_context(path: Path) -> tuple[
     for raw in study.get("modalities") or []:
         entry = reader.mapping(raw, study, "each modality")
         try:
-            modality = Modality(entry.get("modality"))
+            modality = Modality(str(entry.get("modality")))
         except ValueError:
             raise reader.fail(entry, f"'{entry.get('modality')}' is not a Modality") from None
         modalities.append((modality, reader.regex(str(entry.get("pattern")), entry)))
@@ -220,9 +224,11 @@ def _read_context(path: Path) -> tuple[
     for raw in study.get("contrast") or []:
         entry = reader.mapping(raw, study, "each contrast rule")
         try:
-            contrast = Contrast(entry.get("contrast"))
+            contrast = Contrast(str(entry.get("contrast")))
         except ValueError:
-            raise reader.fail(entry, f"'{entry.get('contrast')}' is not one of {[c.value for c in Contrast]}") from None
+            raise reader.fail(
+                entry, f"'{entry.get('contrast')}' is not one of {[c.value for c in Contrast]}"
+            ) from None
         contrasts.append((contrast, reader.regex(str(entry.get("pattern")), entry)))
     return tuple(context), tuple(sections), tuple(modalities), tuple(contrasts)
 
@@ -233,7 +239,9 @@ def load_rules(targets_file: Path = TARGETS_FILE, context_file: Path = CONTEXT_F
     context, sections, modalities, contrasts = _read_context(context_file)
     reader = _Reader(targets_file)
     postoperative_code = reader.code(postoperative.get("code"), postoperative)
-    incompatible = frozenset(reader.code(v, postoperative) for v in reader.strings(postoperative, "incompatible_with"))
+    incompatible = frozenset(
+        reader.code(v, postoperative) for v in reader.strings(postoperative, "incompatible_with")
+    )
     return NlpRules(
         targets=targets,
         context=context,

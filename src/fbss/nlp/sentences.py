@@ -1,7 +1,8 @@
 """A pipeline component that decides, at each line break, whether a new sentence starts there.
 
 Reports are often hard-wrapped, so a line break alone must not end a sentence ("No recurrent herniation or
-<newline> fluid collection" is one sentence); but headings, level headings ("L4-5: ...") and list items do start one.
+<newline> fluid collection" is one sentence); but headings, level headings ("L4-5: ...") and list items
+start one.
 """
 
 from __future__ import annotations
