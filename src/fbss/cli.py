@@ -32,6 +32,17 @@ app = typer.Typer(
 knowledge_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
 app.add_typer(knowledge_app, name="knowledge")
 
+
+def _register_report_reading() -> None:
+    """`fbss extract REPORT.txt` and `fbss nlp evaluate`: report text to proposed findings."""
+    from fbss.nlp.cli import extract_command, nlp_app
+
+    app.command("extract", help="Read an imaging or operative report into proposed findings.")(extract_command)
+    app.add_typer(nlp_app, name="nlp")
+
+
+_register_report_reading()
+
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)
 
