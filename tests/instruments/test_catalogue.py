@@ -166,9 +166,7 @@ def test_bad_file_is_refused_with_file_entry_line_and_reason(
 
 
 def test_error_line_points_into_the_offending_entry(tmp_path: Path, yaml_text: str) -> None:
-    path = write_variant(
-        tmp_path, yaml_text, "{id: walking, label: Walking, min: 0, max: 5}", "{id: walking}"
-    )
+    path = write_variant(tmp_path, yaml_text, "{id: walking, label: Walking, min: 0, max: 5}", "{id: walking}")
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "{id: walking}" in text)
     with pytest.raises(KnowledgeError, match=rf"instrument 'odi' \(line {line}\) at items.3.label"):
         load_instruments(path)

@@ -202,9 +202,7 @@ def test_percentage_change_from_zero_is_not_applicable() -> None:
 
 
 def test_instrument_without_change_definition() -> None:
-    with pytest.raises(
-        ChangeError, match=r"instrument_id: 'phq9' has no definition of important change.*odi"
-    ):
+    with pytest.raises(ChangeError, match=r"instrument_id: 'phq9' has no definition of important change.*odi"):
         classify_change("phq9", 10, 5)
 
 

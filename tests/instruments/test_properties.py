@@ -81,11 +81,7 @@ def test_raising_one_answer_never_lowers_the_total_unless_the_item_is_reversed(
     if not whole:
         return  # COMI: a single decimal index, covered by the change properties
     item = data.draw(st.sampled_from(whole))
-    values = (
-        sorted(o.value for o in item.options)
-        if item.options
-        else list(range(int(item.min), int(item.max) + 1))
-    )
+    values = sorted(o.value for o in item.options) if item.options else list(range(int(item.min), int(item.max) + 1))
     lower, higher = sorted(data.draw(st.lists(st.sampled_from(values), min_size=2, max_size=2)))
     before = score(instrument_id, {**form, item.id: lower})
     after = score(instrument_id, {**form, item.id: higher})

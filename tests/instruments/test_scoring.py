@@ -72,9 +72,7 @@ def test_odi_refuses_more_than_two_missing_sections() -> None:
         (50, "bed-bound or exaggerating symptoms", "completely disabled"),
     ],
 )
-def test_odi_percent_and_loinc_raw_bands_are_separate(
-    raw_total: int, percent_band: str, loinc_band: str
-) -> None:
+def test_odi_percent_and_loinc_raw_bands_are_separate(raw_total: int, percent_band: str, loinc_band: str) -> None:
     answers = dict.fromkeys(ODI_16, 0)
     remaining = raw_total
     for key in answers:

@@ -24,7 +24,7 @@ from fbss.instruments.models import (
     Schedule,
 )
 from fbss.knowledge.evidence import Source
-from fbss.knowledge.yaml_source import LINE_KEY, line_of, read_yaml, strip_lines
+from fbss.knowledge.yaml_source import LINE_KEY, line_at, line_of, read_yaml, strip_lines
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -69,9 +69,7 @@ def _load(path: Path, sources_path: Path) -> InstrumentCatalogue:
         raise KnowledgeError(f"{name}: expected a mapping with sources, schedule and instruments")
     unknown_keys = sorted(set(raw) - {"sources", "schedule", "instruments", LINE_KEY})
     if unknown_keys:
-        raise KnowledgeError(
-            f"{name}: unknown top-level keys {unknown_keys}; expected sources, schedule, instruments"
-        )
+        raise KnowledgeError(f"{name}: unknown top-level keys {unknown_keys}; expected sources, schedule, instruments")
 
     bibliography = _read_sources(sources_path)
     own = _read_sources_list(raw.get("sources") or [], path.name)
@@ -97,9 +95,7 @@ def _load(path: Path, sources_path: Path) -> InstrumentCatalogue:
         entry_id = entry.get("id", "?") if isinstance(entry, dict) else "?"
         instrument = _validate(Instrument, entry, name, f"instrument {entry_id!r}")
         if instrument.id in instruments:
-            raise KnowledgeError(
-                f"{name}: instrument {instrument.id!r} (line {line_of(entry)}): duplicate id"
-            )
+            raise KnowledgeError(f"{name}: instrument {instrument.id!r} (line {line_of(entry)}): duplicate id")
         _check_cited(entry, sources, name, f"instrument {instrument.id!r}")
         for rule_set in instrument.rule_sets:
             problem = _rule_set_gap(instrument, rule_set)
@@ -134,31 +130,11 @@ def _validate(model: type[M], raw: Any, file_name: str, entry: str) -> M:
     except ValidationError as exc:
         error = exc.errors()[0]
         location = ".".join(str(part) for part in error["loc"])
-        line = _deepest_line(raw, error["loc"])
+        line = line_at(raw, error["loc"])
         where = f" at {location}" if location else ""
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise KnowledgeError(f"{file_name}: {entry} (line {line}){where}: {error['msg']}{more}") from None
 
-
-def _deepest_line(raw: Any, loc: tuple[int | str, ...]) -> int | None:
-    """The start line of the innermost mapping on the error's path (the entry's line if nothing deeper)."""
-    line = line_of(raw)
-    node = raw
-    for part in loc:
-        child = _child(node, part)
-        if child is None:
-            break
-        node = child
-        line = line_of(node) or line
-    return line
-
-
-def _child(node: Any, part: int | str) -> Any:
-    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-        return node[part]
-    if isinstance(node, dict):
-        return node.get(part)
-    return None
 
 
 def _read_sources(path: Path) -> dict[str, Source]:
@@ -176,9 +152,7 @@ def _read_sources_list(entries: Any, file_name: str) -> dict[str, Source]:
         entry_id = entry.get("id", "?") if isinstance(entry, dict) else "?"
         source = _validate(Source, entry, file_name, f"sources entry {entry_id!r}")
         if source.id in sources:
-            raise KnowledgeError(
-                f"{file_name}: sources entry {source.id!r} (line {line_of(entry)}): duplicate id"
-            )
+            raise KnowledgeError(f"{file_name}: sources entry {source.id!r} (line {line_of(entry)}): duplicate id")
         sources[source.id] = source
     return sources
 

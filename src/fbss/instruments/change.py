@@ -87,8 +87,7 @@ def classify_change(
     if change is None:
         with_change = ", ".join(i.id for i in catalogue if i.change is not None)
         raise ChangeError(
-            f"instrument_id: {instrument_id!r} has no definition of important change; "
-            f"expected one of: {with_change}"
+            f"instrument_id: {instrument_id!r} has no definition of important change; expected one of: {with_change}"
         )
     scale = next(s for s in instrument.scales if s.id == change.scale)
     follow = _value("follow_up", follow_up, instrument, scale)
@@ -199,9 +198,7 @@ def _mcid(change: ChangeModel, measures: dict[Measure, float | None]) -> McidRes
     for criterion in change.mcid.any_of:
         value = measures[criterion.measure]
         met = value is not None and round(value, DECIMALS) >= criterion.at_least
-        criteria.append(
-            CriterionResult(measure=criterion.measure, at_least=criterion.at_least, value=value, met=met)
-        )
+        criteria.append(CriterionResult(measure=criterion.measure, at_least=criterion.at_least, value=value, met=met))
     return McidResult(
         mcid_id=change.mcid.id,
         title=change.mcid.title,
@@ -212,9 +209,7 @@ def _mcid(change: ChangeModel, measures: dict[Measure, float | None]) -> McidRes
     )
 
 
-def _describe(
-    title: str, base: float | None, follow: float, points: float | None, percent: float | None
-) -> str:
+def _describe(title: str, base: float | None, follow: float, points: float | None, percent: float | None) -> str:
     if base is None:
         return f"{title}: follow-up {follow:g} (no baseline)"
     pct = "undefined (baseline 0)" if percent is None else f"{percent:.1f} %"

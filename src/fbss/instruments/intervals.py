@@ -29,9 +29,7 @@ class Interval:
         """Read "[0, 20]", "(20, 40]", "(-inf, 30)"; infinite ends must be open."""
         match = _PATTERN.match(text)
         if match is None:
-            raise ValueError(
-                f"{text!r} is not an interval; write it like '[0, 20]', '(20, 40]' or '(-inf, 30)'"
-            )
+            raise ValueError(f"{text!r} is not an interval; write it like '[0, 20]', '(20, 40]' or '(-inf, 30)'")
         opening, low_text, high_text, closing = match.groups()
         low, high = float(low_text), float(high_text)
         interval = cls(low, high, opening == "[", closing == "]")

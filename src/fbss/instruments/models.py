@@ -294,9 +294,7 @@ def _check_change(change: ChangeModel, scales: dict[str, Scale]) -> None:
     scale = scales[change.scale]
     measures = [c.measure for c in change.mcid.any_of] if change.mcid else []
     measures += [d.measure for d in change.definitions]
-    if Measure.improvement_percent in measures and (
-        change.direction is Direction.higher_is_better or scale.min != 0
-    ):
+    if Measure.improvement_percent in measures and (change.direction is Direction.higher_is_better or scale.min != 0):
         raise ValueError("improvement_percent needs a lower-is-better scale that starts at 0")
     ids = [d.id for d in change.definitions]
     _unique(ids, "change definition")
@@ -308,9 +306,7 @@ def _check_change(change: ChangeModel, scales: dict[str, Scale]) -> None:
         outcomes = [b.outcome for b in definition.bands]
         _unique([str(o) for o in outcomes], f"outcome in {definition.id}")
         if Outcome.not_success in outcomes and (Outcome.failure in outcomes or Outcome.grey_zone in outcomes):
-            raise ValueError(
-                f"{definition.id}: not_success is for success-only definitions; use grey_zone/failure"
-            )
+            raise ValueError(f"{definition.id}: not_success is for success-only definitions; use grey_zone/failure")
         if Outcome.success not in outcomes:
             raise ValueError(f"{definition.id}: a definition must have a success band")
     if change.primary is not None and change.primary not in ids:

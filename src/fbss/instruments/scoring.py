@@ -91,9 +91,7 @@ def score(
     problems: list[str] = []
     for item_id, raw in answers.items():
         if item_id not in items:
-            problems.append(
-                f"answers.{item_id}: unknown item for {instrument.id}; expected one of: {', '.join(items)}"
-            )
+            problems.append(f"answers.{item_id}: unknown item for {instrument.id}; expected one of: {', '.join(items)}")
         elif raw is not None:
             try:
                 checked[item_id] = _check_answer(instrument.id, items[item_id], raw)
@@ -167,9 +165,7 @@ def _check_answer(instrument_id: str, item: Item, raw: object) -> float:
         raise AnswerError(f"{field}: {raw!r} is out of range; {expected} ({instrument_id})")
     if item.options and raw not in {o.value for o in item.options}:
         allowed = ", ".join(f"{o.value} ({o.label})" for o in item.options)
-        raise AnswerError(
-            f"{field}: {raw!r} is not an answer option; expected one of {allowed} ({instrument_id})"
-        )
+        raise AnswerError(f"{field}: {raw!r} is not an answer option; expected one of {allowed} ({instrument_id})")
     return int(raw) if item.integer else float(raw)
 
 
@@ -187,9 +183,7 @@ def _point_range(item: Item) -> tuple[float, float]:
     return item.min, item.max
 
 
-def _scale_value(
-    scale: Scale, instrument: Instrument, points: Mapping[str, float]
-) -> tuple[float | None, str]:
+def _scale_value(scale: Scale, instrument: Instrument, points: Mapping[str, float]) -> tuple[float | None, str]:
     members = scale.items or tuple(i.id for i in instrument.items)
     items = {i.id: i for i in instrument.items}
     answered = [m for m in members if m in points]
@@ -200,8 +194,7 @@ def _scale_value(
         value = (total - low) / span * 100
         return (
             value,
-            f"{scale.title} = {total:g} / {span:g} (maximum for {len(answered)} answered) x 100"
-            f" = {value:.1f}",
+            f"{scale.title} = {total:g} / {span:g} (maximum for {len(answered)} answered) x 100 = {value:.1f}",
         )
     if len(answered) < len(members):
         return None, f"{scale.title}: not computed, {len(members) - len(answered)} of its items unanswered"
