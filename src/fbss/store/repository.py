@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +22,14 @@ from fbss.store import audit
 from fbss.store.audit import Action, Entity, Event
 from fbss.store.database import Database
 from fbss.store.errors import StoreError, UnknownPatientError
-from fbss.store.models import Assessment, AuditEntry, CaseVersion, Patient, QuestionnaireResponse
+from fbss.store.models import (
+    Assessment,
+    AuditEntry,
+    CaseVersion,
+    Patient,
+    QuestionnaireResponse,
+    SafetyAlert,
+)
 from fbss.store.records import (
     AssessmentRecord,
     AuditRecord,
@@ -112,6 +120,12 @@ def _response_record(row: QuestionnaireResponse, identifier: str) -> ResponseRec
     )
 
 
+def _alert_ids(stored_score: dict[str, Any]) -> list[str]:
+    """The safety alerts a stored score raised (PHQ-9 item 9 above 0), each opened for a clinician."""
+    alerts = stored_score.get("alerts") or []
+    return sorted({a["alert_id"] for a in alerts if isinstance(a, dict) and isinstance(a.get("alert_id"), str)})
+
+
 @dataclass(frozen=True, slots=True)
 class Reproduction:
     """Whether re-assessing a stored case snapshot today gives the stored result, and if not, why."""
@@ -193,6 +207,14 @@ class Repository:
             raise StoreError(
                 f"a patient with identifier '{identifier}' already exists; nothing was added"
             ) from None
+
+    def identifier_of(self, patient_id: int) -> str:
+        """The identifier of a patient known by database id (web addresses carry ids, not record numbers)."""
+        with self.db.errors(), self.db.sessions() as session:
+            identifier = session.scalar(select(Patient.identifier).where(Patient.id == patient_id))
+        if identifier is None:
+            raise UnknownPatientError(f"no patient with id {patient_id}")
+        return identifier
 
     def list_patients(self) -> list[PatientRecord]:
         with self._unit() as unit:
@@ -335,6 +357,38 @@ class Repository:
                 unit.log(Action.read, Entity.patient, patient.id, patient.id)
             return [_assessment_record(row, patient.identifier, version) for row, version in rows]
 
+    def latest_assessment(self, identifier: str, version: int | None = None) -> AssessmentRecord | None:
+        """The newest stored assessment of one case version (default: the latest version), or None."""
+        with self._unit() as unit:
+            patient = self._find_patient(unit, identifier)
+            snapshot = self._version_row(unit, patient, version)
+            row = unit.session.scalar(
+                select(Assessment)
+                .where(Assessment.case_version_id == snapshot.id)
+                .order_by(Assessment.id.desc())
+                .limit(1)
+            )
+            if row is None:
+                unit.log(Action.read, Entity.case_version, snapshot.id, patient.id)
+                return None
+            unit.log(Action.read, Entity.assessment, row.id, patient.id)
+            return _assessment_record(row, patient.identifier, snapshot.version)
+
+    def export_assessment(self, identifier: str, assessment_id: int) -> AssessmentRecord:
+        """A stored assessment, read to leave the system as a report (audited as an export)."""
+        with self._unit() as unit:
+            patient = self._find_patient(unit, identifier)
+            found = unit.session.execute(
+                select(Assessment, CaseVersion.version)
+                .join(CaseVersion, Assessment.case_version_id == CaseVersion.id)
+                .where(Assessment.id == assessment_id, CaseVersion.patient_id == patient.id)
+            ).first()
+            if found is None:
+                raise StoreError(f"patient '{identifier}' has no assessment {assessment_id}")
+            row, version = found
+            unit.log(Action.export, Entity.assessment, row.id, patient.id)
+            return _assessment_record(row, patient.identifier, version)
+
     def reproduce(self, assessment_id: int, kb: KnowledgeBase) -> Reproduction:
         """Re-assess the stored snapshot behind an assessment and compare with what was stored."""
         with self._unit() as unit:
@@ -392,6 +446,13 @@ class Repository:
             unit.session.add(row)
             unit.session.flush()
             unit.log(Action.create, Entity.questionnaire_response, row.id, patient.id)
+            for alert_id in _alert_ids(response.score):
+                alert = SafetyAlert(
+                    patient_id=patient.id, response_id=row.id, alert_id=alert_id, raised_at=row.completed_at
+                )
+                unit.session.add(alert)
+                unit.session.flush()
+                unit.log(Action.create, Entity.safety_alert, alert.id, patient.id)
             return _response_record(row, patient.identifier)
 
     def responses(self, identifier: str, instrument_id: str | None = None) -> list[ResponseRecord]:
