@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -247,9 +248,17 @@ def _save(
 # -- the assessment page ---------------------------------------------------------------------------------------
 
 
+_SVG_ID = re.compile(r'(id="|url\(#|href="#)([A-Za-z_][\w.-]*)')
+
+
+def scoped_svg(svg: str, scope: str) -> str:
+    """Prefix the ids inside an inlined SVG, so that several charts on one page do not share ids."""
+    return _SVG_ID.sub(lambda m: f"{m.group(1)}{scope}-{m.group(2)}", svg)
+
+
 @lru_cache(maxsize=256)
 def _differential_svg(causes: tuple[CauseResult, ...]) -> str:
-    return differential_chart(causes)
+    return scoped_svg(differential_chart(causes), "differential")
 
 
 def _live(svc: Services, record: AssessmentRecord, version: CaseVersionRecord) -> Assessment:
@@ -327,8 +336,8 @@ def history_page(request: Request, patient_id: int, repo: Repo) -> HTMLResponse:
 
 
 @lru_cache(maxsize=256)
-def _outcome_svg(chart: OutcomeChart) -> str:
-    return outcome_chart(chart)
+def _outcome_svg(chart: OutcomeChart, scope: str) -> str:
+    return scoped_svg(outcome_chart(chart), scope)
 
 
 def _chart_for(svc: Services, trend: InstrumentTrend) -> OutcomeChart | None:
@@ -384,7 +393,7 @@ def outcomes_page(
     charts = []
     for trend in found:
         chart = _chart_for(svc, trend)
-        charts.append({"trend": trend, "svg": _outcome_svg(chart) if chart else None})
+        charts.append({"trend": trend, "svg": _outcome_svg(chart, trend.instrument_id) if chart else None})
     today = svc.today()
     start = reference_date(responses, summary.patient.created_at.date())
     plan = schedule(start, {r.completed_at.date() for r in responses if r.completed_at.date() <= today}, today,
