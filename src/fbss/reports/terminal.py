@@ -10,6 +10,7 @@ from rich.text import Text
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.results import CauseResult, RedFlagResult
+from fbss.reports.care_terminal import render_options, render_plan, render_scs, render_workup
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
 SHOWN_CAUSES = 8
@@ -77,6 +78,10 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
     if assessment.differential.ask_next:
         asks = Group(*(Text(f"• {q.question or q.title}") for q in assessment.differential.ask_next))
         console.print(Panel(asks, title="Would change the differential most", border_style="cyan", title_align="left"))
+    render_workup(assessment.workup, kb, console)
+    render_options(assessment.options, console)
+    render_scs(assessment.scs, kb, console)
+    render_plan(assessment.plan, console)
     console.print(
         f"[dim]Engine {assessment.engine_version} · knowledge base {assessment.knowledge_version} "
         f"({assessment.knowledge_fingerprint}) · decision support for clinicians: check each reason and source.[/]"
