@@ -277,6 +277,8 @@ def workup(
     cause_titles = {c.cause: c.title for c in differential.causes}
     concept_titles = titles(kb)
 
+    if triage.fired:  # elective work-up waits until the red flag is dealt with
+        return Workup(urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=())
     candidates: list[tuple[_Test, str | None]] = []
     deferred: list[SetAside] = []
     not_suggested: list[SetAside] = []
@@ -304,12 +306,6 @@ def workup(
         if test.id in seen:
             continue
         seen.add(test.id)
-        defer = next(
-            (tm for tm, fn in zip(test.timing, t.timing, strict=True) if tm.action == "defer" and fn(states) is P), None
-        )
-        if defer is not None:
-            deferred.append(SetAside(test.id, test.title, defer.reason, "deferred", defer.earliest_months, defer.sources))
-            continue
         open_findings = [f for f in t.findings if states[f] is U]
         if not open_findings:
             not_suggested.append(SetAside(test.id, test.title, "Its result is already known", "known", None, ()))
@@ -358,6 +354,12 @@ def workup(
             not_suggested.append(SetAside(test.id, test.title,
                                           f"Its result could not change management now{moved_text}", "no_change",
                                           None, ()))
+            continue
+        defer = next(
+            (tm for tm, fn in zip(test.timing, t.timing, strict=True) if tm.action == "defer" and fn(states) is P), None
+        )
+        if defer is not None:  # useful, but not yet: the timing rule holds it back
+            deferred.append(SetAside(test.id, test.title, defer.reason, "deferred", defer.earliest_months, defer.sources))
             continue
         value = expected + weights.decision_weight * weight
         parts = []

@@ -86,3 +86,11 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
         f"[dim]Engine {assessment.engine_version} · knowledge base {assessment.knowledge_version} "
         f"({assessment.knowledge_fingerprint}) · decision support for clinicians: check each reason and source.[/]"
     )
+
+
+def render_plan_only(assessment: Assessment, kb: KnowledgeBase, console: Console) -> None:
+    """The red flags and the stepped plan, for `fbss plan`."""
+    console.rule(f"[bold]Care plan for case {assessment.case_id}[/]")
+    for flag in (*assessment.triage.fired, *assessment.triage.ask_now):
+        console.print(_flag_panel(flag, kb))
+    render_plan(assessment.plan, console)
