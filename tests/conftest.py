@@ -15,9 +15,21 @@ from fbss.knowledge.loader import default_knowledge
 QUIET_RED_FLAGS = {
     k: "absent"
     for k in (
-        "bladder_bowel_change", "urinary_retention", "saddle_anaesthesia", "bilateral_leg_symptoms",
-        "sexual_dysfunction_new", "meningism", "fever", "wound_drainage", "clear_fluid_leak", "weight_loss",
-        "cancer_history", "trauma", "immunosuppression", "iv_drug_use", "sepsis_signs",
+        "bladder_bowel_change",
+        "urinary_retention",
+        "saddle_anaesthesia",
+        "bilateral_leg_symptoms",
+        "sexual_dysfunction_new",
+        "meningism",
+        "fever",
+        "wound_drainage",
+        "clear_fluid_leak",
+        "weight_loss",
+        "cancer_history",
+        "trauma",
+        "immunosuppression",
+        "iv_drug_use",
+        "sepsis_signs",
     )
 }
 
@@ -42,12 +54,28 @@ def make_case(**parts: Any) -> Case:
     base: dict[str, Any] = {
         "id": "vignette",
         "assessment_date": "2026-03-01",
-        "patient": {"age": 48, "sex": "female", "pregnant": "absent", "anticoagulant": "absent",
-                    "antiplatelet": "absent", "egfr": 90},
-        "index_surgery": {"type": "microdiscectomy", "date": "2025-01-01", "levels": ["L5-S1"], "side": "left"},
+        "patient": {
+            "age": 48,
+            "sex": "female",
+            "pregnant": "absent",
+            "anticoagulant": "absent",
+            "antiplatelet": "absent",
+            "egfr": 90,
+        },
+        "index_surgery": {
+            "type": "microdiscectomy",
+            "date": "2025-01-01",
+            "levels": ["L5-S1"],
+            "side": "left",
+        },
         "course": {"relief_after_surgery": "present", "fall_or_injury_since_surgery": "absent"},
-        "exam": {"motor_deficit": "absent", "motor_deficit_new": "absent", "motor_deficit_progressive": "absent",
-                 "wound": "healed", "temperature_c": 36.8},
+        "exam": {
+            "motor_deficit": "absent",
+            "motor_deficit_new": "absent",
+            "motor_deficit_progressive": "absent",
+            "wound": "healed",
+            "temperature_c": 36.8,
+        },
         "red_flags": dict(QUIET_RED_FLAGS),
         "psychosocial": {"phq9_item9": 0},
     }

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for valid cases: every presence, enum and number field of the case model at random."""
+"""Hypothesis strategies for valid cases: every presence, enum and number field at random."""
 
 from __future__ import annotations
 
@@ -11,20 +11,40 @@ from annotated_types import Ge, Le
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from fbss.case.model import Case, Course, Examination, Pain, Patient, Planning, Presence, Psychosocial, RedFlagItems
-from fbss.case.model import RiskFactors, SurgeryType
+from fbss.case.model import (
+    Case,
+    Course,
+    Examination,
+    Pain,
+    Patient,
+    Planning,
+    Presence,
+    Psychosocial,
+    RedFlagItems,
+    RiskFactors,
+    SurgeryType,
+)
 from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
 
 SECTIONS: dict[str, type[BaseModel]] = {
-    "course": Course, "pain": Pain, "exam": Examination, "red_flags": RedFlagItems,
-    "risk_factors": RiskFactors, "psychosocial": Psychosocial, "planning": Planning,
+    "course": Course,
+    "pain": Pain,
+    "exam": Examination,
+    "red_flags": RedFlagItems,
+    "risk_factors": RiskFactors,
+    "psychosocial": Psychosocial,
+    "planning": Planning,
 }
 
 
 def _number(info: Any, kind: type) -> st.SearchStrategy[Any]:
     low = next((m.ge for m in info.metadata if isinstance(m, Ge)), 0)
     high = next((m.le for m in info.metadata if isinstance(m, Le)), 100)
-    values = st.integers(int(low), int(high)) if kind is int else st.floats(float(low), float(high), allow_nan=False)
+    values = (
+        st.integers(int(low), int(high))
+        if kind is int
+        else st.floats(float(low), float(high), allow_nan=False)
+    )
     return st.none() | values
 
 
@@ -53,10 +73,17 @@ def cases(draw: st.DrawFn) -> Case:
     surgery_date = dt.date(2020, 1, 1)
     assessment = surgery_date + dt.timedelta(days=int(months * 30.4))
     patient = draw(section(Patient))
-    patient["devices"] = draw(st.lists(st.fixed_dictionaries({
-        "kind": st.sampled_from(["spinal_cord_stimulator", "pacemaker", "other"]),
-        "mri_conditional": st.sampled_from(["present", "absent", "unknown"]),
-    }), max_size=1))
+    patient["devices"] = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "kind": st.sampled_from(["spinal_cord_stimulator", "pacemaker", "other"]),
+                    "mri_conditional": st.sampled_from(["present", "absent", "unknown"]),
+                }
+            ),
+            max_size=1,
+        )
+    )
     if patient.get("age") is not None:
         patient["age"] = max(18, patient["age"])
     data: dict[str, Any] = {
@@ -72,20 +99,48 @@ def cases(draw: st.DrawFn) -> Case:
         },
         "total_spine_operations": draw(st.none() | st.integers(1, 6)),
         **{name: draw(section(model)) for name, model in SECTIONS.items()},
-        "prior_treatments": draw(st.lists(st.fixed_dictionaries(
-            {"treatment": st.sampled_from([t.value for t in Treatment])},
-            optional={"relief_percent": st.integers(0, 100)},
-        ), max_size=4)),
-        "studies": draw(st.lists(st.fixed_dictionaries({
-            "modality": st.sampled_from([m.value for m in Modality]), "reported_in_full": st.booleans(),
-        }), max_size=3)),
-        "diagnostics": draw(st.lists(st.fixed_dictionaries({
-            "finding": st.sampled_from([f.value for f in DiagnosticFinding]),
-            "presence": st.sampled_from(["present", "absent"]),
-        }), max_size=4)),
-        "labs": draw(st.lists(st.fixed_dictionaries({
-            "lab": st.sampled_from([lab.value for lab in Lab]), "value": st.floats(0, 150, allow_nan=False),
-        }), max_size=3)),
+        "prior_treatments": draw(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"treatment": st.sampled_from([t.value for t in Treatment])},
+                    optional={"relief_percent": st.integers(0, 100)},
+                ),
+                max_size=4,
+            )
+        ),
+        "studies": draw(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "modality": st.sampled_from([m.value for m in Modality]),
+                        "reported_in_full": st.booleans(),
+                    }
+                ),
+                max_size=3,
+            )
+        ),
+        "diagnostics": draw(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "finding": st.sampled_from([f.value for f in DiagnosticFinding]),
+                        "presence": st.sampled_from(["present", "absent"]),
+                    }
+                ),
+                max_size=4,
+            )
+        ),
+        "labs": draw(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "lab": st.sampled_from([lab.value for lab in Lab]),
+                        "value": st.floats(0, 150, allow_nan=False),
+                    }
+                ),
+                max_size=3,
+            )
+        ),
     }
     try:
         return Case.model_validate(data)

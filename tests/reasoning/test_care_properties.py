@@ -1,4 +1,4 @@
-"""Properties that hold for every valid case: a complete plan, red flags first, no surgery without a target."""
+"""Properties that hold for every valid case: complete plan, red flags first, surgery only with a target."""
 
 from __future__ import annotations
 

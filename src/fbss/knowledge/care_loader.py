@@ -53,7 +53,9 @@ def _one(model: type[Any], path: Path, document: Any, key: str) -> Any:
     return _parse(model, path, _section(path, document, key), with_line=False)
 
 
-def _many(model: type[Any], path: Path, document: Any, key: str, with_line: bool = False) -> list[tuple[Any, Any]]:
+def _many(
+    model: type[Any], path: Path, document: Any, key: str, with_line: bool = False
+) -> list[tuple[Any, Any]]:
     return [(_parse(model, path, raw, with_line=with_line), raw) for raw in _entries(path, document, key)]
 
 
@@ -102,7 +104,7 @@ def load_care(
     red_flags: tuple[RedFlagDef, ...],
     sources: dict[str, Source],
 ) -> CareKnowledge:
-    """Parse the care-planning files and check every id they use; raise KnowledgeError with file, line and entry."""
+    """Parse the care-planning files and check every id they use; errors name file, line and entry."""
     for name in CARE_FILES:
         if name not in by_name:
             raise KnowledgeError(f"missing required file {name}")
@@ -118,7 +120,9 @@ def load_care(
     for concept, raw in concepts:
         where = _where(path, raw, concept.id)
         if concept.id in checker.known:
-            raise KnowledgeError(f"{where}: concept id '{concept.id}' is already a finding or built-in concept")
+            raise KnowledgeError(
+                f"{where}: concept id '{concept.id}' is already a finding or built-in concept"
+            )
         bad = [c for c in concept.causes if c not in cause_ids]
         if bad:
             raise KnowledgeError(f"{where}: unknown cause id(s) {bad}")
@@ -127,7 +131,9 @@ def load_care(
     categories = _many(CategoryDef, path, doc, "categories", with_line=True)
     seen_categories = [c.id for c, _ in categories]
     if sorted(seen_categories) != sorted(PanelCategory):
-        raise KnowledgeError(f"{path.name}: 'categories' must list each of {[c.value for c in PanelCategory]} once")
+        raise KnowledgeError(
+            f"{path.name}: 'categories' must list each of {[c.value for c in PanelCategory]} once"
+        )
     modifiers = _many(Modifier, path, doc, "modifiers")
     appropriateness = AppropriatenessDoc(
         scale=_one(Scale, path, doc, "scale"),
@@ -140,7 +146,7 @@ def load_care(
     for category, raw in categories:
         checker.check(category, _where(path, raw, category.id.value))
 
-    # ---- tests ----------------------------------------------------------------------------------------------
+    # ---- tests ---------------------------------------------------------------------------------------------
     path = by_name["tests.yaml"]
     doc = documents[path]
     weights = _one(BurdenWeights, path, doc, "weights")
@@ -158,9 +164,11 @@ def load_care(
             raise KnowledgeError(f"{where}: 'urgent_for' names unknown red flag(s) {bad}")
         for contra in test.contraindications:
             if contra.alternative is not None and contra.alternative not in test_ids:
-                raise KnowledgeError(f"{where}: contraindication '{contra.id}' names unknown test '{contra.alternative}'")
+                raise KnowledgeError(
+                    f"{where}: contraindication '{contra.id}' names unknown test '{contra.alternative}'"
+                )
 
-    # ---- treatments -----------------------------------------------------------------------------------------
+    # ---- treatments ----------------------------------------------------------------------------------------
     path = by_name["treatments.yaml"]
     treatments = _many(TreatmentDef, path, documents[path], "treatments", with_line=True)
     _unique((t.id, path, raw) for t, raw in treatments)
@@ -179,7 +187,7 @@ def load_care(
         if bad:
             raise KnowledgeError(f"{where}: 'applies_to' names no category or treatment tag: {bad}")
 
-    # ---- SCS --------------------------------------------------------------------------------------------------
+    # ---- SCS -----------------------------------------------------------------------------------------------
     path = by_name["scs.yaml"]
     doc = documents[path]
     scs = ScsDoc(
@@ -192,7 +200,7 @@ def load_care(
     )
     checker.check(scs, path.name)
 
-    # ---- plan -----------------------------------------------------------------------------------------------
+    # ---- plan ----------------------------------------------------------------------------------------------
     path = by_name["plan.yaml"]
     doc = documents[path]
     if not isinstance(doc, dict) or not isinstance(doc.get("grid_options"), int):
@@ -207,14 +215,17 @@ def load_care(
     # every rule id is unique across the care files, so explanations can name rules unambiguously
     rule_places: dict[str, str] = {}
     containers: list[tuple[str, BaseModel]] = [
-        ("appropriateness.yaml", appropriateness), ("scs.yaml", scs),
+        ("appropriateness.yaml", appropriateness),
+        ("scs.yaml", scs),
         *((f"treatments.yaml entry '{t.id}'", t) for t, _ in treatments),
     ]
     for place, container in containers:
         for _, model in _walk(container, ""):
             if isinstance(model, (Rule, Contraindication)):
                 if model.id in rule_places:
-                    raise KnowledgeError(f"{place}: rule id '{model.id}' is already used in {rule_places[model.id]}")
+                    raise KnowledgeError(
+                        f"{place}: rule id '{model.id}' is already used in {rule_places[model.id]}"
+                    )
                 rule_places[model.id] = place
 
     return CareKnowledge(
@@ -229,4 +240,3 @@ def load_care(
 def concept_kinds(care: CareKnowledge) -> dict[str, ConceptKind]:
     """Concept id -> its kind, for renderers and tests."""
     return {c.id: c.kind for c in care.appropriateness.concepts}
-

@@ -1,4 +1,4 @@
-"""The shapes of care-planning entries: work-up tests, treatments, appropriateness rules, SCS candidacy, plan."""
+"""The shapes of care-planning entries: tests, treatments, appropriateness, SCS, plan."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class Statement(Cited):
 
 
 class Rule(Cited):
-    """When `when` is present: set the score, adjust it, or cap it. `pattern` marks a published panel pattern."""
+    """When `when` is present: set, adjust or cap the score; `pattern`: a published panel pattern."""
 
     id: Id
     when: Expression
@@ -36,7 +36,9 @@ class Rule(Cited):
     adjust: int | None = Field(default=None, ge=-8, le=8)
     cap: int | None = Field(default=None, ge=1, le=9)
     because: str = Field(min_length=5)
-    pattern: bool = Field(default=False, description="Reproduces a published panel pattern (the label, not the number)")
+    pattern: bool = Field(
+        default=False, description="Reproduces a published panel pattern (the label, not the number)"
+    )
 
     @model_validator(mode="after")
     def _one_effect(self) -> Rule:
@@ -63,23 +65,27 @@ class Contraindication(Cited):
     alternative: Id | None = Field(default=None, description="A test to use instead (tests only)")
 
 
-# --- concepts: named states built from findings, cause probabilities and the triage --------------------------
+# --- concepts: named states built from findings, cause probabilities and the triage -------------------------
 
 
 class ConceptKind(StrEnum):
     cause = "cause"  # a cause of the differential reaches a probability
-    target = "target"  # an imaging or block finding, concordant with a likely cause: something a procedure can treat
+    target = "target"  # a lesion shown, with a likely cause: what a procedure can treat
     expression = "expression"  # a combination of findings and earlier concepts
 
 
 class ConceptDef(_Entry):
-    """A state the appropriateness rules read, computed per case; a concept may use findings and earlier concepts."""
+    """A state the appropriateness rules read, computed per case; a concept may use findings and earlier
+    concepts.
+    """
 
     id: Id
     title: str = Field(min_length=3)
     kind: ConceptKind
     causes: tuple[Id, ...] = ()
-    at_least: float | None = Field(default=None, gt=0, lt=1, description="Probability threshold (default: likely)")
+    at_least: float | None = Field(
+        default=None, gt=0, lt=1, description="Probability threshold (default: likely)"
+    )
     shown_by: Expression | None = Field(default=None, description="For a target: the finding that shows it")
     expression: Expression | None = None
     question: str | None = Field(default=None, description="What to do to settle it when unknown")
@@ -96,7 +102,7 @@ class ConceptDef(_Entry):
         return self
 
 
-# --- appropriateness ------------------------------------------------------------------------------------------
+# --- appropriateness ----------------------------------------------------------------------------------------
 
 
 class PanelCategory(StrEnum):
@@ -109,7 +115,7 @@ class PanelCategory(StrEnum):
 
 
 class Scale(Cited):
-    """Where the score bands split: appropriate from `appropriate_from`, inappropriate up to `inappropriate_to`."""
+    """Where the score bands split: appropriate from `appropriate_from`, inappropriate to `inappropriate_to`."""
 
     appropriate_from: int = Field(ge=2, le=9)
     inappropriate_to: int = Field(ge=1, le=8)
@@ -151,7 +157,7 @@ class AppropriatenessDoc(_Entry):
     modifiers: tuple[Modifier, ...] = ()
 
 
-# --- tests (the work-up catalogue) ---------------------------------------------------------------------------
+# --- tests (the work-up catalogue) --------------------------------------------------------------------------
 
 
 class TestKind(StrEnum):
@@ -166,8 +172,12 @@ class TestKind(StrEnum):
 
 
 class Burden(Cited):
-    invasiveness: int = Field(ge=0, le=3, description="0 none, 1 venepuncture, 2 needle procedure, 3 surgical")
-    radiation: int = Field(ge=0, le=3, description="0 none, 1 low (plain films, DEXA), 2 CT, 3 CT myelography")
+    invasiveness: int = Field(
+        ge=0, le=3, description="0 none, 1 venepuncture, 2 needle procedure, 3 surgical"
+    )
+    radiation: int = Field(
+        ge=0, le=3, description="0 none, 1 low (plain films, DEXA), 2 CT, 3 CT myelography"
+    )
     cost: int = Field(ge=1, le=4, description="Cost tier, 1 cheapest")
 
 
@@ -183,7 +193,9 @@ class BurdenWeights(Cited):
     radiation: float = Field(ge=0)
     cost: float = Field(ge=0)
     decision_weight: float = Field(ge=0, description="Value of settling one undecided decision point")
-    top_causes: int = Field(ge=1, le=30, description="How many leading causes the expected change is summed over")
+    top_causes: int = Field(
+        ge=1, le=30, description="How many leading causes the expected change is summed over"
+    )
     shown: int = Field(ge=1, le=50)
 
 
@@ -198,7 +210,9 @@ class TestDef(_Entry):
     timing: tuple[Timing, ...] = ()
     contraindications: tuple[Contraindication, ...] = ()
     urgent_for: tuple[Id, ...] = Field(default=(), description="Red flags that call for this test at once")
-    urgent_if: Expression | None = Field(default=None, description="Ordered for a red flag only when this holds")
+    urgent_if: Expression | None = Field(
+        default=None, description="Ordered for a red flag only when this holds"
+    )
     elective: bool = Field(default=True, description="False: ordered only for a red flag, never ranked")
     interpretation: Statement | None = None
     decision_point: str | None = None
@@ -210,7 +224,7 @@ class TestsDoc(_Entry):
     tests: tuple[TestDef, ...]
 
 
-# --- treatments ----------------------------------------------------------------------------------------------
+# --- treatments ---------------------------------------------------------------------------------------------
 
 
 class PatientInfo(_Entry):
@@ -248,7 +262,7 @@ class TreatmentDef(_Entry):
     line: int | None = Field(default=None, exclude=True)
 
 
-# --- SCS candidacy -------------------------------------------------------------------------------------------
+# --- SCS candidacy ------------------------------------------------------------------------------------------
 
 
 class AdviceLevel(StrEnum):
@@ -273,7 +287,7 @@ class PsychosocialFactor(Cited):
 
 
 class AdviceTable(Cited):
-    """Advice by clinical appropriateness and by how many psychosocial factors are present (last entry repeats)."""
+    """Advice by clinical appropriateness and number of psychosocial factors present (last entry repeats)."""
 
     appropriate: tuple[AdviceLevel, ...] = Field(min_length=1)
     uncertain: tuple[AdviceLevel, ...] = Field(min_length=1)
@@ -304,11 +318,13 @@ class ScsDoc(_Entry):
     factors: tuple[PsychosocialFactor, ...] = Field(min_length=1)
     advice: AdviceTable
     contraindications: tuple[Contraindication, ...]
-    conditions: tuple[Contraindication, ...] = Field(default=(), description="Do not stop advice; restrict the system")
+    conditions: tuple[Contraindication, ...] = Field(
+        default=(), description="Do not stop advice; restrict the system"
+    )
     nice: tuple[NiceCriterion, ...]
 
 
-# --- the plan: follow-up and outcomes ------------------------------------------------------------------------
+# --- the plan: follow-up and outcomes -----------------------------------------------------------------------
 
 
 class FollowUp(Cited):

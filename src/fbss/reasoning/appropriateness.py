@@ -1,8 +1,10 @@
-"""Appropriateness (RAND/UCLA 1-9) of the four panel categories and of every specific option, each with its reasons.
+"""Appropriateness (RAND/UCLA 1-9) of the four panel categories and of every specific option, each with its
+reasons.
 
-A score is built as: base -> the first matching `set` rule -> every matching `adjust` (rules, then modifiers and
-relative contraindications) -> every matching cap (rules, absolute contraindications, an unmet requirement, and for
-elective options the red-flag override) -> clamped to 1-9. Rules whose condition is still unknown are reported as
+A score is built as: base -> the first matching `set` rule -> every matching `adjust` (rules, then
+modifiers and relative contraindications) -> every matching cap (rules, absolute contraindications, an unmet
+requirement, and for elective options the red-flag override) -> clamped to 1-9. Rules whose condition is still
+unknown are reported as
 pending: what is missing to decide.
 """
 
@@ -63,15 +65,33 @@ def _from_rule(rule: Rule) -> _Step:
     else:
         assert rule.cap is not None
         kind, value = "cap", rule.cap
-    return _Step(rule.id, kind, value, rule.when, compile_expression(rule.when), rule.because, rule.evidence,
-                 rule.sources, rule.pattern)
+    return _Step(
+        rule.id,
+        kind,
+        value,
+        rule.when,
+        compile_expression(rule.when),
+        rule.because,
+        rule.evidence,
+        rule.sources,
+        rule.pattern,
+    )
 
 
 def _from_contraindication(contra: Contraindication, relative_adjust: int) -> _Step:
     kind, value = ("cap", 1) if contra.absolute else ("adjust", relative_adjust)
     prefix = "Contraindication" if contra.absolute else "Relative contraindication"
-    return _Step(contra.id, kind, value, contra.when, compile_expression(contra.when), f"{prefix}: {contra.reason}",
-                 contra.evidence, contra.sources, False)
+    return _Step(
+        contra.id,
+        kind,
+        value,
+        contra.when,
+        compile_expression(contra.when),
+        f"{prefix}: {contra.reason}",
+        contra.evidence,
+        contra.sources,
+        False,
+    )
 
 
 _ORDER = {"set": 0, "adjust": 1, "cap": 2}
@@ -91,12 +111,19 @@ def compiled_ratings(kb: KnowledgeBase) -> tuple[tuple[_Rateable, ...], tuple[_R
     for category in sorted(doc.categories, key=lambda c: c.step):
         steps = [_from_rule(r) for r in category.rules]
         steps += [_from_rule(m) for m in modifiers if category.id.value in m.applies_to]
-        categories.append(_Rateable(
-            id=category.id.value, title=category.title, category=category.id, elective=True, is_category=True,
-            base=category.base, requires=category.requires,
-            requires_compiled=compile_expression(category.requires.when) if category.requires else None,
-            steps=_ordered(steps),
-        ))
+        categories.append(
+            _Rateable(
+                id=category.id.value,
+                title=category.title,
+                category=category.id,
+                elective=True,
+                is_category=True,
+                base=category.base,
+                requires=category.requires,
+                requires_compiled=compile_expression(category.requires.when) if category.requires else None,
+                steps=_ordered(steps),
+            )
+        )
     options = []
     for option in kb.care.treatments:
         rating = option.rating
@@ -108,12 +135,19 @@ def compiled_ratings(kb: KnowledgeBase) -> tuple[tuple[_Rateable, ...], tuple[_R
         if "scs" in option.tags:
             contras += list(kb.care.scs.contraindications)
         steps += [_from_contraindication(c, RELATIVE_CONTRAINDICATION) for c in contras]
-        options.append(_Rateable(
-            id=option.id, title=option.title, category=option.category, elective=option.elective,
-            is_category=False, base=rating.base, requires=rating.requires,
-            requires_compiled=compile_expression(rating.requires.when) if rating.requires else None,
-            steps=_ordered(steps),
-        ))
+        options.append(
+            _Rateable(
+                id=option.id,
+                title=option.title,
+                category=option.category,
+                elective=option.elective,
+                is_category=False,
+                base=rating.base,
+                requires=rating.requires,
+                requires_compiled=compile_expression(rating.requires.when) if rating.requires else None,
+                steps=_ordered(steps),
+            )
+        )
     return tuple(categories), tuple(options)
 
 
@@ -154,7 +188,8 @@ def _capped(score: int, caps: list[int]) -> int:
 def rate(item: _Rateable, care: CareStates, kb: KnowledgeBase) -> Rating:
     """Score one category or option for a case (pure).
 
-    A rule still unknown is reported as pending only if, applied on its own, it would change the label: that is
+    A rule still unknown is reported as pending only if, applied on its own, it would change the label: that
+    is
     what is missing to decide.
     """
     states = care.states
@@ -183,8 +218,17 @@ def rate(item: _Rateable, care: CareStates, kb: KnowledgeBase) -> Rating:
             adjusts += step.value
         else:
             caps.append(step.value)
-        because.append(Basis(step.id, step.because, _effect(step), _items(leaves(step.when, states, P), names),
-                             step.evidence, step.sources, step.pattern))
+        because.append(
+            Basis(
+                step.id,
+                step.because,
+                _effect(step),
+                _items(leaves(step.when, states, P), names),
+                step.evidence,
+                step.sources,
+                step.pattern,
+            )
+        )
     raw += adjusts
     requirement_unknown = False
     if item.requires is not None and item.requires_compiled is not None:
@@ -192,13 +236,28 @@ def rate(item: _Rateable, care: CareStates, kb: KnowledgeBase) -> Rating:
         state = item.requires_compiled(states)
         if state is A:
             caps.append(caps_doc.absent_cap)
-            because.append(Basis("requires", f"{item.requires.because}: not there", f"cap {caps_doc.absent_cap}",
-                                 _items(leaves(item.requires.when, states, A), names), item.requires.evidence,
-                                 item.requires.sources))
+            because.append(
+                Basis(
+                    "requires",
+                    f"{item.requires.because}: not there",
+                    f"cap {caps_doc.absent_cap}",
+                    _items(leaves(item.requires.when, states, A), names),
+                    item.requires.evidence,
+                    item.requires.sources,
+                )
+            )
         elif state is U:
             requirement_unknown = True
-            because.append(Basis("requires", f"{item.requires.because}: not yet shown", f"cap {caps_doc.unknown_cap}",
-                                 (), item.requires.evidence, item.requires.sources))
+            because.append(
+                Basis(
+                    "requires",
+                    f"{item.requires.because}: not yet shown",
+                    f"cap {caps_doc.unknown_cap}",
+                    (),
+                    item.requires.evidence,
+                    item.requires.sources,
+                )
+            )
     other_caps = list(caps)
     if requirement_unknown:
         caps.append(doc.requirement_caps.unknown_cap)
@@ -207,14 +266,30 @@ def rate(item: _Rateable, care: CareStates, kb: KnowledgeBase) -> Rating:
         override = doc.red_flag_override
         if states["red_flag_fired"] is P:
             caps.append(override.absent_cap)
-            because.append(Basis("red_flag_override", override.because_absent, f"cap {override.absent_cap}",
-                                 _items(["red_flag_fired"], names), override.evidence, override.sources))
+            because.append(
+                Basis(
+                    "red_flag_override",
+                    override.because_absent,
+                    f"cap {override.absent_cap}",
+                    _items(["red_flag_fired"], names),
+                    override.evidence,
+                    override.sources,
+                )
+            )
         elif states["red_flag_pending"] is P:
             flag_pending = True
             caps.append(override.unknown_cap)
             other_caps.append(override.unknown_cap)
-            because.append(Basis("red_flag_override", override.because_unknown, f"cap {override.unknown_cap}",
-                                 _items(["red_flag_pending"], names), override.evidence, override.sources))
+            because.append(
+                Basis(
+                    "red_flag_override",
+                    override.because_unknown,
+                    f"cap {override.unknown_cap}",
+                    _items(["red_flag_pending"], names),
+                    override.evidence,
+                    override.sources,
+                )
+            )
     score = _capped(raw, caps)
     label = label_of(score, kb)
     pending: list[Pending] = []
@@ -227,27 +302,52 @@ def rate(item: _Rateable, care: CareStates, kb: KnowledgeBase) -> Rating:
             else:
                 alternative = min(score, step.value)
             if label_of(alternative, kb) is not label:
-                pending.append(Pending(step.id, step.because, _effect(step),
-                                       _items(leaves(step.when, states, U), names)))
+                pending.append(
+                    Pending(step.id, step.because, _effect(step), _items(leaves(step.when, states, U), names))
+                )
         if requirement_unknown and item.requires is not None:
             lifted = _capped(raw, other_caps)
             lowered = min(score, doc.requirement_caps.absent_cap)
             if label_of(lifted, kb) is not label or label_of(lowered, kb) is not label:
-                pending.append(Pending("requires", item.requires.because, f"cap {doc.requirement_caps.unknown_cap}",
-                                       _items(leaves(item.requires.when, states, U), names)))
+                pending.append(
+                    Pending(
+                        "requires",
+                        item.requires.because,
+                        f"cap {doc.requirement_caps.unknown_cap}",
+                        _items(leaves(item.requires.when, states, U), names),
+                    )
+                )
         if flag_pending:
-            pending.append(Pending("red_flag_override", doc.red_flag_override.because_unknown,
-                                   f"cap {doc.red_flag_override.unknown_cap}", _items(["red_flag_pending"], names)))
+            pending.append(
+                Pending(
+                    "red_flag_override",
+                    doc.red_flag_override.because_unknown,
+                    f"cap {doc.red_flag_override.unknown_cap}",
+                    _items(["red_flag_pending"], names),
+                )
+            )
     pattern = bool(setter and setter.pattern and label_of(setter.value, kb) is label)
     basis = (PATTERN_BASIS if pattern else CATEGORY_BASIS) if item.is_category else OPTION_BASIS
     return Rating(
-        id=item.id, title=item.title, category=item.category, score=score, label=label, elective=item.elective,
-        published_pattern=pattern, score_basis=basis, because=tuple(because), pending=tuple(pending),
+        id=item.id,
+        title=item.title,
+        category=item.category,
+        score=score,
+        label=label,
+        elective=item.elective,
+        published_pattern=pattern,
+        score_basis=basis,
+        because=tuple(because),
+        pending=tuple(pending),
     )
 
 
-_STEP_OF = {PanelCategory.conservative: 1, PanelCategory.minimally_invasive: 2,
-            PanelCategory.neurostimulation: 3, PanelCategory.reoperation: 4}
+_STEP_OF = {
+    PanelCategory.conservative: 1,
+    PanelCategory.minimally_invasive: 2,
+    PanelCategory.neurostimulation: 3,
+    PanelCategory.reoperation: 4,
+}
 
 
 def appropriateness(care: CareStates, kb: KnowledgeBase) -> OptionRatings:

@@ -1,4 +1,4 @@
-"""The values the care planner returns: work-up, option ratings, SCS advice, plan; each item carries its basis."""
+"""The values the care planner returns: work-up, ratings, SCS advice, plan, each with its basis."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Basis:
-    """One reason a rating or a test moved: the rule, what it did, the items that decided it, and its evidence."""
+    """One reason a rating moved: the rule, its effect, the items that decided it, and its evidence."""
 
     rule: str
     because: str
@@ -152,7 +152,7 @@ class NiceCheck:
 
 @dataclass(frozen=True, slots=True)
 class ScsAdvice:
-    """SCS candidacy: clinical appropriateness, psychosocial factors, the combined advice and the NICE check."""
+    """SCS candidacy: clinical rating, psychosocial factors, combined advice and the NICE check."""
 
     clinical: Rating
     factors: tuple[FactorState, ...]

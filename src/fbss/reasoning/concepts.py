@@ -17,7 +17,7 @@ P, A, U = Presence.present, Presence.absent, Presence.unknown
 
 @dataclass(frozen=True, slots=True)
 class CareStates:
-    """Every finding, built-in and concept state of one case, and the differential's probabilities by cause id."""
+    """Every finding, built-in and concept state of a case, and the probability of each cause."""
 
     states: dict[str, Presence]
     probability: dict[str, float]
@@ -67,7 +67,9 @@ def questions(kb: KnowledgeBase) -> dict[str, str]:
     return result
 
 
-def care_states(findings: FindingStates, triage: Triage, differential: Differential, kb: KnowledgeBase) -> CareStates:
+def care_states(
+    findings: FindingStates, triage: Triage, differential: Differential, kb: KnowledgeBase
+) -> CareStates:
     """Findings plus the built-in red-flag states and every concept, in file order (pure)."""
     states = dict(findings.state)
     states["red_flag_fired"] = P if triage.fired else A
@@ -84,7 +86,8 @@ def care_states(findings: FindingStates, triage: Triage, differential: Different
             states[concept.id] = P if likely else A
         else:
             assert concept.compiled is not None
-            # a target needs the lesion shown and a likely cause: an unlikely cause makes it absent even unimaged
+            # a target needs the lesion shown and a likely cause: an unlikely cause makes it absent even
+            # unimaged
             shown = concept.compiled(states)
             states[concept.id] = A if (shown is A or not likely) else shown
     return CareStates(states=states, probability=probability)

@@ -1,4 +1,4 @@
-"""Three-valued expressions compiled once into fast functions, and the leaves that decided or block a result."""
+"""Three-valued expressions compiled once into closures, and the leaves that decide a result."""
 
 from __future__ import annotations
 
@@ -54,7 +54,9 @@ def compile_expression(expr: Expression) -> Compiled:
 
 
 def leaves(expr: Expression, states: States, want: Presence) -> list[str]:
-    """The leaf ids that make `expr` take the value `want`: the deciding items (present/absent) or the missing ones."""
+    """The leaf ids that make `expr` take the value `want`: the deciding items (present/absent) or the missing
+    ones.
+    """
     if isinstance(expr, str):
         return [expr] if states[expr] is want else []
     if isinstance(expr, Not):
@@ -67,4 +69,3 @@ def leaves(expr: Expression, states: States, want: Presence) -> list[str]:
     decisive = P if isinstance(expr, AnyOf) else A
     chosen = [p for p, v in compiled if v is want] if want is decisive else [p for p, _ in compiled]
     return [leaf for p in chosen for leaf in leaves(p, states, want)]
-

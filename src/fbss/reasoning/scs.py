@@ -1,4 +1,5 @@
-"""SCS candidacy: clinical appropriateness from the panel's drivers, the eight psychosocial factors, the combined
+"""SCS candidacy: clinical appropriateness from the panel's drivers, the eight psychosocial factors, the
+combined
 advice, the contraindications that stop it, and the NICE TA159 criteria with what is missing to decide."""
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ class _Compiled:
 def _compiled(kb: KnowledgeBase) -> _Compiled:
     doc = kb.care.scs
     clinical = _Rateable(
-        id="scs_clinical", title="SCS: clinical appropriateness", category=PanelCategory.neurostimulation,
-        elective=False, is_category=False, base=doc.clinical.base, requires=doc.clinical.requires,
+        id="scs_clinical",
+        title="SCS: clinical appropriateness",
+        category=PanelCategory.neurostimulation,
+        elective=False,
+        is_category=False,
+        base=doc.clinical.base,
+        requires=doc.clinical.requires,
         requires_compiled=compile_expression(doc.clinical.requires.when) if doc.clinical.requires else None,
         steps=_ordered([_from_rule(r) for r in doc.clinical.rules]),
     )
@@ -45,7 +51,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
 
 
 def advice_for(label: Label, present: int, kb: KnowledgeBase) -> AdviceLevel:
-    """The advice for a clinical label and a number of psychosocial factors present (the last entry repeats)."""
+    """The advice for a clinical label and a number of psychosocial factors (the last entry repeats)."""
     row = getattr(kb.care.scs.advice, label.value)
     return row[min(present, len(row) - 1)]  # type: ignore[no-any-return]
 
@@ -53,8 +59,14 @@ def advice_for(label: Label, present: int, kb: KnowledgeBase) -> AdviceLevel:
 def _basis(contra: Contraindication, states: dict[str, Presence], want: Presence, kb: KnowledgeBase) -> Basis:
     names = titles(kb)
     decided = tuple(dict.fromkeys(leaves(contra.when, states, want)))
-    return Basis(contra.id, contra.reason, "stops advice" if contra.absolute else "condition",
-                 tuple(Item(i, names.get(i, i)) for i in decided), contra.evidence, contra.sources)
+    return Basis(
+        contra.id,
+        contra.reason,
+        "stops advice" if contra.absolute else "condition",
+        tuple(Item(i, names.get(i, i)) for i in decided),
+        contra.evidence,
+        contra.sources,
+    )
 
 
 def scs_advice(care: CareStates, kb: KnowledgeBase) -> ScsAdvice:
@@ -80,8 +92,16 @@ def scs_advice(care: CareStates, kb: KnowledgeBase) -> ScsAdvice:
     nice: list[NiceCheck] = []
     for criterion, fn in zip(doc.nice, compiled.nice, strict=True):
         state = fn(states)
-        nice.append(NiceCheck(criterion.id, criterion.title, state, criterion.how,
-                              criterion.missing if state is not P else None, criterion.sources))
+        nice.append(
+            NiceCheck(
+                criterion.id,
+                criterion.title,
+                state,
+                criterion.how,
+                criterion.missing if state is not P else None,
+                criterion.sources,
+            )
+        )
     nice_states = [n.state for n in nice]
     nice_met = A if A in nice_states else U if U in nice_states else P
 

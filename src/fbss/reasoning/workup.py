@@ -1,10 +1,12 @@
-"""The work-up planner: tests a red flag calls for first, then the rest ranked by value of information per burden.
+"""The work-up planner: tests a red flag calls for first, then the rest ranked by value of information per
+burden.
 
-Value of a test (docs/workup-and-appropriateness.md): for each of the leading causes, the probability if the result
-goes for the cause (p_hi) or against it (p_lo), from the likelihood ratios of the findings the test reveals; the
-expected change is p x (p_hi - p) + (1 - p) x (p - p_lo). Summed over the leading causes, plus a fixed weight for each
-undecided decision point (a pending rating rule, an SCS factor or criterion, a likely-cause threshold the result
-could cross). A test that settles no decision point is not suggested: its result could not change management.
+Value of a test (docs/workup-and-appropriateness.md): for each leading cause, the probability if the
+result goes for the cause (p_hi) or against it (p_lo), from the likelihood ratios of the findings the test
+reveals; the expected change is p x (p_hi - p) + (1 - p) x (p - p_lo). Summed over the leading causes, plus a
+weight for each undecided decision point (a pending rating rule, an SCS factor or criterion, a likely-cause
+threshold the result could cross). A test that settles no decision point is not suggested: its result could not
+change management.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ P, A, U = Presence.present, Presence.absent, Presence.unknown
 class _Test:
     test: TestDef
     findings: tuple[str, ...]  # revealed findings and the expression findings built on them
-    by_cause: tuple[tuple[str, tuple[tuple[str, float, float], ...]], ...]  # cause -> (finding, ln LR+, ln LR-)
+    by_cause: tuple[
+        tuple[str, tuple[tuple[str, float, float], ...]], ...
+    ]  # cause -> (finding, ln LR+, ln LR-)
     contraindications: tuple[Compiled, ...]
     timing: tuple[Compiled, ...]
     urgent_if: Compiled | None
@@ -52,7 +56,9 @@ class _Test:
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     tests: dict[str, _Test]
-    expansions: dict[str, tuple[str, ...]]  # finding or concept id -> the expression it stands for (ids it reads)
+    expansions: dict[
+        str, tuple[str, ...]
+    ]  # finding or concept id -> the expression it stands for (ids it reads)
 
 
 @cache
@@ -61,7 +67,9 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
     links: dict[str, list[tuple[str, float, float]]] = {}
     for cause in kb.causes:
         for link in cause.links:
-            links.setdefault(link.finding, []).append((cause.id, math.log(link.lr_present), math.log(link.lr_absent)))
+            links.setdefault(link.finding, []).append(
+                (cause.id, math.log(link.lr_present), math.log(link.lr_absent))
+            )
     readers: dict[str, set[str]] = {}  # finding -> expression findings that read it (directly)
     for fid in finding_order(kb):
         expression = kb.findings[fid].expression
@@ -83,8 +91,8 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             todo += sorted(readers.get(fid, ()))
         by_cause: dict[str, list[tuple[str, float, float]]] = {}
         for fid in closure:
-            for cause, lnp, lna in links.get(fid, ()):
-                by_cause.setdefault(cause, []).append((fid, lnp, lna))
+            for cause_id, lnp, lna in links.get(fid, ()):
+                by_cause.setdefault(cause_id, []).append((fid, lnp, lna))
         b = test.burden
         tests[test.id] = _Test(
             test=test,
@@ -93,7 +101,10 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             contraindications=tuple(compile_expression(c.when) for c in test.contraindications),
             timing=tuple(compile_expression(t.when) for t in test.timing),
             urgent_if=compile_expression(test.urgent_if) if test.urgent_if is not None else None,
-            burden=1 + weights.invasiveness * b.invasiveness + weights.radiation * b.radiation + weights.cost * b.cost,
+            burden=1
+            + weights.invasiveness * b.invasiveness
+            + weights.radiation * b.radiation
+            + weights.cost * b.cost,
             concepts=tuple(c for c in cause_concepts if set(c[1]) & set(by_cause)),
         )
     expansions: dict[str, tuple[str, ...]] = {}
@@ -153,18 +164,28 @@ def _decision_points(
         for pend in rating.pending:
             if pend.rule in contraindication_ids or pend.rule == "red_flag_override":
                 continue  # checked at the bedside ("check first"), or answered by the red-flag questions
-            add(Item(f"{rating.id}:{pend.rule}", f"{rating.title}: {pend.because}"), [m.id for m in pend.missing])
+            add(
+                Item(f"{rating.id}:{pend.rule}", f"{rating.title}: {pend.because}"),
+                [m.id for m in pend.missing],
+            )
     if scs.advice is not None and scs.clinical.label is not Label.inappropriate:
         for factor, state in zip(kb.care.scs.factors, scs.factors, strict=True):
             if state.state is U:
-                add(Item(f"scs_factor:{factor.id}", f"SCS advice: {factor.title.lower()}"),
-                    leaves(factor.when, states, U))
+                add(
+                    Item(f"scs_factor:{factor.id}", f"SCS advice: {factor.title.lower()}"),
+                    leaves(factor.when, states, U),
+                )
         for basis in scs.to_check:
-            add(Item(f"scs_contra:{basis.rule}", f"SCS: {basis.because.lower()}"), [i.id for i in basis.decided_by])
+            add(
+                Item(f"scs_contra:{basis.rule}", f"SCS: {basis.because.lower()}"),
+                [i.id for i in basis.decided_by],
+            )
         for criterion, check in zip(kb.care.scs.nice, scs.nice, strict=True):
             if check.state is U:
-                add(Item(f"nice:{criterion.id}", f"NICE TA159: {criterion.title.lower()}"),
-                    leaves(criterion.when, states, U))
+                add(
+                    Item(f"nice:{criterion.id}", f"NICE TA159: {criterion.title.lower()}"),
+                    leaves(criterion.when, states, U),
+                )
     return points
 
 
@@ -174,8 +195,13 @@ def _contraindication_ids(kb: KnowledgeBase) -> frozenset[str]:
     return frozenset(ids | {c.id for c in kb.care.scs.contraindications})
 
 
-def _swing(t: _Test, cause: str, probability: float, states: dict[str, Presence],
-           group: tuple[tuple[str, float, float], ...]) -> tuple[float, float] | None:
+def _swing(
+    t: _Test,
+    cause: str,
+    probability: float,
+    states: dict[str, Presence],
+    group: tuple[tuple[str, float, float], ...],
+) -> tuple[float, float] | None:
     up = down = 0.0
     for fid, lnp, lna in group:
         if states[fid] is U:
@@ -193,7 +219,9 @@ def _cautions(t: _Test, states: dict[str, Presence], urgent: bool) -> list[State
     for contra, fn in zip(test.contraindications, t.contraindications, strict=True):
         state = fn(states)
         if state is P and not contra.absolute:
-            out.append(Statement(f"Relative contraindication: {contra.reason}", contra.evidence, contra.sources))
+            out.append(
+                Statement(f"Relative contraindication: {contra.reason}", contra.evidence, contra.sources)
+            )
         elif state is U:
             out.append(Statement(f"Check first: {contra.reason}", contra.evidence, contra.sources))
     if not urgent:
@@ -221,14 +249,36 @@ def _accuracy(test: TestDef) -> Statement | None:
     return None if a is None else Statement(a.text, a.evidence, a.sources)
 
 
-def _suggestion(t: _Test, rank: int, urgent: bool, flags: tuple[str, ...], value: float, why: str,
-                shifts: tuple[CauseShift, ...], settles: tuple[Item, ...], states: dict[str, Presence],
-                replaces: str | None) -> TestSuggestion:
+def _suggestion(
+    t: _Test,
+    rank: int,
+    urgent: bool,
+    flags: tuple[str, ...],
+    value: float,
+    why: str,
+    shifts: tuple[CauseShift, ...],
+    settles: tuple[Item, ...],
+    states: dict[str, Presence],
+    replaces: str | None,
+) -> TestSuggestion:
     test = t.test
     return TestSuggestion(
-        test=test.id, title=test.title, kind=test.kind, rank=rank, urgent=urgent, for_flags=flags, value=value,
-        burden=t.burden, score=value / t.burden, why=why, shifts=shifts, settles=settles, separates=test.separates,
-        accuracy=_accuracy(test), cautions=tuple(_cautions(t, states, urgent)), decision_point=test.decision_point,
+        test=test.id,
+        title=test.title,
+        kind=test.kind,
+        rank=rank,
+        urgent=urgent,
+        for_flags=flags,
+        value=value,
+        burden=t.burden,
+        score=value / t.burden,
+        why=why,
+        shifts=shifts,
+        settles=settles,
+        separates=test.separates,
+        accuracy=_accuracy(test),
+        cautions=tuple(_cautions(t, states, urgent)),
+        decision_point=test.decision_point,
         replaces=replaces,
     )
 
@@ -261,14 +311,17 @@ def _urgent(triage: Triage, compiled: _Compiled, states: dict[str, Presence]) ->
 
 
 def workup(
-    care: CareStates, triage: Triage, differential: Differential, ratings: OptionRatings, scs: ScsAdvice,
+    care: CareStates,
+    triage: Triage,
+    differential: Differential,
+    ratings: OptionRatings,
+    scs: ScsAdvice,
     kb: KnowledgeBase,
 ) -> Workup:
     """Urgent tests for fired red flags, then every other useful test ranked by value per burden (pure)."""
     compiled = _compiled(kb)
     weights = kb.care.tests.weights
     states = care.states
-    names = titles(kb)
     urgent = _urgent(triage, compiled, states)
     urgent_ids = {s.test for s in urgent} | {s.replaces for s in urgent if s.replaces}
     points = _decision_points(ratings, scs, care, compiled, kb)
@@ -289,8 +342,9 @@ def workup(
         blocked = _contraindicated(t, states)
         if blocked is not None:
             reason, alternative, sources = blocked
-            text = f"Contraindicated: {reason}" + (f"; {compiled.tests[alternative].test.title} instead" if alternative
-                                                  else "")
+            text = f"Contraindicated: {reason}" + (
+                f"; {compiled.tests[alternative].test.title} instead" if alternative else ""
+            )
             not_suggested.append(SetAside(test.id, test.title, text, "contraindicated", None, sources))
             if alternative is not None and alternative not in urgent_ids:
                 alt = compiled.tests[alternative]
@@ -308,7 +362,9 @@ def workup(
         seen.add(test.id)
         open_findings = [f for f in t.findings if states[f] is U]
         if not open_findings:
-            not_suggested.append(SetAside(test.id, test.title, "Its result is already known", "known", None, ()))
+            not_suggested.append(
+                SetAside(test.id, test.title, "Its result is already known", "known", None, ())
+            )
             continue
         expected = 0.0
         shifts: list[CauseShift] = []
@@ -349,17 +405,37 @@ def workup(
                 weight += chance
         shifts.sort(key=lambda s: -(s.if_for - s.if_against))
         if not settles:
-            moved_text = (f"; it would move {shifts[0].title.lower()} only within "
-                          f"{shifts[0].if_against:.0%}-{shifts[0].if_for:.0%}") if shifts else ""
-            not_suggested.append(SetAside(test.id, test.title,
-                                          f"Its result could not change management now{moved_text}", "no_change",
-                                          None, ()))
+            moved_text = (
+                (
+                    f"; it would move {shifts[0].title.lower()} only within "
+                    f"{shifts[0].if_against:.0%}-{shifts[0].if_for:.0%}"
+                )
+                if shifts
+                else ""
+            )
+            not_suggested.append(
+                SetAside(
+                    test.id,
+                    test.title,
+                    f"Its result could not change management now{moved_text}",
+                    "no_change",
+                    None,
+                    (),
+                )
+            )
             continue
         defer = next(
-            (tm for tm, fn in zip(test.timing, t.timing, strict=True) if tm.action == "defer" and fn(states) is P), None
+            (
+                tm
+                for tm, fn in zip(test.timing, t.timing, strict=True)
+                if tm.action == "defer" and fn(states) is P
+            ),
+            None,
         )
         if defer is not None:  # useful, but not yet: the timing rule holds it back
-            deferred.append(SetAside(test.id, test.title, defer.reason, "deferred", defer.earliest_months, defer.sources))
+            deferred.append(
+                SetAside(test.id, test.title, defer.reason, "deferred", defer.earliest_months, defer.sources)
+            )
             continue
         value = expected + weights.decision_weight * weight
         parts = []
@@ -367,16 +443,43 @@ def workup(
             s = shifts[0]
             parts.append(f"{s.title}: {s.now:.0%} now, {s.if_against:.0%}-{s.if_for:.0%} after the result")
         parts.append("could settle: " + "; ".join(p.title for p in list(settles.values())[:3]))
-        suggestion = _suggestion(t, 0, False, (), value, ". ".join(parts), tuple(shifts[:3]),
-                                 tuple(settles.values()), states, replaces)
+        suggestion = _suggestion(
+            t,
+            0,
+            False,
+            (),
+            value,
+            ". ".join(parts),
+            tuple(shifts[:3]),
+            tuple(settles.values()),
+            states,
+            replaces,
+        )
         scored.append((-suggestion.score, t.burden, test.id, suggestion))
     scored.sort(key=lambda x: x[:3])
     ranked = tuple(_renumber(s, i + 1) for i, (_, _, _, s) in enumerate(scored))
-    return Workup(urgent=tuple(urgent), ranked=ranked, deferred=tuple(deferred), not_suggested=tuple(not_suggested))
+    return Workup(
+        urgent=tuple(urgent), ranked=ranked, deferred=tuple(deferred), not_suggested=tuple(not_suggested)
+    )
 
 
 def _renumber(s: TestSuggestion, rank: int) -> TestSuggestion:
     return TestSuggestion(
-        s.test, s.title, s.kind, rank, s.urgent, s.for_flags, s.value, s.burden, s.score, s.why, s.shifts, s.settles,
-        s.separates, s.accuracy, s.cautions, s.decision_point, s.replaces,
+        s.test,
+        s.title,
+        s.kind,
+        rank,
+        s.urgent,
+        s.for_flags,
+        s.value,
+        s.burden,
+        s.score,
+        s.why,
+        s.shifts,
+        s.settles,
+        s.separates,
+        s.accuracy,
+        s.cautions,
+        s.decision_point,
+        s.replaces,
     )

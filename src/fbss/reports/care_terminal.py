@@ -26,9 +26,13 @@ def render_workup(work: Workup, kb: KnowledgeBase, console: Console) -> None:
         lines = Text(test.why + "\n")
         for caution in test.cautions:
             lines.append(f"• {caution.text}\n", style="yellow")
-        console.print(Panel(lines, title=f"[bold]URGENT TEST[/] {test.title}", border_style="red", title_align="left"))
+        console.print(
+            Panel(lines, title=f"[bold]URGENT TEST[/] {test.title}", border_style="red", title_align="left")
+        )
     if work.ranked:
-        table = Table(title="Work-up, ranked by value of information per burden", show_lines=True, expand=True)
+        table = Table(
+            title="Work-up, ranked by value of information per burden", show_lines=True, expand=True
+        )
         table.add_column("#", justify="right", width=3)
         table.add_column("Test", ratio=2)
         table.add_column("Why: what it could change", ratio=4)
@@ -47,13 +51,17 @@ def render_workup(work: Workup, kb: KnowledgeBase, console: Console) -> None:
         console.print(f"[yellow]Deferred:[/] {aside.title} — {aside.reason}")
     if work.not_suggested:
         names = "; ".join(a.title.split(" (")[0] for a in work.not_suggested)
-        console.print(f"[dim]Not suggested now (contraindicated, already known, or could not change management): "
-                      f"{names}[/]")
+        console.print(
+            f"[dim]Not suggested now (contraindicated, already known, or could not change management): "
+            f"{names}[/]"
+        )
 
 
 def render_options(ratings: OptionRatings, console: Console) -> None:
     """The four panel categories, then the specific options."""
-    table = Table(title="Appropriateness of the four panel categories (RAND/UCLA 1-9)", show_lines=True, expand=True)
+    table = Table(
+        title="Appropriateness of the four panel categories (RAND/UCLA 1-9)", show_lines=True, expand=True
+    )
     table.add_column("Category", ratio=1, min_width=14)
     table.add_column("Rating", ratio=2)
     table.add_column("Because", ratio=4)
@@ -79,12 +87,17 @@ def render_scs(scs: ScsAdvice, kb: KnowledgeBase, console: Console) -> None:
     else:
         lines.append(f"Advice: {ADVICE_LABEL[scs.advice]}", style="bold")
         if scs.advice_if_unknowns_present and scs.advice_if_unknowns_present is not scs.advice:
-            lines.append(f" (if the unassessed factors were present: {ADVICE_LABEL[scs.advice_if_unknowns_present]})")
+            lines.append(
+                f" (if the unassessed factors were present: {ADVICE_LABEL[scs.advice_if_unknowns_present]})"
+            )
         lines.append("\n")
     lines.append(f"Clinical: {rating_text(scs.clinical)} — {reasons(scs.clinical)}\n")
     present = [f.title for f in scs.factors if f.state.value == "present"]
-    lines.append(f"Psychosocial factors present: {len(present)} of {len(scs.factors)}"
-                 + (f" ({', '.join(present)})" if present else "") + f"; not assessed: {scs.factors_unknown}\n")
+    lines.append(
+        f"Psychosocial factors present: {len(present)} of {len(scs.factors)}"
+        + (f" ({', '.join(present)})" if present else "")
+        + f"; not assessed: {scs.factors_unknown}\n"
+    )
     for basis in scs.conditions:
         lines.append(f"Condition: {basis.because}\n", style="yellow")
     lines.append("NICE TA159: ", style="bold")
@@ -92,9 +105,14 @@ def render_scs(scs: ScsAdvice, kb: KnowledgeBase, console: Console) -> None:
     if scs.missing:
         lines.append("Missing to decide: ", style="bold")
         lines.append("; ".join(scs.missing) + "\n")
-    lines.append(f"Basis: {scs.advice_basis.text} ({EVIDENCE_LABEL[scs.advice_basis.evidence]}; "
-                 f"{_cite(scs.advice_basis.sources, kb)})", style="dim")
-    console.print(Panel(lines, title="Spinal cord stimulation candidacy", border_style="magenta", title_align="left"))
+    lines.append(
+        f"Basis: {scs.advice_basis.text} ({EVIDENCE_LABEL[scs.advice_basis.evidence]}; "
+        f"{_cite(scs.advice_basis.sources, kb)})",
+        style="dim",
+    )
+    console.print(
+        Panel(lines, title="Spinal cord stimulation candidacy", border_style="magenta", title_align="left")
+    )
 
 
 def render_plan(plan: Plan, console: Console) -> None:
@@ -117,6 +135,11 @@ def render_plan(plan: Plan, console: Console) -> None:
         for name in ("Option", "What it involves", "Chance of benefit", "Risks", "Recovery"):
             table.add_column(name)
         for row in plan.grid:
-            table.add_row(f"{row.title}\n[dim]{row.label.value} {row.score}/9, {row.score_basis}[/]", row.involves,
-                          row.benefit, row.risks, row.recovery)
+            table.add_row(
+                f"{row.title}\n[dim]{row.label.value} {row.score}/9, {row.score_basis}[/]",
+                row.involves,
+                row.benefit,
+                row.risks,
+                row.recovery,
+            )
         console.print(table)
