@@ -1,8 +1,9 @@
-"""Shared fixtures: the packaged knowledge base and a builder for vignette cases."""
+"""Shared fixtures: the packaged knowledge base, the example cases, and a builder for vignette cases."""
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,15 @@ import pytest
 from fbss.case.model import Case
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import default_knowledge
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "cases"
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return default_knowledge()
+
 
 # A quiet baseline: every red-flag item answered "absent", so that a vignette only adds what it is about.
 QUIET_RED_FLAGS = {
@@ -32,11 +42,6 @@ QUIET_RED_FLAGS = {
         "sepsis_signs",
     )
 }
-
-
-@pytest.fixture(scope="session")
-def kb() -> KnowledgeBase:
-    return default_knowledge()
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -32,12 +32,27 @@ app = typer.Typer(
 knowledge_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
 app.add_typer(knowledge_app, name="knowledge")
 
+
+def _register_report_reading() -> None:
+    """`fbss extract REPORT.txt` and `fbss nlp evaluate`: report text to proposed findings."""
+    from fbss.nlp.cli import extract_command, nlp_app
+
+    app.command("extract", help="Read an imaging or operative report into proposed findings.")(extract_command)
+    app.add_typer(nlp_app, name="nlp")
+
+
+_register_report_reading()
+
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)
 
 KnowledgeOption = Annotated[
     Path | None,
-    typer.Option("--knowledge", help="Knowledge-base directory (default: the packaged one)", envvar="FBSS_KNOWLEDGE_DIR"),
+    typer.Option(
+        "--knowledge",
+        help="Knowledge-base directory (default: the packaged one)",
+        envvar="FBSS_KNOWLEDGE_DIR",
+    ),
 ]
 
 
@@ -61,9 +76,9 @@ def _dated(case: Case) -> Case:
 @app.command("assess")
 def assess_command(
     cases: Annotated[list[Path], typer.Argument(help="Case JSON files", show_default=False)],
-    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text, json (one line per case) or markdown")] = (
-        OutputFormat.text
-    ),
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text, json (one line per case) or markdown")
+    ] = (OutputFormat.text),
     knowledge: KnowledgeOption = None,
 ) -> None:
     """Assess cases: red flags, differential, work-up, option ratings, SCS advice and the stepped plan."""
@@ -121,6 +136,42 @@ def plan_command(
         render_plan_only(assessment, kb, stdout)
 
 
+class ReportKind(StrEnum):
+    clinician = "clinician"
+    handout = "handout"
+
+
+@app.command("report")
+def report_command(
+    case_file: Annotated[Path, typer.Argument(help="Case JSON file", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write: .pdf or .html")],
+    kind: Annotated[ReportKind, typer.Option(help="clinician report or patient handout")] = ReportKind.clinician,
+    lang: Annotated[str, typer.Option(help="Language: en or es")] = "en",
+    page: Annotated[str, typer.Option(help="Page size: A4 or Letter")] = "A4",
+    knowledge: KnowledgeOption = None,
+) -> None:
+    """Write the clinician report or the patient handout of one case as PDF or HTML."""
+    from fbss.reports.documents import clinician_report_html, patient_handout_html, to_pdf
+
+    kb = _kb(knowledge)
+    assessment = assess(_dated(read_case(case_file)), kb)
+    if kind is ReportKind.clinician:
+        html = clinician_report_html(assessment, kb, lang=lang, page=page)
+    else:
+        html = patient_handout_html(assessment, kb, lang=lang, page=page)
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".html"):
+        raise FbssError(f"--out: expected a file name ending in .pdf or .html, got '{out.name}'")
+    try:
+        if suffix == ".pdf":
+            out.write_bytes(to_pdf(html))
+        else:
+            out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise FbssError(f"--out: cannot write {out} ({exc.strerror})") from None
+    stderr.print(f"wrote {out}", highlight=False)
+
+
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of a case."""
@@ -128,12 +179,14 @@ def schema_command() -> None:
 
 
 @knowledge_app.command("validate")
-def knowledge_validate(directory: Annotated[Path | None, typer.Argument(help="Directory (default: packaged)")] = None) -> None:
+def knowledge_validate(
+    directory: Annotated[Path | None, typer.Argument(help="Directory (default: packaged)")] = None,
+) -> None:
     """Load and check every knowledge file; print a summary or the first problem."""
     kb = _kb(directory)
     stdout.print(
-        f"knowledge base {kb.version} ({kb.fingerprint}) is valid: {len(kb.findings)} findings, {len(kb.causes)} causes, "
-        f"{len(kb.red_flags)} red flags, {len(kb.sources)} sources in {len(kb.files)} files"
+        f"knowledge base {kb.version} ({kb.fingerprint}) is valid: {len(kb.findings)} findings, "
+        f"{len(kb.causes)} causes, {len(kb.red_flags)} red flags, {len(kb.sources)} sources in {len(kb.files)} files"
     )
 
 
@@ -171,7 +224,9 @@ def knowledge_list(
 
 
 @knowledge_app.command("show")
-def knowledge_show(entry_id: Annotated[str, typer.Argument(help="Entry id")], knowledge: KnowledgeOption = None) -> None:
+def knowledge_show(
+    entry_id: Annotated[str, typer.Argument(help="Entry id")], knowledge: KnowledgeOption = None
+) -> None:
     """Show one entry (cause, red flag, finding or source) in full, as YAML-like JSON."""
     kb = _kb(knowledge)
     try:

@@ -1,4 +1,4 @@
-"""Facts computed once from a case (time since surgery, what was fused, ...), read by the knowledge base as `derived.*`."""
+"""Facts computed once from a case (time since surgery, what was fused, ...), read by knowledge as `derived.*`."""
 
 from __future__ import annotations
 
@@ -88,9 +88,7 @@ def derive(case: Case) -> DerivedFacts:
         cage = _P
     lateral = _P if any(s.approach is Approach.lateral for s in surgeries) else _A
     graft = _any([s.iliac_crest_graft for s in fusions]) if fusions else _A
-    discectomy = (
-        _P if any(_GROUP[s.type] is SurgeryGroup.discectomy for s in surgeries) else _A
-    )
+    discectomy = _P if any(_GROUP[s.type] is SurgeryGroup.discectomy for s in surgeries) else _A
     back = case.pain.back_share_percent
     return DerivedFacts(
         surgery_group=_GROUP[index.type],

@@ -143,7 +143,10 @@ class Course(_Model):
     relief_after_surgery: Presence = Field(default=U, description="present = the pain was relieved for a time")
     pain_free_interval_months: float | None = Field(default=None, ge=0, le=600)
     months_since_surgery: float | None = Field(
-        default=None, ge=0, le=1200, description="Set directly, or derived from the surgery and assessment dates"
+        default=None,
+        ge=0,
+        le=1200,
+        description="Set directly, or derived from the surgery and assessment dates",
     )
     pain_compared_with_before: PainComparison = PainComparison.unknown
     fall_or_injury_since_surgery: Presence = U
@@ -175,7 +178,9 @@ class Pain(_Model):
     widespread_pain: Presence = U
     nrs_back: int | None = Field(default=None, ge=0, le=10)
     nrs_leg: int | None = Field(default=None, ge=0, le=10)
-    duration_months: float | None = Field(default=None, ge=0, le=1200, description="How long the current pain has lasted")
+    duration_months: float | None = Field(
+        default=None, ge=0, le=1200, description="How long the current pain has lasted"
+    )
 
 
 class WoundState(StrEnum):
@@ -243,7 +248,9 @@ class Expectations(StrEnum):
 
 class Psychosocial(_Model):
     phq9_total: int | None = Field(default=None, ge=0, le=27)
-    phq9_item9: int | None = Field(default=None, ge=0, le=3, description="Thoughts of being better off dead or of self-harm")
+    phq9_item9: int | None = Field(
+        default=None, ge=0, le=3, description="Thoughts of being better off dead or of self-harm"
+    )
     gad7_total: int | None = Field(default=None, ge=0, le=21)
     pcs_total: int | None = Field(default=None, ge=0, le=52)
     dn4_total: int | None = Field(default=None, ge=0, le=10)
@@ -305,7 +312,7 @@ class PriorTreatment(_Model):
 
 
 class DiagnosticResult(_Model):
-    """One coded finding from an imaging or electrodiagnostic study; absent means the study looked and it was not there."""
+    """One coded finding of an imaging or electrodiagnostic study; absent means the study looked and did not see it."""
 
     finding: DiagnosticFinding
     presence: Presence = Presence.present

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from fbss.knowledge.care_models import AppropriatenessDoc, PlanDoc, ScsDoc, TestsDoc, TreatmentDef
+from fbss.knowledge.education import PatientEducation
 from fbss.knowledge.evidence import Source
 from fbss.knowledge.models import CauseDef, FindingDef, RedFlagDef
 
@@ -36,6 +37,7 @@ class KnowledgeBase:
     files: tuple[str, ...]
     care: CareKnowledge
     sections: dict[str, Any] = field(default_factory=dict)
+    education: PatientEducation | None = None
 
     def cause(self, cause_id: str) -> CauseDef:
         for cause in self.causes:

@@ -15,6 +15,7 @@ from fbss.case.paths import field_kind
 from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
 from fbss.errors import KnowledgeError
 from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.education import parse_education
 from fbss.knowledge.evidence import Source
 from fbss.knowledge.models import (
     CauseDef,
@@ -24,7 +25,7 @@ from fbss.knowledge.models import (
     RedFlagDef,
     expression_ids,
 )
-from fbss.knowledge.yaml_source import LINE_KEY, line_of, read_yaml, strip_lines
+from fbss.knowledge.yaml_source import LINE_KEY, line_at, line_of, read_yaml, strip_lines
 
 DATA_DIR = Path(__file__).parent / "data"
 MANIFEST = "knowledge.yaml"
@@ -60,7 +61,10 @@ def _parse(model: type[M], path: Path, raw: Any, with_line: bool = True) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise KnowledgeError(f"{_where(path, raw, data.get('id'))}: {describe_validation_error(exc)}") from None
+        line = line_at(raw, exc.errors()[0]["loc"])
+        where = f"{path.name} line {line}" if line else path.name
+        entry = f", entry '{data['id']}'" if isinstance(data.get("id"), str) else ""
+        raise KnowledgeError(f"{where}{entry}: {describe_validation_error(exc)}") from None
 
 
 def _unique(items: Iterable[tuple[str, Path, Any]]) -> None:
@@ -195,12 +199,15 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
-    from fbss.knowledge.care_loader import CARE_FILES, load_care  # noqa: PLC0415 - it imports this module's helpers
+    from fbss.knowledge.care_loader import CARE_FILES, load_care  # here: care_loader imports this module's helpers
 
     causes = tuple(c for c, _, _ in cause_entries)
     red_flags = tuple(f for f, _, _ in flag_entries)
     care = load_care(documents, by_name, findings, causes, red_flags, sources)
-    typed = {MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml", *CARE_FILES}
+    education_path = by_name.get("patient_education.yaml")
+    education = parse_education(education_path, documents[education_path], sources) if education_path else None
+    typed = {MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml", "patient_education.yaml",
+             *CARE_FILES}
     sections = {p.stem: documents[p] for p in paths if p.name not in typed and not _only_sources(documents[p])}
     return KnowledgeBase(
         version=manifest["version"],
@@ -212,6 +219,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         files=tuple(p.name for p in paths),
         care=care,
         sections=sections,
+        education=education,
     )
 
 
@@ -228,5 +236,3 @@ def _check_link(link: Link, where: str, findings: dict[str, FindingDef]) -> None
 def default_knowledge() -> KnowledgeBase:
     """The packaged knowledge base, loaded once per process."""
     return load_knowledge()
-
-

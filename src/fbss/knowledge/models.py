@@ -113,10 +113,15 @@ class FindingDef(_Entry):
     threshold: Threshold | None = None
     diagnostic: str | None = None
     seen_on: tuple[str, ...] = Field(
-        default=(), description="Modalities that show this diagnostic finding (a study reported in full rules it out)"
+        default=(),
+        description="Modalities that show this diagnostic finding (a study reported in full rules it out)",
+    )
+    ruled_out: bool = Field(
+        default=False, description="Diagnostic only: present when a study looked and did not see the finding"
     )
     askable: bool | None = Field(
-        default=None, description="Can it be asked at the bedside? Default: yes for fields and expressions, no otherwise"
+        default=None,
+        description="Can it be asked at the bedside? Default: yes for fields and expressions, no otherwise",
     )
     lab: str | None = None
     treatment: str | None = None
@@ -134,8 +139,8 @@ class FindingDef(_Entry):
         kinds = [k for k in ("field", "diagnostic", "lab", "treatment", "expression") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError("a finding is read from exactly one of: field, diagnostic, lab, treatment, expression")
-        if self.seen_on and self.diagnostic is None:
-            raise ValueError("seen_on only applies to a diagnostic finding")
+        if (self.seen_on or self.ruled_out) and self.diagnostic is None:
+            raise ValueError("seen_on and ruled_out only apply to a diagnostic finding")
         if self.lab is not None and self.threshold is None:
             raise ValueError("a lab finding needs a threshold")
         return self
@@ -185,7 +190,8 @@ class CauseDef(_Entry):
     patient_summary: str = Field(min_length=10, description="Plain-language explanation for a handout")
     priors: dict[SurgeryGroup | Literal["default"], Prior]
     applies_if: Expression | None = Field(
-        default=None, description="When this is absent the cause cannot apply (e.g. no fusion, no pseudarthrosis)"
+        default=None,
+        description="When this is absent the cause cannot apply (e.g. no fusion, no pseudarthrosis)",
     )
     links: tuple[Link, ...] = ()
     line: int | None = Field(default=None, exclude=True)

@@ -1,15 +1,18 @@
-"""Read every knowledge-base finding from a case as present, absent or unknown, with the value that decided it."""
+"""Read every knowledge-base finding from a case as present, absent or unknown, with the value that decided it.
+
+Each finding is compiled once per knowledge base into a small reader function; a case is read in one pass.
+"""
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from fbss.case.derived import DerivedFacts, derive
-from fbss.case.model import Case, DiagnosticResult, Presence
+from fbss.case.model import Case, DiagnosticResult, LabResult, Presence, PriorTreatment
 from fbss.case.paths import DERIVED_PREFIX
 from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
 from fbss.knowledge.base import KnowledgeBase
@@ -18,28 +21,75 @@ from fbss.knowledge.models import AllOf, AnyOf, Expression, FindingDef, Not, Thr
 P, A, U = Presence.present, Presence.absent, Presence.unknown
 
 Observed = str | float | None
-Reader = Callable[[Case, DerivedFacts, dict[str, Presence]], tuple[Presence, Observed]]
+States = dict[str, Presence]
+Evaluator = Callable[[States], Presence]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseIndex:
+    """A case with its derived facts and its lists indexed by code, built once per assessment."""
+
+    case: Case
+    derived: DerivedFacts
+    diagnostics: dict[DiagnosticFinding, list[DiagnosticResult]]
+    full_studies: frozenset[Modality]
+    latest_lab: dict[Lab, LabResult]
+    treatments: dict[Treatment, list[PriorTreatment]]
+
+
+def index_case(case: Case) -> CaseIndex:
+    diagnostics: dict[DiagnosticFinding, list[DiagnosticResult]] = {}
+    for result in case.diagnostics:
+        diagnostics.setdefault(result.finding, []).append(result)
+    latest: dict[Lab, LabResult] = {}
+    for lab in case.labs:
+        # the most recent value decides; undated values count as older than dated ones, later entries win ties
+        current = latest.get(lab.lab)
+        if (
+            current is None
+            or (lab.date is not None and (current.date is None or lab.date >= current.date))
+            or (lab.date is None and current.date is None)
+        ):
+            latest[lab.lab] = lab
+    treatments: dict[Treatment, list[PriorTreatment]] = {}
+    for treatment in case.prior_treatments:
+        treatments.setdefault(treatment.treatment, []).append(treatment)
+    return CaseIndex(
+        case=case,
+        derived=derive(case),
+        diagnostics=diagnostics,
+        full_studies=frozenset(s.modality for s in case.studies if s.reported_in_full),
+        latest_lab=latest,
+        treatments=treatments,
+    )
+
+
+Reader = Callable[[CaseIndex, States], tuple[Presence, Observed]]
 
 
 @dataclass(frozen=True, slots=True)
 class FindingStates:
     """The state of every finding for one case, plus what was observed (for explanations)."""
 
-    state: dict[str, Presence]
+    state: States
     observed: dict[str, Observed]
     derived: DerivedFacts
 
 
+def _against(test: Callable[[float, float], bool], bound: float, value: float) -> bool:
+    return test(value, bound)
+
+
 def _compare(threshold: Threshold) -> Callable[[float], bool]:
     checks: list[Callable[[float], bool]] = []
-    if threshold.above is not None:
-        checks.append(lambda v, t=threshold.above: v > t)
-    if threshold.at_least is not None:
-        checks.append(lambda v, t=threshold.at_least: v >= t)
-    if threshold.below is not None:
-        checks.append(lambda v, t=threshold.below: v < t)
-    if threshold.at_most is not None:
-        checks.append(lambda v, t=threshold.at_most: v <= t)
+    for bound, test in (
+        (threshold.above, operator.gt),
+        (threshold.at_least, operator.ge),
+        (threshold.below, operator.lt),
+        (threshold.at_most, operator.le),
+    ):
+        if bound is not None:
+            checks.append(functools.partial(_against, test, bound))
     if len(checks) == 1:
         return checks[0]
     return lambda v: all(check(v) for check in checks)
@@ -52,8 +102,8 @@ def _field_reader(finding: FindingDef) -> Reader:
     if finding.threshold is not None:
         passes = _compare(finding.threshold)
 
-        def read_number(case: Case, derived: DerivedFacts, _: dict[str, Presence]) -> tuple[Presence, Observed]:
-            value = get(derived if on_derived else case)
+        def read_number(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
+            value = get(ix.derived if on_derived else ix.case)
             if value is None:
                 return U, None
             return (P if passes(value) else A), value
@@ -62,38 +112,19 @@ def _field_reader(finding: FindingDef) -> Reader:
     if finding.one_of is not None:
         wanted = frozenset(finding.one_of)
 
-        def read_enum(case: Case, derived: DerivedFacts, _: dict[str, Presence]) -> tuple[Presence, Observed]:
-            value = get(derived if on_derived else case).value
+        def read_enum(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
+            value = get(ix.derived if on_derived else ix.case).value
             if value == "unknown":
                 return U, None
             return (P if value in wanted else A), value
 
         return read_enum
 
-    def read_presence(case: Case, derived: DerivedFacts, _: dict[str, Presence]) -> tuple[Presence, Observed]:
-        value: Presence = get(derived if on_derived else case)
+    def read_presence(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
+        value: Presence = get(ix.derived if on_derived else ix.case)
         return value, None
 
     return read_presence
-
-
-def _diagnostic_reader(finding: FindingDef) -> Reader:
-    code = DiagnosticFinding(finding.diagnostic)
-    seen_on = frozenset(Modality(m) for m in finding.seen_on)
-
-    def read(case: Case, derived: DerivedFacts, _: dict[str, Presence]) -> tuple[Presence, Observed]:
-        state = U
-        for result in case.diagnostics:
-            if result.finding is code:
-                if result.presence is P:
-                    return P, _where(result)
-                if result.presence is A:
-                    state = A
-        if state is U and any(s.reported_in_full and s.modality in seen_on for s in case.studies):
-            return A, None
-        return state, None
-
-    return read
 
 
 def _where(result: DiagnosticResult) -> str | None:
@@ -101,33 +132,60 @@ def _where(result: DiagnosticResult) -> str | None:
     return " ".join(x for x in (result.level, side, result.modality.value) if x) or None
 
 
+def _diagnostic_reader(finding: FindingDef) -> Reader:
+    code = DiagnosticFinding(finding.diagnostic or "")
+    seen_on = frozenset(Modality(m) for m in finding.seen_on)
+    if finding.ruled_out:
+        seen = _diagnostic_reader(finding.model_copy(update={"ruled_out": False}))
+        flip = {P: A, A: P, U: U}
+
+        def read_ruled_out(ix: CaseIndex, states: States) -> tuple[Presence, Observed]:
+            state, _ = seen(ix, states)
+            return flip[state], None
+
+        return read_ruled_out
+
+    def read(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
+        results = ix.diagnostics.get(code)
+        if results:
+            for result in results:
+                if result.presence is P:
+                    return P, _where(result)
+            if any(result.presence is A for result in results):
+                return A, None
+        if seen_on and not seen_on.isdisjoint(ix.full_studies):
+            return A, None
+        return U, None
+
+    return read
+
+
 def _lab_reader(finding: FindingDef) -> Reader:
-    lab = Lab(finding.lab)
+    lab = Lab(finding.lab or "")
     assert finding.threshold is not None
     passes = _compare(finding.threshold)
 
-    def read(case: Case, derived: DerivedFacts, _: dict[str, Presence]) -> tuple[Presence, Observed]:
-        matching = [r for r in case.labs if r.lab is lab]
-        if not matching:
+    def read(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
+        latest = ix.latest_lab.get(lab)
+        if latest is None:
             return U, None
-        # the most recent value decides; undated values count as older than dated ones
-        latest = max(enumerate(matching), key=lambda ir: (ir[1].date is not None, ir[1].date or 0, ir[0]))[1]
         return (P if passes(latest.value) else A), latest.value
 
     return read
 
 
 def _treatment_reader(finding: FindingDef) -> Reader:
-    treatment = Treatment(finding.treatment)
+    treatment = Treatment(finding.treatment or "")
     passes = _compare(finding.threshold) if finding.threshold is not None else None
 
-    def read(case: Case, derived: DerivedFacts, _: dict[str, Presence]) -> tuple[Presence, Observed]:
+    def read(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
+        tried = ix.treatments.get(treatment)
+        if not tried:
+            return U, None
+        if passes is None:
+            return P, tried[0].relief_percent
         state = U
-        for prior in case.prior_treatments:
-            if prior.treatment is not treatment:
-                continue
-            if passes is None:
-                return P, prior.relief_percent
+        for prior in tried:
             if prior.relief_percent is None:
                 continue
             if passes(prior.relief_percent):
@@ -138,39 +196,59 @@ def _treatment_reader(finding: FindingDef) -> Reader:
     return read
 
 
-def evaluate_expression(expr: Expression, states: dict[str, Presence]) -> Presence:
-    """Kleene three-valued logic: unknown stays unknown unless the known parts already decide."""
+def compile_expression(expr: Expression) -> Evaluator:
+    """Kleene three-valued logic compiled to a closure: unknown stays unknown unless the known parts decide."""
     if isinstance(expr, str):
-        return states[expr]
+        return operator.itemgetter(expr)
     if isinstance(expr, AnyOf):
-        result = A
-        for part in expr.any_of:
-            value = evaluate_expression(part, states)
-            if value is P:
-                return P
-            if value is U:
-                result = U
-        return result
+        parts = tuple(compile_expression(e) for e in expr.any_of)
+
+        def any_of(states: States) -> Presence:
+            result = A
+            for part in parts:
+                value = part(states)
+                if value is P:
+                    return P
+                if value is U:
+                    result = U
+            return result
+
+        return any_of
     if isinstance(expr, AllOf):
-        result = P
-        for part in expr.all_of:
-            value = evaluate_expression(part, states)
-            if value is A:
-                return A
-            if value is U:
-                result = U
-        return result
+        parts = tuple(compile_expression(e) for e in expr.all_of)
+
+        def all_of(states: States) -> Presence:
+            result = P
+            for part in parts:
+                value = part(states)
+                if value is A:
+                    return A
+                if value is U:
+                    result = U
+            return result
+
+        return all_of
     assert isinstance(expr, Not)
-    inner = evaluate_expression(expr.not_, states)
-    return A if inner is P else P if inner is A else U
+    inner = compile_expression(expr.not_)
+    flip = {P: A, A: P, U: U}
+
+    def negate(states: States) -> Presence:
+        return flip[inner(states)]
+
+    return negate
+
+
+def evaluate_expression(expr: Expression, states: States) -> Presence:
+    """Evaluate an expression once (compiled evaluators are cached per knowledge base elsewhere)."""
+    return compile_expression(expr)(states)
 
 
 def _expression_reader(finding: FindingDef) -> Reader:
-    expression = finding.expression
-    assert expression is not None
+    assert finding.expression is not None
+    evaluate = compile_expression(finding.expression)
 
-    def read(case: Case, derived: DerivedFacts, states: dict[str, Presence]) -> tuple[Presence, Observed]:
-        return evaluate_expression(expression, states), None
+    def read(ix: CaseIndex, states: States) -> tuple[Presence, Observed]:
+        return evaluate(states), None
 
     return read
 
@@ -215,12 +293,12 @@ def compiled_readers(kb: KnowledgeBase) -> tuple[tuple[str, Reader], ...]:
 
 def read_findings(case: Case, kb: KnowledgeBase) -> FindingStates:
     """Evaluate every finding of the knowledge base against a case."""
-    derived = derive(case)
-    state: dict[str, Presence] = {}
-    observed: dict[str, Any] = {}
+    ix = index_case(case)
+    state: States = {}
+    observed: dict[str, Observed] = {}
     for fid, reader in compiled_readers(kb):
-        value, seen = reader(case, derived, state)
+        value, seen = reader(ix, state)
         state[fid] = value
         if seen is not None:
             observed[fid] = seen
-    return FindingStates(state=state, observed=observed, derived=derived)
+    return FindingStates(state=state, observed=observed, derived=ix.derived)

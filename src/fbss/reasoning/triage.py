@@ -6,8 +6,14 @@ from functools import cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.models import URGENCY_RANK, AllOf, AnyOf, Expression, Not
-from fbss.reasoning.findings import FindingStates, evaluate_expression, finding_order
+from fbss.knowledge.models import URGENCY_RANK, AllOf, AnyOf, Expression, Not, RedFlagDef
+from fbss.reasoning.findings import (
+    Evaluator,
+    FindingStates,
+    compile_expression,
+    evaluate_expression,
+    finding_order,
+)
 from fbss.reasoning.results import Question, RedFlagResult, Triage, Trigger
 
 P, A, U = Presence.present, Presence.absent, Presence.unknown
@@ -44,14 +50,19 @@ def _not_askable(kb: KnowledgeBase) -> tuple[str, ...]:
 
 
 @cache
-def _expressions(kb: KnowledgeBase) -> tuple[tuple[str, Expression], ...]:
-    """Expression findings, each after the findings it reads."""
+def _expressions(kb: KnowledgeBase) -> tuple[tuple[str, Evaluator], ...]:
+    """Expression findings, compiled, each after the findings it reads."""
     result = []
     for fid in finding_order(kb):
         expression = kb.findings[fid].expression
         if expression is not None:
-            result.append((fid, expression))
+            result.append((fid, compile_expression(expression)))
     return tuple(result)
+
+
+@cache
+def _flags(kb: KnowledgeBase) -> tuple[tuple[RedFlagDef, Evaluator], ...]:
+    return tuple((flag, compile_expression(flag.when)) for flag in kb.red_flags)
 
 
 def _bedside_view(findings: FindingStates, kb: KnowledgeBase) -> dict[str, Presence]:
@@ -63,8 +74,8 @@ def _bedside_view(findings: FindingStates, kb: KnowledgeBase) -> dict[str, Prese
             states[fid] = A
             changed = True
     if changed:
-        for fid, expression in _expressions(kb):
-            states[fid] = evaluate_expression(expression, states)
+        for fid, evaluate in _expressions(kb):
+            states[fid] = evaluate(states)
     return states
 
 
@@ -77,22 +88,18 @@ def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
     states = _bedside_view(findings, kb)
     fired: list[RedFlagResult] = []
     ask: list[RedFlagResult] = []
-    for flag in kb.red_flags:
-        status = evaluate_expression(flag.when, states)
+    for flag, when in _flags(kb):
+        status = when(states)
         if status is A:
             continue
         if status is P:
             leaves = dict.fromkeys(_deciding(flag.when, states, P))
-            triggers = tuple(
-                Trigger(f, kb.findings[f].title, findings.observed.get(f)) for f in leaves
-            )
+            triggers = tuple(Trigger(f, kb.findings[f].title, findings.observed.get(f)) for f in leaves)
             questions: tuple[Question, ...] = ()
         else:
             leaves = dict.fromkeys(_deciding(flag.when, states, U))
             triggers = ()
-            questions = tuple(
-                Question(f, kb.findings[f].title, kb.findings[f].question) for f in leaves
-            )
+            questions = tuple(Question(f, kb.findings[f].title, kb.findings[f].question) for f in leaves)
         result = RedFlagResult(
             flag=flag.id,
             title=flag.title,

@@ -13,6 +13,8 @@ from fbss.knowledge.base import KnowledgeBase
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple result item
+        return {name: _plain(item) for name, item in zip(value._fields, value, strict=True)}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (tuple, list)):

@@ -17,40 +17,62 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
     out = [f"# Assessment of case {assessment.case_id}", ""]
     derived = assessment.derived
     if derived.months_since_surgery is not None:
-        out += [f"{derived.months_since_surgery:.1f} months after {derived.surgery_group.value}; "
-                f"{derived.operations} spine operation(s).", ""]
+        out += [
+            f"{derived.months_since_surgery:.1f} months after {derived.surgery_group.value}; "
+            f"{derived.operations} spine operation(s).",
+            "",
+        ]
     out += ["## Red flags", ""]
     triage = assessment.triage
     if not triage.fired and not triage.ask_now:
         out += ["No red flag fired, and none is waiting on an unknown answer.", ""]
     for flag in triage.fired:
         fired = ", ".join(t.title for t in flag.fired_by)
-        out += [f"- **{URGENCY_LABEL[flag.urgency]} — {flag.title}.** {flag.action}",
-                f"  - Fired by: {fired}",
-                f"  - Basis: {EVIDENCE_LABEL[flag.evidence]}; {_cite(flag.sources, kb)}"]
+        out += [
+            f"- **{URGENCY_LABEL[flag.urgency]} — {flag.title}.** {flag.action}",
+            f"  - Fired by: {fired}",
+            f"  - Basis: {EVIDENCE_LABEL[flag.evidence]}; {_cite(flag.sources, kb)}",
+        ]
     for flag in triage.ask_now:
         asks = "; ".join(q.question or q.title for q in flag.ask_about)
         out += [f"- **Ask now ({URGENCY_LABEL[flag.urgency].lower()}) — {flag.title}:** {asks}"]
-    out += ["", "## Likely causes", "",
-            "Each cause is scored on its own (several can coexist). Range: the probability if every unknown linked "
-            "finding went against or for the cause.", "",
-            "| # | Cause | Probability | Range | Raised by | Lowered by |", "|---|---|---|---|---|---|"]
+    out += [
+        "",
+        "## Likely causes",
+        "",
+        "Each cause is scored on its own (several can coexist). Range: the probability if every unknown linked "
+        "finding went against or for the cause.",
+        "",
+        "| # | Cause | Probability | Range | Raised by | Lowered by |",
+        "|---|---|---|---|---|---|",
+    ]
     for cause in assessment.differential.causes:
-        up = "; ".join(f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g})" for r in cause.raised_by)
-        down = "; ".join(f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g})"
-                         for r in cause.lowered_by)
-        out.append(f"| {cause.rank} | {cause.title} | {percent(cause.probability)} | "
-                   f"{percent(cause.low)}–{percent(cause.high)} | {up or '—'} | {down or '—'} |")
+        up = "; ".join(
+            f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g})" for r in cause.raised_by
+        )
+        down = "; ".join(
+            f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g})" for r in cause.lowered_by
+        )
+        out.append(
+            f"| {cause.rank} | {cause.title} | {percent(cause.probability)} | "
+            f"{percent(cause.low)}–{percent(cause.high)} | {up or '—'} | {down or '—'} |"
+        )
     if assessment.differential.excluded:
-        out += ["", "Not applicable to this operation: "
-                + ", ".join(e.title for e in assessment.differential.excluded) + "."]
+        out += [
+            "",
+            "Not applicable to this operation: " + ", ".join(e.title for e in assessment.differential.excluded) + ".",
+        ]
     if assessment.differential.ask_next:
         out += ["", "## Would change the differential most", ""]
         out += [f"- {q.question or q.title}" for q in assessment.differential.ask_next]
     out += ["", *workup_markdown(assessment.workup, kb), *options_markdown(assessment.options),
             *scs_markdown(assessment.scs, kb), *plan_markdown(assessment.plan)]
-    out += ["", f"_Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
-            f"({assessment.knowledge_fingerprint}). Decision support for clinicians: check each reason and source._", ""]
+    out += [
+        "",
+        f"_Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
+        f"({assessment.knowledge_fingerprint}). Decision support for clinicians: check each reason and source._",
+        "",
+    ]
     return "\n".join(out)
 
 

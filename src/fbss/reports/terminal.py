@@ -30,13 +30,19 @@ def _flag_panel(flag: RedFlagResult, kb: KnowledgeBase) -> Panel:
     cites = ", ".join(kb.sources[s].citation.split(".")[0] for s in flag.sources) or "no published source"
     lines.append(f"Basis: {EVIDENCE_LABEL[flag.evidence]}; {cites}", style="dim")
     style = "red" if flag.status == "fired" else "yellow"
-    label = URGENCY_LABEL[flag.urgency] if flag.status == "fired" else f"ASK NOW ({URGENCY_LABEL[flag.urgency].lower()})"
+    label = (
+        URGENCY_LABEL[flag.urgency] if flag.status == "fired" else f"ASK NOW ({URGENCY_LABEL[flag.urgency].lower()})"
+    )
     return Panel(lines, title=f"[bold]{label}[/] {flag.title}", border_style=style, title_align="left")
 
 
 def _cause_row(cause: CauseResult) -> tuple[str, str, str, str, str]:
-    up = "; ".join(finding_phrase(r.title, r.state, r.observed) + f" ×{r.likelihood_ratio:g}" for r in cause.raised_by[:4])
-    down = "; ".join(finding_phrase(r.title, r.state, r.observed) + f" ×{r.likelihood_ratio:g}" for r in cause.lowered_by[:3])
+    up = "; ".join(
+        finding_phrase(r.title, r.state, r.observed) + f" ×{r.likelihood_ratio:g}" for r in cause.raised_by[:4]
+    )
+    down = "; ".join(
+        finding_phrase(r.title, r.state, r.observed) + f" ×{r.likelihood_ratio:g}" for r in cause.lowered_by[:3]
+    )
     return (
         str(cause.rank),
         cause.title,
@@ -50,7 +56,9 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
     """Print one assessment."""
     header = f"[bold]Case {assessment.case_id}[/]"
     if assessment.derived.months_since_surgery is not None:
-        header += f" · {assessment.derived.months_since_surgery:.1f} months after {assessment.derived.surgery_group.value}"
+        header += (
+            f" · {assessment.derived.months_since_surgery:.1f} months after {assessment.derived.surgery_group.value}"
+        )
     console.rule(header)
     triage = assessment.triage
     if triage.fired:
@@ -68,7 +76,7 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
         ("Raised by", {"ratio": 3}),
         ("Lowered by", {"ratio": 3}),
     ):
-        table.add_column(name, **kwargs)  # type: ignore[arg-type]
+        table.add_column(name, **kwargs)
     for cause in assessment.differential.causes[:SHOWN_CAUSES]:
         table.add_row(*_cause_row(cause))
     console.print(table)

@@ -1,0 +1,65 @@
+"""Assessments per second on one core: JSON parsing alone, the engine alone (explanations included), and both.
+
+Run: uv run python bench/engine_bench.py [--seconds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from fbss.case.parse import parse_case
+from fbss.knowledge.loader import load_knowledge
+from fbss.reasoning.assess import assess
+from fbss.reports.data import to_data
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "cases"
+
+
+def rate(work: Callable[[], int], seconds: float) -> float:
+    """Items per second, repeating `work` (which returns how many items it did) for about `seconds`."""
+    work()  # warm caches
+    done = 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        done += work()
+    return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    args = parser.parse_args()
+    kb = load_knowledge()
+    texts = [p.read_bytes() for p in sorted(EXAMPLES.glob("*.json"))]
+    cases = [parse_case(t) for t in texts]
+    n = len(cases)
+
+    parse_rate = rate(lambda: [parse_case(t) for t in texts] and n, args.seconds)
+    engine_rate = rate(lambda: [assess(c, kb) for c in cases] and n, args.seconds)
+    both_rate = rate(lambda: [assess(parse_case(t), kb) for t in texts] and n, args.seconds)
+    json_rate = rate(lambda: [json.dumps(to_data(assess(c, kb), kb)) for c in cases] and n, args.seconds)
+
+    table = Table(title=f"FBSS Navigator engine, one core, {n} example cases")
+    table.add_column("step")
+    table.add_column("cases/s", justify="right")
+    table.add_column("µs/case", justify="right")
+    table.add_column("cost vs parsing", justify="right")
+    for name, value in (
+        ("parse JSON into a validated Case", parse_rate),
+        ("engine: assess() on parsed cases", engine_rate),
+        ("parse + assess", both_rate),
+        ("assess + full JSON output", json_rate),
+    ):
+        table.add_row(name, f"{value:,.0f}", f"{1e6 / value:,.1f}", f"{parse_rate / value:.1f}×")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

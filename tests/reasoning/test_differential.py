@@ -1,0 +1,93 @@
+"""Differential behaviour a clinician would notice: applicability, unknowns, reasons and their sources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fbss.case.parse import parse_case
+from fbss.knowledge.base import KnowledgeBase
+from fbss.reasoning.assess import assess
+from fbss.reasoning.results import CauseResult
+
+
+def cause(kb: KnowledgeBase, data: dict[str, Any], cause_id: str) -> CauseResult | None:
+    return next((c for c in assess(parse_case(data), kb).differential.causes if c.cause == cause_id), None)
+
+
+BASE: dict[str, Any] = {"id": "d", "index_surgery": {"type": "microdiscectomy", "levels": ["L5-S1"]}}
+
+
+def test_fusion_only_causes_do_not_apply_after_a_discectomy(kb: KnowledgeBase) -> None:
+    result = assess(parse_case(BASE), kb).differential
+    excluded = {e.cause: e.because for e in result.excluded}
+    assert excluded["pseudarthrosis"] == ("fusion_performed",)
+    assert "implant_failure" in excluded and "cage_migration_or_subsidence" in excluded
+
+
+def test_unknown_fusion_details_keep_the_cause_open(kb: KnowledgeBase) -> None:
+    data = {"id": "d", "index_surgery": {"type": "other"}}
+    assert cause(kb, data, "implant_failure") is not None  # instrumentation unknown: not ruled out
+
+
+def test_unknown_is_not_read_as_absent(kb: KnowledgeBase) -> None:
+    unknown = cause(kb, BASE, "recurrent_disc_herniation")
+    absent = cause(kb, {**BASE, "pain": {"dermatomal": "absent"}}, "recurrent_disc_herniation")
+    assert unknown is not None and absent is not None
+    assert absent.probability < unknown.probability
+    assert "dermatomal" in [q.finding for q in unknown.open_questions] or unknown.high > unknown.probability
+
+
+def test_missing_data_widens_the_range(kb: KnowledgeBase) -> None:
+    sparse = cause(kb, BASE, "recurrent_disc_herniation")
+    rich = cause(
+        kb,
+        {
+            **BASE,
+            "pain": {"dermatomal": "present", "back_share_percent": 20},
+            "exam": {"straight_leg_raise": "present"},
+            "course": {"relief_after_surgery": "present", "pain_free_interval_months": 9},
+        },
+        "recurrent_disc_herniation",
+    )
+    assert sparse is not None and rich is not None
+    assert (sparse.high - sparse.low) > (rich.high - rich.low)
+
+
+def test_reasons_carry_weights_and_sources(kb: KnowledgeBase) -> None:
+    data = {
+        **BASE,
+        "diagnostics": [{"finding": "recurrent_disc_herniation", "modality": "mri", "level": "L5-S1"}],
+    }
+    result = cause(kb, data, "recurrent_disc_herniation")
+    assert result is not None and result.rank == 1
+    reason = result.raised_by[0]
+    assert reason.finding == "dx_recurrent_disc_herniation"
+    assert reason.likelihood_ratio == 15.0 and reason.sources == ("hueftle_1988",)
+    assert reason.observed == "L5-S1 mri"
+
+
+def test_a_study_reported_in_full_rules_out_what_it_would_show(kb: KnowledgeBase) -> None:
+    open_ = cause(kb, BASE, "spinal_stenosis")
+    closed = cause(kb, {**BASE, "studies": [{"modality": "mri", "reported_in_full": True}]}, "spinal_stenosis")
+    assert open_ is not None and closed is not None
+    assert closed.probability < open_.probability
+    assert "dx_foraminal_stenosis" in [r.finding for r in closed.lowered_by]
+
+
+def test_timing_from_dates(kb: KnowledgeBase) -> None:
+    data = {
+        "id": "d",
+        "assessment_date": "2029-06-01",
+        "index_surgery": {"type": "fusion", "date": "2024-01-01", "levels": ["L4-L5"], "approach": "tlif"},
+    }
+    result = assess(parse_case(data), kb)
+    assert 64 < (result.derived.months_since_surgery or 0) < 66
+    asd = next(c for c in result.differential.causes if c.cause == "adjacent_segment_disease")
+    assert "t_beyond_24_months" in [r.finding for r in asd.raised_by]
+
+
+def test_prior_depends_on_the_index_surgery(kb: KnowledgeBase) -> None:
+    after_discectomy = cause(kb, BASE, "recurrent_disc_herniation")
+    after_fusion = cause(kb, {"id": "d", "index_surgery": {"type": "fusion"}}, "recurrent_disc_herniation")
+    assert after_discectomy is not None and after_fusion is not None
+    assert after_discectomy.prior > after_fusion.prior
