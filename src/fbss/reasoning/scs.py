@@ -4,13 +4,16 @@ advice, the contraindications that stop it, and the NICE TA159 criteria with wha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.care_models import AdviceLevel, Contraindication, PanelCategory
-from fbss.reasoning.appropriateness import _from_rule, _ordered, _Rateable, rate
+from fbss.knowledge.care_models import AdviceLevel, Contraindication, PanelCategory, ScsDoc
+from fbss.knowledge.models import expression_ids
+from fbss.reasoning.appropriateness import _Rateable, rate, rateable
 from fbss.reasoning.care_results import Basis, FactorState, Item, Label, NiceCheck, ScsAdvice, Statement
 from fbss.reasoning.concepts import CareStates, questions, titles
 from fbss.reasoning.logic import Compiled, compile_expression, leaves
@@ -25,29 +28,30 @@ class _Compiled:
     contraindications: tuple[tuple[Contraindication, Compiled], ...]
     conditions: tuple[tuple[Contraindication, Compiled], ...]
     nice: tuple[Compiled, ...]
+    key: Callable[[dict[str, Presence]], tuple[Presence, ...]]  # the states the advice depends on
+    memo: dict[tuple[Presence, ...], ScsAdvice] = field(default_factory=dict, compare=False, hash=False)
 
 
 @cache
 def _compiled(kb: KnowledgeBase) -> _Compiled:
     doc = kb.care.scs
-    clinical = _Rateable(
-        id="scs_clinical",
-        title="SCS: clinical appropriateness",
-        category=PanelCategory.neurostimulation,
-        elective=False,
-        is_category=False,
-        base=doc.clinical.base,
-        requires=doc.clinical.requires,
-        requires_compiled=compile_expression(doc.clinical.requires.when) if doc.clinical.requires else None,
-        steps=_ordered([_from_rule(r) for r in doc.clinical.rules]),
-    )
+    clinical = rateable("scs_clinical", "SCS: clinical appropriateness", PanelCategory.neurostimulation,
+                        elective=False, is_category=False, base=doc.clinical.base, requires=doc.clinical.requires,
+                        rules=list(doc.clinical.rules), contras=[], kb=kb)
     return _Compiled(
         clinical=clinical,
         factors=tuple(compile_expression(f.when) for f in doc.factors),
         contraindications=tuple((c, compile_expression(c.when)) for c in doc.contraindications),
         conditions=tuple((c, compile_expression(c.when)) for c in doc.conditions),
         nice=tuple(compile_expression(n.when) for n in doc.nice),
+        key=operator.itemgetter(*_ids(doc, clinical)),
     )
+
+
+def _ids(doc: ScsDoc, clinical: _Rateable) -> tuple[str, ...]:
+    exprs = [f.when for f in doc.factors] + [c.when for c in (*doc.contraindications, *doc.conditions)]
+    exprs += [n.when for n in doc.nice]
+    return tuple(dict.fromkeys([*clinical.ids, *(i for e in exprs for i in expression_ids(e))]))
 
 
 def advice_for(label: Label, present: int, kb: KnowledgeBase) -> AdviceLevel:
@@ -70,7 +74,19 @@ def _basis(contra: Contraindication, states: dict[str, Presence], want: Presence
 
 
 def scs_advice(care: CareStates, kb: KnowledgeBase) -> ScsAdvice:
-    """Combine the clinical rating and the psychosocial factors into one advice level (pure)."""
+    """Combine the clinical rating and the psychosocial factors into one advice level (pure; memoised on the
+    states of the ids it reads)."""
+    compiled = _compiled(kb)
+    key = compiled.key(care.states)
+    found = compiled.memo.get(key)
+    if found is None:
+        found = _advice(care, kb)
+        if len(compiled.memo) < 2048:
+            compiled.memo[key] = found
+    return found
+
+
+def _advice(care: CareStates, kb: KnowledgeBase) -> ScsAdvice:
     doc = kb.care.scs
     compiled = _compiled(kb)
     states = care.states

@@ -12,6 +12,8 @@ change management.
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -43,14 +45,14 @@ P, A, U = Presence.present, Presence.absent, Presence.unknown
 class _Test:
     test: TestDef
     findings: tuple[str, ...]  # revealed findings and the expression findings built on them
-    by_cause: tuple[
-        tuple[str, tuple[tuple[str, float, float], ...]], ...
-    ]  # cause -> (finding, ln LR+, ln LR-)
+    read: Callable[[dict[str, Presence]], tuple[Presence, ...]]  # the states of `findings`, in order
+    groups: dict[str, tuple[tuple[str, float, float], ...]]  # cause -> (finding, ln LR+, ln LR-)
+    reach: dict[str, tuple[float, float]]  # cause -> the most its findings could move its log-odds up, down
     contraindications: tuple[Compiled, ...]
     timing: tuple[Compiled, ...]
     urgent_if: Compiled | None
     burden: float
-    concepts: tuple[tuple[str, tuple[str, ...], float], ...]  # likely-cause concepts whose causes it can move
+    concepts: tuple[tuple[str, tuple[str, ...], float, float], ...]  # concepts it can move: causes, p, logit
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,12 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
         tests[test.id] = _Test(
             test=test,
             findings=tuple(closure),
-            by_cause=tuple((c, tuple(v)) for c, v in by_cause.items()),
+            read=_getter(tuple(closure)),
+            groups={c: tuple(v) for c, v in by_cause.items()},
+            reach={
+                c: (sum(max(lp, la, 0.0) for _, lp, la in v), sum(min(lp, la, 0.0) for _, lp, la in v))
+                for c, v in by_cause.items()
+            },
             contraindications=tuple(compile_expression(c.when) for c in test.contraindications),
             timing=tuple(compile_expression(t.when) for t in test.timing),
             urgent_if=compile_expression(test.urgent_if) if test.urgent_if is not None else None,
@@ -105,7 +112,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             + weights.invasiveness * b.invasiveness
             + weights.radiation * b.radiation
             + weights.cost * b.cost,
-            concepts=tuple(c for c in cause_concepts if set(c[1]) & set(by_cause)),
+            concepts=tuple((*c, _logit(c[2])) for c in cause_concepts if set(c[1]) & set(by_cause)),
         )
     expansions: dict[str, tuple[str, ...]] = {}
     for fid, finding in kb.findings.items():
@@ -116,6 +123,20 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
         if source is not None:
             expansions[concept.id] = tuple(expression_ids(source))
     return _Compiled(tests=tests, expansions=expansions)
+
+
+def _getter(ids: tuple[str, ...]) -> Callable[[dict[str, Presence]], tuple[Presence, ...]]:
+    if len(ids) == 1:
+        only = ids[0]
+        return lambda states: (states[only],)
+    if not ids:
+        return lambda states: ()
+    return operator.itemgetter(*ids)
+
+
+@cache
+def _cause_concepts(kb: KnowledgeBase) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((c.id, c.causes) for c in compiled_concepts(kb) if c.kind is not ConceptKind.expression)
 
 
 def _sigmoid(x: float) -> float:
@@ -157,7 +178,8 @@ def _decision_points(
             points.setdefault(base, []).append(point)
 
     contraindication_ids = _contraindication_ids(kb)
-    rated: list[Rating] = [*ratings.categories, *ratings.options]
+    # urgent options (haematoma, infection, CSF leak) are driven by the red flags, not by the elective work-up
+    rated: list[Rating] = [*ratings.categories, *(r for r in ratings.options if r.elective)]
     if scs.advice is not None:
         rated.append(scs.clinical)
     for rating in rated:
@@ -195,21 +217,21 @@ def _contraindication_ids(kb: KnowledgeBase) -> frozenset[str]:
     return frozenset(ids | {c.id for c in kb.care.scs.contraindications})
 
 
-def _swing(
-    t: _Test,
-    cause: str,
-    probability: float,
-    states: dict[str, Presence],
-    group: tuple[tuple[str, float, float], ...],
-) -> tuple[float, float] | None:
+def _swing(base: float, states: dict[str, Presence], group: tuple[tuple[str, float, float], ...]) -> (
+    tuple[float, float] | None
+):
+    """The probability of a cause if every unknown finding the test reveals went for it, and against it."""
     up = down = 0.0
     for fid, lnp, lna in group:
         if states[fid] is U:
-            up += max(lnp, lna)
-            down += min(lnp, lna)
+            if lnp > lna:
+                up += lnp
+                down += lna
+            else:
+                up += lna
+                down += lnp
     if up == 0.0 and down == 0.0:
         return None
-    base = _logit(probability)
     return _sigmoid(base + up), _sigmoid(base + down)
 
 
@@ -326,7 +348,11 @@ def workup(
     urgent_ids = {s.test for s in urgent} | {s.replaces for s in urgent if s.replaces}
     points = _decision_points(ratings, scs, care, compiled, kb)
     top = differential.causes[: weights.top_causes]
-    top_ids = {c.cause for c in top}
+    top_ids = [c.cause for c in top]
+    logits = {cause: _logit(p) for cause, p in care.probability.items()}
+    concept_now = {
+        cid: max(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)
+    }
     cause_titles = {c.cause: c.title for c in differential.causes}
     concept_titles = titles(kb)
 
@@ -360,27 +386,25 @@ def workup(
         if test.id in seen:
             continue
         seen.add(test.id)
-        open_findings = [f for f in t.findings if states[f] is U]
+        open_findings = [f for f, v in zip(t.findings, t.read(states), strict=True) if v is U]
         if not open_findings:
             not_suggested.append(
                 SetAside(test.id, test.title, "Its result is already known", "known", None, ())
             )
             continue
-        expected = 0.0
-        shifts: list[CauseShift] = []
-        swings: dict[str, tuple[float, float]] = {}
-        for cause, group in t.by_cause:
-            p = care.probability.get(cause)
-            if p is None:
-                continue
-            swing = _swing(t, cause, p, states, group)
-            if swing is None:
-                continue
-            swings[cause] = swing
-            if cause in top_ids:
-                hi, lo = swing
-                expected += p * (hi - p) + (1 - p) * (p - lo)
-                shifts.append(CauseShift(cause, cause_titles[cause], p, hi, lo))
+        groups = t.groups
+        swings: dict[str, tuple[float, float] | None] = {}
+
+        def swing(
+            cause: str,
+            groups: dict[str, tuple[tuple[str, float, float], ...]] = groups,
+            swings: dict[str, tuple[float, float] | None] = swings,
+        ) -> tuple[float, float] | None:
+            if cause not in swings:
+                base = logits.get(cause)
+                swings[cause] = None if base is None else _swing(base, states, groups[cause])
+            return swings[cause]
+
         settles: dict[str, Item] = {}
         weight = 0.0  # decision points, each weighted by the chance the result settles it the other way
         for fid in open_findings:
@@ -388,13 +412,19 @@ def workup(
                 if point.id not in settles:
                     settles[point.id] = point
                     weight += 1.0
-        for concept_id, causes, threshold in t.concepts:
-            moved = [swings[c] for c in causes if c in swings]
+        reach = t.reach
+        for concept_id, causes, threshold, cut in t.concepts:
+            now = concept_now[concept_id]
+            # skip without computing when no result could carry any of its causes across the threshold
+            if now < threshold and all(logits.get(c, -99.0) + reach[c][0] < cut for c in causes if c in reach):
+                continue
+            if now >= threshold and any(logits.get(c, -99.0) + reach[c][1] >= cut for c in causes if c in reach):
+                continue
+            moved = [m for c in causes if c in groups and (m := swing(c)) is not None]
             if not moved:
                 continue
-            now = max(care.probability.get(c, 0.0) for c in causes)
             if now >= threshold:
-                others = [care.probability.get(c, 0.0) for c in causes if c not in swings]
+                others = [care.probability.get(c, 0.0) for c in causes if swings.get(c) is None]
                 flips = all(lo < threshold for _, lo in moved) and all(o < threshold for o in others)
                 chance = 1.0 - now
             else:
@@ -403,26 +433,9 @@ def workup(
             if flips and concept_id not in settles:
                 settles[concept_id] = Item(concept_id, concept_titles[concept_id])
                 weight += chance
-        shifts.sort(key=lambda s: -(s.if_for - s.if_against))
         if not settles:
-            moved_text = (
-                (
-                    f"; it would move {shifts[0].title.lower()} only within "
-                    f"{shifts[0].if_against:.0%}-{shifts[0].if_for:.0%}"
-                )
-                if shifts
-                else ""
-            )
-            not_suggested.append(
-                SetAside(
-                    test.id,
-                    test.title,
-                    f"Its result could not change management now{moved_text}",
-                    "no_change",
-                    None,
-                    (),
-                )
-            )
+            not_suggested.append(SetAside(test.id, test.title, "Its result could not change management now",
+                                          "no_change", None, ()))
             continue
         defer = next(
             (
@@ -437,6 +450,15 @@ def workup(
                 SetAside(test.id, test.title, defer.reason, "deferred", defer.earliest_months, defer.sources)
             )
             continue
+        expected = 0.0
+        shifts: list[CauseShift] = []
+        for cause in top_ids:
+            if cause in groups and (moved_by := swing(cause)) is not None:
+                p = care.probability[cause]
+                hi, lo = moved_by
+                expected += p * (hi - p) + (1 - p) * (p - lo)
+                shifts.append(CauseShift(cause, cause_titles[cause], p, hi, lo))
+        shifts.sort(key=lambda s: (-(s.if_for - s.if_against), s.cause))
         value = expected + weights.decision_weight * weight
         parts = []
         if shifts:
