@@ -32,6 +32,17 @@ app = typer.Typer(
 knowledge_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
 app.add_typer(knowledge_app, name="knowledge")
 
+
+def _register_report_reading() -> None:
+    """`fbss extract REPORT.txt` and `fbss nlp evaluate`: report text to proposed findings."""
+    from fbss.nlp.cli import extract_command, nlp_app
+
+    app.command("extract", help="Read an imaging or operative report into proposed findings.")(extract_command)
+    app.add_typer(nlp_app, name="nlp")
+
+
+_register_report_reading()
+
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)
 
@@ -104,6 +115,42 @@ def assess_command(
         if len(cases) > 1:
             stderr.print(f"{failures} of {len(cases)} case(s) could not be read", highlight=False)
         raise typer.Exit(1)
+
+
+class ReportKind(StrEnum):
+    clinician = "clinician"
+    handout = "handout"
+
+
+@app.command("report")
+def report_command(
+    case_file: Annotated[Path, typer.Argument(help="Case JSON file", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write: .pdf or .html")],
+    kind: Annotated[ReportKind, typer.Option(help="clinician report or patient handout")] = ReportKind.clinician,
+    lang: Annotated[str, typer.Option(help="Language: en or es")] = "en",
+    page: Annotated[str, typer.Option(help="Page size: A4 or Letter")] = "A4",
+    knowledge: KnowledgeOption = None,
+) -> None:
+    """Write the clinician report or the patient handout of one case as PDF or HTML."""
+    from fbss.reports.documents import clinician_report_html, patient_handout_html, to_pdf
+
+    kb = _kb(knowledge)
+    assessment = assess(_dated(read_case(case_file)), kb)
+    if kind is ReportKind.clinician:
+        html = clinician_report_html(assessment, kb, lang=lang, page=page)
+    else:
+        html = patient_handout_html(assessment, kb, lang=lang, page=page)
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".html"):
+        raise FbssError(f"--out: expected a file name ending in .pdf or .html, got '{out.name}'")
+    try:
+        if suffix == ".pdf":
+            out.write_bytes(to_pdf(html))
+        else:
+            out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise FbssError(f"--out: cannot write {out} ({exc.strerror})") from None
+    stderr.print(f"wrote {out}", highlight=False)
 
 
 @app.command("schema")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fbss.knowledge.education import PatientEducation
 from fbss.knowledge.evidence import Source
 from fbss.knowledge.models import CauseDef, FindingDef, RedFlagDef
 
@@ -21,6 +22,7 @@ class KnowledgeBase:
     red_flags: tuple[RedFlagDef, ...]
     files: tuple[str, ...]
     sections: dict[str, Any] = field(default_factory=dict)
+    education: PatientEducation | None = None
 
     def cause(self, cause_id: str) -> CauseDef:
         for cause in self.causes:

@@ -15,6 +15,7 @@ from fbss.case.paths import field_kind
 from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
 from fbss.errors import KnowledgeError
 from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.education import parse_education
 from fbss.knowledge.evidence import Source
 from fbss.knowledge.models import (
     CauseDef,
@@ -211,10 +212,13 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
+    education_path = by_name.get("patient_education.yaml")
+    education = parse_education(education_path, documents[education_path], sources) if education_path else None
     sections = {
         p.stem: documents[p]
         for p in paths
-        if p.name not in {MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml"}
+        if p.name
+        not in {MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml", "patient_education.yaml"}
     }
     return KnowledgeBase(
         version=manifest["version"],
@@ -225,6 +229,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         red_flags=tuple(f for f, _, _ in flag_entries),
         files=tuple(p.name for p in paths),
         sections=sections,
+        education=education,
     )
 
 

@@ -116,6 +116,9 @@ class FindingDef(_Entry):
         default=(),
         description="Modalities that show this diagnostic finding (a study reported in full rules it out)",
     )
+    ruled_out: bool = Field(
+        default=False, description="Diagnostic only: present when a study looked and did not see the finding"
+    )
     askable: bool | None = Field(
         default=None,
         description="Can it be asked at the bedside? Default: yes for fields and expressions, no otherwise",
@@ -136,8 +139,8 @@ class FindingDef(_Entry):
         kinds = [k for k in ("field", "diagnostic", "lab", "treatment", "expression") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError("a finding is read from exactly one of: field, diagnostic, lab, treatment, expression")
-        if self.seen_on and self.diagnostic is None:
-            raise ValueError("seen_on only applies to a diagnostic finding")
+        if (self.seen_on or self.ruled_out) and self.diagnostic is None:
+            raise ValueError("seen_on and ruled_out only apply to a diagnostic finding")
         if self.lab is not None and self.threshold is None:
             raise ValueError("a lab finding needs a threshold")
         return self

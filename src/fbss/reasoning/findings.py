@@ -135,6 +135,15 @@ def _where(result: DiagnosticResult) -> str | None:
 def _diagnostic_reader(finding: FindingDef) -> Reader:
     code = DiagnosticFinding(finding.diagnostic or "")
     seen_on = frozenset(Modality(m) for m in finding.seen_on)
+    if finding.ruled_out:
+        seen = _diagnostic_reader(finding.model_copy(update={"ruled_out": False}))
+        flip = {P: A, A: P, U: U}
+
+        def read_ruled_out(ix: CaseIndex, states: States) -> tuple[Presence, Observed]:
+            state, _ = seen(ix, states)
+            return flip[state], None
+
+        return read_ruled_out
 
     def read(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
         results = ix.diagnostics.get(code)

@@ -1,0 +1,63 @@
+"""Plain-language patient material (urgent-help signs, exercise programme), validated like the rest of the knowledge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fbss.case.parse import describe_validation_error
+from fbss.errors import KnowledgeError
+from fbss.knowledge.evidence import Source
+from fbss.knowledge.models import Cited
+from fbss.knowledge.yaml_source import strip_lines
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CitedText(Cited):
+    text: str
+
+
+class UrgentHelp(Cited):
+    title: str
+    signs: tuple[str, ...] = Field(min_length=1)
+    action: str
+
+
+class Exercise(_Entry):
+    name: str
+    how: str
+    dose: str
+
+
+class Exercises(Cited):
+    title: str
+    caution: str
+    items: tuple[Exercise, ...] = Field(min_length=1)
+
+
+class PatientEducation(_Entry):
+    intro: CitedText
+    about_scores: str
+    urgent_help: UrgentHelp
+    exercises: Exercises
+    next_steps_default: str
+
+
+def parse_education(path: Path, document: Any, sources: dict[str, Source]) -> PatientEducation:
+    """Validate patient_education.yaml and its source ids."""
+    if not isinstance(document, dict) or "patient_education" not in document:
+        raise KnowledgeError(f"{path.name}: expected a top-level 'patient_education' mapping")
+    try:
+        education = PatientEducation.model_validate(strip_lines(document["patient_education"]))
+    except ValidationError as exc:
+        raise KnowledgeError(f"{path.name}: {describe_validation_error(exc)}") from None
+    for part in (education.intro, education.urgent_help, education.exercises):
+        missing = [s for s in part.sources if s not in sources]
+        if missing:
+            raise KnowledgeError(f"{path.name}: unknown source id(s) {missing}")
+    return education

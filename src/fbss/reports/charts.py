@@ -1,0 +1,129 @@
+"""Charts as SVG, from one code path for the web page and the PDF: the differential and outcomes over time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+import matplotlib.dates
+
+matplotlib.use("Agg")  # no display; charts are rendered to SVG text
+
+from matplotlib.figure import Figure
+
+from fbss.reasoning.results import CauseResult
+
+CATEGORY_COLOURS = {
+    "inappropriate_procedure": "#8e44ad",
+    "technical_failure": "#c0392b",
+    "biomechanical_sequelae": "#2471a3",
+    "complication": "#d35400",
+    "extraspinal": "#117a65",
+    "psychosocial": "#7d6608",
+    "undetermined": "#566573",
+}
+
+
+def _svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    text = buffer.getvalue()
+    # drop the XML prologue so the SVG can be inlined in HTML
+    return text[text.index("<svg") :]
+
+
+def differential_chart(causes: Sequence[CauseResult], top: int = 8, title: str = "Likely causes") -> str:
+    """Horizontal bars: each cause's probability, with the range its unknown findings leave open."""
+    shown = list(causes[:top])[::-1]
+    figure = Figure(figsize=(7.0, 0.45 * len(shown) + 1.0), dpi=100)
+    axes = figure.subplots()
+    positions = range(len(shown))
+    values = [c.probability * 100 for c in shown]
+    lower = [max(0.0, (c.probability - c.low) * 100) for c in shown]
+    upper = [max(0.0, (c.high - c.probability) * 100) for c in shown]
+    colours = [CATEGORY_COLOURS.get(c.category.value, "#566573") for c in shown]
+    axes.barh(list(positions), values, color=colours, height=0.6)
+    axes.errorbar(values, list(positions), xerr=[lower, upper], fmt="none", ecolor="#333333", capsize=3, lw=1)
+    axes.set_yticks(list(positions), [c.title for c in shown], fontsize=9)
+    axes.set_xlim(0, 108)
+    axes.set_xticks([0, 20, 40, 60, 80, 100])
+    axes.set_xlabel("Probability (%) — whiskers: range left open by unknown findings", fontsize=8)
+    axes.set_title(title, fontsize=11, loc="left")
+    axes.spines[["top", "right"]].set_visible(False)
+    for position, cause in zip(positions, shown, strict=True):
+        axes.text(
+            min(cause.high * 100 + 1.5, 101), position, f"{cause.probability * 100:.0f} %", va="center", fontsize=8
+        )
+    return _svg(figure)
+
+
+@dataclass(frozen=True)
+class OutcomePoint:
+    when: dt.date
+    value: float
+    label: str | None = None  # e.g. the time point ("3 months")
+
+
+@dataclass(frozen=True)
+class OutcomeChart:
+    """What an outcome chart shows: one instrument's scores, its scale and the band of clinically important change."""
+
+    title: str
+    unit: str
+    points: Sequence[OutcomePoint]
+    scale_min: float
+    scale_max: float
+    higher_is_worse: bool
+    important_change: float | None = None  # the MCID, in scale units, drawn as a band from the baseline
+    important_change_label: str | None = None
+
+
+def _day(when: dt.date) -> float:
+    """A date as matplotlib's day number."""
+    value: float = matplotlib.dates.date2num(when)  # type: ignore[no-untyped-call]
+    return value
+
+
+def outcome_chart(chart: OutcomeChart) -> str:
+    """Scores over time, with the baseline and the band a change must leave to be clinically important."""
+    figure = Figure(figsize=(7.0, 3.0), dpi=100)
+    axes = figure.subplots()
+    points = sorted(chart.points, key=lambda p: p.when)
+    if points and chart.important_change is not None:
+        baseline = points[0].value
+        axes.axhspan(
+            baseline - chart.important_change,
+            baseline + chart.important_change,
+            color="#f5b041",
+            alpha=0.25,
+            label=chart.important_change_label or f"within ±{chart.important_change:g} of baseline: not important",
+        )
+        axes.axhline(baseline, color="#b9770e", lw=0.8, ls="--")
+    if points:
+        days = [_day(p.when) for p in points]
+        axes.plot(days, [p.value for p in points], marker="o", color="#1f618d", lw=2)
+        axes.xaxis_date()
+        for point in points:
+            if point.label:
+                axes.annotate(
+                    point.label,
+                    (point.when, point.value),
+                    textcoords="offset points",
+                    xytext=(0, 8),
+                    ha="center",
+                    fontsize=7,
+                )
+    axes.set_ylim(chart.scale_min, chart.scale_max)
+    if chart.higher_is_worse:
+        axes.set_ylabel(f"{chart.unit} (lower is better)", fontsize=8)
+    else:
+        axes.set_ylabel(f"{chart.unit} (higher is better)", fontsize=8)
+    axes.set_title(chart.title, fontsize=11, loc="left")
+    axes.spines[["top", "right"]].set_visible(False)
+    if chart.important_change is not None and points:
+        axes.legend(fontsize=7, loc="upper right", frameon=False)
+    figure.autofmt_xdate()
+    return _svg(figure)
