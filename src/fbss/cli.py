@@ -17,6 +17,7 @@ from rich.table import Table
 from fbss.case.model import Case
 from fbss.case.parse import read_case
 from fbss.errors import FbssError
+from fbss.fhir.cli import register as register_fhir
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import load_knowledge
 from fbss.reasoning.assess import assess
@@ -42,6 +43,7 @@ def _register_report_reading() -> None:
 
 
 _register_report_reading()
+register_fhir(app)
 
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)

@@ -82,6 +82,14 @@ OUTPUT_TYPES = (
 MAX_BUNDLE_BYTES = 20_000_000
 
 
+class NotApplicableError(CaseError):
+    """The record holds no case FBSS Navigator can assess (no spine operation, or a minor)."""
+
+    def __init__(self, message: str, recognised: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.recognised = recognised
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -844,7 +852,7 @@ def _age(col: _Collector, data: dict[str, Any]) -> None:
     years = on.year - col.birth_date.year - ((on.month, on.day) < (col.birth_date.month, col.birth_date.day))
     data.setdefault("patient", {}).setdefault("age", years)
     if years < 18:
-        raise CaseError(f"Patient.birthDate: the patient is {years} years old; FBSS Navigator is for adults")
+        raise NotApplicableError(f"Patient.birthDate: the patient is {years} years old; FBSS Navigator is for adults")
 
 
 def _sanitise_id(text: str) -> str:
@@ -859,9 +867,10 @@ def _build(col: _Collector, case_id: str | None) -> Case:
         col.assessment_date = assessment
     index, earlier = _surgeries(col)
     if index is None:
-        raise CaseError(
+        raise NotApplicableError(
             "no spine operation found: the case needs the index surgery as a Procedure (SNOMED laminectomy 387731002, "
-            "microdiscectomy 178625001, or the local surgery-type code system; see docs/fhir.md)"
+            "microdiscectomy 178625001, or the local surgery-type code system; see docs/fhir.md)",
+            tuple(col.recognised),
         )
     _age(col, data)
     if col.devices:
@@ -981,7 +990,8 @@ def import_resources(
     patient_refs: set[str] = set()
     if patients:
         url, patient = patients[0]
-        patient_refs = {url, f"Patient/{patient.get('id')}"} if patient.get("id") else {url}
+        patient_id = patient.get("id")
+        patient_refs = {url, f"Patient/{patient_id}", f"urn:uuid:{patient_id}"} if patient_id else {url}
         for _url, other in patients[1:]:
             col.skip(label(other), "resource", "a second Patient: only the first one is read")
     for url, resource in valid:
