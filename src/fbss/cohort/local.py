@@ -298,7 +298,8 @@ def run_local(
 
 def _summarise(summary: RunSummary, out: Path, connection: duckdb.DuckDBPyConnection) -> None:
     literal = "'" + str(out).replace("'", "''") + "'"
-    for status, count in connection.execute(f"SELECT status, count(*) FROM read_parquet({literal}) GROUP BY 1").fetchall():
+    query = f"SELECT status, count(*) FROM read_parquet({literal}) GROUP BY 1"
+    for status, count in connection.execute(query).fetchall():
         summary.statuses[str(status)] = int(count)
     summary.patients = sum(summary.statuses.values())
     flagged = connection.execute(f"SELECT count(*) FROM read_parquet({literal}) WHERE red_flag_count > 0").fetchone()

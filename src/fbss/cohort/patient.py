@@ -179,7 +179,7 @@ SCHEMA: Sequence[Column] = (
         for rank in range(1, TOP_CAUSES + 1)
         for column in (
             Column(f"cause_{rank}", "string", f"the cause ranked {rank} in the differential"),
-            Column(f"cause_{rank}_probability", "float", f"its probability (0-1)"),
+            Column(f"cause_{rank}_probability", "float", "its probability (0-1)"),
         )
     ),
     Column("triage_level", "string", "emergency, same_day, within_days, or none"),

@@ -56,7 +56,8 @@ def load_templates(examples: Path = EXAMPLES) -> tuple[list[Template], list[Temp
     if not cases_dir.is_dir():
         raise FbssError(f"synthetic population: example cases not found in {cases_dir}")
     expected = yaml.safe_load((examples / "expected.yaml").read_text(encoding="utf-8"))["cases"]
-    plain, flagged = [], []
+    plain: list[Template] = []
+    flagged: list[Template] = []
     for path in sorted(cases_dir.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         flags = tuple(expected.get(path.stem, {}).get("red_flags_fired") or ())
@@ -150,9 +151,8 @@ def bulk_resources(case: Case, clinic: str | None) -> list[dict[str, Any]]:
             if key in resource:
                 resource[key] = subject
         if "result" in resource:
-            resource["result"] = [
-                {"reference": "Observation/" + str(r["reference"]).removeprefix("urn:uuid:")} for r in resource["result"]
-            ]
+            ids = [str(r["reference"]).removeprefix("urn:uuid:") for r in resource["result"]]
+            resource["result"] = [{"reference": f"Observation/{rid}"} for rid in ids]
     return resources
 
 
