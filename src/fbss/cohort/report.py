@@ -245,7 +245,8 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 980px; c
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
 th, td { padding: 0.2em 0.7em; border-bottom: 1px solid #eee; text-align: left; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+svg { max-width: 100%; height: auto; }
 .note { color: #555; font-size: 0.9em; } .none { color: #777; }
 .figures { display: flex; gap: 2em; flex-wrap: wrap; } .figures div { font-size: 0.9em; }
 .figures b { display: block; font-size: 1.6em; }

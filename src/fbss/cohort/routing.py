@@ -19,7 +19,9 @@ from fbss.errors import FbssError
 
 # `"subject": {"reference": "Patient/123"` or `"patient": {...}` with the reference as the first element.
 _OWNER = re.compile(r'"(?:subject|patient)"\s*:\s*\{\s*"reference"\s*:\s*"Patient/([^"/]+)"')
-_PATIENT_START = re.compile(r'^\s*\{\s*"resourceType"\s*:\s*"(Patient|Organization)"')
+# a Patient or Organization is always decoded in full (its own id is not found reliably by a pattern)
+ORGANIZATION_PATTERN = r'"resourceType"\s*:\s*"Organization"'
+_DECODE_FULLY = re.compile(r'"resourceType"\s*:\s*"(Patient|Organization)"')
 
 
 class LineProblem(NamedTuple):
@@ -66,7 +68,7 @@ def route_line(text: str) -> Routed:
     """Route one NDJSON line (without its newline)."""
     if not text.strip():
         return Routed(problem="empty line")
-    if _PATIENT_START.match(text) is None:
+    if _DECODE_FULLY.search(text) is None:
         found = _OWNER.search(text)
         if found is not None:
             return Routed(patient=found.group(1))

@@ -25,7 +25,7 @@ from pyspark.sql import types as st
 from fbss.cohort.local import RunSummary, errors_path
 from fbss.cohort.patient import COLUMNS, SCHEMA, Outcome, PatientLine, RunSettings, assess_patient
 from fbss.cohort.results import problem_order, write_problems
-from fbss.cohort.routing import _PATIENT_START, LineProblem, route_line
+from fbss.cohort.routing import ORGANIZATION_PATTERN, LineProblem, route_line
 from fbss.errors import FbssError
 
 _SPARK_TYPES: dict[str, st.DataType] = {
@@ -110,8 +110,7 @@ def _row(outcome: Outcome) -> tuple[Any, ...]:
 
 def _organizations(spark: SparkSession, uris: list[str]) -> dict[str, str]:
     """Organization id -> name, from Organization lines anywhere in the export (filtered on the JVM side)."""
-    pattern = _PATIENT_START.pattern.replace("Patient|", "")
-    lines = spark.read.text(uris).filter(sf.col("value").rlike(pattern))
+    lines = spark.read.text(uris).filter(sf.col("value").rlike(ORGANIZATION_PATTERN))
     clinics: dict[str, str] = {}
     for row in lines.collect():
         org = route_line(str(row["value"]).rstrip("\r")).organization

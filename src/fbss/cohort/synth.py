@@ -106,6 +106,7 @@ def perturb(template: dict[str, Any], rng: random.Random, case_id: str) -> dict[
     if rng.random() < 0.25:
         data = _swap_levels(data)
     data["id"] = case_id
+    data.pop("notes", None)  # free text is not exported (fbss.fhir.case_export.NOT_EXPORTED)
     patient = data.setdefault("patient", {})
     if isinstance(patient.get("age"), int):
         patient["age"] = int(_clamp(patient["age"] + rng.randint(-8, 8), 18, 95))
@@ -134,7 +135,7 @@ def _case_for(index: int, seed: int, plain: list[Template], flagged: list[Templa
     try:
         case = Case.model_validate(perturb(template.data, rng, case_id))
     except ValidationError:  # a variant the model refuses: keep the example as it is
-        case = Case.model_validate({**template.data, "id": case_id})
+        case = Case.model_validate({**template.data, "id": case_id, "notes": None})
     clinic = rng.choices([c[0] for c in CLINICS], weights=[c[2] for c in CLINICS])[0]
     return case, clinic
 
