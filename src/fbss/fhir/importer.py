@@ -554,6 +554,8 @@ def _read_procedure(col: _Collector, resource: Resource, source: str) -> None:
             )
         )
         return
+    if col.unmapped and col.unmapped[-1].resource == source:
+        return  # already listed (an unverified code)
     col.skip_codings(
         source, "code", found, "procedure code not in the mapping: neither a spine operation nor a treatment"
     )
@@ -975,7 +977,9 @@ def import_resources(
             resource = validate_resource(raw)
         except FhirError as exc:
             kind = raw.get("resourceType") if isinstance(raw, dict) else None
-            col.skip(f"{kind or 'entry'} ({where})", "resource", f"invalid FHIR R4: {exc}")
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            name = f"{kind}/{raw_id}" if kind and isinstance(raw_id, str) else (kind or "entry")
+            col.skip(f"{name} ({where})", "resource", f"invalid FHIR R4: {exc}")
             continue
         source = label(resource, full_url)
         kind = str(resource["resourceType"])
