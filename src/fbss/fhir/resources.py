@@ -12,6 +12,17 @@ from fbss.errors import FbssError
 from fbss.fhir.codes import Coding
 
 Resource = dict[str, Any]
+BUNDLE_TYPES = (
+    "document",
+    "message",
+    "transaction",
+    "transaction-response",
+    "batch",
+    "batch-response",
+    "history",
+    "searchset",
+    "collection",
+)
 
 
 class FhirError(FbssError):
@@ -59,6 +70,9 @@ def validate_bundle_shell(data: object) -> list[object]:
     entries = data.get("entry", [])
     if not isinstance(entries, list):
         raise FhirError("Bundle.entry must be a list")
+    if data.get("type") not in BUNDLE_TYPES:
+        # fhir.resources does not check required code bindings, so the value set is checked here
+        raise FhirError(f"Bundle.type must be one of {', '.join(BUNDLE_TYPES)}, got {data.get('type')!r}")
     shell = {k: v for k, v in data.items() if k != "entry"}
     validate_resource(shell, "Bundle")
     return entries
