@@ -1,9 +1,9 @@
 """The CDS Hooks service under a steady, bounded load on loopback: p50/p99 latency and requests/s per offered rate.
 
-The service runs in uvicorn in a subprocess (JWT authentication on, as in production); an asyncio httpx client
-offers a constant arrival rate with at most --concurrency requests in flight, for a bounded number of requests per
-step. Latency is measured from the scheduled send time, so queueing inside the client counts (no coordinated
-omission). Each step raises the rate until p99 reaches the target; the last rate that met it is reported.
+The service runs in `fbss cds serve` (uvicorn) in a subprocess, JWT authentication on as in production; an asyncio
+httpx client offers a constant arrival rate with at most --concurrency requests in flight, for a bounded number of
+requests per step. Latency is measured from the scheduled send time, so queueing inside the client counts (no
+coordinated omission). Each step raises the rate until p99 reaches the target; the last rate that met it is reported.
 
 Run: uv run python bench/cds_hooks_bench.py [--rates 100,200,300] [--seconds 10] [--workers 2] [--cold]
 
@@ -106,9 +106,9 @@ def start_service(port: int, workers: int, key: ec.EllipticCurvePrivateKey) -> s
     command = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "fbss.fhir.cds_hooks:app_from_env",
-        "--factory",
+        "fbss.cli",
+        "cds",
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
@@ -247,9 +247,7 @@ def main() -> None:
     args.rates = [float(r) for r in args.rates.split(",")]
     steps = asyncio.run(main_async(args))
     mode = "fresh resources every request" if args.cold else "the example patients, repeated"
-    table = Table(
-        title=f"CDS Hooks patient-view, {args.workers} worker(s), {args.concurrency} clients, JWT on; {mode}"
-    )
+    table = Table(title=f"CDS Hooks patient-view, {args.workers} worker(s), {args.concurrency} clients, JWT on; {mode}")
     for column in ("offered req/s", "sent", "ok", "errors", "p50 ms", "p99 ms", "max ms", "achieved req/s"):
         table.add_column(column, justify="right")
     for s in steps:

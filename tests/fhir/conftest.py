@@ -70,7 +70,9 @@ def hook_request(data: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def cds_client(settings: CdsSettings | None = None, **kwargs: Any) -> TestClient:
-    app = create_cds_app(settings or CdsSettings(auth_required=False, app_base_url="https://fbss.example.org"), **kwargs)
+    app = create_cds_app(
+        settings or CdsSettings(auth_required=False, app_base_url="https://fbss.example.org"), **kwargs
+    )
     app.state.cds.today = lambda: ASSESSED_ON
     return TestClient(app)
 
@@ -104,7 +106,9 @@ class Signer:
         now = int(time.time())
         payload = {"iss": self.iss, "aud": aud, "exp": now + lifetime, "iat": now, "jti": str(uuid.uuid4()), **claims}
         payload = {k: v for k, v in payload.items() if v is not None}
-        return jwt.encode(payload, self.key, algorithm="ES384", headers={"kid": self.kid, "typ": "JWT", **(headers or {})})
+        return jwt.encode(
+            payload, self.key, algorithm="ES384", headers={"kid": self.kid, "typ": "JWT", **(headers or {})}
+        )
 
 
 @pytest.fixture

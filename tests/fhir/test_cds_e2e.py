@@ -57,7 +57,9 @@ def stub_fhir_app(patients: dict[str, dict[str, Any]]) -> tuple[FastAPI, list[st
             ],
         }
         if page * PAGE < len(matches):
-            body["link"] = [{"relation": "next", "url": f"{request.base_url}fhir/{kind}?patient={patient}&page={page + 1}"}]
+            body["link"] = [
+                {"relation": "next", "url": f"{request.base_url}fhir/{kind}?patient={patient}&page={page + 1}"}
+            ]
         return JSONResponse(body, media_type="application/fhir+json")
 
     return app, seen

@@ -136,8 +136,18 @@ def test_malformed_bodies(client: TestClient, body: bytes, status: int, fragment
         (lambda r: r["context"].update(patientId="../etc"), "patientId"),
         (lambda r: r.update(hook="order-sign"), "patient-view"),
         (lambda r: r.update(fhirServer="ftp://x"), "fhirServer"),
-        (lambda r: r.update(fhirAuthorization={"access_token": "t", "token_type": "Bearer", "expires_in": 300,
-                                                "scope": "patient/*.read", "subject": "fbss"}), "fhirServer is required"),
+        (
+            lambda r: r.update(
+                fhirAuthorization={
+                    "access_token": "t",
+                    "token_type": "Bearer",
+                    "expires_in": 300,
+                    "scope": "patient/*.read",
+                    "subject": "fbss",
+                }
+            ),
+            "fhirServer is required",
+        ),
         (lambda r: r.update(prefetch="everything"), "prefetch"),
     ],
 )
@@ -218,10 +228,16 @@ def test_unknown_service_is_404(client: TestClient) -> None:
         ({}, "feedback"),
         ({"feedback": []}, "feedback"),
         ({"feedback": [{"card": "c", "outcome": "maybe", "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}, "outcome"),
-        ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}, "acceptedSuggestions"),
+        (
+            {"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "2020-12-11T00:00:00Z"}]},
+            "acceptedSuggestions",
+        ),
         ({"feedback": [{"card": "c", "outcome": "overridden"}]}, "outcomeTimestamp"),
         ({"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "yesterday"}]}, "outcomeTimestamp"),
-        ({"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "2020-12-11T00:00:00"}]}, "time zone"),
+        (
+            {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "2020-12-11T00:00:00"}]},
+            "time zone",
+        ),
     ],
 )
 def test_bad_feedback_gets_400(client: TestClient, body: dict[str, Any], fragment: str) -> None:

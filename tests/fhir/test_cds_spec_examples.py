@@ -52,7 +52,9 @@ def test_the_spec_source_example() -> None:
     assert Source.model_validate(example).model_dump(exclude_none=True) == example
 
 
-@pytest.mark.parametrize("name", ["feedback_accepted.json", "feedback_overridden.json", "feedback_override_reason.json"])
+@pytest.mark.parametrize(
+    "name", ["feedback_accepted.json", "feedback_overridden.json", "feedback_override_reason.json"]
+)
 def test_the_spec_feedback_examples_are_accepted(client: TestClient, name: str) -> None:
     example = load(SPEC / name)
     FeedbackRequest.model_validate(example)

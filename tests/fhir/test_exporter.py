@@ -49,11 +49,7 @@ def test_fired_red_flags_are_detected_issues_with_severity(kb: KnowledgeBase) ->
 def test_scores_are_observations_with_loinc_codes(kb: KnowledgeBase) -> None:
     case = read_case(EXAMPLES / "recurrent_herniation_after_discectomy.json")
     bundle = export_assessment(case, kb)
-    codes = {
-        (c["system"], c["code"]): o
-        for o in resources(bundle, "Observation")
-        for c in o["code"].get("coding", [])
-    }
+    codes = {(c["system"], c["code"]): o for o in resources(bundle, "Observation") for c in o["code"].get("coding", [])}
     phq9 = codes[("http://loinc.org", "44261-6")]
     assert phq9["valueInteger"] == case.psychosocial.phq9_total
     nrs = [o for (s, c), o in codes.items() if c == "72514-3"]

@@ -96,7 +96,11 @@ def test_conflicting_values_are_resolved_and_reported() -> None:
         "resourceType": "Observation",
         "id": "retention-absent",
         "status": "final",
-        "code": {"coding": [{"system": "http://fbss-navigator.org/fhir/CodeSystem/case-item", "code": "red_flags.urinary_retention"}]},
+        "code": {
+            "coding": [
+                {"system": "http://fbss-navigator.org/fhir/CodeSystem/case-item", "code": "red_flags.urinary_retention"}
+            ]
+        },
         "subject": {"reference": "Patient/ce-1"},
         "valueBoolean": False,
     }

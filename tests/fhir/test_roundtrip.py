@@ -32,7 +32,9 @@ def test_every_example_case_survives_export_and_import(kb: KnowledgeBase) -> Non
         result = import_bundle(json.dumps(bundle))
         assert same(case, result.case), path.name
         # only the assessment's own outputs are left over, each listed
-        assert {u.reason.split(" is ")[-1] for u in result.report.unmapped} == {"an assessment output, not an input; not read"}
+        assert {u.reason.split(" is ")[-1] for u in result.report.unmapped} == {
+            "an assessment output, not an input; not read"
+        }
 
 
 def test_an_exported_bundle_is_valid_fhir_r4b_as_a_whole(kb: KnowledgeBase) -> None:

@@ -100,8 +100,9 @@ def export_command(
 def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on", envvar="FBSS_CDS_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port", envvar="FBSS_CDS_PORT")] = 8090,
-    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request")] = True,
 ) -> None:
     """Run the CDS Hooks service alone (discovery at /cds-services); settings from FBSS_CDS_* variables."""
     import uvicorn
@@ -109,14 +110,63 @@ def serve_command(
     from fbss.fhir.cds_hooks import CdsSettings
 
     CdsSettings.from_env()  # report configuration errors before starting
-    uvicorn.run(
-        "fbss.fhir.cds_hooks:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-    )
+    if workers == 1:
+        uvicorn.run(
+            "fbss.fhir.cds_hooks:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=access_log,
+        )
+        return
+    _serve_workers(host, port, workers, log_level, access_log)
+
+
+def _serve_workers(host: str, port: int, workers: int, log_level: str, access_log: bool) -> None:
+    """Several processes accepting on one listening socket.
+
+    The socket is made with protocol IPPROTO_TCP so that asyncio sets TCP_NODELAY on each accepted connection;
+    uvicorn's own multi-worker socket does not, and responses then wait on delayed ACKs (about 40 ms).
+    """
+    import multiprocessing
+    import signal
+    import socket
+
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise FbssError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+
+    def run() -> None:
+        config = uvicorn.Config(
+            "fbss.fhir.cds_hooks:app_from_env", factory=True, log_level=log_level, access_log=access_log
+        )
+        server = uvicorn.Server(config)
+        server.run(sockets=[sock])
+
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=run, daemon=True) for _ in range(workers)]
+    for process in processes:
+        process.start()
+
+    def stop(signum: int, frame: object) -> None:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for process in processes:
+        process.join()
+    sock.close()
 
 
 def register(app: typer.Typer) -> None:
