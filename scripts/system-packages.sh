@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages for the parts of the suite that need real external components.
 set -euo pipefail
-packages=(postgresql)
+packages=(postgresql chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

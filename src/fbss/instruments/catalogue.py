@@ -24,7 +24,7 @@ from fbss.instruments.models import (
     Schedule,
 )
 from fbss.knowledge.evidence import Source
-from fbss.knowledge.yaml_source import LINE_KEY, line_of, read_yaml, strip_lines
+from fbss.knowledge.yaml_source import LINE_KEY, line_at, line_of, read_yaml, strip_lines
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -130,31 +130,11 @@ def _validate(model: type[M], raw: Any, file_name: str, entry: str) -> M:
     except ValidationError as exc:
         error = exc.errors()[0]
         location = ".".join(str(part) for part in error["loc"])
-        line = _deepest_line(raw, error["loc"])
+        line = line_at(raw, error["loc"])
         where = f" at {location}" if location else ""
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise KnowledgeError(f"{file_name}: {entry} (line {line}){where}: {error['msg']}{more}") from None
 
-
-def _deepest_line(raw: Any, loc: tuple[int | str, ...]) -> int | None:
-    """The start line of the innermost mapping on the error's path (the entry's line if nothing deeper)."""
-    line = line_of(raw)
-    node = raw
-    for part in loc:
-        child = _child(node, part)
-        if child is None:
-            break
-        node = child
-        line = line_of(node) or line
-    return line
-
-
-def _child(node: Any, part: int | str) -> Any:
-    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-        return node[part]
-    if isinstance(node, dict):
-        return node.get(part)
-    return None
 
 
 def _read_sources(path: Path) -> dict[str, Source]:

@@ -25,7 +25,7 @@ from fbss.knowledge.models import (
     RedFlagDef,
     expression_ids,
 )
-from fbss.knowledge.yaml_source import line_of, read_yaml, strip_lines
+from fbss.knowledge.yaml_source import line_at, line_of, read_yaml, strip_lines
 
 DATA_DIR = Path(__file__).parent / "data"
 MANIFEST = "knowledge.yaml"
@@ -61,23 +61,10 @@ def _parse(model: type[M], path: Path, raw: Any, with_line: bool = True) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        line = _deepest_line(raw, exc.errors()[0]["loc"])
+        line = line_at(raw, exc.errors()[0]["loc"])
         where = f"{path.name} line {line}" if line else path.name
         entry = f", entry '{data['id']}'" if isinstance(data.get("id"), str) else ""
         raise KnowledgeError(f"{where}{entry}: {describe_validation_error(exc)}") from None
-
-
-def _deepest_line(raw: Any, loc: tuple[int | str, ...]) -> int | None:
-    """The line of the innermost mapping on the path to a validation error."""
-    line = line_of(raw)
-    node = raw
-    for key in loc:
-        try:
-            node = node[key]
-        except (KeyError, IndexError, TypeError):
-            break
-        line = line_of(node) or line
-    return line
 
 
 def _unique(items: Iterable[tuple[str, Path, Any]]) -> None:

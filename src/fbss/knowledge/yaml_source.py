@@ -45,3 +45,23 @@ def strip_lines(value: Any) -> Any:
 def line_of(value: Any) -> int | None:
     """The line a parsed mapping started on, if known."""
     return value.get(LINE_KEY) if isinstance(value, dict) else None
+
+
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    if isinstance(node, dict):
+        return node.get(part)
+    return None
+
+
+def line_at(raw: Any, path: tuple[int | str, ...]) -> int | None:
+    """The start line of the innermost mapping on `path` into a parsed document (the outer line if none deeper)."""
+    line = line_of(raw)
+    node = raw
+    for part in path:
+        node = _child(node, part)
+        if node is None:
+            break
+        line = line_of(node) or line
+    return line
