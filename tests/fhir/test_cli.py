@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from tests.cli.test_cli import fbss
@@ -58,3 +59,20 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
 def test_cds_serve_is_registered() -> None:
     run = fbss("cds", "serve", "--help")
     assert run.returncode == 0 and "--port" in run.stdout
+
+
+def test_export_a_stored_patient(tmp_path: Path) -> None:
+    env_url = f"sqlite:///{tmp_path / 'fbss.sqlite3'}"
+    os.environ["FBSS_DATABASE_URL"] = env_url
+    try:
+        assert fbss("db", "upgrade").returncode == 0
+        assert fbss("patient", "add", "MRN-42", "--user", "tester").returncode == 0
+        assert fbss("case", "save", "MRN-42", str(EXAMPLE), "--user", "tester").returncode == 0
+        run = fbss("fhir", "export", "MRN-42", "--no-questionnaires", "--user", "tester")
+        assert run.returncode == 0, run.stderr
+        kinds = {e["resource"]["resourceType"] for e in json.loads(run.stdout)["entry"]}
+        assert "RiskAssessment" in kinds
+        missing = fbss("fhir", "export", "MRN-0", "--user", "tester")
+        assert missing.returncode == 1 and missing.stderr.startswith("error:")
+    finally:
+        del os.environ["FBSS_DATABASE_URL"]

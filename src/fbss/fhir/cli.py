@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fbss.case.model import Case
 from fbss.errors import FbssError
 
 fhir_app = typer.Typer(
@@ -79,21 +80,50 @@ def import_command(
 
 @fhir_app.command("export")
 def export_command(
-    case_file: Annotated[Path, typer.Argument(metavar="CASE.json", help="Case JSON file", show_default=False)],
+    source: Annotated[
+        str, typer.Argument(metavar="CASE.json|PATIENT", help="A case JSON file, or a patient id in the database")
+    ],
     questionnaires: Annotated[
         bool, typer.Option("--questionnaires/--no-questionnaires", help="Include the instruments as Questionnaires")
     ] = True,
+    version: Annotated[int | None, typer.Option(help="Case version of a stored patient (default: latest)")] = None,
+    database: Annotated[
+        str | None, typer.Option("--database", envvar="FBSS_DATABASE_URL", help="Database URL", show_default=False)
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", envvar="FBSS_USER", help="Who is acting, for the audit log")
+    ] = None,
 ) -> None:
-    """Assess a case and print the assessment as a FHIR R4 collection Bundle."""
-    from fbss.case.parse import read_case
+    """Assess a case (a file, or a stored patient's case) and print the assessment as a FHIR R4 collection Bundle."""
     from fbss.fhir.exporter import export_assessment
     from fbss.knowledge.loader import default_knowledge
 
-    case = read_case(case_file)
+    case = _case_from(source, version, database, user)
     if case.assessment_date is None:
         case = case.model_copy(update={"assessment_date": dt.date.today()})
     bundle = export_assessment(case, default_knowledge(), include_questionnaires=questionnaires)
     sys.stdout.write(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n")
+
+
+def _case_from(source: str, version: int | None, database: str | None, user: str | None) -> Case:
+    """A case file if `source` names one, else the stored case of the patient with that id."""
+    from fbss.case.parse import read_case
+
+    path = Path(source)
+    if path.suffix.lower() == ".json" or path.exists():
+        if version is not None:
+            raise FbssError("--version applies to a stored patient, not to a case file")
+        return read_case(path)
+    from fbss.store.config import current_user
+    from fbss.store.database import Database
+    from fbss.store.repository import Repository
+
+    db = Database.open(database)
+    try:
+        db.require_current_schema()
+        return Repository(db, current_user(user)).case_version(source, version).case()
+    finally:
+        db.close()
 
 
 @cds_app.command("serve")
