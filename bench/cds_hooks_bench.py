@@ -151,45 +151,43 @@ async def wait_ready(base: str, key: ec.EllipticCurvePrivateKey, limit: float = 
 
 
 async def run_step(
-    base: str, bodies: list[bytes], auth: list[str], rate: float, concurrency: int, time_limit: float
+    client: httpx.AsyncClient, bodies: list[bytes], auth: list[str], rate: float, concurrency: int, time_limit: float
 ) -> Step:
     count = len(auth)
     latencies: list[float] = []
     errors = 0
     limiter = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10.0) as client:
 
-        async def one(i: int, scheduled: float) -> None:
-            nonlocal errors
-            try:
-                response = await client.post(
-                    SERVICE,
-                    content=bodies[i % len(bodies)],
-                    headers={"Authorization": f"Bearer {auth[i]}", "Content-Type": "application/json"},
-                )
-                if response.status_code == 200:
-                    latencies.append(time.perf_counter() - scheduled)
-                else:
-                    errors += 1
-            except httpx.HTTPError:
+    async def one(i: int, scheduled: float) -> None:
+        nonlocal errors
+        try:
+            response = await client.post(
+                SERVICE,
+                content=bodies[i % len(bodies)],
+                headers={"Authorization": f"Bearer {auth[i]}", "Content-Type": "application/json"},
+            )
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - scheduled)
+            else:
                 errors += 1
-            finally:
-                limiter.release()
+        except httpx.HTTPError:
+            errors += 1
+        finally:
+            limiter.release()
 
-        start = time.perf_counter()
-        tasks = []
-        for i in range(count):
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if time.perf_counter() - start > time_limit:
-                break
-            await limiter.acquire()
-            tasks.append(asyncio.create_task(one(i, scheduled)))
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=time_limit + 30)
-        elapsed = time.perf_counter() - start
+    start = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if time.perf_counter() - start > time_limit:
+            break
+        await limiter.acquire()
+        tasks.append(asyncio.create_task(one(i, scheduled)))
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=time_limit + 30)
+    elapsed = time.perf_counter() - start
     ordered = sorted(latencies) or [float("nan")]
     return Step(
         rate=rate,
@@ -212,20 +210,27 @@ async def main_async(args: argparse.Namespace) -> list[Step]:
         await wait_ready(base, key)
         warm = [json.dumps(b).encode() for b in hook_bodies()]
         # warm-up: every worker process sees every example patient (imports, caches, first validations)
-        await run_step(base, warm, tokens(key, base + SERVICE, len(warm) * 3 * args.workers), 60, args.concurrency, 60)
+        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+        client = httpx.AsyncClient(base_url=base, limits=limits, timeout=10.0)
+        warm_count = len(warm) * 3 * args.workers
+        await run_step(client, warm, tokens(key, base + SERVICE, warm_count), 60, args.concurrency, 60)
         steps = []
         for rate in args.rates:
             count = int(rate * args.seconds)
+            # settle at the new rate first (not counted): the step measures the steady state
+            settle = int(rate * args.settle_seconds)
+            await run_step(client, warm, tokens(key, base + SERVICE, settle), rate, args.concurrency, args.seconds * 2)
             if args.cold:
                 bodies = [json.dumps(b).encode() for n in range(count // len(warm) + 1) for b in hook_bodies(n + 1)]
             else:
                 bodies = warm
             step = await run_step(
-                base, bodies, tokens(key, base + SERVICE, count), rate, args.concurrency, args.seconds * 2
+                client, bodies, tokens(key, base + SERVICE, count), rate, args.concurrency, args.seconds * 2
             )
             steps.append(step)
             if step.errors or step.p99_ms >= args.target_ms:
                 break
+        await client.aclose()
         return steps
     finally:
         service.terminate()
@@ -239,6 +244,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", default="100,200,300,400,500,600", help="offered rates, requests/s, ascending")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each step")
+    parser.add_argument("--settle-seconds", type=float, default=3.0, help="unmeasured load before each step")
     parser.add_argument("--concurrency", type=int, default=50, help="clients: requests in flight at most")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--target-ms", type=float, default=100.0, help="p99 latency target")
