@@ -25,6 +25,7 @@ from fbss.reasoning.assess import assess
 from fbss.reports.data import to_data
 from fbss.reports.markdown import render_markdown
 from fbss.reports.terminal import render_assessment
+from fbss.store import cli as store_cli
 
 app = typer.Typer(
     help="FBSS Navigator: decision support for persistent pain after spine surgery.",
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 knowledge_app = typer.Typer(help="Inspect and validate the knowledge base.", no_args_is_help=True)
 app.add_typer(knowledge_app, name="knowledge")
+store_cli.register(app)
 
 
 def _register_report_reading() -> None:

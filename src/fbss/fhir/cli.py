@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fbss.case.model import Case
 from fbss.errors import FbssError
 
 fhir_app = typer.Typer(
@@ -79,29 +80,59 @@ def import_command(
 
 @fhir_app.command("export")
 def export_command(
-    case_file: Annotated[Path, typer.Argument(metavar="CASE.json", help="Case JSON file", show_default=False)],
+    source: Annotated[
+        str, typer.Argument(metavar="CASE.json|PATIENT", help="A case JSON file, or a patient id in the database")
+    ],
     questionnaires: Annotated[
         bool, typer.Option("--questionnaires/--no-questionnaires", help="Include the instruments as Questionnaires")
     ] = True,
+    version: Annotated[int | None, typer.Option(help="Case version of a stored patient (default: latest)")] = None,
+    database: Annotated[
+        str | None, typer.Option("--database", envvar="FBSS_DATABASE_URL", help="Database URL", show_default=False)
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", envvar="FBSS_USER", help="Who is acting, for the audit log")
+    ] = None,
 ) -> None:
-    """Assess a case and print the assessment as a FHIR R4 collection Bundle."""
-    from fbss.case.parse import read_case
+    """Assess a case (a file, or a stored patient's case) and print the assessment as a FHIR R4 collection Bundle."""
     from fbss.fhir.exporter import export_assessment
     from fbss.knowledge.loader import default_knowledge
 
-    case = read_case(case_file)
+    case = _case_from(source, version, database, user)
     if case.assessment_date is None:
         case = case.model_copy(update={"assessment_date": dt.date.today()})
     bundle = export_assessment(case, default_knowledge(), include_questionnaires=questionnaires)
     sys.stdout.write(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n")
 
 
+def _case_from(source: str, version: int | None, database: str | None, user: str | None) -> Case:
+    """A case file if `source` names one, else the stored case of the patient with that id."""
+    from fbss.case.parse import read_case
+
+    path = Path(source)
+    if path.suffix.lower() == ".json" or path.exists():
+        if version is not None:
+            raise FbssError("--version applies to a stored patient, not to a case file")
+        return read_case(path)
+    from fbss.store.config import current_user
+    from fbss.store.database import Database
+    from fbss.store.repository import Repository
+
+    db = Database.open(database)
+    try:
+        db.require_current_schema()
+        return Repository(db, current_user(user)).case_version(source, version).case()
+    finally:
+        db.close()
+
+
 @cds_app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on", envvar="FBSS_CDS_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port", envvar="FBSS_CDS_PORT")] = 8090,
-    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request")] = True,
 ) -> None:
     """Run the CDS Hooks service alone (discovery at /cds-services); settings from FBSS_CDS_* variables."""
     import uvicorn
@@ -109,14 +140,63 @@ def serve_command(
     from fbss.fhir.cds_hooks import CdsSettings
 
     CdsSettings.from_env()  # report configuration errors before starting
-    uvicorn.run(
-        "fbss.fhir.cds_hooks:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-    )
+    if workers == 1:
+        uvicorn.run(
+            "fbss.fhir.cds_hooks:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=access_log,
+        )
+        return
+    _serve_workers(host, port, workers, log_level, access_log)
+
+
+def _serve_workers(host: str, port: int, workers: int, log_level: str, access_log: bool) -> None:
+    """Several processes accepting on one listening socket.
+
+    The socket is made with protocol IPPROTO_TCP so that asyncio sets TCP_NODELAY on each accepted connection;
+    uvicorn's own multi-worker socket does not, and responses then wait on delayed ACKs (about 40 ms).
+    """
+    import multiprocessing
+    import signal
+    import socket
+
+    import uvicorn
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise FbssError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+
+    def run() -> None:
+        config = uvicorn.Config(
+            "fbss.fhir.cds_hooks:app_from_env", factory=True, log_level=log_level, access_log=access_log
+        )
+        server = uvicorn.Server(config)
+        server.run(sockets=[sock])
+
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=run, daemon=True) for _ in range(workers)]
+    for process in processes:
+        process.start()
+
+    def stop(signum: int, frame: object) -> None:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for process in processes:
+        process.join()
+    sock.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -25,7 +26,7 @@ from fbss.case.model import (
     SymptomPattern,
 )
 from fbss.case.parse import describe_validation_error
-from fbss.case.paths import field_kind
+from fbss.case.paths import FieldKind, field_kind
 from fbss.case.vocabulary import DiagnosticFinding, Modality, Treatment, parse_segment
 from fbss.errors import CaseError
 from fbss.fhir import codes as c
@@ -231,6 +232,7 @@ def _typed(path: str, value: float) -> int | float | str:
     return value
 
 
+@cache
 def _annotation(path: str) -> Any:
     """The Python type of a case path (Optional stripped): int, float, an enum or Presence."""
     model: Any = Case
@@ -240,6 +242,11 @@ def _annotation(path: str) -> Any:
     annotation = model.model_fields[parts[-1]].annotation
     args = [a for a in get_args(annotation) if a is not type(None)]
     return args[0] if args else annotation
+
+
+@cache
+def _field_kind(path: str) -> FieldKind:
+    return field_kind(path)  # KeyError (not cached) for a path that is not a case field
 
 
 # --- resources ---------------------------------------------------------------------------------------------------
@@ -308,7 +315,7 @@ def _read_case_item(col: _Collector, resource: Resource, source: str, coding: Co
             col.set(path, value, when, source, coding, Verification.local)
         return
     try:
-        kind = field_kind(path)
+        kind = _field_kind(path)
     except KeyError as exc:
         col.skip(source, "code", f"not a case field: {exc.args[0]}", coding)
         return
@@ -554,6 +561,8 @@ def _read_procedure(col: _Collector, resource: Resource, source: str) -> None:
             )
         )
         return
+    if col.unmapped and col.unmapped[-1].resource == source:
+        return  # already listed (an unverified code)
     col.skip_codings(
         source, "code", found, "procedure code not in the mapping: neither a spine operation nor a treatment"
     )
@@ -975,7 +984,9 @@ def import_resources(
             resource = validate_resource(raw)
         except FhirError as exc:
             kind = raw.get("resourceType") if isinstance(raw, dict) else None
-            col.skip(f"{kind or 'entry'} ({where})", "resource", f"invalid FHIR R4: {exc}")
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            name = f"{kind}/{raw_id}" if kind and isinstance(raw_id, str) else (kind or "entry")
+            col.skip(f"{name} ({where})", "resource", f"invalid FHIR R4: {exc}")
             continue
         source = label(resource, full_url)
         kind = str(resource["resourceType"])

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -12,6 +16,17 @@ from fbss.errors import FbssError
 from fbss.fhir.codes import Coding
 
 Resource = dict[str, Any]
+BUNDLE_TYPES = (
+    "document",
+    "message",
+    "transaction",
+    "transaction-response",
+    "batch",
+    "batch-response",
+    "history",
+    "searchset",
+    "collection",
+)
 
 
 class FhirError(FbssError):
@@ -30,7 +45,7 @@ def describe_fhir_error(exc: ValidationError, limit: int = 2) -> str:
 
 
 def validate_resource(data: object, expected: str | None = None) -> Resource:
-    """Validate one resource against its R4B model; return it as normalised JSON data or raise FhirError."""
+    """Validate one resource against its R4B model; return it (unchanged) or raise FhirError naming the element."""
     if not isinstance(data, dict):
         raise FhirError("expected a JSON object with a resourceType")
     kind = data.get("resourceType")
@@ -38,16 +53,57 @@ def validate_resource(data: object, expected: str | None = None) -> Resource:
         raise FhirError("resourceType is missing")
     if expected is not None and kind != expected:
         raise FhirError(f"expected a {expected}, got a {kind}")
+    key = hashlib.blake2b(json.dumps(data, separators=(",", ":")).encode(), digest_size=16).digest()
+    if _VALID.seen(key):
+        return data
     try:
         model = get_fhir_model_class(kind)
     except (ValueError, KeyError):
         raise FhirError(f"'{kind}' is not a FHIR R4 resource type") from None
     try:
-        instance = model.model_validate(data)
+        model.model_validate(data)
     except ValidationError as exc:
         raise FhirError(f"{kind}: {describe_fhir_error(exc)}") from None
-    dumped: Resource = instance.model_dump(mode="json", exclude_none=True)
-    return dumped
+    _VALID.add(key)
+    return data
+
+
+class _ValidCache:
+    """Digests of resources that passed validation (bounded, least recently used out).
+
+    The same patient's resources reach the service again each time the chart is opened; validating a resource once
+    per process is enough. Keys are digests of the exact JSON, so any change is validated afresh.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._keys: OrderedDict[bytes, None] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def seen(self, key: bytes) -> bool:
+        with self._lock:
+            if key in self._keys:
+                self._keys.move_to_end(key)
+                return True
+            return False
+
+    def add(self, key: bytes) -> None:
+        with self._lock:
+            self._keys[key] = None
+            if len(self._keys) > self._limit:
+                self._keys.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys.clear()
+
+
+_VALID = _ValidCache()
+
+
+def clear_validation_cache() -> None:
+    """Forget which resources were validated (for measurements and tests)."""
+    _VALID.clear()
 
 
 def validate_bundle_shell(data: object) -> list[object]:
@@ -59,6 +115,9 @@ def validate_bundle_shell(data: object) -> list[object]:
     entries = data.get("entry", [])
     if not isinstance(entries, list):
         raise FhirError("Bundle.entry must be a list")
+    if data.get("type") not in BUNDLE_TYPES:
+        # fhir.resources does not check required code bindings, so the value set is checked here
+        raise FhirError(f"Bundle.type must be one of {', '.join(BUNDLE_TYPES)}, got {data.get('type')!r}")
     shell = {k: v for k, v in data.items() if k != "entry"}
     validate_resource(shell, "Bundle")
     return entries

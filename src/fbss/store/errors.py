@@ -1,0 +1,13 @@
+"""Errors of the patient database, members of the project's FbssError family."""
+
+from __future__ import annotations
+
+from fbss.errors import FbssError, NotFoundError
+
+
+class StoreError(FbssError):
+    """The database refused an action: duplicate identifier, used restore target, server down."""
+
+
+class UnknownPatientError(StoreError, NotFoundError):
+    """No patient has the identifier given."""

@@ -1,0 +1,154 @@
+"""The database tables as typed SQLAlchemy models; the migrations in `migrations/` must match them exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSON text on SQLite, JSONB on PostgreSQL.
+Document = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UtcDateTime(), dict[str, Any]: Document}
+
+
+class Patient(Base):
+    """A person under care; `identifier` is the clinic's own record number (MRN-like), unique."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        CheckConstraint("birth_year IS NULL OR (birth_year BETWEEN 1900 AND 2200)", name="birth_year"),
+    )
+
+
+class CaseVersion(Base):
+    """One immutable snapshot of a patient's case; an edit is a new row with the next version number."""
+
+    __tablename__ = "case_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    case_json: Mapped[dict[str, Any]]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        UniqueConstraint("patient_id", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+
+class Assessment(Base):
+    """An assessment of one case version, with everything needed to reproduce it: engine, knowledge, date."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_version_id: Mapped[int] = mapped_column(ForeignKey("case_versions.id"), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    engine_version: Mapped[str] = mapped_column(String(40))
+    knowledge_version: Mapped[str] = mapped_column(String(40))
+    knowledge_fingerprint: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]]
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+
+
+class QuestionnaireResponse(Base):
+    """A completed questionnaire: the answers as given and the score computed from them."""
+
+    __tablename__ = "questionnaire_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    instrument_id: Mapped[str] = mapped_column(String(64))
+    time_point: Mapped[str | None] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any]]
+    score: Mapped[dict[str, Any]]
+    completed_at: Mapped[dt.datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        Index("ix_questionnaire_responses_patient", "patient_id", "instrument_id", "completed_at"),
+    )
+
+
+class AuditEntry(Base):
+    """One read or write: who, when, what kind of thing, which one. Never clinical content. Hash-chained."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime]
+    who: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# Rows of these tables are never updated or deleted (enforced by triggers created in the migrations).
+APPEND_ONLY = ("case_versions", "assessments", "questionnaire_responses", "audit_log")
+# Rows of these tables are never deleted.
+NEVER_DELETED = ("patients",)
