@@ -84,7 +84,9 @@ def print_summary(summary: RunSummary, console: Console = stderr) -> None:
 @cohort_app.command("run")
 def run_command(
     export_dir: Annotated[str, typer.Argument(help="Directory of a FHIR Bulk Data export (*.ndjson)")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Result Parquet (local: a file; spark: a directory)")],
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="Result Parquet (local: a file; spark: a directory, path or URI)")
+    ],
     engine: Annotated[Engine, typer.Option(help="local (processes on this machine) or spark")] = Engine.local,
     workers: Annotated[int | None, typer.Option(help="Worker processes (local engine; default: all cores)")] = None,
     as_of: Annotated[str | None, typer.Option(help="Assessment date for records without one (default: today)")] = None,
@@ -125,7 +127,7 @@ def run_command(
 
             summary = run_local(
                 Path(export_dir),
-                out,
+                Path(out),
                 workers=workers,
                 as_of=when,
                 knowledge_dir=knowledge,

@@ -121,7 +121,7 @@ def _organizations(spark: SparkSession, uris: list[str]) -> dict[str, str]:
 
 def run_spark(
     export_dir: str,
-    out: Path,
+    out: str | Path,
     *,
     spark: SparkSession | None = None,
     master: str | None = None,
@@ -129,7 +129,11 @@ def run_spark(
     as_of: dt.date | None = None,
     knowledge_dir: Path | None = None,
 ) -> RunSummary:
-    """Assess every patient of a bulk export on Spark into a Parquet dataset directory `out`."""
+    """Assess every patient of a bulk export on Spark into a Parquet dataset directory `out` (a path or a URI).
+
+    The skipped lines go to `<out>.errors.jsonl` on the driver's file system: beside `out` when it is a local path,
+    in the current directory when it is a URI (hdfs://, s3a://, …).
+    """
     started = time.perf_counter()
     spark = spark or session(master)
     context = spark.sparkContext
@@ -150,9 +154,10 @@ def run_spark(
     outcomes.persist(StorageLevel.MEMORY_AND_DISK)
     frame = spark.createDataFrame(outcomes.map(_row), schema=spark_schema())
     frame.sortWithinPartitions("patient_id").write.mode("overwrite").parquet(str(out))
+    local_out = Path(str(out)) if "://" not in str(out) else Path(str(out).rstrip("/").rsplit("/", 1)[-1])
     # a retried task adds its lines again: the same (file, line) is one problem
     found = set(problems.value) | set(outcomes.flatMap(lambda outcome: outcome.problems).collect())
-    summary = RunSummary(out=out, errors_file=errors_path(out))
+    summary = RunSummary(out=local_out, errors_file=errors_path(local_out))
     statuses = outcomes.map(lambda o: (o.row["status"], 1)).reduceByKey(lambda a, b: a + b).collect()
     summary.statuses = {str(k): int(v) for k, v in statuses}
     summary.patients = sum(summary.statuses.values())
