@@ -16,7 +16,9 @@ from rich.table import Table
 
 from fbss.case.model import Case
 from fbss.case.parse import read_case
+from fbss.cohort.cli import register as register_cohort
 from fbss.errors import FbssError
+from fbss.fhir.cli import register as register_fhir
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import load_knowledge
 from fbss.reasoning.assess import assess
@@ -44,6 +46,8 @@ def _register_report_reading() -> None:
 
 
 _register_report_reading()
+register_fhir(app)
+register_cohort(app)
 
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)
