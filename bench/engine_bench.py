@@ -1,5 +1,8 @@
 """Assessments per second on one core: JSON parsing alone, the engine alone (explanations included), and both.
 
+The engine is measured twice: the diagnostic core (findings, red-flag triage, differential) and the whole
+`assess()` (plus option ratings, SCS advice, work-up by value of information and the stepped plan).
+
 Run: uv run python bench/engine_bench.py [--seconds 3]
 """
 
@@ -14,9 +17,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from fbss.case.model import Case
 from fbss.case.parse import parse_case
 from fbss.knowledge.loader import load_knowledge
 from fbss.reasoning.assess import assess
+from fbss.reasoning.differential import differential
+from fbss.reasoning.findings import read_findings
+from fbss.reasoning.triage import triage
 from fbss.reports.data import to_data
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "cases"
@@ -42,6 +49,13 @@ def main() -> None:
     n = len(cases)
 
     parse_rate = rate(lambda: [parse_case(t) for t in texts] and n, args.seconds)
+
+    def diagnose(case: Case) -> None:
+        findings = read_findings(case, kb)
+        triage(findings, kb)
+        differential(findings, kb)
+
+    core_rate = rate(lambda: [diagnose(c) for c in cases] and n, args.seconds)
     engine_rate = rate(lambda: [assess(c, kb) for c in cases] and n, args.seconds)
     both_rate = rate(lambda: [assess(parse_case(t), kb) for t in texts] and n, args.seconds)
     json_rate = rate(lambda: [json.dumps(to_data(assess(c, kb), kb)) for c in cases] and n, args.seconds)
@@ -53,7 +67,8 @@ def main() -> None:
     table.add_column("cost vs parsing", justify="right")
     for name, value in (
         ("parse JSON into a validated Case", parse_rate),
-        ("engine: assess() on parsed cases", engine_rate),
+        ("diagnostic core: findings, triage, differential", core_rate),
+        ("engine: assess() on parsed cases, care planning included", engine_rate),
         ("parse + assess", both_rate),
         ("assess + full JSON output", json_rate),
     ):

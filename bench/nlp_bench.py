@@ -89,9 +89,7 @@ def main() -> None:
     console = Console()
     console.print(table)
     console.print(f"pipeline build: bare {bare_build:.2f} s, full {full_build:.2f} s (once per process)")
-    console.print(
-        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs visible"
-    )
+    console.print(f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs visible")
 
 
 if __name__ == "__main__":

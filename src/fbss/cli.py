@@ -16,13 +16,15 @@ from rich.table import Table
 
 from fbss.case.model import Case
 from fbss.case.parse import read_case
+from fbss.cohort.cli import register as register_cohort
 from fbss.errors import FbssError
+from fbss.fhir.cli import register as register_fhir
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import load_knowledge
 from fbss.reasoning.assess import assess
 from fbss.reports.data import to_data
-from fbss.reports.markdown import render_markdown
-from fbss.reports.terminal import render_assessment
+from fbss.reports.markdown import render_markdown, render_plan_markdown
+from fbss.reports.terminal import render_assessment, render_plan_only
 from fbss.store import cli as store_cli
 
 app = typer.Typer(
@@ -44,6 +46,8 @@ def _register_report_reading() -> None:
 
 
 _register_report_reading()
+register_fhir(app)
+register_cohort(app)
 
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)
@@ -83,7 +87,7 @@ def assess_command(
     ] = (OutputFormat.text),
     knowledge: KnowledgeOption = None,
 ) -> None:
-    """Assess one or more cases: red flags first, then the ranked differential."""
+    """Assess cases: red flags, differential, work-up, option ratings, SCS advice and the stepped plan."""
     kb = _kb(knowledge)
     failures = 0
     show_progress = len(cases) > 1 and stderr.is_terminal
@@ -117,6 +121,25 @@ def assess_command(
         if len(cases) > 1:
             stderr.print(f"{failures} of {len(cases)} case(s) could not be read", highlight=False)
         raise typer.Exit(1)
+
+
+@app.command("plan")
+def plan_command(
+    case_path: Annotated[Path, typer.Argument(help="Case JSON file", show_default=False)],
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text, json or markdown")] = OutputFormat.text,
+    knowledge: KnowledgeOption = None,
+) -> None:
+    """The stepped care plan for one case: red-flag actions, work-up, treatments, follow-up, option grid."""
+    kb = _kb(knowledge)
+    assessment = assess(_dated(read_case(case_path)), kb)
+    if output is OutputFormat.json:
+        data = to_data(assessment.plan, kb)
+        data = {"case_id": assessment.case_id, "knowledge_version": assessment.knowledge_version, **data}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    elif output is OutputFormat.markdown:
+        sys.stdout.write(render_plan_markdown(assessment) + "\n")
+    else:
+        render_plan_only(assessment, kb, stdout)
 
 
 class ReportKind(StrEnum):

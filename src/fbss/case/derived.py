@@ -33,6 +33,7 @@ _GROUP = {
 }
 
 _P, _A, _U = Presence.present, Presence.absent, Presence.unknown
+_NOT = {_P: _A, _A: _P, _U: _U}
 
 
 def _any(values: list[Presence]) -> Presence:
@@ -57,6 +58,7 @@ class DerivedFacts:
     iliac_crest_graft: Presence
     discectomy_performed: Presence
     leg_share_percent: int | None
+    mri_unsafe_device: Presence  # an implant that is not MRI-conditional (unknown if its status is unknown)
 
 
 def derive(case: Case) -> DerivedFacts:
@@ -101,6 +103,7 @@ def derive(case: Case) -> DerivedFacts:
         iliac_crest_graft=graft,
         discectomy_performed=discectomy,
         leg_share_percent=None if back is None else 100 - back,
+        mri_unsafe_device=_any([_NOT[d.mri_conditional] for d in case.patient.devices]),
     )
 
 

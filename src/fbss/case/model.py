@@ -284,6 +284,16 @@ class Psychosocial(_Model):
         return self
 
 
+class Planning(_Model):
+    """What the care plan needs to know beyond the clinical picture: the team, the patient's wishes, future imaging."""
+
+    mdt_assessment: Presence = Field(default=U, description="Assessed by a multidisciplinary pain team")
+    future_mri_likely: Presence = Field(default=U, description="MRI is likely to be needed in the coming years")
+    declines_surgery: Presence = U
+    declines_implanted_device: Presence = U
+    declines_injections: Presence = U
+
+
 class PriorTreatment(_Model):
     """A treatment or diagnostic procedure already tried, and how well it worked."""
 
@@ -366,6 +376,7 @@ class Case(_Model):
     red_flags: RedFlagItems = RedFlagItems()
     risk_factors: RiskFactors = RiskFactors()
     psychosocial: Psychosocial = Psychosocial()
+    planning: Planning = Planning()
     prior_treatments: tuple[PriorTreatment, ...] = ()
     studies: tuple[Study, ...] = ()
     diagnostics: tuple[DiagnosticResult, ...] = ()

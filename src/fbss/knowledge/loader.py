@@ -25,7 +25,7 @@ from fbss.knowledge.models import (
     RedFlagDef,
     expression_ids,
 )
-from fbss.knowledge.yaml_source import line_at, line_of, read_yaml, strip_lines
+from fbss.knowledge.yaml_source import LINE_KEY, line_at, line_of, read_yaml, strip_lines
 
 DATA_DIR = Path(__file__).parent / "data"
 MANIFEST = "knowledge.yaml"
@@ -199,25 +199,32 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
+    from fbss.knowledge.care_loader import CARE_FILES, load_care  # here: care_loader imports this module's helpers
+
+    causes = tuple(c for c, _, _ in cause_entries)
+    red_flags = tuple(f for f, _, _ in flag_entries)
+    care = load_care(documents, by_name, findings, causes, red_flags, sources)
     education_path = by_name.get("patient_education.yaml")
     education = parse_education(education_path, documents[education_path], sources) if education_path else None
-    sections = {
-        p.stem: documents[p]
-        for p in paths
-        if p.name
-        not in {MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml", "patient_education.yaml"}
-    }
+    typed = {MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml", "patient_education.yaml",
+             *CARE_FILES}
+    sections = {p.stem: documents[p] for p in paths if p.name not in typed and not _only_sources(documents[p])}
     return KnowledgeBase(
         version=manifest["version"],
         fingerprint=digest.hexdigest()[:16],
         sources=sources,
         findings=findings,
-        causes=tuple(c for c, _, _ in cause_entries),
-        red_flags=tuple(f for f, _, _ in flag_entries),
+        causes=causes,
+        red_flags=red_flags,
         files=tuple(p.name for p in paths),
+        care=care,
         sections=sections,
         education=education,
     )
+
+
+def _only_sources(document: Any) -> bool:
+    return isinstance(document, dict) and set(document) <= {"sources", LINE_KEY}
 
 
 def _check_link(link: Link, where: str, findings: dict[str, FindingDef]) -> None:

@@ -21,9 +21,7 @@ _SEQUENCE_AFTER = re.compile(
     r"|and\s+T\d|/)",
     re.IGNORECASE,
 )
-_SEQUENCE_BEFORE = re.compile(
-    r"(?:sagittal|axial|coronal|on|and|fat[- ]saturated|fs|post[- ]contrast)\s*$", re.I
-)
+_SEQUENCE_BEFORE = re.compile(r"(?:sagittal|axial|coronal|on|and|fat[- ]saturated|fs|post[- ]contrast)\s*$", re.I)
 _SIDE = re.compile(r"\b(left|right|bilateral(?:ly)?|both\s+sides|both)\b(?:[- ]sided)?", re.IGNORECASE)
 _LEVEL_HEADING = re.compile(
     r"^[ \t]*(?:at\s+)?(?P<level>[CTLS]\d{1,2}(?:\s*[-/]\s*[CTLS]?\d{1,2})?)\s*[:.]", re.I | re.M

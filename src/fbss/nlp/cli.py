@@ -35,9 +35,7 @@ def _fail(message: str) -> typer.Exit:
 @nlp_app.command("extract")
 def extract_command(
     report: Annotated[Path, typer.Argument(help="A plain-text (UTF-8) report file.")],
-    output: Annotated[
-        OutputFormat, typer.Option("--format", help="text (a table) or json.")
-    ] = OutputFormat.text,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text (a table) or json.")] = OutputFormat.text,
 ) -> None:
     """Read one report and list every finding mention with its level, side and negation/uncertainty flags."""
     try:
@@ -61,9 +59,7 @@ def _extraction_table(extraction: Extraction, title: str) -> Table:
     for column in ("finding", "levels", "side", "status", "section", "text"):
         table.add_column(column)
     for finding in extraction.findings:
-        status = [
-            name for name in ("negated", "uncertain", "hypothetical", "historical") if getattr(finding, name)
-        ]
+        status = [name for name in ("negated", "uncertain", "hypothetical", "historical") if getattr(finding, name)]
         table.add_row(
             str(finding.code),
             ", ".join(finding.levels) or "-",

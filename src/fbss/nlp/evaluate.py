@@ -107,16 +107,12 @@ def _expected(raw: Any, where: str) -> Expected:
     try:
         code = DiagnosticFinding(str(raw.get("code")))
     except ValueError:
-        raise KnowledgeError(
-            f"{where}, line {line}: '{raw.get('code')}' is not a DiagnosticFinding code"
-        ) from None
+        raise KnowledgeError(f"{where}, line {line}: '{raw.get('code')}' is not a DiagnosticFinding code") from None
     levels: tuple[str, ...] = ()
     if raw.get("level") is not None:
         levels = parse_level(str(raw["level"]))
         if not levels:
-            raise KnowledgeError(
-                f"{where}, line {line}: '{raw['level']}' is not a spine level (e.g. L4-5, L5-S1, L5)"
-            )
+            raise KnowledgeError(f"{where}, line {line}: '{raw['level']}' is not a spine level (e.g. L4-5, L5-S1, L5)")
     side = raw.get("side")
     return Expected(code, levels, str(side) if side is not None else None)
 
@@ -134,11 +130,7 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[Passage]:
             raise KnowledgeError(f"{path.name}: expected a list of passages")
         for raw in data:
             where = f"{path.name}, line {line_of(raw)}"
-            if (
-                not isinstance(raw, dict)
-                or not isinstance(raw.get("id"), str)
-                or not isinstance(raw.get("text"), str)
-            ):
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("text"), str):
                 raise KnowledgeError(f"{where}: a passage needs an 'id' and a 'text'")
             if raw["id"] in seen:
                 raise KnowledgeError(f"{where}: passage id '{raw['id']}' is used twice")
@@ -148,9 +140,7 @@ def load_corpus(directory: Path = CORPUS_DIR) -> list[Passage]:
                 for key in ("present", "negated", "uncertain")
             }
             passages.append(
-                Passage(
-                    raw["id"], raw["text"], lists["present"], lists["negated"], lists["uncertain"], path.name
-                )
+                Passage(raw["id"], raw["text"], lists["present"], lists["negated"], lists["uncertain"], path.name)
             )
     return passages
 

@@ -111,9 +111,7 @@ def read_doc(doc: Any, text: str, rules: NlpRules) -> Extraction:
     findings = _withdraw_normal(findings, rules)
     ordered = tuple(sorted(findings, key=lambda f: (f.span.start, f.code)))
     names = tuple(dict.fromkeys(section.name for section in sections))
-    return Extraction(
-        modality=modality, contrast=contrast, findings=ordered, sections=names, characters=len(text)
-    )
+    return Extraction(modality=modality, contrast=contrast, findings=ordered, sections=names, characters=len(text))
 
 
 # --- sections and study -------------------------------------------------------------------------------------
@@ -251,9 +249,7 @@ def _prefix_levels(levels: list[LevelMention], start: int, ent_start: int, text:
     return ()
 
 
-def _side_for(
-    index: int, ents: list[Any], clause: _Sentence, sides: list[SideMention], text: str
-) -> Side | None:
+def _side_for(index: int, ents: list[Any], clause: _Sentence, sides: list[SideMention], text: str) -> Side | None:
     ent = ents[index]
     previous_end = max([clause.start] + [e.end_char for e in ents[:index] if e.end_char <= ent.start_char])
     next_start = min([clause.end] + [e.start_char for e in ents[index + 1 :] if e.start_char >= ent.end_char])
@@ -342,9 +338,7 @@ def _shares_vertebra(named: set[str], own: tuple[str, ...]) -> bool:
 # --- derived findings and the "post-operative changes only" rule --------------------------------------------
 
 
-def _derive(
-    findings: list[ProposedFinding], text: str, ents: list[Any], rules: NlpRules
-) -> list[ProposedFinding]:
+def _derive(findings: list[ProposedFinding], text: str, ents: list[Any], rules: NlpRules) -> list[ProposedFinding]:
     extra: list[ProposedFinding] = []
     for finding, ent in zip(findings, ents, strict=True):
         sentence = text[ent.sent.start_char : ent.sent.end_char]

@@ -117,9 +117,7 @@ class _Reader:
         try:
             return DiagnosticFinding(value)
         except ValueError:
-            raise self.fail(
-                entry, f"'{value}' is not a DiagnosticFinding code (see fbss/case/vocabulary.py)"
-            ) from None
+            raise self.fail(entry, f"'{value}' is not a DiagnosticFinding code (see fbss/case/vocabulary.py)") from None
 
 
 def _expand(pattern: str, pieces: dict[str, str], reader: _Reader, entry: Any) -> str:
@@ -226,9 +224,7 @@ def _read_context(
         try:
             contrast = Contrast(str(entry.get("contrast")))
         except ValueError:
-            raise reader.fail(
-                entry, f"'{entry.get('contrast')}' is not one of {[c.value for c in Contrast]}"
-            ) from None
+            raise reader.fail(entry, f"'{entry.get('contrast')}' is not one of {[c.value for c in Contrast]}") from None
         contrasts.append((contrast, reader.regex(str(entry.get("pattern")), entry)))
     return tuple(context), tuple(sections), tuple(modalities), tuple(contrasts)
 
@@ -239,9 +235,7 @@ def load_rules(targets_file: Path = TARGETS_FILE, context_file: Path = CONTEXT_F
     context, sections, modalities, contrasts = _read_context(context_file)
     reader = _Reader(targets_file)
     postoperative_code = reader.code(postoperative.get("code"), postoperative)
-    incompatible = frozenset(
-        reader.code(v, postoperative) for v in reader.strings(postoperative, "incompatible_with")
-    )
+    incompatible = frozenset(reader.code(v, postoperative) for v in reader.strings(postoperative, "incompatible_with"))
     return NlpRules(
         targets=targets,
         context=context,

@@ -51,9 +51,7 @@ def decode_report(data: bytes) -> str:
 def check_text(text: object) -> str:
     """Return the text unchanged if it can be read; raise ReportTextError naming the problem otherwise."""
     if not isinstance(text, str):
-        raise ReportTextError(
-            f"report text must be a str, not {type(text).__name__}; decode bytes with decode_report"
-        )
+        raise ReportTextError(f"report text must be a str, not {type(text).__name__}; decode bytes with decode_report")
     limit = max_chars()
     if len(text) > limit:
         raise ReportTextError(_too_long(len(text), limit, unit="characters"))
@@ -67,8 +65,7 @@ def check_text(text: object) -> str:
             )
         if char == "\x00":
             raise ReportTextError(
-                f"the report contains a NUL character at position {position}: it looks like binary data, "
-                "not text"
+                f"the report contains a NUL character at position {position}: it looks like binary data, not text"
             )
     controls = sum(1 for char in text if ord(char) < 32 and char not in _CONTROL_ALLOWED)
     if text and controls > 0.1 * len(text):

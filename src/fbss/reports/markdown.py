@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import Assessment
+from fbss.reports.care_markdown import options_markdown, plan_markdown, scs_markdown, workup_markdown
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
 
@@ -64,10 +65,20 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
     if assessment.differential.ask_next:
         out += ["", "## Would change the differential most", ""]
         out += [f"- {q.question or q.title}" for q in assessment.differential.ask_next]
+    out += ["", *workup_markdown(assessment.workup, kb), *options_markdown(assessment.options),
+            *scs_markdown(assessment.scs, kb), *plan_markdown(assessment.plan)]
     out += [
         "",
         f"_Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
         f"({assessment.knowledge_fingerprint}). Decision support for clinicians: check each reason and source._",
         "",
     ]
+    return "\n".join(out)
+
+
+def render_plan_markdown(assessment: Assessment) -> str:
+    """The stepped plan alone, for `fbss plan`."""
+    out = [f"# Care plan for case {assessment.case_id}", "", *plan_markdown(assessment.plan),
+           f"_Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
+           f"({assessment.knowledge_fingerprint}). Decision support for clinicians._", ""]
     return "\n".join(out)

@@ -10,6 +10,7 @@ from rich.text import Text
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.results import CauseResult, RedFlagResult
+from fbss.reports.care_terminal import render_options, render_plan, render_scs, render_workup
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
 SHOWN_CAUSES = 8
@@ -85,7 +86,19 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
     if assessment.differential.ask_next:
         asks = Group(*(Text(f"• {q.question or q.title}") for q in assessment.differential.ask_next))
         console.print(Panel(asks, title="Would change the differential most", border_style="cyan", title_align="left"))
+    render_workup(assessment.workup, kb, console)
+    render_options(assessment.options, console)
+    render_scs(assessment.scs, kb, console)
+    render_plan(assessment.plan, console)
     console.print(
         f"[dim]Engine {assessment.engine_version} · knowledge base {assessment.knowledge_version} "
         f"({assessment.knowledge_fingerprint}) · decision support for clinicians: check each reason and source.[/]"
     )
+
+
+def render_plan_only(assessment: Assessment, kb: KnowledgeBase, console: Console) -> None:
+    """The red flags and the stepped plan, for `fbss plan`."""
+    console.rule(f"[bold]Care plan for case {assessment.case_id}[/]")
+    for flag in (*assessment.triage.fired, *assessment.triage.ask_now):
+        console.print(_flag_panel(flag, kb))
+    render_plan(assessment.plan, console)

@@ -1,0 +1,219 @@
+"""Cohort benchmark: bare read-and-parse vs the full local run vs the Spark local run, on the same synthetic exports.
+
+    uv run python bench/cohort_bench.py                      # 10,000 patients
+    uv run python bench/cohort_bench.py --sizes 10000,100000 # both sizes (100k takes the better part of an hour)
+    uv run python bench/cohort_bench.py --skip spark         # without Spark
+
+Each measurement runs in a fresh subprocess; its peak memory is the largest sum of resident memory over the whole
+process tree (driver, workers, the Spark JVM), sampled from /proc every 0.2 s. Exports are generated once per size
+and seed under --data (default: a temporary directory kept between runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PHASES = ("read", "local", "spark")
+
+
+# --- the measured phases (run in a child process) ------------------------------------------------------------------
+
+
+def phase_read(export: Path) -> dict[str, Any]:
+    """(a) json.loads of every line and grouping by patient, in memory, in one process: the floor."""
+    from fbss.cohort.routing import patient_of
+
+    grouped: dict[str, list[str]] = {}
+    lines = 0
+    for path in sorted(export.glob("*.ndjson")):
+        with path.open(encoding="utf-8") as handle:
+            for text in handle:
+                lines += 1
+                owner = patient_of(json.loads(text))
+                if owner is not None:
+                    grouped.setdefault(owner, []).append(text)
+    return {"patients": len(grouped), "lines": lines}
+
+
+def phase_local(export: Path, out: Path) -> dict[str, Any]:
+    from fbss.cohort.local import run_local
+
+    summary = run_local(export, out / "local.parquet")
+    return {"patients": summary.patients, "seconds": summary.seconds, "buckets": summary.buckets}
+
+
+def phase_spark(export: Path, out: Path) -> dict[str, Any]:
+    from fbss.cohort.spark import run_spark, session
+
+    started = time.perf_counter()
+    spark = session(f"local[{os.cpu_count() or 1}]")
+    startup = time.perf_counter() - started
+    summary = run_spark(str(export), out / "spark.parquet", spark=spark)
+    spark.stop()
+    return {"patients": summary.patients, "seconds": {"startup": startup, **summary.seconds}}
+
+
+def phase_profile(export: Path, sample: int = 300) -> dict[str, Any]:
+    """Where a patient's time goes, on one core, over the first `sample` patients of the export."""
+    from fbss.cohort.patient import PatientLine, RunSettings, assess_patient
+    from fbss.cohort.routing import export_files, route_line
+    from fbss.fhir.importer import import_resources
+    from fbss.fhir.resources import clear_validation_cache, validate_resource
+    from fbss.reasoning.assess import assess
+
+    grouped: dict[str, list[PatientLine]] = {}
+    patients: list[str] = []
+    for path in (f.path for f in export_files(export)):  # Patient.ndjson first
+        with path.open(encoding="utf-8") as handle:
+            for number, text in enumerate(handle, start=1):
+                owner = route_line(text.rstrip("\n")).patient
+                if owner is None:
+                    continue
+                if path.name.startswith("Patient") and len(patients) < sample:
+                    patients.append(owner)
+                    grouped[owner] = []
+                if owner in grouped:
+                    grouped[owner].append(PatientLine(path.name, number, text.rstrip("\n")))
+    settings = RunSettings(as_of=__import__("datetime").date(2026, 11, 1))
+    kb = settings.knowledge()
+    timings: dict[str, float] = {}
+
+    def timed(name: str, work: Any) -> Any:
+        clear_validation_cache()  # every resource of an export is new: measure without the service's cache
+        started = time.process_time()
+        result = work()
+        timings[name] = time.process_time() - started
+        return result
+
+    decoded = timed("decode (json.loads)", lambda: {p: [json.loads(x.text) for x in grouped[p]] for p in patients})
+    timed("FHIR validation (fhir.resources)", lambda: [validate_resource(r) for p in patients for r in decoded[p]])
+    imported = timed(
+        "import (validation + mapping)", lambda: [import_resources([(None, r) for r in decoded[p]]) for p in patients]
+    )
+    timings["import mapping only"] = (
+        timings["import (validation + mapping)"] - timings["FHIR validation (fhir.resources)"]
+    )
+    timed("assess", lambda: [assess(i.case, kb) for i in imported])
+    timed("whole per-patient function", lambda: [assess_patient(p, grouped[p], settings) for p in patients])
+    return {"patients": len(patients), "ms_per_patient": {k: 1000 * v / len(patients) for k, v in timings.items()}}
+
+
+def child(phase: str, export: Path, out: Path) -> None:
+    started = time.perf_counter()
+    if phase == "read":
+        result = phase_read(export)
+    elif phase == "local":
+        result = phase_local(export, out)
+    elif phase == "spark":
+        result = phase_spark(export, out)
+    else:
+        result = phase_profile(export)
+    result["wall"] = time.perf_counter() - started
+    result["maxrss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["maxrss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result))
+
+
+# --- the orchestrator ------------------------------------------------------------------------------------------------
+
+
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        parents[int(entry)] = int(fields.get("PPid", "0").strip())
+        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child_pid, parent in parents.items():
+            if parent == pid and child_pid not in tree:
+                tree.add(child_pid)
+                frontier.append(child_pid)
+    return sum(rss.get(pid, 0) for pid in tree) / 1024
+
+
+def measure(phase: str, export: Path, out: Path) -> dict[str, Any]:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", phase, "--export", str(export), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    peak = [0.0]
+
+    def sample() -> None:
+        while process.poll() is None:
+            peak[0] = max(peak[0], _tree_rss_mb(process.pid))
+            time.sleep(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, _ = process.communicate()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{phase} failed with exit code {process.returncode}")
+    line = next(x for x in stdout.splitlines() if x.startswith("RESULT "))
+    result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    result["peak_tree_mb"] = peak[0]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000", help="comma-separated cohort sizes (patients)")
+    parser.add_argument("--skip", default="", help="comma-separated phases to skip: read, local, spark, profile")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "fbss-cohort-bench")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--export", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.export, args.out)
+        return
+    from fbss.cohort.synth import write_population
+
+    skip = set(filter(None, args.skip.split(",")))
+    report: dict[str, Any] = {"cpus": os.cpu_count(), "sizes": {}}
+    for size in (int(s) for s in args.sizes.split(",")):
+        export = args.data / f"export-{size}-seed{args.seed}"
+        if not (export / "Patient.ndjson").exists():
+            started = time.perf_counter()
+            write_population(size, export, seed=args.seed)
+            print(f"synth {size:,}: {time.perf_counter() - started:.1f} s", flush=True)
+        size_mb = sum(p.stat().st_size for p in export.glob("*.ndjson")) / 1e6
+        results: dict[str, Any] = {"export_mb": size_mb}
+        for phase in (*PHASES, "profile"):
+            if phase in skip:
+                continue
+            with tempfile.TemporaryDirectory(dir=args.data) as out:
+                results[phase] = measure(phase, export, Path(out))
+            print(f"{size:,} {phase}: {json.dumps(results[phase])}", flush=True)
+        if "read" in results and "local" in results:
+            results["local_vs_read"] = results["local"]["wall"] / results["read"]["wall"]
+        if "read" in results and "spark" in results:
+            results["spark_vs_read"] = results["spark"]["wall"] / results["read"]["wall"]
+        report["sizes"][size] = results
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""The Spark engine: the same per-patient assessment as the local engine, inside Spark tasks grouped by patient.
+
+Each NDJSON file is read as text with its line numbers (`textFile().zipWithIndex()`), every line is routed with the
+same `route_line` as the local engine, lines are grouped by patient (`groupByKey`), and each partition of patients is
+assessed by `assess_patient` (`mapPartitions`); the knowledge base is loaded once per Python worker. Rows are written
+as a Parquet dataset directory; skipped lines are collected to the driver (they are few) into the errors file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pyspark import Accumulator, AccumulatorParam, StorageLevel
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as sf
+from pyspark.sql import types as st
+
+from fbss.cohort.local import RunSummary, errors_path
+from fbss.cohort.patient import COLUMNS, SCHEMA, Outcome, PatientLine, RunSettings, assess_patient
+from fbss.cohort.results import problem_order, write_problems
+from fbss.cohort.routing import ORGANIZATION_PATTERN, LineProblem, route_line
+from fbss.errors import FbssError
+
+_SPARK_TYPES: dict[str, st.DataType] = {
+    "string": st.StringType(),
+    "int": st.LongType(),
+    "float": st.DoubleType(),
+    "date": st.DateType(),
+    "strings": st.ArrayType(st.StringType()),
+}
+
+
+class _Problems(AccumulatorParam[list[LineProblem]]):
+    """Skipped lines gathered on the driver as a side effect of the one pass over the data."""
+
+    def zero(self, value: list[LineProblem]) -> list[LineProblem]:
+        return []
+
+    def addInPlace(self, value1: list[LineProblem], value2: list[LineProblem]) -> list[LineProblem]:  # noqa: N802
+        value1.extend(value2)
+        return value1
+
+
+def spark_schema() -> st.StructType:
+    return st.StructType([st.StructField(c.name, _SPARK_TYPES[c.kind], True) for c in SCHEMA])
+
+
+def session(master: str | None = None, app_name: str = "fbss-cohort") -> SparkSession:
+    """A Spark session; with no master given, the one spark-submit configured, else local mode on all cores."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name).config("spark.ui.enabled", "false")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if master is not None:
+        builder = builder.master(master)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _list_files(spark: SparkSession, export_dir: str) -> list[tuple[str, str]]:
+    """(file name, URI) of the *.ndjson files under a directory on any Hadoop file system (local, HDFS, S3, …)."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    path = jvm.org.apache.hadoop.fs.Path(export_dir)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(path) or not fs.getFileStatus(path).isDirectory():
+        raise FbssError(f"EXPORT_DIR: {export_dir} is not a directory")
+    found = [(str(s.getPath().getName()), str(s.getPath().toString())) for s in fs.listStatus(path) if s.isFile()]
+    files = sorted(
+        ((name, uri) for name, uri in found if name.endswith(".ndjson")),
+        key=lambda f: (not f[0].startswith("Patient"), f[0]),
+    )
+    if not files:
+        raise FbssError(f"EXPORT_DIR: no .ndjson files in {export_dir} (expected Patient.ndjson, Condition.ndjson, …)")
+    return files
+
+
+def _route(
+    name: str, problems: Accumulator[list[LineProblem]], numbered: Iterable[tuple[str, int]]
+) -> Iterator[tuple[str, PatientLine]]:
+    found = []
+    for text, index in numbered:
+        text = text.rstrip("\r")
+        routed = route_line(text)
+        if routed.patient is not None:
+            yield routed.patient, PatientLine(name, index + 1, text)
+        elif routed.organization is None:  # organizations are read up front by _organizations
+            found.append(LineProblem(name, index + 1, routed.problem or "unreadable line"))
+    problems.add(found)
+
+
+def _assess_partition(
+    settings: RunSettings, patients: Iterable[tuple[str, Iterable[PatientLine]]]
+) -> Iterator[Outcome]:
+    settings.knowledge()
+    for patient, lines in patients:
+        yield assess_patient(patient, list(lines), settings)
+
+
+def _row(outcome: Outcome) -> tuple[Any, ...]:
+    return tuple(outcome.row[name] for name in COLUMNS)
+
+
+def _organizations(spark: SparkSession, uris: list[str]) -> dict[str, str]:
+    """Organization id -> name, from Organization lines anywhere in the export (filtered on the JVM side)."""
+    lines = spark.read.text(uris).filter(sf.col("value").rlike(ORGANIZATION_PATTERN))
+    clinics: dict[str, str] = {}
+    for row in lines.collect():
+        org = route_line(str(row["value"]).rstrip("\r")).organization
+        if org is not None:
+            clinics[org.id] = org.name or clinics.get(org.id) or org.id
+    return clinics
+
+
+def run_spark(
+    export_dir: str,
+    out: str | Path,
+    *,
+    spark: SparkSession | None = None,
+    master: str | None = None,
+    partitions: int | None = None,
+    as_of: dt.date | None = None,
+    knowledge_dir: Path | None = None,
+) -> RunSummary:
+    """Assess every patient of a bulk export on Spark into a Parquet dataset directory `out` (a path or a URI).
+
+    The skipped lines go to `<out>.errors.jsonl` on the driver's file system: beside `out` when it is a local path,
+    in the current directory when it is a URI (hdfs://, s3a://, …).
+    """
+    started = time.perf_counter()
+    spark = spark or session(master)
+    context = spark.sparkContext
+    # lines end at "\n" only, as in the local engine (Hadoop's default also splits at a lone "\r")
+    context._jsc.hadoopConfiguration().set("textinputformat.record.delimiter", "\n")
+    files = _list_files(spark, export_dir)
+    settings = RunSettings(
+        as_of=as_of or dt.date.today(),
+        clinics=_organizations(spark, [uri for _name, uri in files]),
+        knowledge_dir=str(knowledge_dir) if knowledge_dir else None,
+    )
+    problems = context.accumulator([], _Problems())
+    routed = context.union(
+        [context.textFile(uri).zipWithIndex().mapPartitions(partial(_route, name, problems)) for name, uri in files]
+    )
+    grouped = routed.groupByKey(numPartitions=partitions or max(2, context.defaultParallelism * 4))
+    outcomes = grouped.mapPartitions(partial(_assess_partition, settings))
+    outcomes.persist(StorageLevel.MEMORY_AND_DISK)
+    frame = spark.createDataFrame(outcomes.map(_row), schema=spark_schema())
+    frame.sortWithinPartitions("patient_id").write.mode("overwrite").parquet(str(out))
+    local_out = Path(str(out)) if "://" not in str(out) else Path(str(out).rstrip("/").rsplit("/", 1)[-1])
+    # a retried task adds its lines again: the same (file, line) is one problem
+    found = set(problems.value) | set(outcomes.flatMap(lambda outcome: outcome.problems).collect())
+    summary = RunSummary(out=local_out, errors_file=errors_path(local_out))
+    statuses = outcomes.map(lambda o: (o.row["status"], 1)).reduceByKey(lambda a, b: a + b).collect()
+    summary.statuses = {str(k): int(v) for k, v in statuses}
+    summary.patients = sum(summary.statuses.values())
+    summary.red_flag_patients = outcomes.filter(lambda o: bool(o.row["red_flag_count"])).count()
+    outcomes.unpersist()
+    ordered = sorted(found, key=problem_order)
+    write_problems(ordered, summary.errors_file)
+    summary.problems = ordered[:1000]
+    summary.problem_count = len(ordered)
+    summary.seconds["spark"] = time.perf_counter() - started
+    return summary

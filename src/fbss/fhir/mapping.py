@@ -1,0 +1,231 @@
+"""Load mapping.yaml (FHIR codes -> case fields), validate it against the case model, and look codes up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fbss.case.model import SurgeryType
+from fbss.case.parse import describe_validation_error
+from fbss.case.paths import field_kind
+from fbss.case.vocabulary import Lab, Treatment
+from fbss.errors import KnowledgeError
+from fbss.fhir.codes import Coding
+from fbss.knowledge.yaml_source import read_yaml, strip_lines
+
+MAPPING_FILE = Path(__file__).resolve().parent / "mapping.yaml"
+
+
+class Verification(StrEnum):
+    """How far a code was checked; see the header of mapping.yaml."""
+
+    verified = "verified"
+    corroborated = "corroborated"
+    unverified = "unverified"
+    local = "local"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class System(_Frozen):
+    id: str
+    uri: str
+    title: str
+
+
+class CodeRef(_Frozen):
+    system: str
+    code: str
+    display: str
+    status: Verification
+    match: Literal["exact", "prefix"] = "exact"
+    source: str | None = None
+    note: str | None = None
+    import_: bool = Field(default=True, alias="import")
+
+    @model_validator(mode="after")
+    def _sourced(self) -> CodeRef:
+        if self.status is Verification.verified and not self.source:
+            raise ValueError(f"code {self.code}: a verified code needs its source")
+        return self
+
+
+class ValueRef(CodeRef):
+    means: Literal["present", "absent"]
+    export: bool = False
+
+
+class ConditionRule(_Frozen):
+    id: str
+    title: str
+    target: str  # a presence case path, or "context"
+    current: bool = False
+    export: bool = False
+    codes: tuple[CodeRef, ...] = Field(min_length=1)
+
+
+class ObservationRule(_Frozen):
+    id: str
+    title: str
+    target: str  # a number or presence case path, or labs.<lab>
+    value: Literal["number", "coded"]
+    export: bool = False
+    units: dict[str, float | Literal["fahrenheit"]] = Field(default_factory=dict)
+    codes: tuple[CodeRef, ...] = Field(min_length=1)
+    body_site: tuple[CodeRef, ...] = ()
+    values: tuple[ValueRef, ...] = ()
+
+    @property
+    def lab(self) -> Lab | None:
+        return Lab(self.target.removeprefix("labs.")) if self.target.startswith("labs.") else None
+
+
+class SurgeryRule(_Frozen):
+    type: str
+    codes: tuple[CodeRef, ...] = Field(min_length=1)
+
+
+class MedicationRule(_Frozen):
+    treatment: Treatment | None = None
+    target: str | None = None  # a presence case path set while the medicine is taken
+    codes: tuple[CodeRef, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> MedicationRule:
+        if (self.treatment is None) == (self.target is None):
+            raise ValueError("a medication rule has exactly one of treatment and target")
+        return self
+
+
+class QuestionnaireRule(_Frozen):
+    instrument: str
+    scales: dict[str, str] = Field(default_factory=dict)  # scale id -> case path
+    items: dict[str, str] = Field(default_factory=dict)  # item id -> case path
+
+
+class MappingFile(_Frozen):
+    version: str
+    systems: tuple[System, ...]
+    conditions: tuple[ConditionRule, ...]
+    observations: tuple[ObservationRule, ...]
+    surgeries: tuple[SurgeryRule, ...]
+    medications: tuple[MedicationRule, ...]
+    questionnaires: tuple[QuestionnaireRule, ...]
+
+
+Rule = ConditionRule | ObservationRule | SurgeryRule | MedicationRule
+
+
+class Mapping:
+    """The validated mapping with code look-ups; systems are resolved from ids to URIs."""
+
+    def __init__(self, data: MappingFile) -> None:
+        self.data = data
+        self.uri = {s.id: s.uri for s in data.systems}
+        self.system_title = {s.uri: s.title for s in data.systems}
+
+    def coding(self, ref: CodeRef) -> Coding:
+        """The FHIR Coding a code reference stands for."""
+        return Coding(self.uri[ref.system], ref.code, ref.display)
+
+    def _matches(self, ref: CodeRef, coding: Coding) -> bool:
+        if self.uri[ref.system] != coding.system or not coding.code:
+            return False
+        return coding.code == ref.code if ref.match == "exact" else coding.code.startswith(ref.code)
+
+    def find(self, rules: tuple[Rule, ...], coding: Coding) -> Iterator[tuple[Rule, CodeRef]]:
+        """Every rule of a section with a code matching this coding."""
+        for rule in rules:
+            for ref in rule.codes:
+                if self._matches(ref, coding):
+                    yield rule, ref
+
+    def matches(self, ref: CodeRef, coding: Coding) -> bool:
+        return self._matches(ref, coding)
+
+    def all_codes(self) -> Iterator[tuple[str, str, CodeRef]]:
+        """(section, target, code) for every code in the file, for the documentation table and tests."""
+        for c in self.data.conditions:
+            for ref in c.codes:
+                yield "Condition", c.target if c.target != "context" else f"(recognised: {c.title})", ref
+        for o in self.data.observations:
+            for ref in (*o.codes, *o.body_site, *o.values):
+                yield "Observation", o.target, ref
+        for s in self.data.surgeries:
+            for ref in s.codes:
+                yield "Procedure", f"surgery type {s.type}", ref
+        for m in self.data.medications:
+            for ref in m.codes:
+                target = f"prior treatment {m.treatment.value}" if m.treatment else str(m.target)
+                yield "MedicationStatement", target, ref
+
+
+def _check_target(path: str, kinds: tuple[str, ...], where: str) -> None:
+    if path.startswith("labs."):
+        if "number" in kinds and path.removeprefix("labs.") in Lab.__members__:
+            return
+        raise KnowledgeError(f"mapping.yaml, {where}: unknown lab '{path}'")
+    try:
+        kind = field_kind(path)
+    except KeyError as exc:
+        raise KnowledgeError(f"mapping.yaml, {where}: target {exc.args[0]}") from None
+    if kind.kind not in kinds:
+        raise KnowledgeError(f"mapping.yaml, {where}: target '{path}' is a {kind.kind} field; expected {kinds}")
+
+
+def load_mapping(path: Path | None = None) -> Mapping:
+    """Read and validate mapping.yaml; raise KnowledgeError naming the entry and the problem."""
+    path = path or MAPPING_FILE
+    raw = strip_lines(read_yaml(path))
+    try:
+        data = MappingFile.model_validate(raw)
+    except ValidationError as exc:
+        raise KnowledgeError(f"{path.name}: {describe_validation_error(exc)}") from None
+    systems = {s.id for s in data.systems}
+    every = [
+        (
+            f"{section} '{getattr(rule, 'id', None) or getattr(rule, 'type', '')}'",
+            ref,
+        )
+        for section, rules in (
+            ("condition", data.conditions),
+            ("observation", data.observations),
+            ("surgery", data.surgeries),
+            ("medication", data.medications),
+        )
+        for rule in rules
+        for ref in (*rule.codes, *getattr(rule, "body_site", ()), *getattr(rule, "values", ()))
+    ]
+    for where, ref in every:
+        if ref.system not in systems:
+            raise KnowledgeError(f"{path.name}, {where}: unknown code system '{ref.system}'")
+    for c in data.conditions:
+        if c.target != "context":
+            _check_target(c.target, ("presence",), f"condition '{c.id}'")
+    for o in data.observations:
+        _check_target(o.target, ("number",) if o.value == "number" else ("presence",), f"observation '{o.id}'")
+        if o.value == "coded" and not o.values:
+            raise KnowledgeError(f"{path.name}, observation '{o.id}': a coded observation needs values")
+    for s in data.surgeries:
+        if s.type not in SurgeryType.__members__:
+            raise KnowledgeError(f"{path.name}, surgery '{s.type}': not a surgery type")
+    for m in data.medications:
+        if m.target is not None:
+            _check_target(m.target, ("presence",), "medication")
+    for q in data.questionnaires:
+        for target in (*q.scales.values(), *q.items.values()):
+            _check_target(target, ("number",), f"questionnaire '{q.instrument}'")
+    return Mapping(data)
+
+
+@cache
+def default_mapping() -> Mapping:
+    """The packaged mapping, loaded once per process."""
+    return load_mapping()

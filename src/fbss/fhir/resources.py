@@ -1,0 +1,184 @@
+"""Validate FHIR resources with the R4B models of fhir.resources, and read the few elements mapping needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from fbss.errors import FbssError
+from fbss.fhir.codes import Coding
+
+Resource = dict[str, Any]
+BUNDLE_TYPES = (
+    "document",
+    "message",
+    "transaction",
+    "transaction-response",
+    "batch",
+    "batch-response",
+    "history",
+    "searchset",
+    "collection",
+)
+
+
+class FhirError(FbssError):
+    """Input that is not valid FHIR R4 (as modelled by fhir.resources R4B): the message names the element."""
+
+
+def describe_fhir_error(exc: ValidationError, limit: int = 2) -> str:
+    """'Observation.status: field required' style summary of a fhir.resources validation error."""
+    parts = []
+    for error in exc.errors()[:limit]:
+        location = ".".join(str(p) for p in error["loc"] if p != "__root__") or "(resource)"
+        message = " ".join(str(error["msg"]).split())
+        parts.append(f"{location}: {message}")
+    more = len(exc.errors()) - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def validate_resource(data: object, expected: str | None = None) -> Resource:
+    """Validate one resource against its R4B model; return it (unchanged) or raise FhirError naming the element."""
+    if not isinstance(data, dict):
+        raise FhirError("expected a JSON object with a resourceType")
+    kind = data.get("resourceType")
+    if not isinstance(kind, str) or not kind:
+        raise FhirError("resourceType is missing")
+    if expected is not None and kind != expected:
+        raise FhirError(f"expected a {expected}, got a {kind}")
+    key = hashlib.blake2b(json.dumps(data, separators=(",", ":")).encode(), digest_size=16).digest()
+    if _VALID.seen(key):
+        return data
+    try:
+        model = get_fhir_model_class(kind)
+    except (ValueError, KeyError):
+        raise FhirError(f"'{kind}' is not a FHIR R4 resource type") from None
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        raise FhirError(f"{kind}: {describe_fhir_error(exc)}") from None
+    _VALID.add(key)
+    return data
+
+
+class _ValidCache:
+    """Digests of resources that passed validation (bounded, least recently used out).
+
+    The same patient's resources reach the service again each time the chart is opened; validating a resource once
+    per process is enough. Keys are digests of the exact JSON, so any change is validated afresh.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._keys: OrderedDict[bytes, None] = OrderedDict()
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def seen(self, key: bytes) -> bool:
+        with self._lock:
+            if key in self._keys:
+                self._keys.move_to_end(key)
+                return True
+            return False
+
+    def add(self, key: bytes) -> None:
+        with self._lock:
+            self._keys[key] = None
+            if len(self._keys) > self._limit:
+                self._keys.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys.clear()
+
+
+_VALID = _ValidCache()
+
+
+def clear_validation_cache() -> None:
+    """Forget which resources were validated (for measurements and tests)."""
+    _VALID.clear()
+
+
+def validate_bundle_shell(data: object) -> list[object]:
+    """Check a Bundle's own elements (not its entries, which are validated one by one); return the entries."""
+    if not isinstance(data, dict):
+        raise FhirError("expected a JSON object: a FHIR Bundle")
+    if data.get("resourceType") != "Bundle":
+        raise FhirError(f"expected resourceType 'Bundle', got {data.get('resourceType')!r}")
+    entries = data.get("entry", [])
+    if not isinstance(entries, list):
+        raise FhirError("Bundle.entry must be a list")
+    if data.get("type") not in BUNDLE_TYPES:
+        # fhir.resources does not check required code bindings, so the value set is checked here
+        raise FhirError(f"Bundle.type must be one of {', '.join(BUNDLE_TYPES)}, got {data.get('type')!r}")
+    shell = {k: v for k, v in data.items() if k != "entry"}
+    validate_resource(shell, "Bundle")
+    return entries
+
+
+def codings(concept: Any) -> list[Coding]:
+    """The codings of a CodeableConcept (an empty list for anything else)."""
+    if not isinstance(concept, dict):
+        return []
+    return [
+        Coding(c.get("system"), c.get("code"), c.get("display"))
+        for c in concept.get("coding", [])
+        if isinstance(c, dict)
+    ]
+
+
+def concepts(value: Any) -> list[Any]:
+    """A list of CodeableConcepts from a 0..* element."""
+    return value if isinstance(value, list) else []
+
+
+def text_of(concept: Any) -> str | None:
+    if isinstance(concept, dict):
+        text = concept.get("text")
+        if isinstance(text, str):
+            return text
+        for c in codings(concept):
+            if c.display:
+                return c.display
+    return None
+
+
+def extensions(resource: Resource) -> list[tuple[str, Any]]:
+    """(url, value) of each extension of a resource or element."""
+    found = []
+    for ext in resource.get("extension", []):
+        if isinstance(ext, dict) and isinstance(ext.get("url"), str):
+            value = next((v for k, v in ext.items() if k.startswith("value")), None)
+            found.append((ext["url"], value))
+    return found
+
+
+def reference(value: Any) -> str | None:
+    if isinstance(value, dict) and isinstance(value.get("reference"), str):
+        return str(value["reference"])
+    return None
+
+
+def date_of(text: Any) -> dt.date | None:
+    """The calendar date of a FHIR date or dateTime ('2024', '2024-02' and time zones allowed)."""
+    if not isinstance(text, str) or len(text) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def label(resource: Resource, full_url: str | None = None) -> str:
+    """How a resource is named in reports: Type/id, else the fullUrl, else the type."""
+    kind = str(resource.get("resourceType", "Resource"))
+    if resource.get("id"):
+        return f"{kind}/{resource['id']}"
+    return f"{kind} ({full_url})" if full_url else kind

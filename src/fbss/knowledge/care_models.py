@@ -1,0 +1,345 @@
+"""The shapes of care-planning entries: tests, treatments, appropriateness, SCS, plan."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from fbss.knowledge.models import Cited, Expression, Id, _Entry
+
+Score = int  # a RAND/UCLA score, 1 (extremely inappropriate) to 9 (extremely appropriate)
+
+# Concept ids the engine computes itself from the triage; knowledge files may use them in any expression.
+BUILTIN_CONCEPTS: dict[str, str] = {
+    "red_flag_fired": "A red flag has fired",
+    "red_flag_pending": "A red-flag question is still unanswered",
+}
+
+
+class Statement(Cited):
+    """One cited sentence: an evidence figure, a recovery time, a caution."""
+
+    text: str = Field(min_length=5)
+
+
+# --- the rule language shared by categories, options and SCS ------------------------------------------------
+
+
+class Rule(Cited):
+    """When `when` is present: set, adjust or cap the score; `pattern`: a published panel pattern."""
+
+    id: Id
+    when: Expression
+    set: int | None = Field(default=None, ge=1, le=9)
+    adjust: int | None = Field(default=None, ge=-8, le=8)
+    cap: int | None = Field(default=None, ge=1, le=9)
+    because: str = Field(min_length=5)
+    pattern: bool = Field(
+        default=False, description="Reproduces a published panel pattern (the label, not the number)"
+    )
+
+    @model_validator(mode="after")
+    def _one_effect(self) -> Rule:
+        effects = [e for e in (self.set, self.adjust, self.cap) if e is not None]
+        if len(effects) != 1:
+            raise ValueError("a rule has exactly one of set, adjust, cap")
+        if self.pattern and not self.sources:
+            raise ValueError("a published pattern needs its source")
+        return self
+
+
+class Requirement(Cited):
+    """What must be shown before the rating can be high: absent caps it low, unknown caps it at uncertain."""
+
+    when: Expression
+    because: str = Field(min_length=5)
+
+
+class Contraindication(Cited):
+    id: Id
+    when: Expression
+    reason: str = Field(min_length=5)
+    absolute: bool = True
+    alternative: Id | None = Field(default=None, description="A test to use instead (tests only)")
+
+
+# --- concepts: named states built from findings, cause probabilities and the triage -------------------------
+
+
+class ConceptKind(StrEnum):
+    cause = "cause"  # a cause of the differential reaches a probability
+    target = "target"  # a lesion shown, with a likely cause: what a procedure can treat
+    expression = "expression"  # a combination of findings and earlier concepts
+
+
+class ConceptDef(_Entry):
+    """A state the appropriateness rules read, computed per case; a concept may use findings and earlier
+    concepts.
+    """
+
+    id: Id
+    title: str = Field(min_length=3)
+    kind: ConceptKind
+    causes: tuple[Id, ...] = ()
+    at_least: float | None = Field(
+        default=None, gt=0, lt=1, description="Probability threshold (default: likely)"
+    )
+    shown_by: Expression | None = Field(default=None, description="For a target: the finding that shows it")
+    expression: Expression | None = None
+    question: str | None = Field(default=None, description="What to do to settle it when unknown")
+    line: int | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _shape(self) -> ConceptDef:
+        if self.kind is ConceptKind.cause and (not self.causes or self.shown_by or self.expression):
+            raise ValueError("a cause concept needs causes and nothing else")
+        if self.kind is ConceptKind.target and (not self.causes or self.shown_by is None or self.expression):
+            raise ValueError("a target concept needs shown_by and causes")
+        if self.kind is ConceptKind.expression and (self.expression is None or self.causes or self.shown_by):
+            raise ValueError("an expression concept needs an expression and nothing else")
+        return self
+
+
+# --- appropriateness ----------------------------------------------------------------------------------------
+
+
+class PanelCategory(StrEnum):
+    """The four options the PPSS panel rated (Tronnier 2019)."""
+
+    conservative = "conservative"
+    minimally_invasive = "minimally_invasive"
+    neurostimulation = "neurostimulation"
+    reoperation = "reoperation"
+
+
+class Scale(Cited):
+    """Where the score bands split: appropriate from `appropriate_from`, inappropriate to `inappropriate_to`."""
+
+    appropriate_from: int = Field(ge=2, le=9)
+    inappropriate_to: int = Field(ge=1, le=8)
+    likely: float = Field(gt=0, lt=1, description="Probability at which a cause counts as likely")
+
+
+class Override(Cited):
+    """A cap applied to every elective option, or to anything whose requirement is not shown."""
+
+    absent_cap: int = Field(ge=1, le=9)
+    unknown_cap: int = Field(ge=1, le=9)
+    because_absent: str
+    because_unknown: str
+
+
+class CategoryDef(_Entry):
+    id: PanelCategory
+    title: str
+    step: int = Field(ge=1, le=9, description="Order in stepped care")
+    base: int = Field(ge=1, le=9)
+    base_basis: Cited
+    requires: Requirement | None = None
+    rules: tuple[Rule, ...] = ()
+    line: int | None = Field(default=None, exclude=True)
+
+
+class Modifier(Rule):
+    """A rule applied to every option with one of the tags or categories in `applies_to`."""
+
+    applies_to: tuple[str, ...] = Field(min_length=1)
+
+
+class AppropriatenessDoc(_Entry):
+    scale: Scale
+    red_flag_override: Override
+    requirement_caps: Override
+    concepts: tuple[ConceptDef, ...]
+    categories: tuple[CategoryDef, ...]
+    modifiers: tuple[Modifier, ...] = ()
+
+
+# --- tests (the work-up catalogue) --------------------------------------------------------------------------
+
+
+class TestKind(StrEnum):
+    history = "history"
+    examination = "examination"
+    laboratory = "laboratory"
+    imaging = "imaging"
+    electrodiagnostic = "electrodiagnostic"
+    diagnostic_block = "diagnostic_block"
+    psychological = "psychological"
+    bedside = "bedside"
+
+
+class Burden(Cited):
+    invasiveness: int = Field(
+        ge=0, le=3, description="0 none, 1 venepuncture, 2 needle procedure, 3 surgical"
+    )
+    radiation: int = Field(
+        ge=0, le=3, description="0 none, 1 low (plain films, DEXA), 2 CT, 3 CT myelography"
+    )
+    cost: int = Field(ge=1, le=4, description="Cost tier, 1 cheapest")
+
+
+class Timing(Cited):
+    when: Expression
+    action: Literal["defer", "caution"]
+    reason: str = Field(min_length=5)
+    earliest_months: float | None = Field(default=None, ge=0, le=60)
+
+
+class BurdenWeights(Cited):
+    invasiveness: float = Field(ge=0)
+    radiation: float = Field(ge=0)
+    cost: float = Field(ge=0)
+    decision_weight: float = Field(ge=0, description="Value of settling one undecided decision point")
+    top_causes: int = Field(
+        ge=1, le=30, description="How many leading causes the expected change is summed over"
+    )
+    shown: int = Field(ge=1, le=50)
+
+
+class TestDef(_Entry):
+    id: Id
+    title: str = Field(min_length=3)
+    kind: TestKind
+    separates: str = Field(min_length=5)
+    reveals: tuple[Id, ...] = Field(default=(), description="Findings whose state the result sets")
+    accuracy: Statement | None = None
+    burden: Burden
+    timing: tuple[Timing, ...] = ()
+    contraindications: tuple[Contraindication, ...] = ()
+    urgent_for: tuple[Id, ...] = Field(default=(), description="Red flags that call for this test at once")
+    urgent_if: Expression | None = Field(
+        default=None, description="Ordered for a red flag only when this holds"
+    )
+    elective: bool = Field(default=True, description="False: ordered only for a red flag, never ranked")
+    interpretation: Statement | None = None
+    decision_point: str | None = None
+    line: int | None = Field(default=None, exclude=True)
+
+
+class TestsDoc(_Entry):
+    weights: BurdenWeights
+    tests: tuple[TestDef, ...]
+
+
+# --- treatments ---------------------------------------------------------------------------------------------
+
+
+class PatientInfo(_Entry):
+    """The option-grid row a patient reads: plain words, no jargon."""
+
+    involves: str = Field(min_length=10)
+    benefit: str = Field(min_length=10)
+    risks: str = Field(min_length=10)
+    recovery: str = Field(min_length=5)
+
+
+class OptionRating(_Entry):
+    base: int = Field(ge=1, le=9)
+    requires: Requirement | None = None
+    rules: tuple[Rule, ...] = ()
+
+
+class TreatmentDef(_Entry):
+    id: Id
+    title: str = Field(min_length=3)
+    category: PanelCategory
+    tags: tuple[Id, ...] = ()
+    elective: bool = True
+    treats: tuple[Id, ...] = Field(default=(), description="Cause ids it is aimed at")
+    description: str = Field(min_length=10)
+    indications: tuple[str, ...] = Field(min_length=1)
+    contraindications: tuple[Contraindication, ...] = ()
+    advantages: tuple[str, ...] = Field(min_length=1)
+    disadvantages: tuple[str, ...] = Field(min_length=1)
+    evidence: tuple[Statement, ...] = Field(min_length=1)
+    recovery: Statement
+    rating: OptionRating
+    next_step: str | None = Field(default=None, description="The decision point after this treatment")
+    patient: PatientInfo
+    line: int | None = Field(default=None, exclude=True)
+
+
+# --- SCS candidacy ------------------------------------------------------------------------------------------
+
+
+class AdviceLevel(StrEnum):
+    strongly_recommended = "strongly_recommended"
+    recommended = "recommended"
+    rarely_recommended = "rarely_recommended"
+    not_recommended = "not_recommended"
+
+
+ADVICE_RANK = {
+    AdviceLevel.strongly_recommended: 0,
+    AdviceLevel.recommended: 1,
+    AdviceLevel.rarely_recommended: 2,
+    AdviceLevel.not_recommended: 3,
+}
+
+
+class PsychosocialFactor(Cited):
+    id: Id
+    title: str
+    when: Expression
+
+
+class AdviceTable(Cited):
+    """Advice by clinical appropriateness and number of psychosocial factors present (last entry repeats)."""
+
+    appropriate: tuple[AdviceLevel, ...] = Field(min_length=1)
+    uncertain: tuple[AdviceLevel, ...] = Field(min_length=1)
+    inappropriate: tuple[AdviceLevel, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _monotone(self) -> AdviceTable:
+        for name in ("appropriate", "uncertain", "inappropriate"):
+            ranks = [ADVICE_RANK[a] for a in getattr(self, name)]
+            if ranks != sorted(ranks):
+                raise ValueError(f"advice for '{name}' must not improve as psychosocial factors add up")
+        best = [ADVICE_RANK[getattr(self, n)[0]] for n in ("appropriate", "uncertain", "inappropriate")]
+        if best != sorted(best):
+            raise ValueError("advice must not improve as clinical appropriateness falls")
+        return self
+
+
+class NiceCriterion(Cited):
+    id: Id
+    title: str
+    when: Expression
+    how: str = Field(min_length=5, description="How the criterion is read from the case")
+    missing: str = Field(min_length=5, description="What to do when it is unknown")
+
+
+class ScsDoc(_Entry):
+    clinical: OptionRating
+    factors: tuple[PsychosocialFactor, ...] = Field(min_length=1)
+    advice: AdviceTable
+    contraindications: tuple[Contraindication, ...]
+    conditions: tuple[Contraindication, ...] = Field(
+        default=(), description="Do not stop advice; restrict the system"
+    )
+    nice: tuple[NiceCriterion, ...]
+
+
+# --- the plan: follow-up and outcomes -----------------------------------------------------------------------
+
+
+class FollowUp(Cited):
+    at: str
+    what: str
+
+
+class Outcome(Cited):
+    id: Id
+    title: str
+    instrument: str
+    change: str = Field(description="What counts as a meaningful change")
+
+
+class PlanDoc(_Entry):
+    follow_up: tuple[FollowUp, ...] = Field(min_length=1)
+    outcomes: tuple[Outcome, ...] = Field(min_length=1)
+    grid_options: int = Field(ge=1, le=20)

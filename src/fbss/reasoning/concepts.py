@@ -1,0 +1,93 @@
+"""The planning concepts of a case (likely causes, anatomic targets, combinations) on top of its findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from fbss.case.model import Presence
+from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.care_models import BUILTIN_CONCEPTS, ConceptKind
+from fbss.reasoning.findings import FindingStates
+from fbss.reasoning.logic import Compiled, compile_expression
+from fbss.reasoning.results import Differential, Triage
+
+P, A, U = Presence.present, Presence.absent, Presence.unknown
+
+
+@dataclass(frozen=True, slots=True)
+class CareStates:
+    """Every finding, built-in and concept state of a case, and the probability of each cause."""
+
+    states: dict[str, Presence]
+    probability: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class _Concept:
+    id: str
+    kind: ConceptKind
+    causes: tuple[str, ...]
+    threshold: float
+    compiled: Compiled | None
+
+
+@cache
+def compiled_concepts(kb: KnowledgeBase) -> tuple[_Concept, ...]:
+    likely = kb.care.appropriateness.scale.likely
+    result = []
+    for concept in kb.care.appropriateness.concepts:
+        source = concept.shown_by if concept.kind is ConceptKind.target else concept.expression
+        result.append(
+            _Concept(
+                id=concept.id,
+                kind=concept.kind,
+                causes=concept.causes,
+                threshold=concept.at_least if concept.at_least is not None else likely,
+                compiled=compile_expression(source) if source is not None else None,
+            )
+        )
+    return tuple(result)
+
+
+@cache
+def titles(kb: KnowledgeBase) -> dict[str, str]:
+    """Title of every finding, concept and built-in concept, for explanations."""
+    result = {fid: f.title for fid, f in kb.findings.items()}
+    result.update(BUILTIN_CONCEPTS)
+    result.update({c.id: c.title for c in kb.care.appropriateness.concepts})
+    return result
+
+
+@cache
+def questions(kb: KnowledgeBase) -> dict[str, str]:
+    """How to settle a finding or concept when it is unknown."""
+    result = {fid: f.question for fid, f in kb.findings.items() if f.question}
+    result.update({c.id: c.question for c in kb.care.appropriateness.concepts if c.question})
+    return result
+
+
+def care_states(
+    findings: FindingStates, triage: Triage, differential: Differential, kb: KnowledgeBase
+) -> CareStates:
+    """Findings plus the built-in red-flag states and every concept, in file order (pure)."""
+    states = dict(findings.state)
+    states["red_flag_fired"] = P if triage.fired else A
+    states["red_flag_pending"] = P if triage.ask_now else A
+    probability = {c.cause: c.probability for c in differential.causes}
+    for concept in compiled_concepts(kb):
+        if concept.kind is ConceptKind.expression:
+            assert concept.compiled is not None
+            states[concept.id] = concept.compiled(states)
+            continue
+        best = max(probability.get(c, 0.0) for c in concept.causes)
+        likely = best >= concept.threshold
+        if concept.kind is ConceptKind.cause:
+            states[concept.id] = P if likely else A
+        else:
+            assert concept.compiled is not None
+            # a target needs the lesion shown and a likely cause: an unlikely cause makes it absent even
+            # unimaged
+            shown = concept.compiled(states)
+            states[concept.id] = A if (shown is A or not likely) else shown
+    return CareStates(states=states, probability=probability)

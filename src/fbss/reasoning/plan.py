@@ -1,0 +1,218 @@
+"""The stepped care plan: red-flag actions, then work-up, then treatments in order with their decision points,
+the follow-up schedule, the outcomes to collect, and a shared-decision option grid for the patient."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from fbss.case.model import Presence
+from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.care_models import AdviceLevel, PanelCategory, TreatmentDef
+from fbss.knowledge.models import Category, Urgency
+from fbss.reasoning.care_results import (
+    FollowUpItem,
+    GridRow,
+    Label,
+    OptionRatings,
+    OutcomeItem,
+    Plan,
+    PlanStep,
+    Rating,
+    ScsAdvice,
+    Workup,
+)
+from fbss.reasoning.concepts import CareStates
+from fbss.reasoning.results import Differential, Triage
+
+P = Presence.present
+PLAN_TESTS = 5
+UNCERTAIN_SHOWN = 4
+_STEP = {
+    PanelCategory.conservative: 1,
+    PanelCategory.minimally_invasive: 2,
+    PanelCategory.neurostimulation: 3,
+    PanelCategory.reoperation: 4,
+}
+ADVICE_WORDS = {
+    AdviceLevel.strongly_recommended: "strongly recommended",
+    AdviceLevel.recommended: "recommended",
+    AdviceLevel.rarely_recommended: "rarely recommended",
+    AdviceLevel.not_recommended: "not recommended",
+}
+
+
+@cache
+def _treatments(kb: KnowledgeBase) -> dict[str, TreatmentDef]:
+    return {t.id: t for t in kb.care.treatments}
+
+
+@cache
+def _option_sources(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
+    return {t.id: tuple(dict.fromkeys(s for e in t.evidence for s in e.sources)) for t in kb.care.treatments}
+
+
+def _treatment_step(
+    rating: Rating, option: TreatmentDef, kb: KnowledgeBase
+) -> tuple[str, str, str | None, tuple[str, ...]]:
+    reasons = "; ".join(
+        b.because for b in rating.because if b.effect.startswith("set") or b.rule == "requires"
+    )
+    detail = f"{rating.label.value}, {rating.score}/9 ({rating.score_basis})"
+    if reasons:
+        detail += f". {reasons}"
+    return option.title, detail, option.next_step, _option_sources(kb)[option.id]
+
+
+def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
+    if scs.advice is None or scs.advice is AdviceLevel.not_recommended:
+        return None
+    words = ADVICE_WORDS[scs.advice]
+    clinical = scs.clinical.label.value
+    detail = f"SCS advice: {words} (clinical {clinical}, {scs.factors_present} psychosocial factor(s))"
+    if scs.advice is AdviceLevel.rarely_recommended:
+        detail += ". Address the psychosocial factors first"
+    unmet = [n.title for n in scs.nice if n.state is not P]
+    if unmet:
+        detail += ". NICE TA159 still to meet: " + "; ".join(unmet)
+    decision = (
+        "If the trial gives 50 % relief or more, implant; if not, remove the trial leads and revisit the plan"
+    )
+    return "Refer for SCS assessment by the multidisciplinary team, then a trial", detail, decision
+
+
+def plan(
+    care: CareStates,
+    triage: Triage,
+    differential: Differential,
+    work: Workup,
+    ratings: OptionRatings,
+    scs: ScsAdvice,
+    kb: KnowledgeBase,
+) -> Plan:
+    """One ordered plan for the case (pure)."""
+    rows: list[tuple[str, str, str, str | None, Urgency | None, tuple[str, ...]]] = []
+    for flag in triage.fired:
+        rows.append(("red_flag", f"Act now: {flag.title}", flag.action, None, flag.urgency, flag.sources))
+    for test in work.urgent:
+        rows.append(
+            (
+                "test",
+                test.title,
+                test.why,
+                test.decision_point,
+                None,
+                test.accuracy.sources if test.accuracy else (),
+            )
+        )
+    for flag in triage.ask_now:
+        asks = "; ".join(q.question or q.title for q in flag.ask_about)
+        rows.append(("ask_now", f"Ask now: {flag.title}", asks, flag.action, flag.urgency, flag.sources))
+    options = _treatments(kb)
+    if triage.fired:
+        urgent_care = [r for r in ratings.options if not r.elective and r.label is Label.appropriate]
+        for rating in urgent_care:
+            title, detail, decision, sources = _treatment_step(rating, options[rating.id], kb)
+            rows.append(("treatment", title, detail, decision, None, sources))
+        rows.append(
+            (
+                "review",
+                "Re-assess once the red flag is resolved",
+                "Elective work-up and treatment wait until the red flag has been dealt with",
+                None,
+                None,
+                (),
+            )
+        )
+    else:
+        for test in work.ranked[:PLAN_TESTS]:
+            rows.append(
+                (
+                    "test",
+                    test.title,
+                    test.why,
+                    test.decision_point,
+                    None,
+                    test.accuracy.sources if test.accuracy else (),
+                )
+            )
+        for aside in work.deferred:
+            when = (
+                f"from {aside.earliest_months:g} months after surgery" if aside.earliest_months else "later"
+            )
+            rows.append(("test", f"{aside.title} ({when})", aside.reason, None, None, aside.sources))
+        likely = kb.care.appropriateness.scale.likely
+        for cause in differential.causes:
+            if cause.category is Category.extraspinal and cause.probability >= likely:
+                rows.append(
+                    (
+                        "refer",
+                        f"Treat or refer: {cause.title}",
+                        f"Likely at {cause.probability:.0%}; treat it before spinal options",
+                        None,
+                        None,
+                        cause.prior_sources,
+                    )
+                )
+        appropriate = [r for r in ratings.options if r.label is Label.appropriate]
+        appropriate.sort(key=lambda r: (r.elective, _STEP[r.category], -r.score, r.id))
+        scs_row = _scs_step(scs)
+        scs_done = False
+        for rating in appropriate:
+            option = options[rating.id]
+            if "scs" in option.tags:
+                continue
+            if scs_row and not scs_done and _STEP[rating.category] > _STEP[PanelCategory.neurostimulation]:
+                rows.append(("scs", *scs_row, None, scs.advice_basis.sources))
+                scs_done = True
+            title, detail, decision, sources = _treatment_step(rating, option, kb)
+            rows.append(("treatment", title, detail, decision, None, sources))
+        if scs_row and not scs_done:
+            rows.append(("scs", *scs_row, None, scs.advice_basis.sources))
+        uncertain = [r for r in ratings.options if r.label is Label.uncertain and r.elective][
+            :UNCERTAIN_SHOWN
+        ]
+        if uncertain:
+            rows.append(
+                (
+                    "treatment",
+                    "To discuss if these do not help",
+                    "; ".join(f"{r.title} ({r.score}/9, {r.score_basis})" for r in uncertain),
+                    None,
+                    None,
+                    (),
+                )
+            )
+    steps = tuple(
+        PlanStep(
+            order=i + 1,
+            kind=kind,
+            title=title,
+            detail=detail,
+            decision_point=decision,
+            urgency=urgency,
+            sources=tuple(sources),
+        )
+        for i, (kind, title, detail, decision, urgency, sources) in enumerate(rows)
+    )
+    doc = kb.care.plan
+    follow_up = tuple(FollowUpItem(f.at, f.what, f.evidence, f.sources) for f in doc.follow_up)
+    outcomes = tuple(
+        OutcomeItem(o.id, o.title, o.instrument, o.change, o.evidence, o.sources) for o in doc.outcomes
+    )
+    grid_ratings = [r for r in ratings.options if r.label is not Label.inappropriate and r.elective]
+    grid = tuple(
+        GridRow(
+            option=r.id,
+            title=options[r.id].title,
+            label=r.label,
+            score=r.score,
+            score_basis=r.score_basis,
+            involves=options[r.id].patient.involves,
+            benefit=options[r.id].patient.benefit,
+            risks=options[r.id].patient.risks,
+            recovery=options[r.id].patient.recovery,
+            sources=_option_sources(kb)[r.id],
+        )
+        for r in grid_ratings[: doc.grid_options]
+    )
+    return Plan(steps=steps, follow_up=follow_up, outcomes=outcomes, grid=grid)

@@ -1,0 +1,507 @@
+"""The work-up planner: tests a red flag calls for first, then the rest ranked by value of information per
+burden.
+
+Value of a test (docs/workup-and-appropriateness.md): for each leading cause, the probability if the
+result goes for the cause (p_hi) or against it (p_lo), from the likelihood ratios of the findings the test
+reveals; the expected change is p x (p_hi - p) + (1 - p) x (p - p_lo). Summed over the leading causes, plus a
+weight for each undecided decision point (a pending rating rule, an SCS factor or criterion, a likely-cause
+threshold the result could cross). A test that settles no decision point is not suggested: its result could not
+change management.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from fbss.case.model import Presence
+from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.care_models import ConceptKind, TestDef
+from fbss.knowledge.models import expression_ids
+from fbss.reasoning.care_results import (
+    CauseShift,
+    Item,
+    Label,
+    OptionRatings,
+    Rating,
+    ScsAdvice,
+    SetAside,
+    Statement,
+    TestSuggestion,
+    Workup,
+)
+from fbss.reasoning.concepts import CareStates, compiled_concepts, titles
+from fbss.reasoning.findings import finding_order
+from fbss.reasoning.logic import Compiled, compile_expression, leaves
+from fbss.reasoning.results import Differential, Triage
+
+P, A, U = Presence.present, Presence.absent, Presence.unknown
+
+
+@dataclass(frozen=True, slots=True)
+class _Test:
+    test: TestDef
+    findings: tuple[str, ...]  # revealed findings and the expression findings built on them
+    read: Callable[[dict[str, Presence]], tuple[Presence, ...]]  # the states of `findings`, in order
+    groups: dict[str, tuple[tuple[str, float, float], ...]]  # cause -> (finding, ln LR+, ln LR-)
+    reach: dict[str, tuple[float, float]]  # cause -> the most its findings could move its log-odds up, down
+    contraindications: tuple[Compiled, ...]
+    timing: tuple[Compiled, ...]
+    urgent_if: Compiled | None
+    burden: float
+    concepts: tuple[tuple[str, tuple[str, ...], float, float], ...]  # concepts it can move: causes, p, logit
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    tests: dict[str, _Test]
+    expansions: dict[
+        str, tuple[str, ...]
+    ]  # finding or concept id -> the expression it stands for (ids it reads)
+
+
+@cache
+def _compiled(kb: KnowledgeBase) -> _Compiled:
+    weights = kb.care.tests.weights
+    links: dict[str, list[tuple[str, float, float]]] = {}
+    for cause in kb.causes:
+        for link in cause.links:
+            links.setdefault(link.finding, []).append(
+                (cause.id, math.log(link.lr_present), math.log(link.lr_absent))
+            )
+    readers: dict[str, set[str]] = {}  # finding -> expression findings that read it (directly)
+    for fid in finding_order(kb):
+        expression = kb.findings[fid].expression
+        if expression is not None:
+            for child in expression_ids(expression):
+                readers.setdefault(child, set()).add(fid)
+    cause_concepts = tuple(
+        (c.id, c.causes, c.threshold) for c in compiled_concepts(kb) if c.kind is not ConceptKind.expression
+    )
+    tests: dict[str, _Test] = {}
+    for test in kb.care.tests.tests:
+        closure: list[str] = []
+        todo = list(test.reveals)
+        while todo:
+            fid = todo.pop(0)
+            if fid in closure:
+                continue
+            closure.append(fid)
+            todo += sorted(readers.get(fid, ()))
+        by_cause: dict[str, list[tuple[str, float, float]]] = {}
+        for fid in closure:
+            for cause_id, lnp, lna in links.get(fid, ()):
+                by_cause.setdefault(cause_id, []).append((fid, lnp, lna))
+        b = test.burden
+        tests[test.id] = _Test(
+            test=test,
+            findings=tuple(closure),
+            read=_getter(tuple(closure)),
+            groups={c: tuple(v) for c, v in by_cause.items()},
+            reach={
+                c: (sum(max(lp, la, 0.0) for _, lp, la in v), sum(min(lp, la, 0.0) for _, lp, la in v))
+                for c, v in by_cause.items()
+            },
+            contraindications=tuple(compile_expression(c.when) for c in test.contraindications),
+            timing=tuple(compile_expression(t.when) for t in test.timing),
+            urgent_if=compile_expression(test.urgent_if) if test.urgent_if is not None else None,
+            burden=1
+            + weights.invasiveness * b.invasiveness
+            + weights.radiation * b.radiation
+            + weights.cost * b.cost,
+            concepts=tuple((*c, _logit(c[2])) for c in cause_concepts if set(c[1]) & set(by_cause)),
+        )
+    expansions: dict[str, tuple[str, ...]] = {}
+    for fid, finding in kb.findings.items():
+        if finding.expression is not None:
+            expansions[fid] = tuple(expression_ids(finding.expression))
+    for concept in kb.care.appropriateness.concepts:
+        source = concept.shown_by if concept.kind is ConceptKind.target else concept.expression
+        if source is not None:
+            expansions[concept.id] = tuple(expression_ids(source))
+    return _Compiled(tests=tests, expansions=expansions)
+
+
+def _getter(ids: tuple[str, ...]) -> Callable[[dict[str, Presence]], tuple[Presence, ...]]:
+    if len(ids) == 1:
+        only = ids[0]
+        return lambda states: (states[only],)
+    if not ids:
+        return lambda states: ()
+    return operator.itemgetter(*ids)
+
+
+@cache
+def _cause_concepts(kb: KnowledgeBase) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((c.id, c.causes) for c in compiled_concepts(kb) if c.kind is not ConceptKind.expression)
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+def _decision_points(
+    ratings: OptionRatings, scs: ScsAdvice, care: CareStates, compiled: _Compiled, kb: KnowledgeBase
+) -> dict[str, list[Item]]:
+    """Unknown base finding -> the undecided decision points whose outcome it could change."""
+    states = care.states
+    points: dict[str, list[Item]] = {}
+
+    memo: dict[str, frozenset[str]] = {}
+
+    def expand(item_id: str) -> frozenset[str]:
+        """The unknown base findings behind an unknown finding or concept (expressions are acyclic)."""
+        found = memo.get(item_id)
+        if found is None:
+            if item_id not in compiled.expansions:
+                found = frozenset((item_id,)) if states.get(item_id) is U else frozenset()
+            else:
+                found = frozenset().union(
+                    *(expand(c) for c in compiled.expansions[item_id] if states.get(c) is U)
+                )
+            memo[item_id] = found
+        return found
+
+    def add(point: Item, ids: list[str]) -> None:
+        for base in frozenset().union(*(expand(i) for i in ids)):
+            points.setdefault(base, []).append(point)
+
+    contraindication_ids = _contraindication_ids(kb)
+    # urgent options (haematoma, infection, CSF leak) are driven by the red flags, not by the elective work-up
+    rated: list[Rating] = [*ratings.categories, *(r for r in ratings.options if r.elective)]
+    if scs.advice is not None:
+        rated.append(scs.clinical)
+    for rating in rated:
+        for pend in rating.pending:
+            if pend.rule in contraindication_ids or pend.rule == "red_flag_override":
+                continue  # checked at the bedside ("check first"), or answered by the red-flag questions
+            add(
+                Item(f"{rating.id}:{pend.rule}", f"{rating.title}: {pend.because}"),
+                [m.id for m in pend.missing],
+            )
+    if scs.advice is not None and scs.clinical.label is not Label.inappropriate:
+        for factor, state in zip(kb.care.scs.factors, scs.factors, strict=True):
+            if state.state is U:
+                add(
+                    Item(f"scs_factor:{factor.id}", f"SCS advice: {factor.title.lower()}"),
+                    leaves(factor.when, states, U),
+                )
+        for basis in scs.to_check:
+            add(
+                Item(f"scs_contra:{basis.rule}", f"SCS: {basis.because.lower()}"),
+                [i.id for i in basis.decided_by],
+            )
+        for criterion, check in zip(kb.care.scs.nice, scs.nice, strict=True):
+            if check.state is U:
+                add(
+                    Item(f"nice:{criterion.id}", f"NICE TA159: {criterion.title.lower()}"),
+                    leaves(criterion.when, states, U),
+                )
+    return points
+
+
+@cache
+def _contraindication_ids(kb: KnowledgeBase) -> frozenset[str]:
+    ids = {c.id for t in kb.care.treatments for c in t.contraindications}
+    return frozenset(ids | {c.id for c in kb.care.scs.contraindications})
+
+
+def _swing(base: float, states: dict[str, Presence], group: tuple[tuple[str, float, float], ...]) -> (
+    tuple[float, float] | None
+):
+    """The probability of a cause if every unknown finding the test reveals went for it, and against it."""
+    up = down = 0.0
+    for fid, lnp, lna in group:
+        if states[fid] is U:
+            if lnp > lna:
+                up += lnp
+                down += lna
+            else:
+                up += lna
+                down += lnp
+    if up == 0.0 and down == 0.0:
+        return None
+    return _sigmoid(base + up), _sigmoid(base + down)
+
+
+def _cautions(t: _Test, states: dict[str, Presence], urgent: bool) -> list[Statement]:
+    test = t.test
+    out: list[Statement] = []
+    for contra, fn in zip(test.contraindications, t.contraindications, strict=True):
+        state = fn(states)
+        if state is P and not contra.absolute:
+            out.append(
+                Statement(f"Relative contraindication: {contra.reason}", contra.evidence, contra.sources)
+            )
+        elif state is U:
+            out.append(Statement(f"Check first: {contra.reason}", contra.evidence, contra.sources))
+    if not urgent:
+        for timing, fn in zip(test.timing, t.timing, strict=True):
+            state = fn(states)
+            if timing.action == "caution" and state is P:
+                out.append(Statement(timing.reason, timing.evidence, timing.sources))
+            elif state is U:
+                out.append(Statement(f"Check the timing: {timing.reason}", timing.evidence, timing.sources))
+    if test.interpretation is not None:
+        i = test.interpretation
+        out.append(Statement(i.text, i.evidence, i.sources))
+    return out
+
+
+def _contraindicated(t: _Test, states: dict[str, Presence]) -> tuple[str, str | None, tuple[str, ...]] | None:
+    for contra, fn in zip(t.test.contraindications, t.contraindications, strict=True):
+        if contra.absolute and fn(states) is P:
+            return contra.reason, contra.alternative, contra.sources
+    return None
+
+
+def _accuracy(test: TestDef) -> Statement | None:
+    a = test.accuracy
+    return None if a is None else Statement(a.text, a.evidence, a.sources)
+
+
+def _suggestion(
+    t: _Test,
+    rank: int,
+    urgent: bool,
+    flags: tuple[str, ...],
+    value: float,
+    why: str,
+    shifts: tuple[CauseShift, ...],
+    settles: tuple[Item, ...],
+    states: dict[str, Presence],
+    replaces: str | None,
+) -> TestSuggestion:
+    test = t.test
+    return TestSuggestion(
+        test=test.id,
+        title=test.title,
+        kind=test.kind,
+        rank=rank,
+        urgent=urgent,
+        for_flags=flags,
+        value=value,
+        burden=t.burden,
+        score=value / t.burden,
+        why=why,
+        shifts=shifts,
+        settles=settles,
+        separates=test.separates,
+        accuracy=_accuracy(test),
+        cautions=tuple(_cautions(t, states, urgent)),
+        decision_point=test.decision_point,
+        replaces=replaces,
+    )
+
+
+def _urgent(triage: Triage, compiled: _Compiled, states: dict[str, Presence]) -> list[TestSuggestion]:
+    fired = [f.flag for f in triage.fired]
+    chosen: dict[str, tuple[list[str], str | None]] = {}
+    for t in compiled.tests.values():
+        flags = [f for f in fired if f in t.test.urgent_for]
+        if not flags or (t.urgent_if is not None and t.urgent_if(states) is A):
+            continue
+        current, replaces = t, None
+        for _ in range(3):  # follow alternatives: gadolinium MRI -> plain MRI -> CT myelography
+            blocked = _contraindicated(current, states)
+            if blocked is None or blocked[1] is None:
+                break
+            current, replaces = compiled.tests[blocked[1]], t.test.id
+        if _contraindicated(current, states) is not None:
+            continue
+        entry = chosen.setdefault(current.test.id, ([], replaces))
+        entry[0].extend(f for f in flags if f not in entry[0])
+    result = []
+    for rank, (tid, (flags, replaces)) in enumerate(chosen.items(), start=1):
+        t = compiled.tests[tid]
+        why = "Called for by the red flag: " + ", ".join(f.replace("_", " ") for f in flags)
+        if replaces:
+            why += f" (instead of {compiled.tests[replaces].test.title}, which is contraindicated)"
+        result.append(_suggestion(t, rank, True, tuple(flags), 0.0, why, (), (), states, replaces))
+    return result
+
+
+def workup(
+    care: CareStates,
+    triage: Triage,
+    differential: Differential,
+    ratings: OptionRatings,
+    scs: ScsAdvice,
+    kb: KnowledgeBase,
+) -> Workup:
+    """Urgent tests for fired red flags, then every other useful test ranked by value per burden (pure)."""
+    compiled = _compiled(kb)
+    weights = kb.care.tests.weights
+    states = care.states
+    urgent = _urgent(triage, compiled, states)
+    urgent_ids = {s.test for s in urgent} | {s.replaces for s in urgent if s.replaces}
+    points = _decision_points(ratings, scs, care, compiled, kb)
+    top = differential.causes[: weights.top_causes]
+    top_ids = [c.cause for c in top]
+    logits = {cause: _logit(p) for cause, p in care.probability.items()}
+    concept_now = {
+        cid: max(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)
+    }
+    cause_titles = {c.cause: c.title for c in differential.causes}
+    concept_titles = titles(kb)
+
+    if triage.fired:  # elective work-up waits until the red flag is dealt with
+        return Workup(urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=())
+    candidates: list[tuple[_Test, str | None]] = []
+    deferred: list[SetAside] = []
+    not_suggested: list[SetAside] = []
+    for t in compiled.tests.values():
+        test = t.test
+        if test.id in urgent_ids or not test.elective:
+            continue
+        blocked = _contraindicated(t, states)
+        if blocked is not None:
+            reason, alternative, sources = blocked
+            text = f"Contraindicated: {reason}" + (
+                f"; {compiled.tests[alternative].test.title} instead" if alternative else ""
+            )
+            not_suggested.append(SetAside(test.id, test.title, text, "contraindicated", None, sources))
+            if alternative is not None and alternative not in urgent_ids:
+                alt = compiled.tests[alternative]
+                if _contraindicated(alt, states) is None:
+                    candidates.append((alt, test.id))
+            continue
+        candidates.append((t, None))
+
+    scored: list[tuple[float, float, str, TestSuggestion]] = []
+    seen: set[str] = set()
+    for t, replaces in candidates:
+        test = t.test
+        if test.id in seen:
+            continue
+        seen.add(test.id)
+        open_findings = [f for f, v in zip(t.findings, t.read(states), strict=True) if v is U]
+        if not open_findings:
+            not_suggested.append(
+                SetAside(test.id, test.title, "Its result is already known", "known", None, ())
+            )
+            continue
+        groups = t.groups
+        swings: dict[str, tuple[float, float] | None] = {}
+
+        def swing(
+            cause: str,
+            groups: dict[str, tuple[tuple[str, float, float], ...]] = groups,
+            swings: dict[str, tuple[float, float] | None] = swings,
+        ) -> tuple[float, float] | None:
+            if cause not in swings:
+                base = logits.get(cause)
+                swings[cause] = None if base is None else _swing(base, states, groups[cause])
+            return swings[cause]
+
+        settles: dict[str, Item] = {}
+        weight = 0.0  # decision points, each weighted by the chance the result settles it the other way
+        for fid in open_findings:
+            for point in points.get(fid, ()):
+                if point.id not in settles:
+                    settles[point.id] = point
+                    weight += 1.0
+        reach = t.reach
+        for concept_id, causes, threshold, cut in t.concepts:
+            now = concept_now[concept_id]
+            # skip without computing when no result could carry any of its causes across the threshold
+            if now < threshold and all(logits.get(c, -99.0) + reach[c][0] < cut for c in causes if c in reach):
+                continue
+            if now >= threshold and any(logits.get(c, -99.0) + reach[c][1] >= cut for c in causes if c in reach):
+                continue
+            moved = [m for c in causes if c in groups and (m := swing(c)) is not None]
+            if not moved:
+                continue
+            if now >= threshold:
+                others = [care.probability.get(c, 0.0) for c in causes if swings.get(c) is None]
+                flips = all(lo < threshold for _, lo in moved) and all(o < threshold for o in others)
+                chance = 1.0 - now
+            else:
+                flips = any(hi >= threshold for hi, _ in moved)
+                chance = now
+            if flips and concept_id not in settles:
+                settles[concept_id] = Item(concept_id, concept_titles[concept_id])
+                weight += chance
+        if not settles:
+            not_suggested.append(SetAside(test.id, test.title, "Its result could not change management now",
+                                          "no_change", None, ()))
+            continue
+        defer = next(
+            (
+                tm
+                for tm, fn in zip(test.timing, t.timing, strict=True)
+                if tm.action == "defer" and fn(states) is P
+            ),
+            None,
+        )
+        if defer is not None:  # useful, but not yet: the timing rule holds it back
+            deferred.append(
+                SetAside(test.id, test.title, defer.reason, "deferred", defer.earliest_months, defer.sources)
+            )
+            continue
+        expected = 0.0
+        shifts: list[CauseShift] = []
+        for cause in top_ids:
+            if cause in groups and (moved_by := swing(cause)) is not None:
+                p = care.probability[cause]
+                hi, lo = moved_by
+                expected += p * (hi - p) + (1 - p) * (p - lo)
+                shifts.append(CauseShift(cause, cause_titles[cause], p, hi, lo))
+        shifts.sort(key=lambda s: (-(s.if_for - s.if_against), s.cause))
+        value = expected + weights.decision_weight * weight
+        parts = []
+        if shifts:
+            s = shifts[0]
+            parts.append(f"{s.title}: {s.now:.0%} now, {s.if_against:.0%}-{s.if_for:.0%} after the result")
+        parts.append("could settle: " + "; ".join(p.title for p in list(settles.values())[:3]))
+        suggestion = _suggestion(
+            t,
+            0,
+            False,
+            (),
+            value,
+            ". ".join(parts),
+            tuple(shifts[:3]),
+            tuple(settles.values()),
+            states,
+            replaces,
+        )
+        scored.append((-suggestion.score, t.burden, test.id, suggestion))
+    scored.sort(key=lambda x: x[:3])
+    ranked = tuple(_renumber(s, i + 1) for i, (_, _, _, s) in enumerate(scored))
+    return Workup(
+        urgent=tuple(urgent), ranked=ranked, deferred=tuple(deferred), not_suggested=tuple(not_suggested)
+    )
+
+
+def _renumber(s: TestSuggestion, rank: int) -> TestSuggestion:
+    return TestSuggestion(
+        s.test,
+        s.title,
+        s.kind,
+        rank,
+        s.urgent,
+        s.for_flags,
+        s.value,
+        s.burden,
+        s.score,
+        s.why,
+        s.shifts,
+        s.settles,
+        s.separates,
+        s.accuracy,
+        s.cautions,
+        s.decision_point,
+        s.replaces,
+    )

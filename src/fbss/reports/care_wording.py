@@ -1,0 +1,37 @@
+"""Shared wording for the care-planning sections: labels of ratings, advice and test kinds."""
+
+from __future__ import annotations
+
+from fbss.case.model import Presence
+from fbss.knowledge.care_models import AdviceLevel
+from fbss.reasoning.care_results import Label, Rating
+
+LABEL_STYLE = {Label.appropriate: "green", Label.uncertain: "yellow", Label.inappropriate: "red"}
+
+ADVICE_LABEL = {
+    AdviceLevel.strongly_recommended: "strongly recommended",
+    AdviceLevel.recommended: "recommended",
+    AdviceLevel.rarely_recommended: "rarely recommended",
+    AdviceLevel.not_recommended: "not recommended",
+}
+
+STATE_MARK = {Presence.present: "met", Presence.absent: "not met", Presence.unknown: "unknown"}
+
+
+def rating_text(rating: Rating) -> str:
+    """'appropriate 8/9 (expert estimate)': the score always with how it should be read."""
+    return f"{rating.label.value} {rating.score}/9 ({rating.score_basis})"
+
+
+def reasons(rating: Rating, limit: int = 3) -> str:
+    """The rules that moved a rating, most decisive first, with their effect."""
+    parts = [f"{b.because} [{b.effect}]" for b in rating.because[:limit]]
+    return "; ".join(parts) or "base score"
+
+
+def missing(rating: Rating, limit: int = 3) -> str:
+    """What is missing to decide a rating."""
+    names = [i.title for p in rating.pending for i in p.missing]
+    unique = list(dict.fromkeys(names))
+    more = f" (+{len(unique) - limit})" if len(unique) > limit else ""
+    return "; ".join(unique[:limit]) + more

@@ -1,0 +1,40 @@
+"""`fbss synth`, `fbss cohort run` and `fbss cohort report` as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def fbss(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "fbss.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_synth_run_report(tmp_path: Path) -> None:
+    export, out, page = tmp_path / "export", tmp_path / "results.parquet", tmp_path / "report.html"
+    made = fbss("synth", "--patients", "12", "--out", str(export), "--seed", "3")
+    assert made.returncode == 0, made.stderr
+    assert "Patient 12" in made.stderr
+    ran = fbss("cohort", "run", str(export), "--out", str(out), "--workers", "2")
+    assert ran.returncode == 0, ran.stderr
+    assert "patients" in ran.stderr and "12" in ran.stderr
+    assert out.is_file()
+    reported = fbss("cohort", "report", str(out), "--out", str(page))
+    assert reported.returncode == 0, reported.stderr
+    assert "<h1>Cohort screening report</h1>" in page.read_text(encoding="utf-8")
+
+
+def test_errors_are_one_line(tmp_path: Path) -> None:
+    ran = fbss("cohort", "run", str(tmp_path / "missing"), "--out", str(tmp_path / "r.parquet"))
+    assert ran.returncode == 1
+    assert ran.stderr.strip().count("\n") == 0
+    assert "is not a directory" in ran.stderr
+    bad = fbss("cohort", "run", str(tmp_path), "--out", str(tmp_path / "r.parquet"), "--as-of", "yesterday")
+    assert bad.returncode == 1 and "--as-of" in bad.stderr
+    report = fbss("cohort", "report", str(tmp_path / "none.parquet"))
+    assert report.returncode == 1 and "does not exist" in report.stderr

@@ -1,0 +1,88 @@
+"""The local engine: one row per patient, the same answers as assessing each case directly, broken lines reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fbss.cohort.local import RunSummary, run_local
+from fbss.cohort.patient import COLUMNS
+from fbss.cohort.synth import synth_cases
+from fbss.errors import FbssError
+from fbss.knowledge.base import KnowledgeBase
+from fbss.reasoning.assess import assess
+from tests.cohort.conftest import AS_OF, PATIENTS, SEED, read_rows
+
+
+def test_one_row_per_patient_and_every_patient_once(local_result: RunSummary) -> None:
+    rows = read_rows(local_result.out)
+    assert len(rows) == PATIENTS == local_result.patients
+    ids = [row[COLUMNS.index("patient_id")] for row in rows]
+    assert len(set(ids)) == len(ids)
+    assert local_result.statuses == {"assessed": PATIENTS}
+    assert not local_result.out.with_name(local_result.out.name + ".work").exists(), "work directory left behind"
+
+
+def test_rows_match_assessing_each_synthetic_case_directly(local_result: RunSummary, kb: KnowledgeBase) -> None:
+    by_case = {
+        row[COLUMNS.index("case_id")]: dict(zip(COLUMNS, row, strict=True)) for row in read_rows(local_result.out)
+    }
+    for case, clinic in synth_cases(PATIENTS, seed=SEED):
+        assessment = assess(case, kb)
+        row = by_case[case.id]
+        assert row["cause_1"] == assessment.differential.causes[0].cause
+        assert row["cause_3_probability"] == pytest.approx(assessment.differential.causes[2].probability, abs=1e-6)
+        assert row["red_flags"] == [flag.flag for flag in assessment.triage.fired]
+        assert row["ask_now_count"] == len(assessment.triage.ask_now)
+        assert row["organization"] == (f"Organization/{clinic}" if clinic else None)
+        assert (row["clinic"] is None) == (clinic is None)
+        assert row["knowledge_fingerprint"] == kb.fingerprint
+        assert row["assessment_date"] == case.assessment_date
+
+
+def test_a_population_has_several_clinics_causes_and_a_few_red_flags(local_result: RunSummary) -> None:
+    rows = [dict(zip(COLUMNS, row, strict=True)) for row in read_rows(local_result.out)]
+    assert len({r["clinic"] for r in rows}) >= 5
+    assert len({r["cause_1"] for r in rows}) >= 12
+    assert 0.02 < local_result.red_flag_patients / PATIENTS < 0.25
+
+
+def test_malformed_lines_are_reported_with_file_and_line_and_skipped(
+    local_result: RunSummary, broken_lines: dict[str, list[int]]
+) -> None:
+    found = {(p.file, p.line): p.reason for p in local_result.problems}
+    obs = broken_lines["Observation.ndjson"]
+    assert "not valid JSON" in found[("Observation.ndjson", obs[0])]
+    assert "not valid JSON" in found[("Observation.ndjson", obs[1])]
+    assert found[("Observation.ndjson", obs[2])] == "empty line"
+    assert "without a subject" in found[("Observation.ndjson", obs[3])]
+    assert "not valid JSON" in found[("Condition.ndjson", broken_lines["Condition.ndjson"][0])]
+    assert local_result.problem_count == 5
+    written = [json.loads(line) for line in local_result.errors_file.read_text(encoding="utf-8").splitlines()]
+    assert {(w["file"], w["line"]) for w in written} == set(found)
+    attributed = [w for w in written if w["patient"]]
+    assert len(attributed) == 2  # the broken Observation and Condition of a real patient
+    rows = {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in read_rows(local_result.out)}
+    assert rows[attributed[0]["patient"]]["skipped_lines"] == 2
+    assert rows[attributed[0]["patient"]]["status"] == "assessed"
+
+
+def test_a_record_without_a_spine_operation_is_a_row_not_a_crash(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Patient.ndjson").write_text('{"resourceType":"Patient","id":"p1","gender":"female"}\n')
+    (export / "Condition.ndjson").write_text(
+        '{"resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"text":"asthma"}}\n'
+    )
+    summary = run_local(export, tmp_path / "out.parquet", workers=1, as_of=AS_OF)
+    (row,) = [dict(zip(COLUMNS, r, strict=True)) for r in read_rows(summary.out)]
+    assert row["status"] == "not_applicable"
+    assert "no spine operation" in row["problem"]
+    assert row["cause_1"] is None and row["resources"] == 2
+
+
+def test_an_export_directory_without_ndjson_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FbssError, match=r"no \.ndjson files"):
+        run_local(tmp_path, tmp_path / "out.parquet")

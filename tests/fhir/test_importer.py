@@ -1,0 +1,150 @@
+"""Importing FHIR bundles: vignettes for several causes, and everything that cannot be mapped listed with a reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fbss.case.model import Presence, SurgeryType
+from fbss.case.vocabulary import DiagnosticFinding, Lab, Treatment
+from fbss.fhir.importer import ImportResult, NotApplicableError, import_bundle
+from fbss.fhir.resources import FhirError
+from tests.fhir.conftest import ASSESSED_ON, bundle
+
+
+def imported(name: str) -> ImportResult:
+    return import_bundle(bundle(name), assessment_date=ASSESSED_ON)
+
+
+def test_cauda_equina_bundle_maps_standard_codes() -> None:
+    result = imported("cauda_equina_after_microdiscectomy")
+    case = result.case
+    assert case.id == "ce-1"
+    assert case.patient.age == 47
+    assert case.index_surgery.type is SurgeryType.microdiscectomy
+    assert case.index_surgery.levels == ("L4-L5",)
+    assert case.index_surgery.indication == "L4-L5 disc herniation with L5 radiculopathy"
+    assert case.red_flags.urinary_retention is Presence.present  # SNOMED 267064002 and ICD-10-CM R33.9
+    assert case.red_flags.fever is Presence.absent  # a refuted Condition
+    assert case.red_flags.saddle_anaesthesia is Presence.present
+    assert (case.pain.nrs_back, case.pain.nrs_leg) == (6, 8)  # 72514-3 told apart by body site
+    assert result.report.unmapped == ()
+    statuses = {m.target: m.status for m in result.report.mapped}
+    assert statuses["red_flags.urinary_retention"] == "corroborated"
+
+
+def test_recurrent_herniation_bundle_reads_findings_studies_and_questionnaires() -> None:
+    result = imported("recurrent_herniation_after_microdiscectomy")
+    case = result.case
+    assert case.index_surgery.side.value == "left"
+    assert case.course.pain_free_interval_months == 8.0
+    found = {(d.finding, d.presence) for d in case.diagnostics}
+    assert (DiagnosticFinding.recurrent_disc_herniation, Presence.present) in found
+    assert (DiagnosticFinding.epidural_fibrosis, Presence.absent) in found
+    assert case.studies[0].reported_in_full and case.studies[0].contrast is Presence.present
+    assert (case.psychosocial.phq9_total, case.psychosocial.phq9_item9) == (4, 0)  # scored from the response
+    assert any("M96.1" in r for r in result.report.recognised)
+    assert any("MG30.21," in r for r in result.report.recognised)
+    [text] = result.report.unmapped
+    assert text.element == "conclusion/presentedForm" and "not read" in text.reason
+
+
+def test_pseudarthrosis_bundle_orders_operations_and_converts_units() -> None:
+    result = imported("pseudarthrosis_after_fusion")
+    case = result.case
+    assert case.index_surgery.type is SurgeryType.fusion and case.index_surgery.levels == ("L4-S1",)
+    assert case.index_surgery.instrumented is Presence.present
+    assert [s.type for s in case.earlier_surgeries] == [SurgeryType.laminectomy]
+    assert any("taken as the index surgery" in w for w in result.report.warnings)
+    assert case.risk_factors.diabetes is Presence.present  # ICD-10-CM E11.9 by prefix
+    assert case.risk_factors.smoking is Presence.present  # LOINC 72166-2 = SNOMED smoker
+    assert case.labs[0].lab is Lab.crp and case.labs[0].value == pytest.approx(3.0)  # 0.3 mg/dL
+    assert [t.treatment for t in case.prior_treatments] == [Treatment.opioid]  # ATC N02AA05
+
+
+def test_epidural_abscess_bundle_reads_vitals_labs_and_current_medicines() -> None:
+    case = imported("epidural_abscess_after_laminectomy").case
+    assert case.exam.temperature_c == pytest.approx(38.72, abs=0.01)  # 101.7 °F
+    assert {lab.lab: lab.value for lab in case.labs} == {Lab.crp: 210, Lab.wbc: 15.8}
+    assert case.patient.anticoagulant is Presence.present  # apixaban, ATC B01AF02, active
+    assert case.red_flags.fever is Presence.present
+
+
+def test_everything_unmappable_is_listed_with_its_reason() -> None:
+    report = imported("unmappable_items").report
+    reasons = {(u.resource.split(" ")[0], u.element): u.reason for u in report.unmapped}
+    assert "not read by FBSS Navigator" in reasons[("Encounter/visit", "resource")]
+    assert "invalid FHIR R4" in reasons[("Observation/no-status", "resource")]
+    assert "unverified" in reasons[("Procedure/fusion-unverified", "code")]
+    assert "not in the mapping" in reasons[("Condition/asthma", "code")]
+    assert "unverified" in reasons[("Condition/mg30211", "code")]
+    assert "ambiguous" in reasons[("Observation/nrs-no-site", "bodySite")]
+    assert "not in the mapping" in reasons[("Observation/odi-score", "code")]
+    assert "nmol/L" in reasons[("Observation/crp-bad-unit", "valueQuantity")]
+    assert "ATC" in reasons[("MedicationStatement/rxnorm", "medicationCodeableConcept")]
+    assert "modality not coded" in reasons[("DiagnosticReport/text-only", "code")]
+    assert "no field" in reasons[("QuestionnaireResponse/odi", "score percent")]
+    codings = {u.coding for u in report.unmapped}
+    assert "http://snomed.info/sct|195967001" in codings
+    assert "http://loinc.org|97909-6" in codings
+
+
+def test_conflicting_values_are_resolved_and_reported() -> None:
+    data = bundle("cauda_equina_after_microdiscectomy")
+    extra = {
+        "resourceType": "Observation",
+        "id": "retention-absent",
+        "status": "final",
+        "code": {
+            "coding": [
+                {"system": "http://fbss-navigator.org/fhir/CodeSystem/case-item", "code": "red_flags.urinary_retention"}
+            ]
+        },
+        "subject": {"reference": "Patient/ce-1"},
+        "valueBoolean": False,
+    }
+    data["entry"].append({"resource": extra})
+    result = import_bundle(data, assessment_date=ASSESSED_ON)
+    assert result.case.red_flags.urinary_retention is Presence.present
+    assert any("urinary_retention: conflicting values" in w and "present wins" in w for w in result.report.warnings)
+
+
+def test_resources_of_another_patient_are_not_read() -> None:
+    data = bundle("cauda_equina_after_microdiscectomy")
+    for entry in data["entry"]:
+        if entry["resource"]["id"] == "retention":
+            entry["resource"]["subject"] = {"reference": "Patient/someone-else"}
+    result = import_bundle(data, assessment_date=ASSESSED_ON)
+    assert result.case.red_flags.urinary_retention is Presence.unknown
+    assert any(u.element == "subject" for u in result.report.unmapped)
+
+
+def test_a_bundle_without_a_spine_operation_is_not_applicable() -> None:
+    data = bundle("recurrent_herniation_after_microdiscectomy")
+    data["entry"] = [e for e in data["entry"] if e["resource"]["resourceType"] != "Procedure"]
+    with pytest.raises(NotApplicableError, match="no spine operation") as caught:
+        import_bundle(data, assessment_date=ASSESSED_ON)
+    assert caught.value.recognised  # M96.1 was seen
+
+
+def test_a_minor_is_not_applicable() -> None:
+    data = bundle("cauda_equina_after_microdiscectomy")
+    data["entry"][0]["resource"]["birthDate"] = "2015-01-01"
+    with pytest.raises(NotApplicableError, match="for adults"):
+        import_bundle(data, assessment_date=ASSESSED_ON)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"{not json", "not valid JSON"),
+        (json.dumps({"resourceType": "Patient"}), "expected resourceType 'Bundle'"),
+        (json.dumps([1, 2]), "expected a JSON object"),
+        (json.dumps({"resourceType": "Bundle", "type": "nonsense-type", "entry": []}), "Bundle"),
+        (json.dumps({"resourceType": "Bundle", "type": "collection", "entry": {}}), "Bundle.entry must be a list"),
+    ],
+)
+def test_input_that_is_not_a_bundle_is_refused_in_one_line(data: str | bytes, message: str) -> None:
+    with pytest.raises(FhirError, match=message):
+        import_bundle(data)

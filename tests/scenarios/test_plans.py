@@ -1,0 +1,47 @@
+"""The care plan of each example case matches examples/expected_plans.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from fbss.case.parse import read_case
+from fbss.knowledge.base import KnowledgeBase
+from fbss.reasoning.assess import assess
+from fbss.reasoning.care_results import Label
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXPECTED: dict[str, dict[str, Any]] = yaml.safe_load((EXAMPLES / "expected_plans.yaml").read_text())["cases"]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_plan(name: str, kb: KnowledgeBase) -> None:
+    path = EXAMPLES / "cases" / f"{name}.json"
+    if not path.exists():
+        pytest.skip(f"{path.name} is not in this checkout")
+    expected = EXPECTED[name]
+    a = assess(read_case(path), kb)
+    categories = {r.id: r.label for r in a.options.categories}
+    for category, label in expected.get("categories", {}).items():
+        assert categories[category] is Label(label), (
+            f"{category}: {categories[category].value}, expected {label}"
+        )
+    if "scs" in expected:
+        got = "stopped" if a.scs.advice is None else a.scs.advice.value
+        assert got == expected["scs"]
+    if "urgent" in expected:
+        assert sorted(t.test for t in a.workup.urgent) == sorted(expected["urgent"])
+    first = [t.test for t in a.workup.ranked[:5]]
+    for test in expected.get("first_workup", []):
+        assert test in first, f"{test} not among the first tests {first}"
+    suggested = {t.test for t in (*a.workup.urgent, *a.workup.ranked)}
+    for test in expected.get("not_workup", []):
+        assert test not in suggested
+    options = {r.id: r.label for r in a.options.options}
+    for option in expected.get("appropriate", []):
+        assert options[option] is Label.appropriate, f"{option}: {options[option].value}"
+    for option in expected.get("not_appropriate", []):
+        assert options[option] is not Label.appropriate, option
