@@ -79,9 +79,12 @@ FOCUSABLE_JS = r"""
   const all = document.querySelectorAll("a[href], button, input, select, textarea, summary, [tabindex]");
   for (const el of all) {
     if (el.disabled || el.getAttribute("tabindex") === "-1" || el.type === "hidden" || !visible(el)) continue;
-    // inside a closed <details>, only its summary can take the focus (the rest opens with it)
-    const closed = el.closest("details:not([open])");
-    if (closed && !(el.tagName === "SUMMARY" && el.parentElement === closed)) continue;
+    // inside a closed <details> (at any depth), only its own summary can take the focus (the rest opens with it)
+    let folded = false;
+    for (let d = el.closest("details"); d; d = d.parentElement ? d.parentElement.closest("details") : null) {
+      if (!d.open && !(el.tagName === "SUMMARY" && el.parentElement === d)) { folded = true; break; }
+    }
+    if (folded) continue;
     const key = el.type === "radio" ? "radio:" + el.name : "el:" + (n++);
     el.setAttribute("data-kb", key);
     keys.add(key);

@@ -238,3 +238,72 @@ def test_pages_are_accessible_and_keyboard_navigable(live: LiveServer, browser: 
     problems["/admin/audit"] = audit(admin)
     assert {path: found for path, found in problems.items() if found} == {}
     context.close()
+
+
+def _demo_ids(page: Any) -> dict[str, str]:
+    """Record number -> patient id, read from the patient list."""
+    return {record: pid for pid, record in re.findall(r'href="/patients/(\d+)">(DEMO-\d+)<', page.content())}
+
+
+def test_assessment_page_shows_work_up_option_grid_scs_and_plan(live: LiveServer, browser: Any, kb: Any) -> None:
+    """DEMO-001 is the recurrent-herniation example: examples/expected_plans.yaml says re-operation is appropriate,
+    revision discectomy appropriate, SCS stopped (a lesion surgery could fix), no MRI in the work-up (it is done)."""
+    titles = {t.id: t.title for t in kb.care.treatments} | {t.id: t.title for t in kb.care.tests.tests}
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, live)
+    ids = _demo_ids(page)
+    page.goto(live.url + f"/patients/{ids['DEMO-001']}/assessment")
+
+    workup = page.locator("section#workup")
+    assert workup.get_by_role("heading", name="Work-up").is_visible()
+    rows = workup.locator("table.workup tbody tr")
+    assert rows.count() >= 3
+    first = rows.first
+    cells = first.locator("td, th")
+    assert cells.nth(0).inner_text().strip() == "1"
+    assert cells.nth(2).inner_text().strip(), "a test without its reason"
+    assert cells.nth(3).inner_text().strip(), "a test without what it separates"
+    assert re.match(r"\d+(\.\d+)?", cells.nth(4).inner_text().strip()), "a test without its burden"
+    assert workup.locator("[data-test=mri_gadolinium]").count() == 0  # already done: not suggested again
+    assert "MRI of the lumbar spine" in workup.locator("details").filter(has_text="Not suggested now").text_content()
+
+    options = page.locator("section#options")
+    assert "appropriate 7/9" in options.locator("[data-category=reoperation]").inner_text()
+    assert "inappropriate" in options.locator("[data-category=neurostimulation]").inner_text()
+    revision = options.locator("tr[data-option=revision_discectomy]")
+    assert revision.is_visible()
+    assert titles["revision_discectomy"] in revision.inner_text()
+    assert "appropriate" in revision.locator(".pill.rating").inner_text()
+    assert revision.locator("td").nth(1).locator("li").count() >= 1  # pros
+    assert revision.locator("td").nth(2).locator("li").count() >= 1  # cons
+    revision.get_by_text("Evidence and sources").click()
+    assert revision.locator("details ol li").count() >= 1  # sources on demand
+    hidden = options.locator("tr[data-option=scs_conventional]")
+    assert hidden.is_hidden()  # rated inappropriate: folded away until asked for
+    options.locator("details.inappropriate-options > summary").click()
+    assert hidden.is_visible() and "inappropriate" in hidden.inner_text()
+
+    scs = page.locator("section#scs")
+    assert "Advice stopped" in scs.locator(".scs-advice").inner_text()
+    assert scs.locator("table.nice tbody tr").count() >= 3
+
+    plan = page.locator("section#plan")
+    steps = plan.locator("ol.plan-steps > li")
+    assert steps.count() >= 3
+    assert titles["revision_discectomy"] in plan.inner_text()
+    assert plan.get_by_role("heading", name="Follow-up").is_visible()
+
+    content = page.content()
+    order = [content.index(f'id="{name}-heading"') for name in ("causes", "workup", "options", "scs", "plan")]
+    assert order == sorted(order)
+
+    # A red-flag case: urgent tests first; only urgent (non-elective) options are rated appropriate.
+    page.goto(live.url + f"/patients/{ids['DEMO-003']}/assessment")
+    urgent = page.locator("section#workup .urgent-test")
+    assert sorted(urgent.evaluate_all("els => els.map(e => e.dataset.test)")) == ["bladder_scan", "mri_gadolinium"]
+    assert "urgent test" in urgent.first.inner_text().lower()
+    offered = page.locator("section#options table.option-grid tr.option.appropriate")
+    assert all("urgent, not elective" in text for text in offered.all_inner_texts())
+    assert "Re-assess once the red flag is resolved" in page.locator("section#plan").inner_text()
+    context.close()

@@ -47,9 +47,9 @@ def _session(request: Request, services: Services) -> Session:
 
 
 def create_app(
-    db: Database, kb: KnowledgeBase | None = None, config: WebConfig | None = None, *, mount_cds: bool = True
+    db: Database, kb: KnowledgeBase | None = None, config: WebConfig | None = None
 ) -> FastAPI:
-    """The web app on an already migrated database."""
+    """The web app on an already migrated database. The CDS Hooks service runs on its own (`fbss cds serve`)."""
     db.require_current_schema()
     config = config or WebConfig.from_environment()
     services = Services(
@@ -121,17 +121,4 @@ def create_app(
     app.include_router(clinic.router)
     app.include_router(patient_portal.router)
     app.include_router(admin.router)
-    if mount_cds:
-        _mount_cds_hooks(app, services)
     return app
-
-
-def _mount_cds_hooks(app: FastAPI, services: Services) -> None:
-    """The CDS Hooks service under /cds-services, when this installation has it."""
-    try:
-        from fbss.fhir import cds_hooks  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return
-    router = getattr(cds_hooks, "cds_router", None)
-    if router is not None:
-        app.include_router(router(services.kb))

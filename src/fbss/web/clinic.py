@@ -17,6 +17,8 @@ from fbss.instruments import schedule
 from fbss.instruments.models import Measure
 from fbss.reasoning.assess import Assessment, assess
 from fbss.reasoning.results import CauseResult
+from fbss.reports.care_view import care_view
+from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, STEP_KIND, missing
 from fbss.reports.charts import OutcomeChart, OutcomePoint, differential_chart, outcome_chart
 from fbss.reports.documents import clinician_report_html, patient_handout_html, to_pdf
 from fbss.reports.i18n import LANGUAGES
@@ -311,7 +313,12 @@ def assessment_page(
         percent=percent,
         phrase=lambda r: finding_phrase(r.title, r.state, r.observed),
         page_lang=language(request),
-        has_plan=hasattr(a, "plan"),
+        care=care_view(a, svc.kb),
+        missing=missing,
+        advice_label={level.value: label for level, label in ADVICE_LABEL.items()},
+        state_mark={state.value: mark for state, mark in STATE_MARK.items()},
+        category_title={c.id.value: c.title for c in svc.kb.care.appropriateness.categories},
+        step_kind=STEP_KIND,
     )
 
 
