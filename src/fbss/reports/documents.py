@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,7 +19,7 @@ from fbss.reasoning.assess import Assessment
 from fbss.reasoning.results import Reason
 from fbss.reports.care_view import CareView, care_view
 from fbss.reports.care_wording import missing
-from fbss.reports.charts import differential_chart
+from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart, scoped_svg
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
@@ -100,6 +100,13 @@ def clinician_report_html(
         care=care,
         missing=missing,
     )
+
+
+def outcomes_section(charts: Sequence[OutcomeChart], lang: str = "en") -> ReportSection:
+    """Outcome charts for the clinician report of a stored patient: the same charts as the web page."""
+    env = _environment(check_language(lang))
+    svgs = [scoped_svg(outcome_chart(chart), f"outcome-{i}") for i, chart in enumerate(charts)]
+    return ReportSection(env.get_template("_outcomes.html").render(charts=svgs))
 
 
 def patient_handout_html(

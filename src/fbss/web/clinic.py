@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from functools import lru_cache
 from typing import Any
 
@@ -19,11 +18,12 @@ from fbss.reasoning.assess import Assessment, assess
 from fbss.reasoning.results import CauseResult
 from fbss.reports.care_view import care_view
 from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, STEP_KIND, missing
-from fbss.reports.charts import OutcomeChart, OutcomePoint, differential_chart, outcome_chart
-from fbss.reports.documents import clinician_report_html, patient_handout_html, to_pdf
+from fbss.reports.changes import StoredSummary, assessment_changes, summarise
+from fbss.reports.charts import OutcomeChart, OutcomePoint, differential_chart, outcome_chart, scoped_svg
+from fbss.reports.documents import clinician_report_html, outcomes_section, patient_handout_html, to_pdf
 from fbss.reports.i18n import LANGUAGES
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
-from fbss.store.diff import diff
+from fbss.store.diff import ABSENT, Change, diff
 from fbss.store.errors import StoreError
 from fbss.store.outcomes import InstrumentTrend, trends
 from fbss.store.portal import DEFAULT_VALIDITY
@@ -250,14 +250,6 @@ def _save(
 # -- the assessment page ---------------------------------------------------------------------------------------
 
 
-_SVG_ID = re.compile(r'(id="|url\(#|href="#)([A-Za-z_][\w.-]*)')
-
-
-def scoped_svg(svg: str, scope: str) -> str:
-    """Prefix the ids inside an inlined SVG, so that several charts on one page do not share ids."""
-    return _SVG_ID.sub(lambda m: f"{m.group(1)}{scope}-{m.group(2)}", svg)
-
-
 @lru_cache(maxsize=256)
 def _differential_svg(causes: tuple[CauseResult, ...]) -> str:
     return scoped_svg(differential_chart(causes), "differential")
@@ -325,6 +317,25 @@ def assessment_page(
 # -- history ------------------------------------------------------------------------------------------------------
 
 
+def _value_text(value: Any) -> str:
+    """A case value for the history table: objects as `key: value` pairs, lists joined, absent as a dash."""
+    if value is ABSENT or value is None:
+        return "—"
+    if isinstance(value, dict):
+        pairs = [(k, v) for k, v in value.items() if v not in (None, [], {})]
+        return " · ".join(f"{k.replace('_', ' ')}: {_value_text(v)}" for k, v in pairs)
+    if isinstance(value, list):
+        return ", ".join(_value_text(v) for v in value) or "—"
+    return str(value).replace("_", " ") if isinstance(value, str) else json.dumps(value)
+
+
+def _field_rows(changes: list[Change]) -> list[dict[str, str]]:
+    return [
+        {"field": c.path.replace("_", " "), "kind": c.kind, "before": _value_text(c.old), "after": _value_text(c.new)}
+        for c in changes
+    ]
+
+
 @router.get("/patients/{patient_id}/history")
 def history_page(request: Request, patient_id: int, repo: Repo) -> HTMLResponse:
     identifier = repo.identifier_of(patient_id)
@@ -332,10 +343,15 @@ def history_page(request: Request, patient_id: int, repo: Repo) -> HTMLResponse:
     versions = repo.case_history(identifier)
     entries = []
     previous: CaseVersionRecord | None = None
+    previous_result: StoredSummary | None = None
     for version in versions:
         changes = diff(previous.data, version.data) if previous is not None else []
-        entries.append({"version": version, "changes": [c.describe() for c in changes], "first": previous is None})
-        previous = version
+        stored = repo.latest_assessment(identifier, version.version)
+        result = summarise(stored.result) if stored is not None else None
+        effects = assessment_changes(previous_result, result) if previous_result and result else None
+        entries.append({"version": version, "fields": _field_rows(changes), "first": previous is None,
+                        "assessed": stored, "effects": effects})
+        previous, previous_result = version, result or previous_result
     return render(request, "history.html", patient=summary.patient, tab="history", entries=list(reversed(entries)))
 
 
@@ -385,6 +401,14 @@ def reference_date(responses: list[ResponseRecord], fallback: dt.date) -> dt.dat
     return responses[0].completed_at.date() if responses else fallback
 
 
+OUTCOME_LABEL = {
+    "success": "success",
+    "grey_zone": "grey zone",
+    "failure": "failure",
+    "not_success": "not yet a success",
+}
+
+
 @router.get("/patients/{patient_id}/outcomes")
 def outcomes_page(
     request: Request,
@@ -420,6 +444,8 @@ def outcomes_page(
         new_link=new_link,
         portal_sets={tp.id: instruments_for(tp.id, svc.instruments) for tp in svc.instruments.schedule.time_points},
         due=[s for s in plan if s.status.value in ("due", "overdue")],
+        time_points={tp.id: tp.title for tp in svc.instruments.schedule.time_points},
+        outcome_label=OUTCOME_LABEL,
         alerts=portal.alerts(identifier=identifier, open_only=False),
     )
 
@@ -497,8 +523,11 @@ def clinician_report(
     lang, page = _report_options(lang, page)
     if fmt not in ("pdf", "html"):
         raise FbssError("format: pdf or html")
-    _identifier, a, record = _export(svc, repo, patient_id)
-    html = clinician_report_html(a, svc.kb, lang=lang, page=page)
+    identifier, a, record = _export(svc, repo, patient_id)
+    found = trends(repo.responses(identifier), svc.instruments)
+    charts = [chart for chart in (_chart_for(svc, trend) for trend in found) if chart is not None]
+    extra = (outcomes_section(charts, lang),) if charts else ()
+    html = clinician_report_html(a, svc.kb, lang=lang, page=page, extra_sections=extra)
     name = f"clinician-report-{patient_id}-v{record.case_version}"
     if fmt == "html":
         return _download(html, "text/html; charset=utf-8", name + ".html")
