@@ -183,7 +183,10 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     demo: Annotated[bool, typer.Option("--demo", help="Add demo patients and demo accounts")] = False,
-    database: Annotated[str | None, typer.Option("--database", help="Database URL (FBSS_DATABASE_URL)")] = None,
+    database: Annotated[
+        str | None,
+        typer.Option("--database", help="Database URL (default FBSS_DATABASE_URL; with --demo, its own demo file)"),
+    ] = None,
 ) -> None:
     """Start the clinic web app (migrates the database first; --demo adds demo patients and accounts)."""
     from fbss.web.server import serve

@@ -58,3 +58,11 @@ def test_clinician_report_of_a_stored_patient_has_the_outcome_charts(clinician: 
     assert html.count("<svg") >= 4  # the differential and the outcome charts
     without = clinician.get(f"/patients/{ids(clinician)['DEMO-002']}/reports/clinician.html").text
     assert "Outcomes over time" not in without  # no questionnaire on file: no empty section
+
+
+def test_the_patient_list_shows_red_flags_and_the_leading_cause(clinician: TestClient) -> None:
+    page = clinician.get("/patients").text
+    row = re.search(r"<tr>\s*<td><a href=\"/patients/\d+\">DEMO-003</a>.*?</tr>", page, re.S)
+    assert row and "EMERGENCY" in row.group(0)  # cauda equina: post-operative urinary retention
+    calm = re.search(r"<tr>\s*<td><a href=\"/patients/\d+\">DEMO-001</a>.*?</tr>", page, re.S)
+    assert calm and "EMERGENCY" not in calm.group(0) and "Recurrent disc herniation" in calm.group(0)

@@ -61,6 +61,17 @@ class AssessmentRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class LatestTriage:
+    """For the patient list: the red-flag level and leading cause of a patient's newest stored assessment."""
+
+    patient_identifier: str
+    case_version: int
+    level: str | None  # the most urgent fired red flag ("emergency", "same_day", "within_days"), None if none
+    fired: int  # how many red flags fired
+    leading_cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class NewResponse:
     """A questionnaire response ready to store: answers as given and the score already computed from them."""
 

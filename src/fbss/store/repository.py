@@ -34,6 +34,7 @@ from fbss.store.records import (
     AssessmentRecord,
     AuditRecord,
     CaseVersionRecord,
+    LatestTriage,
     NewResponse,
     PatientRecord,
     PatientSummary,
@@ -373,6 +374,37 @@ class Repository:
                 return None
             unit.log(Action.read, Entity.assessment, row.id, patient.id)
             return _assessment_record(row, patient.identifier, snapshot.version)
+
+    def latest_triage(self) -> dict[str, LatestTriage]:
+        """Every patient's newest stored assessment of their newest case version, reduced to what the patient
+        list shows; only the few fields are read from each stored result, never the whole document."""
+        level = Assessment.result[("triage", "level")].as_string()
+        fired = func.json_array_length(Assessment.result[("triage", "fired")])
+        if self.db.dialect == "postgresql":
+            fired = func.jsonb_array_length(Assessment.result[("triage", "fired")])
+        leading = Assessment.result[("differential", "causes", 0, "title")].as_string()
+        with self._unit() as unit:
+            newest_version = (
+                select(CaseVersion.patient_id, func.max(CaseVersion.version).label("version"))
+                .group_by(CaseVersion.patient_id)
+                .subquery()
+            )
+            rows = unit.session.execute(
+                select(Patient.identifier, CaseVersion.version, Assessment.id, level, fired, leading)
+                .join(CaseVersion, Assessment.case_version_id == CaseVersion.id)
+                .join(Patient, Patient.id == CaseVersion.patient_id)
+                .join(
+                    newest_version,
+                    (newest_version.c.patient_id == CaseVersion.patient_id)
+                    & (newest_version.c.version == CaseVersion.version),
+                )
+                .order_by(Assessment.id)
+            ).all()
+            unit.log(Action.list_, Entity.assessment)
+        found: dict[str, LatestTriage] = {}
+        for identifier, version, _id, flag_level, count, cause in rows:  # oldest first: the newest wins
+            found[identifier] = LatestTriage(identifier, version, flag_level, int(count or 0), cause)
+        return found
 
     def export_assessment(self, identifier: str, assessment_id: int) -> AssessmentRecord:
         """A stored assessment, read to leave the system as a report (audited as an export)."""

@@ -39,6 +39,8 @@ router = APIRouter()
 
 # -- the patient list ---------------------------------------------------------------------------------------------
 
+_URGENCY = {u.value: label for u, label in URGENCY_LABEL.items()}
+
 
 @router.get("/patients")
 def patient_list(
@@ -53,7 +55,7 @@ def patient_list(
     alerts = portal.alerts()
     flagged = {a.patient_identifier for a in alerts}
     return render(request, "patients.html", patients=patients, q=q[:100], alerts=alerts, flagged=flagged,
-                  error=None, form={})
+                  error=None, form={}, triage=repo.latest_triage(), urgency=_URGENCY)
 
 
 @router.post("/patients")
@@ -78,7 +80,8 @@ def add_patient(
         patients = repo.list_patients()
         alerts = portal.alerts()
         return render(request, "patients.html", status_code=400, patients=patients, q="", alerts=alerts,
-                      flagged={a.patient_identifier for a in alerts}, error=str(exc), form=values)
+                      flagged={a.patient_identifier for a in alerts}, error=str(exc), form=values,
+                      triage=repo.latest_triage(), urgency=_URGENCY)
     return RedirectResponse(f"/patients/{record.id}/case/new", status_code=303)
 
 

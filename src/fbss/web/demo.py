@@ -36,6 +36,9 @@ PATIENTS: tuple[tuple[str, str, int, str], ...] = (
     ("DEMO-007", "Grace Nakamura", 1955, "adjacent_segment_stenosis_above_l4_5_fusion"),
     ("DEMO-008", "Hugo Bernard", 1970, "depression_widespread_pain_after_fusion"),
     ("DEMO-009", "Irene Castillo", 1963, "discitis_six_weeks_after_microdiscectomy"),
+    ("DEMO-010", "Jonas Keller", 1975, "battered_root_neuropathic_pain_after_discectomy"),
+    ("DEMO-011", "Kemi Adeyemi", 1969, "epidural_haematoma_on_mri_day1_after_laminectomy"),
+    ("DEMO-012", "Laura Esposito", 1960, "arachnoiditis_after_three_operations"),
 )
 
 # Questionnaires over time: (days before today, time point, {instrument: answers}).

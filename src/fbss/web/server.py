@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
 import sys
 
+from fbss.errors import FbssError
 from fbss.knowledge.loader import load_knowledge
 from fbss.store.accounts import Accounts, Role
 from fbss.store.database import Database
-from fbss.web.config import WebConfig
+from fbss.web.config import WebConfig, web_data_dir
 
 ADMIN_PASSWORD_VARIABLE = "FBSS_ADMIN_PASSWORD"
 
@@ -42,11 +44,34 @@ def _first_admin(db: Database) -> str | None:
     return password
 
 
+DEMO_DATABASE = "demo.sqlite3"
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before any set-up, with the fix, when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or "in use"
+            raise FbssError(f"port {port} on {host} is not available ({reason}); choose another with --port") from None
+
+
+def demo_database_url() -> str:
+    """The demo's own SQLite file in the data directory, so that demo patients never join real records."""
+    return f"sqlite:///{web_data_dir() / DEMO_DATABASE}"
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, database: str | None = None) -> None:
     import uvicorn
 
     from fbss.web.app import create_app
 
+    _check_port(host, port)
+    if demo and database is None:
+        database = demo_database_url()
     db = Database.open(database)
     before, after = db.upgrade()
     kb = load_knowledge()
