@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,6 +48,8 @@ def start(data: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
             text = "".join(printed)
             url, password = STARTED.search(text), CLINICIAN.search(text)
             assert url and password, text
+            # keep reading what it prints (the access log), so that a full pipe never blocks the server
+            threading.Thread(target=process.stderr.read, daemon=True).start()
             return process, url.group(1), password.group(1)
     process.kill()
     raise AssertionError("the server did not start: " + "".join(printed))

@@ -32,8 +32,10 @@ from fbss.store.models import (
 )
 from fbss.store.records import (
     AssessmentRecord,
+    AssessmentStamp,
     AuditRecord,
     CaseVersionRecord,
+    CaseWithAssessment,
     LatestTriage,
     NewResponse,
     PatientRecord,
@@ -374,6 +376,43 @@ class Repository:
                 return None
             unit.log(Action.read, Entity.assessment, row.id, patient.id)
             return _assessment_record(row, patient.identifier, snapshot.version)
+
+    def case_with_assessment(self, identifier: str, version: int | None = None) -> CaseWithAssessment:
+        """A case version (default: the newest) and the stamp of its newest stored assessment, in one transaction
+        and without reading the stored result: what a page that recomputes the assessment needs."""
+        with self._unit() as unit:
+            patient = self._find_patient(unit, identifier)
+            unit.log(Action.read, Entity.patient, patient.id, patient.id)
+            if version is None and unit.session.scalar(
+                select(CaseVersion.id).where(CaseVersion.patient_id == patient.id).limit(1)
+            ) is None:
+                return CaseWithAssessment(_patient_record(patient), None, None)
+            snapshot = self._version_row(unit, patient, version)
+            unit.log(Action.read, Entity.case_version, snapshot.id, patient.id)
+            row = unit.session.execute(
+                select(
+                    Assessment.id,
+                    Assessment.as_of,
+                    Assessment.engine_version,
+                    Assessment.knowledge_version,
+                    Assessment.knowledge_fingerprint,
+                    Assessment.created_by,
+                    Assessment.created_at,
+                )
+                .where(Assessment.case_version_id == snapshot.id)
+                .order_by(Assessment.id.desc())
+                .limit(1)
+            ).first()
+            stamp = None
+            if row is not None:
+                unit.log(Action.read, Entity.assessment, row.id, patient.id)
+                stamp = AssessmentStamp(
+                    row.id, patient.identifier, snapshot.version, row.as_of, row.engine_version,
+                    row.knowledge_version, row.knowledge_fingerprint, row.created_by, row.created_at,
+                )
+            return CaseWithAssessment(
+                _patient_record(patient), _version_record(snapshot, patient.identifier), stamp
+            )
 
     def latest_triage(self) -> dict[str, LatestTriage]:
         """Every patient's newest stored assessment of their newest case version, reduced to what the patient

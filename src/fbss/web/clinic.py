@@ -27,7 +27,7 @@ from fbss.store.diff import ABSENT, Change, diff
 from fbss.store.errors import StoreError
 from fbss.store.outcomes import InstrumentTrend, trends
 from fbss.store.portal import DEFAULT_VALIDITY
-from fbss.store.records import AssessmentRecord, CaseVersionRecord, ResponseRecord
+from fbss.store.records import AssessmentRecord, AssessmentStamp, CaseVersionRecord, ResponseRecord
 from fbss.store.repository import Repository
 from fbss.web import caseform, reading
 from fbss.web.patient_portal import instruments_for
@@ -258,7 +258,7 @@ def _differential_svg(causes: tuple[CauseResult, ...]) -> str:
     return scoped_svg(differential_chart(causes), "differential")
 
 
-def _live(svc: Services, record: AssessmentRecord, version: CaseVersionRecord) -> Assessment:
+def _live(svc: Services, record: AssessmentRecord | AssessmentStamp, version: CaseVersionRecord) -> Assessment:
     """The assessment object behind a stored result, recomputed from the stored snapshot as of the stored date
     (identical while engine and knowledge base are unchanged; the page says so when they differ)."""
     return assess(version.case().model_copy(update={"assessment_date": record.as_of}), svc.kb)
@@ -284,17 +284,21 @@ def assessment_page(
 ) -> Response:
     svc = services(request)
     identifier = repo.identifier_of(patient_id)
-    summary = repo.patient(identifier)
-    if not summary.case_versions:
+    # One transaction, and the stored result is not read: the page recomputes it from the stored snapshot.
+    found = repo.case_with_assessment(identifier, version)
+    if found.snapshot is None:
         return RedirectResponse(f"/patients/{patient_id}/case/new", status_code=303)
-    record, snapshot = _stored_assessment(svc, repo, identifier, version)
+    if found.assessment is None:
+        repo.assess_case(identifier, svc.kb, version=found.snapshot.version)
+        found = repo.case_with_assessment(identifier, found.snapshot.version)
+    record, snapshot = found.assessment, found.snapshot
+    assert record is not None and snapshot is not None
     a = _live(svc, record, snapshot)
     current = record.engine_version == a.engine_version and record.knowledge_fingerprint == svc.kb.fingerprint
     return render(
         request,
         "assessment.html",
-        patient=summary.patient,
-        summary=summary,
+        patient=found.patient,
         tab="assessment",
         a=a,
         record=record,
