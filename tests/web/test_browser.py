@@ -205,6 +205,7 @@ def test_pages_are_accessible_and_keyboard_navigable(live: LiveServer, browser: 
     pages = [
         "/patients",
         f"/patients/{by_record['DEMO-003']}/assessment",
+        f"/patients/{by_record['DEMO-001']}/assessment",
         f"/patients/{by_record['DEMO-001']}/history",
         f"/patients/{by_record['DEMO-001']}/outcomes",
         f"/patients/{by_record['DEMO-001']}/case/new",
