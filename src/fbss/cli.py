@@ -178,6 +178,22 @@ def report_command(
     stderr.print(f"wrote {out}", highlight=False)
 
 
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Add demo patients and demo accounts")] = False,
+    database: Annotated[
+        str | None,
+        typer.Option("--database", help="Database URL (default FBSS_DATABASE_URL; with --demo, its own demo file)"),
+    ] = None,
+) -> None:
+    """Start the clinic web app (migrates the database first; --demo adds demo patients and accounts)."""
+    from fbss.web.server import serve
+
+    serve(host, port, demo=demo, database=database)
+
+
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of a case."""

@@ -95,3 +95,18 @@ def test_report_command_writes_a_pdf(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_clinician_report_carries_the_care_plan(kb: KnowledgeBase) -> None:
+    assessment = assessment_of("recurrent_herniation_after_discectomy", kb)
+    html = clinician_report_html(assessment, kb)
+    sections = ["Likely causes", "Work-up", "Treatment options", "Spinal cord stimulation", "Stepped care plan"]
+    assert [html.index(f">{s}</h2>") for s in sections] == sorted(html.index(f">{s}</h2>") for s in sections)
+    _, text, _ = pdf_pages(to_pdf(html))
+    flat = " ".join(text.split())
+    assert "Revision micro- or endoscopic discectomy" in flat
+    assert "appropriate 8/9" in flat
+    assert "Advice stopped" in flat
+    assert assessment.plan.steps[0].title in flat
+    spanish = clinician_report_html(assessment, kb, lang="es")
+    assert "Plan de atención escalonada" in spanish and "Estudio diagnóstico" in spanish

@@ -65,3 +65,28 @@ def test_each_assessment_points_at_the_version_it_assessed(
     assert (first.case_version, latest.case_version) == (1, 2)
     assert [a.case_version for a in repo.assessments("MRN-1")] == [1, 2]
     assert repo.patient("MRN-1").assessments == 2
+
+
+def test_latest_triage_reads_the_newest_assessment_of_the_newest_version(
+    repo: Repository, example_case: Case, kb: KnowledgeBase
+) -> None:
+    from fbss.case.parse import read_case
+    from tests.conftest import EXAMPLES
+
+    repo.add_patient("MRN-1")
+    repo.add_patient("MRN-2")
+    repo.add_patient("MRN-3")  # nothing saved: not listed
+    repo.save_case("MRN-1", example_case)
+    repo.assess_case("MRN-1", kb)
+    urgent = read_case(EXAMPLES / "cauda_equina_retention_day2_after_microdiscectomy.json")
+    repo.save_case("MRN-2", example_case)
+    repo.assess_case("MRN-2", kb)
+    repo.save_case("MRN-2", urgent)  # a newer version, not yet assessed: the old result is not shown as current
+    found = repo.latest_triage()
+    assert set(found) == {"MRN-1"}
+    assert found["MRN-1"].level is None and found["MRN-1"].fired == 0
+    assert found["MRN-1"].leading_cause == "Recurrent disc herniation"
+    repo.assess_case("MRN-2", kb)
+    second = repo.latest_triage()["MRN-2"]
+    assert (second.case_version, second.level) == (2, "emergency")
+    assert second.fired >= 1

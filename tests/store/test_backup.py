@@ -13,7 +13,7 @@ import pytest
 from fbss.case.model import Case
 from fbss.errors import CaseError
 from fbss.knowledge.base import KnowledgeBase
-from fbss.store import backup, transfer
+from fbss.store import backup, migrate, transfer
 from fbss.store.database import Database
 from fbss.store.errors import StoreError, UnknownPatientError
 from fbss.store.outcomes import record_response
@@ -112,8 +112,10 @@ def test_backup_never_overwrites_and_names_its_format(db: Database, tmp_path: Pa
             "revision",
         ),
         (
-            '{"format": "fbss-backup", "format_version": 1, "schema_revision": "0001", '
-            '"tables": {"patients": [{"id": 1}]}}',
+            json.dumps(
+                {"format": "fbss-backup", "format_version": 1, "schema_revision": migrate.head_revision(),
+                 "tables": {"patients": [{"id": 1}]}}
+            ),
             "exactly the columns",
         ),
     ],

@@ -12,6 +12,7 @@ from typer.testing import CliRunner, Result
 
 from fbss.cli import app
 from fbss.errors import CaseError, FbssError
+from fbss.store import migrate
 from fbss.store.database import Database
 from fbss.store.errors import StoreError
 
@@ -207,7 +208,7 @@ def test_db_upgrade_works_from_any_directory_without_alembic_ini(tmp_path: Path)
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    assert "upgraded from schema empty to 0001" in run.stdout
+    assert f"upgraded from schema empty to {migrate.head_revision()}" in run.stdout
     assert not (tmp_path / "alembic.ini").exists()
     failing = subprocess.run(
         [sys.executable, "-c", "from fbss.cli import main; main()", "patient", "show", "NOBODY"],

@@ -15,6 +15,16 @@ ADVICE_LABEL = {
     AdviceLevel.not_recommended: "not recommended",
 }
 
+STEP_KIND = {
+    "red_flag": "red flag",
+    "ask_now": "ask now",
+    "test": "test",
+    "treatment": "treatment",
+    "scs": "neuromodulation",
+    "refer": "referral",
+    "review": "review",
+}
+
 STATE_MARK = {Presence.present: "met", Presence.absent: "not met", Presence.unknown: "unknown"}
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 
+from fbss.instruments import InstrumentCatalogue, load_instruments
+from fbss.instruments.models import InstrumentKind, LicenceStatus
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reports.documents import TEMPLATES
 from fbss.reports.i18n import REVIEW_NOTE
@@ -38,16 +41,45 @@ def knowledge_messages(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
                 yield text, f"patient_education.yaml:exercises:{item.name}"
 
 
-def template_catalogue(kb: KnowledgeBase, crisis_message: str) -> Catalog:
-    """The .pot catalogue: template strings (jinja2 gettext calls) plus knowledge texts."""
+# The web app's pages (the patient portal is translated; the clinician workspace reuses the same catalogue).
+WEB_TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
+
+
+def instrument_messages(catalogue: InstrumentCatalogue) -> Iterator[tuple[str, str]]:
+    """(text, where) for the public-domain questionnaires a patient fills in the portal."""
+    for instrument in catalogue:
+        if instrument.licence.status is not LicenceStatus.public_domain:
+            continue
+        if instrument.kind is not InstrumentKind.questionnaire:
+            continue
+        where = f"instruments.yaml:{instrument.id}"
+        yield instrument.title, f"{where}:title"
+        if instrument.stem:
+            yield instrument.stem, f"{where}:stem"
+        for item in instrument.items:
+            yield item.text or item.label, f"{where}:{item.id}"
+            for option in item.options:
+                yield option.label, f"{where}:{item.id}:options"
+        for alert in instrument.alerts:
+            yield alert.patient_message, f"{where}:alerts:{alert.id}"
+
+
+def template_catalogue(
+    kb: KnowledgeBase, crisis_message: str, instruments: InstrumentCatalogue | None = None
+) -> Catalog:
+    """The .pot catalogue: template strings (jinja2 gettext calls) of the reports and the web app, knowledge
+    texts and the portal's questionnaires."""
     catalog = Catalog(project="FBSS Navigator", msgid_bugs_address="", fuzzy=False)
     method_map = [("**.html", "jinja2.ext:babel_extract")]
     options = {"**.html": {"extensions": "jinja2.ext.i18n", "silent": "false"}}
-    for filename, lineno, message, comments, _context in extract_from_dir(
-        str(TEMPLATES), method_map=method_map, options_map=options
-    ):
-        if isinstance(message, str) and message:
-            catalog.add(message, locations=[(f"templates/{filename}", lineno)], auto_comments=comments)
+    for directory, prefix in ((TEMPLATES, "templates"), (WEB_TEMPLATES, "web/templates")):
+        for filename, lineno, message, comments, _context in extract_from_dir(
+            str(directory), method_map=method_map, options_map=options
+        ):
+            if isinstance(message, str) and message:
+                catalog.add(message, locations=[(f"{prefix}/{filename}", lineno)], auto_comments=comments)
+    for text, where in instrument_messages(instruments or load_instruments()):
+        catalog.add(text, locations=[(where, 0)])
     for text, where in knowledge_messages(kb):
         catalog.add(text, locations=[(where, 0)])
     catalog.add(crisis_message, locations=[("crisis_contacts.yaml:default_message", 0)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,14 @@ def _svg(figure: Figure) -> str:
     text = buffer.getvalue()
     # drop the XML prologue so the SVG can be inlined in HTML
     return text[text.index("<svg") :]
+
+
+_SVG_ID = re.compile(r'(id="|url\(#|href="#)([A-Za-z_][\w.-]*)')
+
+
+def scoped_svg(svg: str, scope: str) -> str:
+    """Prefix the ids inside an inlined SVG, so that several charts on one page do not share ids."""
+    return _SVG_ID.sub(lambda m: f"{m.group(1)}{scope}-{m.group(2)}", svg)
 
 
 def differential_chart(causes: Sequence[CauseResult], top: int = 8, title: str = "Likely causes") -> str:
@@ -106,6 +115,8 @@ def outcome_chart(chart: OutcomeChart) -> str:
         days = [_day(p.when) for p in points]
         axes.plot(days, [p.value for p in points], marker="o", color="#1f618d", lw=2)
         axes.xaxis_date()
+        if days[0] == days[-1]:  # one date: a month either side, not matplotlib's default of years
+            axes.set_xlim(days[0] - 30, days[0] + 30)
         for point in points:
             if point.label:
                 axes.annotate(
@@ -124,6 +135,7 @@ def outcome_chart(chart: OutcomeChart) -> str:
     axes.set_title(chart.title, fontsize=11, loc="left")
     axes.spines[["top", "right"]].set_visible(False)
     if chart.important_change is not None and points:
-        axes.legend(fontsize=7, loc="upper right", frameon=False)
+        # below the dates, so that the band's label never hides a score
+        axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.32), frameon=False, borderaxespad=0)
     figure.autofmt_xdate()
     return _svg(figure)

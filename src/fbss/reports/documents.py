@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,7 +17,9 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.evidence import Source
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.results import Reason
-from fbss.reports.charts import differential_chart
+from fbss.reports.care_view import CareView, care_view
+from fbss.reports.care_wording import missing
+from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart, scoped_svg
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
@@ -46,7 +48,7 @@ def _page(page: str) -> str:
         raise FbssError(f"page size '{page}' is not supported; choose A4 or Letter") from None
 
 
-def _cited(assessment: Assessment) -> list[str]:
+def _cited(assessment: Assessment, care: CareView) -> list[str]:
     """Source ids in order of first citation in the report."""
     seen: dict[str, None] = {}
     for flag in assessment.triage.fired:
@@ -55,6 +57,7 @@ def _cited(assessment: Assessment) -> list[str]:
         seen.update(dict.fromkeys(cause.prior_sources))
         for reason in (*cause.raised_by, *cause.lowered_by):
             seen.update(dict.fromkeys(reason.sources))
+    seen.update(dict.fromkeys(care.sources()))
     return list(seen)
 
 
@@ -72,9 +75,11 @@ def clinician_report_html(
     page: str = "A4",
     extra_sections: tuple[ReportSection, ...] = (),
 ) -> str:
-    """The full assessment for the chart or a multidisciplinary meeting, with numbered references."""
+    """The full assessment for the chart or a multidisciplinary meeting: red flags, causes, work-up, option
+    ratings, SCS advice and the stepped plan, with numbered references."""
     env = _environment(check_language(lang))
-    cited = _cited(assessment)
+    care = care_view(assessment, kb)
+    cited = _cited(assessment, care)
     references: list[Source] = [kb.sources[s] for s in cited if s in kb.sources]
     phrase: Callable[[Reason], str] = lambda r: finding_phrase(r.title, r.state, r.observed)  # noqa: E731
     return env.get_template("clinician_report.html").render(
@@ -92,7 +97,16 @@ def clinician_report_html(
         phrase=phrase,
         review_pending=needs_clinical_review(lang),
         extra_sections=[s.html for s in extra_sections],
+        care=care,
+        missing=missing,
     )
+
+
+def outcomes_section(charts: Sequence[OutcomeChart], lang: str = "en") -> ReportSection:
+    """Outcome charts for the clinician report of a stored patient: the same charts as the web page."""
+    env = _environment(check_language(lang))
+    svgs = [scoped_svg(outcome_chart(chart), f"outcome-{i}") for i, chart in enumerate(charts)]
+    return ReportSection(env.get_template("_outcomes.html").render(charts=svgs))
 
 
 def patient_handout_html(

@@ -25,6 +25,10 @@ class Action(StrEnum):
     import_ = "import"
     backup = "backup"
     restore = "restore"
+    update = "update"
+    login = "login"
+    login_failed = "login_failed"
+    logout = "logout"
 
 
 class Entity(StrEnum):
@@ -34,6 +38,9 @@ class Entity(StrEnum):
     questionnaire_response = "questionnaire_response"
     audit_log = "audit_log"
     database = "database"
+    user = "user"
+    portal_link = "portal_link"
+    safety_alert = "safety_alert"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.pool import StaticPool
 from fbss.store.errors import StoreError
 
 SQLITE_BUSY_SECONDS = 30.0
+_HOLDS_WRITER = "fbss_holds_writer_lock"
 
 
 def _is_memory(url: URL) -> bool:
@@ -44,11 +46,32 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 
+    # Threads of this process queue for the write lock on a lock of their own rather than in SQLite's busy
+    # handler, which polls with sleeps of up to 100 ms: under concurrent page views a thread could lose the race
+    # again and again while others got through. Other processes still queue on the busy timeout.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Every user action writes (at least its audit entry), so take the write lock at the start: concurrent
         # writers then queue on the busy timeout instead of failing with "database is locked" on lock upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        info = connection.info
+        if not info.get(_HOLDS_WRITER):
+            if not writer.acquire(timeout=SQLITE_BUSY_SECONDS):
+                raise StoreError(f"database {url.database}: busy for {SQLITE_BUSY_SECONDS:g} s; try again")
+            info[_HOLDS_WRITER] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            info.pop(_HOLDS_WRITER, None)
+            writer.release()
+            raise
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: object, record: Any) -> None:
+        # Back in the pool means committed or rolled back: the next thread may begin.
+        if record.info.pop(_HOLDS_WRITER, False):
+            writer.release()
 
     return engine
 

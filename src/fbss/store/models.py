@@ -148,6 +148,56 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class User(Base):
+    """A person who signs in to the web app: a clinician (patient records) or an admin (accounts, audit log)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))  # scrypt with a per-user salt; see passwords.py
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    disabled_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (CheckConstraint("role IN ('clinician', 'admin')", name="role"),)
+
+
+class PortalLink(Base):
+    """A link a patient uses to fill questionnaires: only a hash of its token is kept; it expires and can be revoked."""
+
+    __tablename__ = "portal_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    time_point: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class SafetyAlert(Base):
+    """An answer that needs a clinician today (PHQ-9 item 9 above 0), open until a clinician acknowledges it."""
+
+    __tablename__ = "safety_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_responses.id"))
+    alert_id: Mapped[str] = mapped_column(String(64))
+    raised_at: Mapped[dt.datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    acknowledged_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (UniqueConstraint("response_id", "alert_id"),)
+
+
 # Rows of these tables are never updated or deleted (enforced by triggers created in the migrations).
 APPEND_ONLY = ("case_versions", "assessments", "questionnaire_responses", "audit_log")
 # Rows of these tables are never deleted.

@@ -61,6 +61,42 @@ class AssessmentRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AssessmentStamp:
+    """A stored assessment without its result document: which case version, as of when, by which engine and
+    knowledge base (enough to recompute it, cheaper to read than the whole result)."""
+
+    id: int
+    patient_identifier: str
+    case_version: int
+    as_of: dt.date
+    engine_version: str
+    knowledge_version: str
+    knowledge_fingerprint: str
+    created_by: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseWithAssessment:
+    """One case version with its newest stored assessment (if any), read in one transaction."""
+
+    patient: PatientRecord
+    snapshot: CaseVersionRecord | None  # None: no case saved yet
+    assessment: AssessmentStamp | None  # None: this version was never assessed
+
+
+@dataclass(frozen=True, slots=True)
+class LatestTriage:
+    """For the patient list: the red-flag level and leading cause of a patient's newest stored assessment."""
+
+    patient_identifier: str
+    case_version: int
+    level: str | None  # the most urgent fired red flag ("emergency", "same_day", "within_days"), None if none
+    fired: int  # how many red flags fired
+    leading_cause: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class NewResponse:
     """A questionnaire response ready to store: answers as given and the score already computed from them."""
 

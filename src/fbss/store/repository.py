@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,11 +22,21 @@ from fbss.store import audit
 from fbss.store.audit import Action, Entity, Event
 from fbss.store.database import Database
 from fbss.store.errors import StoreError, UnknownPatientError
-from fbss.store.models import Assessment, AuditEntry, CaseVersion, Patient, QuestionnaireResponse
+from fbss.store.models import (
+    Assessment,
+    AuditEntry,
+    CaseVersion,
+    Patient,
+    QuestionnaireResponse,
+    SafetyAlert,
+)
 from fbss.store.records import (
     AssessmentRecord,
+    AssessmentStamp,
     AuditRecord,
     CaseVersionRecord,
+    CaseWithAssessment,
+    LatestTriage,
     NewResponse,
     PatientRecord,
     PatientSummary,
@@ -112,6 +123,12 @@ def _response_record(row: QuestionnaireResponse, identifier: str) -> ResponseRec
     )
 
 
+def _alert_ids(stored_score: dict[str, Any]) -> list[str]:
+    """The safety alerts a stored score raised (PHQ-9 item 9 above 0), each opened for a clinician."""
+    alerts = stored_score.get("alerts") or []
+    return sorted({a["alert_id"] for a in alerts if isinstance(a, dict) and isinstance(a.get("alert_id"), str)})
+
+
 @dataclass(frozen=True, slots=True)
 class Reproduction:
     """Whether re-assessing a stored case snapshot today gives the stored result, and if not, why."""
@@ -193,6 +210,14 @@ class Repository:
             raise StoreError(
                 f"a patient with identifier '{identifier}' already exists; nothing was added"
             ) from None
+
+    def identifier_of(self, patient_id: int) -> str:
+        """The identifier of a patient known by database id (web addresses carry ids, not record numbers)."""
+        with self.db.errors(), self.db.sessions() as session:
+            identifier = session.scalar(select(Patient.identifier).where(Patient.id == patient_id))
+        if identifier is None:
+            raise UnknownPatientError(f"no patient with id {patient_id}")
+        return identifier
 
     def list_patients(self) -> list[PatientRecord]:
         with self._unit() as unit:
@@ -335,6 +360,106 @@ class Repository:
                 unit.log(Action.read, Entity.patient, patient.id, patient.id)
             return [_assessment_record(row, patient.identifier, version) for row, version in rows]
 
+    def latest_assessment(self, identifier: str, version: int | None = None) -> AssessmentRecord | None:
+        """The newest stored assessment of one case version (default: the latest version), or None."""
+        with self._unit() as unit:
+            patient = self._find_patient(unit, identifier)
+            snapshot = self._version_row(unit, patient, version)
+            row = unit.session.scalar(
+                select(Assessment)
+                .where(Assessment.case_version_id == snapshot.id)
+                .order_by(Assessment.id.desc())
+                .limit(1)
+            )
+            if row is None:
+                unit.log(Action.read, Entity.case_version, snapshot.id, patient.id)
+                return None
+            unit.log(Action.read, Entity.assessment, row.id, patient.id)
+            return _assessment_record(row, patient.identifier, snapshot.version)
+
+    def case_with_assessment(self, identifier: str, version: int | None = None) -> CaseWithAssessment:
+        """A case version (default: the newest) and the stamp of its newest stored assessment, in one transaction
+        and without reading the stored result: what a page that recomputes the assessment needs."""
+        with self._unit() as unit:
+            patient = self._find_patient(unit, identifier)
+            unit.log(Action.read, Entity.patient, patient.id, patient.id)
+            if version is None and unit.session.scalar(
+                select(CaseVersion.id).where(CaseVersion.patient_id == patient.id).limit(1)
+            ) is None:
+                return CaseWithAssessment(_patient_record(patient), None, None)
+            snapshot = self._version_row(unit, patient, version)
+            unit.log(Action.read, Entity.case_version, snapshot.id, patient.id)
+            row = unit.session.execute(
+                select(
+                    Assessment.id,
+                    Assessment.as_of,
+                    Assessment.engine_version,
+                    Assessment.knowledge_version,
+                    Assessment.knowledge_fingerprint,
+                    Assessment.created_by,
+                    Assessment.created_at,
+                )
+                .where(Assessment.case_version_id == snapshot.id)
+                .order_by(Assessment.id.desc())
+                .limit(1)
+            ).first()
+            stamp = None
+            if row is not None:
+                unit.log(Action.read, Entity.assessment, row.id, patient.id)
+                stamp = AssessmentStamp(
+                    row.id, patient.identifier, snapshot.version, row.as_of, row.engine_version,
+                    row.knowledge_version, row.knowledge_fingerprint, row.created_by, row.created_at,
+                )
+            return CaseWithAssessment(
+                _patient_record(patient), _version_record(snapshot, patient.identifier), stamp
+            )
+
+    def latest_triage(self) -> dict[str, LatestTriage]:
+        """Every patient's newest stored assessment of their newest case version, reduced to what the patient
+        list shows; only the few fields are read from each stored result, never the whole document."""
+        level = Assessment.result[("triage", "level")].as_string()
+        fired = func.json_array_length(Assessment.result[("triage", "fired")])
+        if self.db.dialect == "postgresql":
+            fired = func.jsonb_array_length(Assessment.result[("triage", "fired")])
+        leading = Assessment.result[("differential", "causes", 0, "title")].as_string()
+        with self._unit() as unit:
+            newest_version = (
+                select(CaseVersion.patient_id, func.max(CaseVersion.version).label("version"))
+                .group_by(CaseVersion.patient_id)
+                .subquery()
+            )
+            rows = unit.session.execute(
+                select(Patient.identifier, CaseVersion.version, Assessment.id, level, fired, leading)
+                .join(CaseVersion, Assessment.case_version_id == CaseVersion.id)
+                .join(Patient, Patient.id == CaseVersion.patient_id)
+                .join(
+                    newest_version,
+                    (newest_version.c.patient_id == CaseVersion.patient_id)
+                    & (newest_version.c.version == CaseVersion.version),
+                )
+                .order_by(Assessment.id)
+            ).all()
+            unit.log(Action.list_, Entity.assessment)
+        found: dict[str, LatestTriage] = {}
+        for identifier, version, _id, flag_level, count, cause in rows:  # oldest first: the newest wins
+            found[identifier] = LatestTriage(identifier, version, flag_level, int(count or 0), cause)
+        return found
+
+    def export_assessment(self, identifier: str, assessment_id: int) -> AssessmentRecord:
+        """A stored assessment, read to leave the system as a report (audited as an export)."""
+        with self._unit() as unit:
+            patient = self._find_patient(unit, identifier)
+            found = unit.session.execute(
+                select(Assessment, CaseVersion.version)
+                .join(CaseVersion, Assessment.case_version_id == CaseVersion.id)
+                .where(Assessment.id == assessment_id, CaseVersion.patient_id == patient.id)
+            ).first()
+            if found is None:
+                raise StoreError(f"patient '{identifier}' has no assessment {assessment_id}")
+            row, version = found
+            unit.log(Action.export, Entity.assessment, row.id, patient.id)
+            return _assessment_record(row, patient.identifier, version)
+
     def reproduce(self, assessment_id: int, kb: KnowledgeBase) -> Reproduction:
         """Re-assess the stored snapshot behind an assessment and compare with what was stored."""
         with self._unit() as unit:
@@ -392,6 +517,13 @@ class Repository:
             unit.session.add(row)
             unit.session.flush()
             unit.log(Action.create, Entity.questionnaire_response, row.id, patient.id)
+            for alert_id in _alert_ids(response.score):
+                alert = SafetyAlert(
+                    patient_id=patient.id, response_id=row.id, alert_id=alert_id, raised_at=row.completed_at
+                )
+                unit.session.add(alert)
+                unit.session.flush()
+                unit.log(Action.create, Entity.safety_alert, alert.id, patient.id)
             return _response_record(row, patient.identifier)
 
     def responses(self, identifier: str, instrument_id: str | None = None) -> list[ResponseRecord]:

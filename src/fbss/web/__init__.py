@@ -1,0 +1,1 @@
+"""The clinic web app: clinician workspace, patient portal, reports; server-rendered pages over the store."""

@@ -1,0 +1,422 @@
+"""The new-case form: its fields and steps (read from the Case model), form data to case data, and the Case
+model's validation errors mapped back to the form field that caused them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import annotated_types
+from pydantic import BaseModel, ValidationError
+
+from fbss.case.model import (
+    Case,
+    Course,
+    DiagnosticResult,
+    Examination,
+    Pain,
+    Patient,
+    Presence,
+    PriorTreatment,
+    Psychosocial,
+    RedFlagItems,
+    RiskFactors,
+    Study,
+    Surgery,
+)
+from fbss.case.vocabulary import LAB_UNITS, Lab
+
+STEPS: tuple[tuple[str, str], ...] = (
+    ("surgery", "Patient and surgery"),
+    ("course", "Course and risk factors"),
+    ("pain", "Pain"),
+    ("exam", "Examination and red flags"),
+    ("imaging", "Imaging, labs and treatments"),
+    ("psychosocial", "Psychosocial"),
+)
+STEP_IDS = tuple(s for s, _ in STEPS)
+
+# Words that read better written out than as field names.
+LABELS: dict[str, str] = {
+    "assessment_date": "Date of this assessment",
+    "total_spine_operations": "Spine operations in total",
+    "patient.egfr": "eGFR (mL/min/1.73 m²)",
+    "patient.anticoagulant_can_pause": "Anticoagulant can be paused",
+    "patient.contrast_allergy": "Contrast allergy",
+    "index_surgery.type": "Index operation",
+    "index_surgery.date": "Date of the index operation",
+    "index_surgery.levels": "Operated segments",
+    "index_surgery.instrumented": "Instrumented (screws, rods)",
+    "index_surgery.iliac_crest_graft": "Iliac crest bone graft",
+    "index_surgery.preoperative_symptoms": "Symptoms before surgery",
+    "course.relief_after_surgery": "Relief after surgery, even for a while",
+    "course.pain_free_interval_months": "Pain-free interval (months)",
+    "course.months_since_surgery": "Months since surgery (if no dates)",
+    "course.pain_compared_with_before": "Pain compared with before surgery",
+    "course.fall_or_injury_since_surgery": "Fall or injury since surgery",
+    "risk_factors.bmi": "BMI (kg/m²)",
+    "pain.back_share_percent": "Back pain as % of the total",
+    "pain.nrs_back": "Back pain now, NRS 0-10",
+    "pain.nrs_leg": "Leg pain now, NRS 0-10",
+    "pain.duration_months": "Duration of the current pain (months)",
+    "pain.buttock_or_groin_below_l5": "Buttock or groin pain below L5",
+    "pain.night_or_rest_pain": "Night or rest pain",
+    "exam.si_provocation_positive_tests": "Positive SI provocation tests (of 6)",
+    "exam.tinel_or_entrapment_sign": "Tinel or entrapment sign",
+    "exam.temperature_c": "Temperature (°C)",
+    "exam.sagittal_imbalance_clinical": "Sagittal imbalance on examination",
+    "red_flags.post_void_residual_ml": "Post-void residual (mL)",
+    "red_flags.iv_drug_use": "Intravenous drug use",
+    "psychosocial.phq9_total": "PHQ-9 total (0-27)",
+    "psychosocial.phq9_item9": "PHQ-9 item 9 (0-3)",
+    "psychosocial.gad7_total": "GAD-7 total (0-21)",
+    "psychosocial.pcs_total": "Pain Catastrophizing Scale total (0-52)",
+    "psychosocial.dn4_total": "DN4 total (0-10)",
+    "psychosocial.startback_total": "STarT Back total (0-9)",
+    "psychosocial.startback_distress": "STarT Back distress subscore (0-5)",
+    "psychosocial.opioid_mme": "Opioids, oral morphine mg equivalents/day",
+    "notes": "Notes",
+}
+WORDS = {"nrs": "NRS", "mri": "MRI", "ct": "CT", "si": "SI", "emg": "EMG", "ncs": "NCS", "scs": "SCS", "drg": "DRG",
+         "nsaid": "NSAID", "tens": "TENS", "dexa": "DEXA", "crp": "CRP", "esr": "ESR", "wbc": "WBC", "xray": "X-ray",
+         "alif": "ALIF", "plif": "PLIF", "tlif": "TLIF", "olif": "OLIF", "iv": "IV"}
+
+ROW_MODELS: dict[str, type[BaseModel]] = {
+    "studies": Study,
+    "diagnostics": DiagnosticResult,
+    "prior_treatments": PriorTreatment,
+}
+ROW_KEY = {"studies": "modality", "diagnostics": "finding", "prior_treatments": "treatment"}
+BLANK_ROWS = {"studies": 1, "diagnostics": 2, "prior_treatments": 1}
+LIST_STEP = "imaging"
+
+
+def humanise(text: str) -> str:
+    words = [WORDS.get(w, w) for w in text.split("_")]
+    words[0] = words[0][:1].upper() + words[0][1:]
+    return " ".join(words)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One form control: its name (a dotted case path), label, kind, allowed values and bounds."""
+
+    name: str
+    label: str
+    kind: str  # presence, enum, int, float, date, text, textarea, segments, segment, bool
+    step: str
+    help: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    required: bool = False
+
+    @property
+    def dom_id(self) -> str:
+        return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", self.name)
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _unwrap(args[0])
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    return annotation
+
+
+def _field_spec(name: str, info: Any, step: str, label: str | None = None) -> FieldSpec | None:
+    annotation = _unwrap(info.annotation)
+    short = name.rsplit(".", 1)[-1].rsplit("-", 1)[-1]
+    label = label or LABELS.get(name) or humanise(short)
+    bounds: dict[str, float] = {}
+    for meta in info.metadata:
+        if isinstance(meta, annotated_types.Ge):
+            bounds["minimum"] = float(meta.ge)  # type: ignore[arg-type]
+        if isinstance(meta, annotated_types.Le):
+            bounds["maximum"] = float(meta.le)  # type: ignore[arg-type]
+    common: dict[str, Any] = {"help": info.description, **bounds}
+    if annotation is Presence:
+        return FieldSpec(name, label, "presence", step, **common)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        options = tuple((str(m.value), humanise(str(m.value))) for m in annotation)
+        return FieldSpec(name, label, "enum", step, options=options, **common)
+    if annotation is int:
+        return FieldSpec(name, label, "int", step, **common)
+    if annotation is float:
+        return FieldSpec(name, label, "float", step, **common)
+    if annotation is dt.date:
+        return FieldSpec(name, label, "date", step, **common)
+    if annotation is bool:
+        return FieldSpec(name, label, "bool", step, **common)
+    if annotation is str:
+        kind = "segment" if short == "level" else ("textarea" if short in ("notes",) else "text")
+        return FieldSpec(name, label, kind, step, **common)
+    if typing.get_origin(annotation) is tuple and short == "levels":
+        common["help"] = common["help"] or "Comma-separated, e.g. L4-L5, L5-S1"
+        return FieldSpec(name, label, "segments", step, **common)
+    return None  # lists of sub-models (devices, earlier surgeries) are kept from the case being edited
+
+
+def _model_fields(prefix: str, model: type[BaseModel], step: str) -> list[FieldSpec]:
+    specs = []
+    for name, info in model.model_fields.items():
+        spec = _field_spec(f"{prefix}.{name}", info, step)
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def _build_fields() -> list[FieldSpec]:
+    case_fields = Case.model_fields
+    specs: list[FieldSpec] = [
+        FieldSpec("assessment_date", LABELS["assessment_date"], "date", "surgery"),
+        *_model_fields("patient", Patient, "surgery"),
+        *_model_fields("index_surgery", Surgery, "surgery"),
+    ]
+    total = _field_spec("total_spine_operations", case_fields["total_spine_operations"], "surgery")
+    assert total is not None
+    specs.append(total)
+    specs += _model_fields("course", Course, "course") + _model_fields("risk_factors", RiskFactors, "course")
+    specs += _model_fields("pain", Pain, "pain")
+    specs += _model_fields("exam", Examination, "exam") + _model_fields("red_flags", RedFlagItems, "exam")
+    specs += _model_fields("psychosocial", Psychosocial, "psychosocial")
+    specs.append(FieldSpec("notes", LABELS["notes"], "textarea", "psychosocial", help="At most 5000 characters"))
+    return [
+        FieldSpec(s.name, s.label, s.kind, s.step, s.help, s.options, s.minimum, s.maximum, True)
+        if s.name == "index_surgery.type"
+        else s
+        for s in specs
+    ]
+
+
+FIELDS: tuple[FieldSpec, ...] = tuple(_build_fields())
+BY_NAME = {f.name: f for f in FIELDS}
+LAB_FIELDS = tuple(
+    (lab, FieldSpec(f"labs.{lab.value}", f"{humanise(lab.value)} ({LAB_UNITS[lab]})", "float", LIST_STEP),
+     FieldSpec(f"labs.{lab.value}.date", f"{humanise(lab.value)} date", "date", LIST_STEP))
+    for lab in Lab
+)
+
+
+def row_specs(kind: str, index: int) -> list[FieldSpec]:
+    """The controls of one row of a list (a study, a diagnostic finding, a prior treatment)."""
+    model = ROW_MODELS[kind]
+    specs = []
+    for name, info in model.model_fields.items():
+        spec = _field_spec(f"{kind}-{index}-{name}", info, LIST_STEP, label=humanise(name))
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def fields_of(step: str) -> list[FieldSpec]:
+    return [f for f in FIELDS if f.step == step]
+
+
+# -- case data <-> form values ----------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _get(data: Mapping[str, Any], path: str) -> Any:
+    current: Any = data
+    for part in path.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def values_from_case(data: Mapping[str, Any]) -> dict[str, str]:
+    """Form values (strings) for a case given as JSON data."""
+    values = {f.name: _text(_get(data, f.name)) for f in FIELDS}
+    for kind in ROW_MODELS:
+        for index, row in enumerate(data.get(kind) or []):
+            for spec in row_specs(kind, index):
+                values[spec.name] = _text(row.get(spec.name.rsplit("-", 1)[-1]))
+    for lab in data.get("labs") or []:
+        values[f"labs.{lab['lab']}"] = _text(lab.get("value"))
+        values[f"labs.{lab['lab']}.date"] = _text(lab.get("date"))
+    return values
+
+
+def row_count(values: Mapping[str, str], kind: str) -> int:
+    """Rows that hold something, plus the blank rows offered for new entries."""
+    used = 0
+    prefix = f"{kind}-"
+    for name, value in values.items():
+        if name.startswith(prefix) and value:
+            index = int(name.split("-")[1])
+            used = max(used, index + 1)
+    return used + BLANK_ROWS[kind]
+
+
+@dataclass
+class FormResult:
+    """The case data built from the form, and an error message per form field that could not be used."""
+
+    data: dict[str, Any]
+    errors: dict[str, str]
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    current = data
+    for part in parts[:-1]:
+        current = current.setdefault(part, {})
+    current[parts[-1]] = value
+
+
+def _convert(spec: FieldSpec, raw: str) -> tuple[Any, str | None]:
+    """A form string as the value the model expects, or an error naming what was expected."""
+    raw = raw.strip()
+    if spec.kind == "bool":
+        return raw in ("on", "true", "1"), None
+    if not raw:
+        return None, None
+    if spec.kind == "int":
+        try:
+            return int(raw), None
+        except ValueError:
+            return None, f"enter a whole number, not {raw!r}"
+    if spec.kind == "float":
+        try:
+            return float(raw.replace(",", ".")), None
+        except ValueError:
+            return None, f"enter a number, not {raw!r}"
+    if spec.kind == "date":
+        try:
+            return dt.date.fromisoformat(raw).isoformat(), None
+        except ValueError:
+            return None, f"enter a date as YYYY-MM-DD, not {raw!r}"
+    if spec.kind == "segments":
+        return [part.strip().upper() for part in re.split(r"[,;\s]+", raw) if part.strip()], None
+    if spec.kind == "segment":
+        return raw.upper(), None
+    if spec.kind in ("presence", "enum") and spec.options and raw not in {v for v, _ in spec.options}:
+        return None, f"choose one of the listed answers, not {raw!r}"
+    if spec.kind == "presence" and raw not in {p.value for p in Presence}:
+        return None, "choose present, absent or unknown"
+    return raw, None
+
+
+def case_data_from_form(form: Mapping[str, str], base: Mapping[str, Any], case_id: str) -> FormResult:
+    """Overlay the form's values on the case being edited (which keeps what the form does not show)."""
+    data: dict[str, Any] = json.loads(json.dumps(base)) if base else {}
+    data["id"] = data.get("id") or case_id
+    for key in ("labs", *ROW_MODELS):
+        data.pop(key, None)
+    errors: dict[str, str] = {}
+    for spec in FIELDS:
+        value, problem = _convert(spec, form.get(spec.name, ""))
+        if problem:
+            errors[spec.name] = problem
+            continue
+        section, _, leaf = spec.name.rpartition(".")
+        if value is None:
+            # an emptied field goes back to its default (unknown / not given)
+            target = _get(data, section) if section else data
+            if isinstance(target, dict):
+                target.pop(leaf, None)
+            continue
+        _set(data, spec.name, value)
+    for kind in ROW_MODELS:
+        rows = []
+        for index in range(row_count(form, kind)):
+            if not form.get(f"{kind}-{index}-{ROW_KEY[kind]}", "").strip():
+                continue
+            row: dict[str, Any] = {}
+            for spec in row_specs(kind, index):
+                value, problem = _convert(spec, form.get(spec.name, ""))
+                if problem:
+                    errors[spec.name] = problem
+                elif value is not None:
+                    row[spec.name.rsplit("-", 1)[-1]] = value
+            rows.append((index, row))
+        if rows:
+            data[kind] = [row for _, row in rows]
+            data.setdefault("_row_index", {})[kind] = [index for index, _ in rows]
+    labs = []
+    for lab, value_spec, date_spec in LAB_FIELDS:
+        value, problem = _convert(value_spec, form.get(value_spec.name, ""))
+        when, date_problem = _convert(date_spec, form.get(date_spec.name, ""))
+        if problem:
+            errors[value_spec.name] = problem
+        if date_problem:
+            errors[date_spec.name] = date_problem
+        if value is not None:
+            labs.append({"lab": lab.value, "value": value, **({"date": when} if when else {})})
+    if labs:
+        data["labs"] = labs
+    return FormResult(data, errors)
+
+
+def _field_for(loc: tuple[Any, ...], message: str, row_index: Mapping[str, list[int]]) -> str:
+    """The form field a validation error belongs to (model-level errors: the first field the message names)."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ROW_MODELS and len(parts) >= 2 and parts[1].isdigit():
+        kind, position = parts[0], int(parts[1])
+        indexes = row_index.get(kind, [])
+        index = indexes[position] if position < len(indexes) else position
+        leaf = parts[2] if len(parts) > 2 else ROW_KEY[kind]
+        return f"{kind}-{index}-{leaf}"
+    if parts and parts[0] == "labs":
+        return "labs.crp"
+    name = ".".join(parts)
+    if name in BY_NAME:
+        return name
+    prefix = f"{name}." if name else ""
+    mentioned: list[str] = re.findall(r"[a-z_][a-z_0-9]*(?:\.[a-z_0-9]+)*", message)
+    for word in mentioned:
+        for candidate in (prefix + word, word):
+            if candidate in BY_NAME:
+                return candidate
+    required = next((f.name for f in FIELDS if f.required and f.name.startswith(prefix)), None)
+    return required or name or "assessment_date"
+
+
+def validate(result: FormResult) -> tuple[Case | None, dict[str, str]]:
+    """The Case, or the model's errors mapped to form fields (with the form's own conversion errors)."""
+    data = dict(result.data)
+    row_index = data.pop("_row_index", {})
+    errors = dict(result.errors)
+    try:
+        case = Case.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = "required: choose an answer"
+            given = error.get("input")
+            if error["type"] not in ("missing", "extra_forbidden") and isinstance(given, (str, int, float)):
+                message += f" (got {json.dumps(given)})"
+            name = _field_for(tuple(error["loc"]), message, row_index)
+            errors.setdefault(name, message)
+        return None, errors
+    return (None, errors) if errors else (case, {})
+
+
+def step_of(name: str) -> str:
+    if name in BY_NAME:
+        return BY_NAME[name].step
+    return LIST_STEP

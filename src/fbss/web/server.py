@@ -1,0 +1,98 @@
+"""`fbss serve`: migrate the database, optionally seed the demo, print how to sign in, run uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import sys
+
+from fbss.errors import FbssError
+from fbss.knowledge.loader import load_knowledge
+from fbss.store.accounts import Accounts, Role
+from fbss.store.database import Database
+from fbss.web.config import WebConfig, web_data_dir
+
+ADMIN_PASSWORD_VARIABLE = "FBSS_ADMIN_PASSWORD"
+
+
+def configure_logging() -> None:
+    """Our access log (route templates, status, time) on stderr; uvicorn's own access log is off because it
+    prints paths, which can hold record numbers."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("fbss.web")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _first_admin(db: Database) -> str | None:
+    """On a database without accounts, create `admin` (FBSS_ADMIN_PASSWORD or a random password, printed)."""
+    accounts = Accounts(db, user="fbss-serve")
+    with db.sessions() as session:
+        from sqlalchemy import func, select
+
+        from fbss.store.models import User
+
+        count = session.scalar(select(func.count()).select_from(User)) or 0
+    if count:
+        return None
+    password = os.environ.get(ADMIN_PASSWORD_VARIABLE) or secrets.token_urlsafe(12)
+    accounts.create_user("admin", password, Role.admin, display_name="Administrator")
+    return password
+
+
+DEMO_DATABASE = "demo.sqlite3"
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail before any set-up, with the fix, when the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or "in use"
+            raise FbssError(f"port {port} on {host} is not available ({reason}); choose another with --port") from None
+
+
+def demo_database_url() -> str:
+    """The demo's own SQLite file in the data directory, so that demo patients never join real records."""
+    return f"sqlite:///{web_data_dir() / DEMO_DATABASE}"
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, database: str | None = None) -> None:
+    import uvicorn
+
+    from fbss.web.app import create_app
+
+    _check_port(host, port)
+    if demo and database is None:
+        database = demo_database_url()
+    db = Database.open(database)
+    before, after = db.upgrade()
+    kb = load_knowledge()
+    out = sys.stderr
+    print(f"database {db.url}: schema {before or 'empty'} -> {after}", file=out)
+    if demo:
+        from fbss.web import demo as demo_data
+
+        added = demo_data.seed(db, kb)
+        accounts = demo_data.ensure_accounts(db)
+        print(f"demo: {added} patient(s) added" if added else "demo: demo patients already present", file=out)
+    else:
+        password = _first_admin(db)
+    app = create_app(db, kb, WebConfig.from_environment())
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"\nFBSS Navigator is running at http://{shown_host}:{port}/", file=out)
+    if demo:
+        print(f"  clinician: user name 'clinician', password '{accounts.clinician_password}'", file=out)
+        print(f"  admin:     user name 'admin', password '{accounts.admin_password}'", file=out)
+    elif password:
+        print(f"  first account: user name 'admin', password '{password}' (change it after signing in)", file=out)
+    print("  stop with Ctrl+C\n", file=out, flush=True)
+    configure_logging()
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", server_header=False)
