@@ -67,8 +67,8 @@ def main() -> None:
     table.add_column("cost vs parsing", justify="right")
     for name, value in (
         ("parse JSON into a validated Case", parse_rate),
-        ("diagnostic core: findings, triage, differential", core_rate),
-        ("engine: assess() on parsed cases, care planning included", engine_rate),
+        ("diagnostic core: triage + differential", core_rate),
+        ("whole assess(): core + care planning", engine_rate),
         ("parse + assess", both_rate),
         ("assess + full JSON output", json_rate),
     ):
