@@ -14,7 +14,7 @@ from urllib.parse import quote
 from fbss.case.model import Presence
 from fbss.fhir import codes as c
 from fbss.fhir.cds_models import Card, CdsCoding, Link, Source
-from fbss.fhir.exporter import source_url
+from fbss.fhir.citations import source_url
 from fbss.fhir.importer import ImportReport
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.models import Urgency
