@@ -71,8 +71,9 @@ SERVICES = {
         title="FBSS Navigator: persistent pain after spine surgery",
         description=(
             "For a patient with persistent spinal pain after surgery (PSPS type 2, failed back surgery syndrome): "
-            "red flags to act on, questions to ask now, and the ranked causes with the findings and sources behind "
-            "each. Needs the patient's spine operations as Procedures."
+            "red flags to act on, questions to ask now, the ranked causes with the findings and sources behind "
+            "each, and, when no red flag fired, the next steps of the care plan and the SCS advice. Needs the "
+            "patient's spine operations as Procedures."
         ),
         id=SERVICE_ID,
         prefetch=PREFETCH,
