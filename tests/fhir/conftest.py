@@ -69,6 +69,13 @@ def hook_request(data: dict[str, Any], **extra: Any) -> dict[str, Any]:
     }
 
 
+def card_of(cards: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    """The card whose source label names `kind` ('red flags', 'differential', 'work-up', 'SCS')."""
+    found = [card for card in cards if card["source"]["label"].startswith(f"FBSS Navigator {kind}")]
+    assert len(found) == 1, [card["summary"] for card in cards]
+    return found[0]
+
+
 def cds_client(settings: CdsSettings | None = None, **kwargs: Any) -> TestClient:
     app = create_cds_app(
         settings or CdsSettings(auth_required=False, app_base_url="https://fbss.example.org"), **kwargs

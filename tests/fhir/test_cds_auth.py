@@ -11,7 +11,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from fbss.fhir.cds_auth import AuthConfigError, issuers_from_env
+from fbss.fhir.cds_auth import AuthConfigError, ReplayStoreError, SqliteReplayCache, issuers_from_env
 from fbss.fhir.cds_hooks import CdsSettings
 from tests.fhir.conftest import SERVICE, Signer, bundle, cds_client, hook_request
 
@@ -134,3 +134,37 @@ def test_issuers_from_environment_variables(tmp_path: Path, signer: Signer) -> N
 def test_bad_issuer_configuration_is_named(env: dict[str, str], fragment: str) -> None:
     with pytest.raises(AuthConfigError, match=fragment):
         issuers_from_env(env)
+
+
+def test_the_replay_cache_can_be_shared_by_worker_processes(signer: Signer, tmp_path: Path) -> None:
+    shared = str(tmp_path / "jti.sqlite")
+    first, second = secured(signer, replay_db=shared), secured(signer, replay_db=shared)  # two workers, one file
+    token = signer.token(BASE + SERVICE)
+    assert call(first, token).status_code == 200
+    replayed = call(second, token)
+    assert replayed.status_code == 401 and "replay" in replayed.json()["message"]
+    assert call(second, signer.token(BASE + SERVICE)).status_code == 200
+
+
+def test_the_shared_replay_cache_forgets_expired_tokens(tmp_path: Path) -> None:
+    a, b = SqliteReplayCache(tmp_path / "jti.sqlite", purge_every=2), SqliteReplayCache(tmp_path / "jti.sqlite")
+    now = time.time()
+    assert a.check_and_add("iss\njti-1", now + 60)
+    assert not b.check_and_add("iss\njti-1", now + 60)
+    assert a.check_and_add("iss\njti-2", now - 1)  # already expired when recorded
+    assert b.check_and_add("iss\njti-2", now + 60)  # so the key is free again
+
+
+def test_an_unusable_replay_cache_refuses_the_call(signer: Signer, tmp_path: Path) -> None:
+    client = secured(signer, replay_db=str(tmp_path / "missing-folder" / "jti.sqlite"))
+    response = call(client, signer.token(BASE + SERVICE))
+    assert response.status_code == 503 and response.json()["error"] == "unavailable"
+    with pytest.raises(ReplayStoreError):
+        SqliteReplayCache(tmp_path / "missing-folder" / "jti.sqlite").check_and_add("k", time.time() + 60)
+
+
+def test_the_replay_cache_file_comes_from_the_environment() -> None:
+    assert (
+        CdsSettings.from_env({"FBSS_CDS_REPLAY_DB": "/var/lib/fbss/jti.sqlite"}).replay_db == "/var/lib/fbss/jti.sqlite"
+    )
+    assert CdsSettings.from_env({}).replay_db is None

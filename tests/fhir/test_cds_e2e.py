@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from fbss.fhir.cds_hooks import CdsSettings
-from tests.fhir.conftest import SERVICE, bundle, cds_client
+from tests.fhir.conftest import SERVICE, bundle, card_of, cds_client
 
 TOKEN = "stub-access-token"
 PAGE = 2
@@ -121,7 +121,7 @@ def test_without_prefetch_the_service_fetches_everything(fhir_server: tuple[str,
     seen.clear()
     response = cds_client().post(SERVICE, json=request("rdh-1", server))
     assert response.status_code == 200, response.text
-    differential = response.json()["cards"][-1]
+    differential = card_of(response.json()["cards"], "differential")
     assert differential["summary"].startswith("Most likely cause: Recurrent disc herniation")
     assert any(url.endswith("/fhir/Patient/rdh-1") for url in seen)
     assert any("Observation?patient=rdh-1&page=2" in url for url in seen)  # the next page was followed
@@ -158,7 +158,7 @@ def test_a_failing_optional_query_is_named_on_the_card(fhir_server: tuple[str, l
     assert response.status_code == 200
     cards = response.json()["cards"]
     assert cards[0]["indicator"] == "critical"
-    assert "Not available to this assessment:** medications" in cards[-1]["detail"]
+    assert "Not available to this assessment:** medications" in card_of(cards, "differential")["detail"]
 
 
 def test_a_slow_server_times_out(fhir_server: tuple[str, list[str]]) -> None:
@@ -168,7 +168,7 @@ def test_a_slow_server_times_out(fhir_server: tuple[str, list[str]]) -> None:
     response = client.post(SERVICE, json=request("slow-1", server))
     assert time.monotonic() - started < 1.5
     assert response.status_code == 200  # observations are optional: assessed without them, and said so
-    assert "observations" in response.json()["cards"][-1]["detail"]
+    assert "observations" in card_of(response.json()["cards"], "differential")["detail"]
 
 
 def test_an_unreachable_server_means_412() -> None:

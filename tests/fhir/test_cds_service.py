@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fbss.fhir.cds_hooks import CdsSettings, MemoryFeedbackSink
-from tests.fhir.conftest import SERVICE, bundle, cds_client, hook_request
+from tests.fhir.conftest import SERVICE, bundle, card_of, cds_client, hook_request
 
 
 def cards(client: TestClient, name: str, **extra: Any) -> list[dict[str, Any]]:
@@ -42,7 +42,7 @@ def test_cauda_equina_gives_a_critical_card_first(client: TestClient) -> None:
 def test_recurrent_herniation_leads_the_differential_with_its_reasons(client: TestClient) -> None:
     result = cards(client, "recurrent_herniation_after_microdiscectomy")
     assert all(card["indicator"] != "critical" for card in result)
-    differential = result[-1]
+    differential = card_of(result, "differential")
     assert differential["summary"].startswith("Most likely cause: Recurrent disc herniation")
     assert differential["indicator"] == "warning"  # a strong leader
     assert "| 1 | Recurrent disc herniation |" in differential["detail"]
@@ -52,7 +52,7 @@ def test_recurrent_herniation_leads_the_differential_with_its_reasons(client: Te
 
 
 def test_pseudarthrosis_after_fusion(client: TestClient) -> None:
-    differential = cards(client, "pseudarthrosis_after_fusion")[-1]
+    differential = card_of(cards(client, "pseudarthrosis_after_fusion"), "differential")
     assert "Pseudarthrosis" in differential["summary"]
 
 
@@ -188,7 +188,7 @@ def test_invalid_resources_inside_prefetch_are_reported_not_fatal(client: TestCl
     request["prefetch"]["observations"]["entry"].append({"resource": {"resourceType": "Observation", "code": {}}})
     response = client.post(SERVICE, json=request)
     assert response.status_code == 200
-    assert "could not be read" in response.json()["cards"][-1]["detail"]
+    assert "could not be read" in card_of(response.json()["cards"], "differential")["detail"]
 
 
 def test_missing_required_prefetch_without_a_fhir_server_is_412(client: TestClient) -> None:
@@ -204,7 +204,9 @@ def test_missing_optional_prefetch_is_named_on_the_card(client: TestClient) -> N
     del request["prefetch"]["medications"]
     response = client.post(SERVICE, json=request)
     assert response.status_code == 200
-    assert "Not available to this assessment:** medications" in response.json()["cards"][-1]["detail"]
+    assert (
+        "Not available to this assessment:** medications" in card_of(response.json()["cards"], "differential")["detail"]
+    )
 
 
 def test_a_fhir_server_off_the_allow_list_is_not_queried() -> None:

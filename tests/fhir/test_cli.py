@@ -36,7 +36,7 @@ def test_export_then_import_gives_the_case_back(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     bundle = json.loads(run.stdout)
     kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
-    assert {"RiskAssessment", "ClinicalImpression", "DocumentReference", "Provenance"} <= kinds
+    assert {"RiskAssessment", "ClinicalImpression", "CarePlan", "DocumentReference", "Provenance"} <= kinds
     assert "Questionnaire" not in kinds
     path = tmp_path / "bundle.json"
     path.write_text(run.stdout)

@@ -80,5 +80,6 @@ def test_the_report_is_a_base64_markdown_document(kb: KnowledgeBase) -> None:
 
 def test_provenance_names_engine_and_knowledge_versions(kb: KnowledgeBase) -> None:
     case = read_case(EXAMPLES / "recurrent_herniation_after_discectomy.json")
-    [provenance] = resources(export_assessment(case, kb), "Provenance")
-    assert kb.version in provenance["agent"][0]["who"]["display"]
+    provenances = resources(export_assessment(case, kb), "Provenance")
+    assert len(provenances) == 2  # the engine's, and the one listing the plan's sources
+    assert all(kb.version in p["agent"][0]["who"]["display"] for p in provenances)

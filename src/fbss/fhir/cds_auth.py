@@ -4,18 +4,23 @@ Checks: an asymmetric algorithm (never `none` or HMAC), `typ` JWT and a `kid`; a
 configured out of band (a JWK Set or a PEM public key; `jku` URLs are never fetched, only checked against an allow
 list); a valid signature; `aud` equal to the exact endpoint URL; `exp`, `iat` and `jti` present; `exp` not passed;
 a `jti` not seen before (replay).
+
+The replay check remembers each `jti` until its token expires: in the process's memory by default (`ReplayCache`), or
+in a SQLite file that every worker process of one host shares (`SqliteReplayCache`, FBSS_CDS_REPLAY_DB; `fbss cds
+serve --workers N` sets one up by itself).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from jwt import PyJWK, PyJWKSet
@@ -29,6 +34,10 @@ MAX_LIFETIME_SECONDS = 3600  # a CDS Hooks token is for one call: refuse ones va
 
 class AuthError(FbssError):
     """A missing, malformed, untrusted or expired client token: answered with 401."""
+
+
+class ReplayStoreError(FbssError):
+    """The shared replay cache cannot be read or written: the call is refused (503), never let through."""
 
 
 class AuthConfigError(FbssError):
@@ -136,8 +145,18 @@ def issuers_from_env(env: Mapping[str, str] | None = None) -> dict[str, TrustedI
     return issuers
 
 
+class ReplayStore(Protocol):
+    def check_and_add(self, key: str, expires: float) -> bool:
+        """True if the key is new (and records it until `expires`, a Unix time); False for a replay."""
+        ...
+
+
 class ReplayCache:
-    """jti values seen, kept until their token expires (bounded)."""
+    """jti values seen, kept in this process's memory until their token expires (bounded).
+
+    Per process: with several worker processes a replayed token could reach a worker that has not seen it; use
+    SqliteReplayCache for those.
+    """
 
     def __init__(self, limit: int = 100_000) -> None:
         self._seen: dict[str, float] = {}
@@ -158,12 +177,59 @@ class ReplayCache:
             return True
 
 
+class SqliteReplayCache:
+    """jti values seen, kept in a SQLite file until their token expires, shared by every process that opens it.
+
+    One write per call (WAL journal, no fsync: the file only has to outlive a token, a minute or so, not a crash).
+    Expired rows are purged every `purge_every` calls. Any SQLite error refuses the call (ReplayStoreError).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], purge_every: int = 1000) -> None:
+        self.path = str(path)
+        self._purge_every = purge_every
+        self._local = threading.local()  # a SQLite connection belongs to the thread that opened it
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute("CREATE TABLE IF NOT EXISTS jti (key TEXT PRIMARY KEY, expires REAL NOT NULL) WITHOUT ROWID")
+            self._local.db = db
+            self._local.calls = 0
+        return db
+
+    def check_and_add(self, key: str, expires: float) -> bool:
+        now = time.time()
+        try:
+            db = self._connection()
+            # a new key is inserted; a key whose token has expired is taken over; a live key is left alone
+            cursor = db.execute(
+                "INSERT INTO jti (key, expires) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET expires = excluded.expires WHERE jti.expires <= ?",
+                (key, expires, now),
+            )
+            new = cursor.rowcount == 1
+            self._local.calls += 1
+            if self._local.calls % self._purge_every == 0:
+                db.execute("DELETE FROM jti WHERE expires <= ?", (now,))
+        except sqlite3.Error as exc:
+            raise ReplayStoreError(f"the replay cache {self.path} cannot be used ({exc})") from None
+        return new
+
+
+def replay_store(path: str | None) -> ReplayStore:
+    """The shared SQLite replay cache at `path`, or a per-process one when no path is given."""
+    return SqliteReplayCache(path) if path else ReplayCache()
+
+
 @dataclass
 class TokenVerifier:
     issuers: Mapping[str, TrustedIssuer]
     algorithms: tuple[str, ...] = ASYMMETRIC
     leeway_seconds: int = 30
-    replay: ReplayCache = field(default_factory=ReplayCache)
+    replay: ReplayStore = field(default_factory=ReplayCache)
 
     def verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
         """The verified claims of `Authorization: Bearer <JWT>` for the endpoint URL `audience`; AuthError if not."""

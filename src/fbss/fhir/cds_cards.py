@@ -1,4 +1,6 @@
-"""An assessment as CDS Hooks cards: one per fired red flag, one for questions to ask now, one for the differential.
+"""An assessment as CDS Hooks cards: one per fired red flag (with the urgent tests it calls for), one for questions to
+ask now, one for the differential, and, only when no red flag fired, one for the next steps of the plan (work-up and
+the options rated appropriate) and one for the SCS advice when the plan refers for SCS.
 
 Indicators: `critical` for an emergency red flag; `warning` for same-day and within-days red flags and for a
 differential whose leading cause is strong; `info` otherwise. Cards format the assessment's own reasons and
@@ -8,23 +10,28 @@ sources; they recompute nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from fbss.case.model import Presence
 from fbss.fhir import codes as c
 from fbss.fhir.cds_models import Card, CdsCoding, Link, Source
-from fbss.fhir.exporter import source_url
+from fbss.fhir.citations import source_url
 from fbss.fhir.importer import ImportReport
 from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.care_models import AdviceLevel
 from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment
+from fbss.reasoning.care_results import PlanStep, Rating, TestSuggestion
 from fbss.reasoning.results import CauseResult, Reason, RedFlagResult
+from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, missing, rating_text, reasons
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
 # A presentation threshold, not a clinical one: a leading cause at or above it makes the differential card a warning.
 STRONG_LEADER = 0.6
 TOP_CAUSES = 5
+BRIEF = 52  # a title shortened for a summary
 LIMIT = 139  # the summary must stay below 140 characters
 OVERRIDE_SYSTEM = c.local_system("override-reason")
 OVERRIDE_REASONS = [
@@ -85,9 +92,30 @@ def _source(label: str, ids: tuple[str, ...], kb: KnowledgeBase, topic: CdsCodin
     return Source(label=short(label, 200), url=_first_url(ids, kb), topic=topic)
 
 
-def red_flag_card(flag: RedFlagResult, kb: KnowledgeBase, ctx: CardContext) -> Card:
+def _urgent_tests_md(tests: tuple[TestSuggestion, ...], kb: KnowledgeBase) -> list[str]:
+    lines = ["**Urgent tests**", ""]
+    for test in tests:
+        lines.append(f"- **{_md(test.title)}**")
+        lines += [f"  - {_md(x.text)}" for x in test.cautions]
+        if test.replaces:
+            lines.append(f"  - In place of `{test.replaces}`, which is contraindicated.")
+        if test.decision_point:
+            lines.append(f"  - Then: {_md(test.decision_point)}")
+        if test.accuracy:
+            lines.append(
+                f"  - Accuracy: {_md(test.accuracy.text)} ({EVIDENCE_LABEL[test.accuracy.evidence]}; "
+                f"{_sources_md(test.accuracy.sources, kb)})"
+            )
+    return [*lines, ""]
+
+
+def red_flag_card(
+    flag: RedFlagResult, kb: KnowledgeBase, ctx: CardContext, urgent: tuple[TestSuggestion, ...] = ()
+) -> Card:
+    """One fired red flag: its action, what fired it, its basis, and the urgent tests it calls for."""
     indicator = "critical" if flag.urgency is Urgency.emergency else "warning"
     fired = "\n".join(f"- {_md(finding_phrase(t.title, Presence.present, t.observed))}" for t in flag.fired_by)
+    tests = tuple(t for t in urgent if flag.flag in t.for_flags)
     detail = "\n".join(
         [
             f"**{URGENCY_LABEL[flag.urgency]} — {_md(flag.title)}**",
@@ -98,7 +126,10 @@ def red_flag_card(flag: RedFlagResult, kb: KnowledgeBase, ctx: CardContext) -> C
             "",
             fired,
             "",
+            *(_urgent_tests_md(tests, kb) if tests else []),
             f"**Basis:** {EVIDENCE_LABEL[flag.evidence]}; {_sources_md(flag.sources, kb)}",
+            "",
+            "Elective work-up and treatment wait until the red flag has been dealt with.",
             "",
             f"Knowledge base {kb.version}, red flag `{flag.flag}`.",
             "",
@@ -208,11 +239,215 @@ def differential_card(assessment: Assessment, report: ImportReport, kb: Knowledg
     )
 
 
+def brief(title: str, limit: int = BRIEF) -> str:
+    """A catalogue title shortened for a summary: no parenthesis or second clause, at most `limit` characters."""
+    text = title.split(" (")[0].split("; ")[0]
+    if len(text) <= limit:
+        return text
+    head = text.split(":")[0]
+    if ":" in text and len(head) >= 10:
+        return head
+    return short(text, limit)
+
+
+def _fit(candidates: list[str]) -> str:
+    """The first candidate summary that fits, else the last one cut to fit."""
+    return next((x for x in candidates if len(x) <= LIMIT), short(candidates[-1]))
+
+
+def _listed(items: Sequence[str], n: int) -> str:
+    return "; ".join(items[:n])
+
+
+def _steps(assessment: Assessment, kind: str) -> list[PlanStep]:
+    return [s for s in assessment.plan.steps if s.kind == kind]
+
+
+def next_steps_summary(tests: Sequence[str], options: Sequence[str], refer: Sequence[str] = ()) -> str:
+    """'[Treat or refer: <causes>.] Suggested next: <tests>. Rated appropriate: <options>', with as many names as fit
+    below 140 characters."""
+    if not tests and not options and not refer:
+        return "No work-up or option stands out: see the full assessment"
+    lead = [f"Treat or refer first: {'; '.join(refer)}"] if refer else []
+    candidates = []
+    for n_tests, n_options in ((3, 3), (2, 3), (2, 2), (1, 2), (2, 1), (1, 1), (1, 0), (0, 1), (0, 0)):
+        parts = list(lead)
+        if tests and n_tests:
+            parts.append(f"Suggested next: {_listed(tests, n_tests)}")
+        if options and n_options:
+            parts.append(f"Rated appropriate: {_listed(options, n_options)}")
+        if parts:
+            candidates.append(". ".join(parts))
+    return _fit(candidates)
+
+
+def next_steps_card(assessment: Assessment, kb: KnowledgeBase, ctx: CardContext) -> Card | None:
+    """The plan's next steps when no red flag fired: the work-up in order, then the options rated appropriate."""
+    if assessment.triage.fired:
+        return None  # elective work-up and treatment wait: the red-flag cards say what to do
+    tests = {t.test: t for t in assessment.workup.ranked}
+    ratings: dict[str, Rating] = {r.id: r for r in assessment.options.options}
+    test_steps = [s for s in _steps(assessment, "test") if s.ref in tests]
+    deferred = [s for s in _steps(assessment, "test") if s.ref not in tests]
+    option_steps = [s for s in _steps(assessment, "treatment") if s.ref in ratings]
+    refer = _steps(assessment, "refer")
+    causes = {x.cause: x for x in assessment.differential.causes}
+    others = [s for s in _steps(assessment, "treatment") if s.ref not in ratings]
+    if not (test_steps or deferred or option_steps or refer):
+        return None
+    detail: list[str] = []
+    if assessment.triage.ask_now:
+        detail += [
+            "Answer the red-flag questions first (see the *Ask now* card): while one is open, elective options are "
+            "rated at most uncertain.",
+            "",
+        ]
+    cited: list[str] = []
+    if test_steps:
+        detail += ["**Work-up, in order** (value of information per unit of burden; cheapest and safest first)", ""]
+        for step in test_steps:
+            test = tests[str(step.ref)]
+            detail.append(f"{step.order}. **{_md(test.title)}** (burden {test.burden:g}). {_md(test.why)}")
+            if test.accuracy:
+                detail.append(
+                    f"   - Accuracy: {_md(test.accuracy.text)} ({EVIDENCE_LABEL[test.accuracy.evidence]}; "
+                    f"{_sources_md(test.accuracy.sources, kb)})"
+                )
+                cited += test.accuracy.sources
+            detail += [f"   - {_md(x.text)}" for x in test.cautions]
+            if test.decision_point:
+                detail.append(f"   - Then: {_md(test.decision_point)}")
+        more = len(assessment.workup.ranked) - len(test_steps)
+        if more > 0:
+            detail.append(f"\n{more} further test(s) of lower value are listed in the full assessment.")
+        detail.append("")
+    for step in deferred:
+        detail += [f"- Deferred: {_md(step.title)}. {_md(step.detail)}", ""]
+    for step in refer:
+        detail += [f"**{_md(step.title)}.** {_md(step.detail)}", ""]
+        cited += step.sources
+    if option_steps:
+        detail += [
+            "**Options rated appropriate** (RAND/UCLA 1-9, in the plan's order: conservative, minimally invasive, "
+            "neurostimulation, re-operation)",
+            "",
+            "| Step | Option | Rating | Because | Then | Sources |",
+            "|---|---|---|---|---|---|",
+        ]
+        for step in option_steps:
+            rating = ratings[str(step.ref)]
+            detail.append(
+                f"| {step.order} | {_md(rating.title)} | {_md(rating_text(rating))} | {_md(reasons(rating))} | "
+                f"{_md(step.decision_point or '—')} | {_sources_md(step.sources, kb)} |"
+            )
+            cited += step.sources
+        detail.append("")
+    for step in others:
+        detail += [f"**{_md(step.title)}:** {_md(step.detail)}", ""]
+    if _steps(assessment, "scs"):
+        detail += [
+            f"**Spinal cord stimulation:** {ADVICE_LABEL[assessment.scs.advice or AdviceLevel.not_recommended]}"
+            " — see its card.",
+            "",
+        ]
+    detail += [
+        f"Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
+        f"({assessment.knowledge_fingerprint}).",
+        "",
+        DISCLAIMER,
+    ]
+    summary = next_steps_summary(
+        [brief(tests[str(s.ref)].title) for s in test_steps],
+        [brief(ratings[str(s.ref)].title) for s in option_steps],
+        [causes[str(s.ref)].title if s.ref in causes else s.title for s in refer],
+    )
+    first = test_steps[0] if test_steps else option_steps[0] if option_steps else None
+    topic = None
+    if first is not None and first.ref in tests:
+        topic = CdsCoding(system=c.WORKUP_TEST, code=str(first.ref), display=tests[str(first.ref)].title)
+    elif first is not None:
+        topic = CdsCoding(system=c.TREATMENT_OPTION, code=str(first.ref), display=ratings[str(first.ref)].title)
+    return Card(
+        uuid=str(uuid.uuid4()),
+        summary=summary,
+        detail="\n".join(detail),
+        indicator="info",
+        source=_source(f"FBSS Navigator work-up and treatment plan ({kb.version})", tuple(cited), kb, topic),
+        overrideReasons=OVERRIDE_REASONS,
+        links=_links(ctx),
+    )
+
+
+def scs_card(assessment: Assessment, kb: KnowledgeBase, ctx: CardContext) -> Card | None:
+    """The SCS advice, when the plan refers for SCS (never while a red flag is fired or a contraindication stops it)."""
+    scs = assessment.scs
+    steps = _steps(assessment, "scs")
+    if not steps or scs.advice is None or assessment.triage.fired:
+        return None
+    step = steps[0]
+    nice_open = sum(n.state is not Presence.present for n in scs.nice)
+    caveats = []
+    if scs.factors_unknown:
+        caveats.append(f"psychosocial factors not assessed: {scs.factors_unknown}")
+    if nice_open:
+        caveats.append(f"NICE TA159 criteria open: {nice_open}")
+    head = f"SCS advice: {ADVICE_LABEL[scs.advice]}"
+    summary = _fit(
+        [
+            f"{head} ({'; '.join(caveats)}). Refer to the multidisciplinary team, then a trial",
+            f"{head} ({caveats[0]}). Refer to the multidisciplinary team, then a trial" if caveats else head,
+            f"{head}. Refer to the multidisciplinary team, then a trial",
+        ]
+    )
+    factors = [f for f in scs.factors if f.state is not Presence.absent]
+    detail = [
+        f"**Advice: {ADVICE_LABEL[scs.advice]}** (clinical rating × psychosocial factors).",
+        "",
+        f"- Clinical: {_md(rating_text(scs.clinical))} — {_md(reasons(scs.clinical))}",
+        f"- Psychosocial factors present: {scs.factors_present} of {len(scs.factors)}; not assessed: "
+        f"{scs.factors_unknown}"
+        + (f" ({'; '.join(f'{_md(f.title)}: {STATE_MARK[f.state]}' for f in factors)})" if factors else ""),
+    ]
+    if scs.advice_if_unknowns_present is not None and scs.advice_if_unknowns_present is not scs.advice:
+        detail.append(
+            f"- If every factor not yet assessed were present: {ADVICE_LABEL[scs.advice_if_unknowns_present]}"
+        )
+    detail += [f"- Condition: {_md(b.because)}" for b in scs.conditions]
+    detail += [f"- Still to check: {_md(b.because)}" for b in scs.to_check]
+    if missing(scs.clinical):
+        detail.append(f"- Missing to decide the clinical rating: {_md(missing(scs.clinical))}")
+    detail += ["", "**NICE TA159**", "", "| Criterion | State | How it was read |", "|---|---|---|"]
+    detail += [f"| {_md(n.title)} | {STATE_MARK[n.state]} | {_md(n.how)} |" for n in scs.nice]
+    basis = scs.advice_basis
+    detail += [
+        "",
+        f"**Next:** {_md(step.title)}. {_md(step.decision_point or '')}",
+        "",
+        f"**Basis:** {_md(basis.text)} ({EVIDENCE_LABEL[basis.evidence]}; {_sources_md(basis.sources, kb)})",
+        "",
+        DISCLAIMER,
+    ]
+    return Card(
+        uuid=str(uuid.uuid4()),
+        summary=summary,
+        detail="\n".join(detail),
+        indicator="info",
+        source=_source(f"FBSS Navigator SCS candidacy ({kb.version})", basis.sources, kb),
+        overrideReasons=OVERRIDE_REASONS,
+        links=_links(ctx),
+    )
+
+
 def cards_for(assessment: Assessment, report: ImportReport, kb: KnowledgeBase, ctx: CardContext) -> list[Card]:
-    """Red flags first (most urgent first), then questions to ask now, then the differential."""
-    cards = [red_flag_card(flag, kb, ctx) for flag in assessment.triage.fired]
+    """Red flags first (most urgent first), then questions to ask now, the differential, and, when no red flag
+    fired, the next steps and the SCS advice."""
+    urgent = assessment.workup.urgent
+    cards = [red_flag_card(flag, kb, ctx, urgent) for flag in assessment.triage.fired]
     if assessment.triage.ask_now:
         cards.append(ask_now_card(assessment.triage.ask_now, kb, ctx))
     if assessment.differential.causes:
         cards.append(differential_card(assessment, report, kb, ctx))
+    for card in (next_steps_card(assessment, kb, ctx), scs_card(assessment, kb, ctx)):
+        if card is not None:
+            cards.append(card)
     return cards

@@ -10,6 +10,8 @@ Configuration (environment variables, documented in docs/cds-hooks.md):
   FBSS_CDS_FHIR_TIMEOUT        seconds for each query to the client's FHIR server (3)
   FBSS_CDS_ALLOWED_FHIR_SERVERS comma-separated base URLs the service may query (default: any)
   FBSS_CDS_CORS_ORIGINS        comma-separated origins allowed by CORS (default: none)
+  FBSS_CDS_REPLAY_DB           a SQLite file for the jti replay cache, shared by the worker processes of one host
+                               (default: none, each process remembers the jti values it saw in memory)
 """
 
 from __future__ import annotations
@@ -32,7 +34,14 @@ from pydantic import ValidationError
 from fbss import __version__
 from fbss.case.parse import describe_validation_error
 from fbss.errors import CaseError
-from fbss.fhir.cds_auth import AuthError, TokenVerifier, TrustedIssuer, issuers_from_env
+from fbss.fhir.cds_auth import (
+    AuthError,
+    ReplayStoreError,
+    TokenVerifier,
+    TrustedIssuer,
+    issuers_from_env,
+    replay_store,
+)
 from fbss.fhir.cds_cards import OVERRIDE_REASONS, CardContext, cards_for, short
 from fbss.fhir.cds_fetch import PREFETCH, ClientFactory, DataUnavailableError, PrefetchError, gather
 from fbss.fhir.cds_models import (
@@ -62,8 +71,9 @@ SERVICES = {
         title="FBSS Navigator: persistent pain after spine surgery",
         description=(
             "For a patient with persistent spinal pain after surgery (PSPS type 2, failed back surgery syndrome): "
-            "red flags to act on, questions to ask now, and the ranked causes with the findings and sources behind "
-            "each. Needs the patient's spine operations as Procedures."
+            "red flags to act on, questions to ask now, the ranked causes with the findings and sources behind "
+            "each, and, when no red flag fired, the next steps of the care plan and the SCS advice. Needs the "
+            "patient's spine operations as Procedures."
         ),
         id=SERVICE_ID,
         prefetch=PREFETCH,
@@ -84,6 +94,7 @@ class CdsSettings:
     fhir_timeout_seconds: float = 3.0
     allowed_fhir_servers: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    replay_db: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> CdsSettings:
@@ -108,6 +119,7 @@ class CdsSettings:
             fhir_timeout_seconds=timeout,
             allowed_fhir_servers=listed("FBSS_CDS_ALLOWED_FHIR_SERVERS"),
             cors_origins=listed("FBSS_CDS_CORS_ORIGINS"),
+            replay_db=env.get("FBSS_CDS_REPLAY_DB", "").strip() or None,
         )
 
 
@@ -235,6 +247,9 @@ class CdsState:
             self.verifier.verify(request.headers.get("authorization"), self.audience(request))
         except AuthError as exc:
             raise _error(401, "unauthorized", str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+        except ReplayStoreError as exc:
+            log.error("%s", exc)
+            raise _error(503, "unavailable", "the token replay check is unavailable; try again shortly") from None
 
 
 async def _json_body(request: Request) -> Any:
@@ -366,7 +381,7 @@ def cds_router(
         kb=kb or default_knowledge(),
         feedback=feedback_sink or MemoryFeedbackSink(),
         client_factory=client_factory or _default_client_factory(settings.fhir_timeout_seconds),
-        verifier=TokenVerifier(settings.issuers),
+        verifier=TokenVerifier(settings.issuers, replay=replay_store(settings.replay_db)),
     )
     router = APIRouter(tags=["CDS Hooks"])
 

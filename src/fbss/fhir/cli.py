@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
+import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -134,12 +136,21 @@ def serve_command(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log each request")] = True,
 ) -> None:
-    """Run the CDS Hooks service alone (discovery at /cds-services); settings from FBSS_CDS_* variables."""
+    """Run the CDS Hooks service alone (discovery at /cds-services); settings from FBSS_CDS_* variables.
+
+    With several workers they share one jti replay cache (FBSS_CDS_REPLAY_DB, else a temporary SQLite file).
+    """
     import uvicorn
 
     from fbss.fhir.cds_hooks import CdsSettings
 
     CdsSettings.from_env()  # report configuration errors before starting
+    if workers > 1 and not os.environ.get("FBSS_CDS_REPLAY_DB"):
+        # the workers share one jti replay cache, a SQLite file that lives as long as the service
+        with tempfile.TemporaryDirectory(prefix="fbss-cds-") as folder:
+            os.environ["FBSS_CDS_REPLAY_DB"] = str(Path(folder) / "jti.sqlite")
+            _serve_workers(host, port, workers, log_level, access_log)
+        return
     if workers == 1:
         uvicorn.run(
             "fbss.fhir.cds_hooks:app_from_env",

@@ -50,6 +50,11 @@ DEVICE_KIND = local_system("device-kind")
 CAUSE = local_system("cause")
 RED_FLAG = local_system("red-flag")
 INSTRUMENT_SCORE = local_system("instrument-score")  # the project's `fbss-local:` instrument codes
+PLAN_STEP = local_system("plan-step")  # red_flag | ask_now | test | treatment | scs | refer | review
+WORKUP_TEST = local_system("workup-test")  # the work-up catalogue's test ids (knowledge/data/tests.yaml)
+TREATMENT_OPTION = local_system("treatment-option")  # the treatment catalogue's option ids (treatments.yaml)
+APPROPRIATENESS = local_system("appropriateness")  # appropriate | uncertain | inappropriate (RAND/UCLA bands)
+PANEL_CATEGORY = local_system("panel-category")  # conservative | minimally_invasive | neurostimulation | ...
 FBSS_OUTPUT = local_system("output")  # marks resources this project produces (assessment outputs)
 
 QUESTIONNAIRE_BASE = f"{BASE}/Questionnaire"

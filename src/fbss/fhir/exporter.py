@@ -1,6 +1,7 @@
 """An assessment as a FHIR R4 Bundle: the case it read, the differential as a RiskAssessment, fired red flags as
-DetectedIssues, a ClinicalImpression tying them together, the instruments as Questionnaires, the clinician report as
-a DocumentReference and a Provenance naming the engine and knowledge-base versions. Renders only; recomputes nothing.
+DetectedIssues, a ClinicalImpression tying them together, the stepped plan as a CarePlan, the instruments as
+Questionnaires, the clinician report as a DocumentReference, a Provenance naming the engine and knowledge-base versions
+and one listing the plan's sources. Renders only; recomputes nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from typing import Any
 
 from fbss.case.model import Case, Presence
 from fbss.fhir import codes as c
+from fbss.fhir.care_plan import care_plan
 from fbss.fhir.case_export import NAMESPACE, case_resources
+from fbss.fhir.citations import citations, source_entities, source_url
 from fbss.fhir.codes import Coding, concept, instrument_coding
 from fbss.fhir.mapping import Mapping
 from fbss.fhir.resources import validate_resource
@@ -30,20 +33,6 @@ METHOD = Coding(c.local_system("method"), "fbss-differential", "FBSS Navigator d
 ENGINE_DEVICE_TEXT = "FBSS Navigator"
 
 
-def source_url(source_id: str, kb: KnowledgeBase) -> str | None:
-    """A link to a cited source: its URL, or its DOI as a resolver link."""
-    source = kb.sources.get(source_id)
-    if source is None:
-        return None
-    if source.url:
-        return source.url
-    return f"https://doi.org/{source.doi}" if source.doi else None
-
-
-def _citations(ids: tuple[str, ...], kb: KnowledgeBase) -> str:
-    return "; ".join(kb.sources[i].citation for i in ids if i in kb.sources) or "expert estimate, no published source"
-
-
 def _reasons(reasons: tuple[Reason, ...]) -> str:
     return "; ".join(
         f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g}, {EVIDENCE_LABEL[r.evidence]})"
@@ -55,7 +44,7 @@ def cause_rationale(cause: CauseResult, kb: KnowledgeBase) -> str:
     """The basis of one cause's probability in one paragraph: prior, what raised it, what lowered it, the range."""
     parts = [
         f"Prior {percent(cause.prior)} ({EVIDENCE_LABEL[cause.prior_evidence]}"
-        + (f"; {_citations(cause.prior_sources, kb)}" if cause.prior_sources else "")
+        + (f"; {citations(cause.prior_sources, kb)}" if cause.prior_sources else "")
         + ")."
     ]
     if cause.raised_by:
@@ -65,7 +54,7 @@ def cause_rationale(cause: CauseResult, kb: KnowledgeBase) -> str:
     parts.append(f"Range if the unknown linked findings were known: {percent(cause.low)}–{percent(cause.high)}.")
     cited = sorted({s for r in (*cause.raised_by, *cause.lowered_by) for s in r.sources})
     if cited:
-        parts.append(f"Sources: {_citations(tuple(cited), kb)}.")
+        parts.append(f"Sources: {citations(tuple(cited), kb)}.")
     return " ".join(parts)
 
 
@@ -73,7 +62,7 @@ def flag_detail(flag: RedFlagResult, kb: KnowledgeBase) -> str:
     fired = ", ".join(finding_phrase(t.title, Presence.present, t.observed) for t in flag.fired_by)
     return (
         f"{URGENCY_LABEL[flag.urgency]}: {flag.title}. {flag.action} Fired by: {fired}. "
-        f"Basis: {EVIDENCE_LABEL[flag.evidence]}; {_citations(flag.sources, kb)}."
+        f"Basis: {EVIDENCE_LABEL[flag.evidence]}; {citations(flag.sources, kb)}."
     )
 
 
@@ -298,18 +287,32 @@ def export_assessment(
     risk = _risk_assessment(out, assessment, kb, subject, basis, when)
     issues = [(flag, _detected_issue(out, flag, kb, subject, when)) for flag in assessment.triage.fired]
     impression = _clinical_impression(out, assessment, subject, when, issues, risk)
+    plan, cited = care_plan(assessment, kb, subject, when, [impression, risk, *(url for _, url in issues)])
+    plan_url = out.add("CarePlan", "plan", plan)
     document = _document(out, assessment, kb, subject, when)
-    targets = [risk, *(url for _, url in issues), impression, document]
+    recorded = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    targets = [risk, *(url for _, url in issues), impression, plan_url, document]
     out.add(
         "Provenance",
         "provenance",
         {
             "target": [{"reference": url} for url in targets],
-            "recorded": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            "recorded": recorded,
             "agent": [{"who": {"display": _engine_text(assessment)}}],
             "entity": [{"role": "source", "what": {"reference": url}} for url in basis[:50]],
         },
     )
+    if cited:
+        out.add(
+            "Provenance",
+            "plan-sources",
+            {
+                "target": [{"reference": plan_url}],
+                "recorded": recorded,
+                "agent": [{"who": {"display": _engine_text(assessment)}}],
+                "entity": source_entities(cited, kb),
+            },
+        )
     entries = [*inputs, *out.entries]
     if include_questionnaires:
         entries += [(f"{q['url']}", q) for q in questionnaires()]

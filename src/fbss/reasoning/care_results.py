@@ -178,6 +178,7 @@ class PlanStep:
     decision_point: str | None
     urgency: Urgency | None
     sources: tuple[str, ...]
+    ref: str | None = None  # the id of the red flag, test, option or cause the step is about, if one
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,9 +90,9 @@ def plan(
     kb: KnowledgeBase,
 ) -> Plan:
     """One ordered plan for the case (pure)."""
-    rows: list[tuple[str, str, str, str | None, Urgency | None, tuple[str, ...]]] = []
+    rows: list[tuple[str, str, str, str | None, Urgency | None, tuple[str, ...], str | None]] = []
     for flag in triage.fired:
-        rows.append(("red_flag", f"Act now: {flag.title}", flag.action, None, flag.urgency, flag.sources))
+        rows.append(("red_flag", f"Act now: {flag.title}", flag.action, None, flag.urgency, flag.sources, flag.flag))
     for test in work.urgent:
         rows.append(
             (
@@ -102,17 +102,18 @@ def plan(
                 test.decision_point,
                 None,
                 test.accuracy.sources if test.accuracy else (),
+                test.test,
             )
         )
     for flag in triage.ask_now:
         asks = "; ".join(q.question or q.title for q in flag.ask_about)
-        rows.append(("ask_now", f"Ask now: {flag.title}", asks, flag.action, flag.urgency, flag.sources))
+        rows.append(("ask_now", f"Ask now: {flag.title}", asks, flag.action, flag.urgency, flag.sources, flag.flag))
     options = _treatments(kb)
     if triage.fired:
         urgent_care = [r for r in ratings.options if not r.elective and r.label is Label.appropriate]
         for rating in urgent_care:
             title, detail, decision, sources = _treatment_step(rating, options[rating.id], kb)
-            rows.append(("treatment", title, detail, decision, None, sources))
+            rows.append(("treatment", title, detail, decision, None, sources, rating.id))
         rows.append(
             (
                 "review",
@@ -121,6 +122,7 @@ def plan(
                 None,
                 None,
                 (),
+                None,
             )
         )
     else:
@@ -133,13 +135,14 @@ def plan(
                     test.decision_point,
                     None,
                     test.accuracy.sources if test.accuracy else (),
+                    test.test,
                 )
             )
         for aside in work.deferred:
             when = (
                 f"from {aside.earliest_months:g} months after surgery" if aside.earliest_months else "later"
             )
-            rows.append(("test", f"{aside.title} ({when})", aside.reason, None, None, aside.sources))
+            rows.append(("test", f"{aside.title} ({when})", aside.reason, None, None, aside.sources, aside.test))
         likely = kb.care.appropriateness.scale.likely
         for cause in differential.causes:
             if cause.category is Category.extraspinal and cause.probability >= likely:
@@ -151,6 +154,7 @@ def plan(
                         None,
                         None,
                         cause.prior_sources,
+                        cause.cause,
                     )
                 )
         appropriate = [r for r in ratings.options if r.label is Label.appropriate]
@@ -162,12 +166,12 @@ def plan(
             if "scs" in option.tags:
                 continue
             if scs_row and not scs_done and _STEP[rating.category] > _STEP[PanelCategory.neurostimulation]:
-                rows.append(("scs", *scs_row, None, scs.advice_basis.sources))
+                rows.append(("scs", *scs_row, None, scs.advice_basis.sources, None))
                 scs_done = True
             title, detail, decision, sources = _treatment_step(rating, option, kb)
-            rows.append(("treatment", title, detail, decision, None, sources))
+            rows.append(("treatment", title, detail, decision, None, sources, rating.id))
         if scs_row and not scs_done:
-            rows.append(("scs", *scs_row, None, scs.advice_basis.sources))
+            rows.append(("scs", *scs_row, None, scs.advice_basis.sources, None))
         uncertain = [r for r in ratings.options if r.label is Label.uncertain and r.elective][
             :UNCERTAIN_SHOWN
         ]
@@ -180,6 +184,7 @@ def plan(
                     None,
                     None,
                     (),
+                    None,
                 )
             )
     steps = tuple(
@@ -191,8 +196,9 @@ def plan(
             decision_point=decision,
             urgency=urgency,
             sources=tuple(sources),
+            ref=ref,
         )
-        for i, (kind, title, detail, decision, urgency, sources) in enumerate(rows)
+        for i, (kind, title, detail, decision, urgency, sources, ref) in enumerate(rows)
     )
     doc = kb.care.plan
     follow_up = tuple(FollowUpItem(f.at, f.what, f.evidence, f.sources) for f in doc.follow_up)
