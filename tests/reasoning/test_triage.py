@@ -60,6 +60,14 @@ def test_isolated_urinary_retention_after_microdiscectomy_is_an_emergency(kb: Kn
     assert level == "emergency"
 
 
+def test_triggers_name_what_was_found_not_the_exclusions_still_open(kb: KnowledgeBase) -> None:
+    result = assess(parse_case(case(red_flags={"urinary_retention": "present"})), kb).triage
+    haematoma = next(f for f in result.fired if f.flag == "epidural_haematoma")
+    triggers = {t.finding for t in haematoma.fired_by}
+    assert "urinary_retention" in triggers
+    assert "dx_epidural_haematoma_ruled_out" not in triggers
+
+
 def test_unknown_bladder_function_is_asked_now_not_ignored(kb: KnowledgeBase) -> None:
     fired, ask, _ = flags(kb, case(red_flags={"urinary_retention": "unknown"}))
     assert "cauda_equina" in ask and "cauda_equina" not in fired

@@ -34,14 +34,9 @@ def _deciding(expr: Expression, states: dict[str, Presence], want: Presence) -> 
     assert isinstance(expr, Not)
     if want is U:
         return _deciding(expr.not_, states, U)
-    return _leaves_absent(expr.not_, states)
-
-
-def _leaves_absent(expr: Expression, states: dict[str, Presence]) -> list[str]:
-    if isinstance(expr, str):
-        return [expr] if states[expr] is A else []
-    children = expr.any_of if isinstance(expr, AnyOf) else expr.all_of if isinstance(expr, AllOf) else (expr.not_,)
-    return [leaf for c in children for leaf in _leaves_absent(c, states)]
+    # An exclusion that does not hold ("no imaging has ruled out a haematoma") lets a flag fire but does not trigger
+    # it: listing "Imaging showed no epidural haematoma" among the triggers would read as the opposite.
+    return []
 
 
 @cache
