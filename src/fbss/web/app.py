@@ -7,12 +7,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fbss import __version__
 from fbss.errors import FbssError
+from fbss.fhir.cds_hooks import CdsSettings, cds_router
 from fbss.instruments import load_crisis_contacts, load_instruments
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import load_knowledge
@@ -24,6 +25,7 @@ from fbss.web.sessions import COOKIE, Session, Signer
 from fbss.web.templating import STATIC, render
 
 log = logging.getLogger("fbss.web")
+CDS_PREFIX = "/cds-services"
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
@@ -47,14 +49,20 @@ def _session(request: Request, services: Services) -> Session:
 
 
 def create_app(
-    db: Database, kb: KnowledgeBase | None = None, config: WebConfig | None = None
+    db: Database,
+    kb: KnowledgeBase | None = None,
+    config: WebConfig | None = None,
+    *,
+    cds: CdsSettings | None = None,
 ) -> FastAPI:
-    """The web app on an already migrated database. The CDS Hooks service runs on its own (`fbss cds serve`)."""
+    """The web app on an already migrated database; with `cds` settings, the CDS Hooks service is mounted beside it
+    at /cds-services (it also runs on its own: `fbss cds serve`)."""
     db.require_current_schema()
     config = config or WebConfig.from_environment()
+    kb = kb or load_knowledge()
     services = Services(
         db=db,
-        kb=kb or load_knowledge(),
+        kb=kb,
         instruments=load_instruments(),
         config=config,
         signer=Signer(config.secret_key),
@@ -64,6 +72,8 @@ def create_app(
 
     @app.middleware("http")
     async def sessions_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if request.url.path.startswith(CDS_PREFIX):
+            return await call_next(request)  # EHR clients: JWT-authenticated JSON, no browser session
         started = time.perf_counter()
         session = _session(request, services)
         request.state.session = session
@@ -112,6 +122,8 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith(CDS_PREFIX):  # EHR clients read JSON, as the standalone service answers
+            return JSONResponse({"error": "http_error", "message": str(exc.detail)}, status_code=exc.status_code)
         messages = {404: "There is no such page.", 405: "That action is not available here."}
         message = messages.get(exc.status_code, "The request could not be handled.")
         return render(request, "error.html", status_code=exc.status_code, message=message)
@@ -121,4 +133,21 @@ def create_app(
     app.include_router(clinic.router)
     app.include_router(patient_portal.router)
     app.include_router(admin.router)
+    if cds is not None:
+        _mount_cds(app, cds, kb)
     return app
+
+
+def _mount_cds(app: FastAPI, settings: CdsSettings, kb: KnowledgeBase) -> None:
+    router = cds_router(settings, kb=kb)
+    app.include_router(router)
+    app.state.cds = router.cds_state  # type: ignore[attr-defined]
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
@@ -9,6 +10,7 @@ import socket
 import sys
 
 from fbss.errors import FbssError
+from fbss.fhir.cds_hooks import CdsSettings
 from fbss.knowledge.loader import load_knowledge
 from fbss.store.accounts import Accounts, Role
 from fbss.store.database import Database
@@ -85,9 +87,19 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, data
         print(f"demo: {added} patient(s) added" if added else "demo: demo patients already present", file=out)
     else:
         password = _first_admin(db)
-    app = create_app(db, kb, WebConfig.from_environment())
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    cds = CdsSettings.from_env()
+    if "FBSS_APP_BASE_URL" not in os.environ:  # cards link back to this app
+        cds = dataclasses.replace(cds, app_base_url=f"http://{shown_host}:{port}")
+    app = create_app(db, kb, WebConfig.from_environment(), cds=cds)
     print(f"\nFBSS Navigator is running at http://{shown_host}:{port}/", file=out)
+    if not cds.auth_required:
+        clients = "no authentication (FBSS_CDS_AUTH=off)"
+    elif cds.issuers:
+        clients = f"{len(cds.issuers)} trusted client(s)"
+    else:
+        clients = "no trusted client yet: see FBSS_CDS_TRUSTED_ISSUERS"
+    print(f"  CDS Hooks service: http://{shown_host}:{port}/cds-services ({clients})", file=out)
     if demo:
         print(f"  clinician: user name 'clinician', password '{accounts.clinician_password}'", file=out)
         print(f"  admin:     user name 'admin', password '{accounts.admin_password}'", file=out)
