@@ -121,7 +121,7 @@ def assess_patient(patient_id: str, lines: Iterable[PatientLine], settings: RunS
     row["knowledge_version"] = kb.version
     row["knowledge_fingerprint"] = kb.fingerprint
     try:
-        imported = import_resources(resources)
+        imported = import_resources(resources, remember_valid=False)  # every resource is new
         case = imported.case
         if case.assessment_date is None:
             case = case.model_copy(update={"assessment_date": settings.as_of})
