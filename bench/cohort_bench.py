@@ -5,8 +5,9 @@
     uv run python bench/cohort_bench.py --skip spark         # without Spark
 
 Each measurement runs in a fresh subprocess; its peak memory is the largest sum of resident memory over the whole
-process tree (driver, workers, the Spark JVM), sampled from /proc every 0.2 s. Exports are generated once per size
-and seed under --data (default: a temporary directory kept between runs).
+process tree (driver, workers, the Spark JVM), sampled from /proc every 0.2 s, and its CPU time that of the whole
+tree (the figure to compare when other jobs share the machine: wall time then depends on their load). Exports are
+generated once per size and seed under --data (default: a temporary directory kept between runs).
 """
 
 from __future__ import annotations
@@ -138,20 +139,31 @@ def child(phase: str, export: Path, out: Path) -> None:
 # --- the orchestrator ------------------------------------------------------------------------------------------------
 
 
-def _tree_rss_mb(root: int) -> float:
-    """Resident memory of a process and all its descendants, from /proc."""
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_sample(root: int) -> tuple[float, float]:
+    """(resident memory in MB, CPU seconds) of a process and all its descendants, from /proc.
+
+    CPU counts each process's own time plus that of the children it has reaped, so it grows steadily as pool workers
+    finish; processes nobody reaps (the Spark JVM) count as long as they are seen.
+    """
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
+    cpu: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             status = Path(f"/proc/{entry}/status").read_text()
+            stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         parents[int(entry)] = int(fields.get("PPid", "0").strip())
         rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+        times = stat[stat.rindex(")") + 2 :].split()[11:15]  # utime, stime, cutime, cstime
+        cpu[int(entry)] = sum(int(t) for t in times) / TICK
     tree, frontier = {root}, [root]
     while frontier:
         pid = frontier.pop()
@@ -159,7 +171,7 @@ def _tree_rss_mb(root: int) -> float:
             if parent == pid and child_pid not in tree:
                 tree.add(child_pid)
                 frontier.append(child_pid)
-    return sum(rss.get(pid, 0) for pid in tree) / 1024
+    return sum(rss.get(pid, 0) for pid in tree) / 1024, sum(cpu.get(pid, 0.0) for pid in tree)
 
 
 def measure(phase: str, export: Path, out: Path) -> dict[str, Any]:
@@ -168,11 +180,13 @@ def measure(phase: str, export: Path, out: Path) -> dict[str, Any]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    peak = [0.0]
+    peak = [0.0, 0.0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
 
     def sample() -> None:
         while process.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_mb(process.pid))
+            rss, cpu = _tree_sample(process.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], cpu)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -181,9 +195,13 @@ def measure(phase: str, export: Path, out: Path) -> dict[str, Any]:
     sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"{phase} failed with exit code {process.returncode}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next(x for x in stdout.splitlines() if x.startswith("RESULT "))
     result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
     result["peak_tree_mb"] = peak[0]
+    # the child and every process it reaped, exactly; plus what was sampled of any process it left unreaped
+    reaped = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    result["cpu_seconds"] = max(reaped, peak[1])
     return result
 
 
@@ -218,10 +236,10 @@ def main() -> None:
             with tempfile.TemporaryDirectory(dir=args.data) as out:
                 results[phase] = measure(phase, export, Path(out))
             print(f"{size:,} {phase}: {json.dumps(results[phase])}", flush=True)
-        if "read" in results and "local" in results:
-            results["local_vs_read"] = results["local"]["wall"] / results["read"]["wall"]
-        if "read" in results and "spark" in results:
-            results["spark_vs_read"] = results["spark"]["wall"] / results["read"]["wall"]
+        for phase in ("local", "spark"):
+            if "read" in results and phase in results:
+                results[f"{phase}_vs_read"] = results[phase]["wall"] / results["read"]["wall"]
+                results[f"{phase}_vs_read_cpu"] = results[phase]["cpu_seconds"] / results["read"]["cpu_seconds"]
         report["sizes"][size] = results
     print(json.dumps(report, indent=1))
 
