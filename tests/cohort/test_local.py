@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from fbss.cohort.local import RunSummary, run_local
 from fbss.cohort.patient import COLUMNS, SCHEMA
+from fbss.cohort.routing import bucket_of
 from fbss.cohort.synth import synth_cases
 from fbss.errors import FbssError
 from fbss.knowledge.base import KnowledgeBase
@@ -112,3 +114,10 @@ def test_a_record_without_a_spine_operation_is_a_row_not_a_crash(tmp_path: Path)
 def test_an_export_directory_without_ndjson_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FbssError, match=r"no \.ndjson files"):
         run_local(tmp_path, tmp_path / "out.parquet")
+
+
+def test_the_result_file_holds_bucket_after_bucket_each_ordered_by_patient(local_result: RunSummary) -> None:
+    # the assembly streams the parts in bucket order instead of sorting every row (which would hold them all in memory)
+    ids = [row[0] for row in duckdb.sql(f"SELECT patient_id FROM read_parquet('{local_result.out}')").fetchall()]
+    keys = [(bucket_of(pid, local_result.buckets), pid) for pid in ids]
+    assert keys == sorted(keys)
