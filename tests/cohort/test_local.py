@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from fbss.cohort.local import RunSummary, run_local
-from fbss.cohort.patient import COLUMNS
+from fbss.cohort.patient import COLUMNS, SCHEMA
+from fbss.cohort.routing import bucket_of
 from fbss.cohort.synth import synth_cases
 from fbss.errors import FbssError
 from fbss.knowledge.base import KnowledgeBase
@@ -40,6 +42,23 @@ def test_rows_match_assessing_each_synthetic_case_directly(local_result: RunSumm
         assert (row["clinic"] is None) == (clinic is None)
         assert row["knowledge_fingerprint"] == kb.fingerprint
         assert row["assessment_date"] == case.assessment_date
+        scs = assessment.scs
+        assert row["scs_advice"] == (scs.advice.value if scs.advice else None)
+        assert row["scs_stopped_by"] == [basis.rule for basis in scs.stopped_by]
+        for rating in assessment.options.categories:
+            assert row[f"rating_{rating.category.value}"] == rating.label.value
+        options = assessment.options.options
+        assert row["appropriate_options"] == [o.id for o in options if o.label == "appropriate"]
+        assert row["uncertain_options"] == [o.id for o in options if o.label == "uncertain"]
+        assert len(row["appropriate_options"]) + len(row["uncertain_options"]) + row["inappropriate_count"] == len(
+            options
+        )
+        workup = assessment.workup
+        assert row["urgent_tests"] == [t.test for t in workup.urgent]
+        assert row["ranked_tests"] == [t.test for t in workup.ranked]
+        assert row["next_test"] == (row["urgent_tests"] + row["ranked_tests"] + [None])[0]
+        assert row["missing_data"] == [q.finding for q in assessment.differential.ask_next]
+        assert row["missing_count"] >= len(row["missing_data"]) > 0
 
 
 def test_a_population_has_several_clinics_causes_and_a_few_red_flags(local_result: RunSummary) -> None:
@@ -47,6 +66,15 @@ def test_a_population_has_several_clinics_causes_and_a_few_red_flags(local_resul
     assert len({r["clinic"] for r in rows}) >= 5
     assert len({r["cause_1"] for r in rows}) >= 12
     assert 0.02 < local_result.red_flag_patients / PATIENTS < 0.25
+    assert len({r["scs_advice"] for r in rows}) >= 3
+    assert any(r["urgent_tests"] for r in rows)
+    assert len({r["next_test"] for r in rows}) >= 3
+
+
+def test_every_column_is_documented_in_the_cohort_guide() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "cohort.md").read_text(encoding="utf-8")
+    undocumented = [c.name for c in SCHEMA if f"`{c.name}`" not in guide and not c.name.startswith("cause_")]
+    assert not undocumented, "add these columns to the Output table of docs/cohort.md"
 
 
 def test_malformed_lines_are_reported_with_file_and_line_and_skipped(
@@ -86,3 +114,10 @@ def test_a_record_without_a_spine_operation_is_a_row_not_a_crash(tmp_path: Path)
 def test_an_export_directory_without_ndjson_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FbssError, match=r"no \.ndjson files"):
         run_local(tmp_path, tmp_path / "out.parquet")
+
+
+def test_the_result_file_holds_bucket_after_bucket_each_ordered_by_patient(local_result: RunSummary) -> None:
+    # the assembly streams the parts in bucket order instead of sorting every row (which would hold them all in memory)
+    ids = [row[0] for row in duckdb.sql(f"SELECT patient_id FROM read_parquet('{local_result.out}')").fetchall()]
+    keys = [(bucket_of(pid, local_result.buckets), pid) for pid in ids]
+    assert keys == sorted(keys)

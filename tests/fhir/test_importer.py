@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 
 from fbss.case.model import Presence, SurgeryType
 from fbss.case.vocabulary import DiagnosticFinding, Lab, Treatment
-from fbss.fhir.importer import ImportResult, NotApplicableError, import_bundle
-from fbss.fhir.resources import FhirError
+from fbss.fhir.importer import ImportResult, NotApplicableError, import_bundle, import_resources
+from fbss.fhir.resources import _VALID, FhirError, clear_validation_cache, validate_resource
 from tests.fhir.conftest import ASSESSED_ON, bundle
 
 
@@ -148,3 +149,22 @@ def test_a_minor_is_not_applicable() -> None:
 def test_input_that_is_not_a_bundle_is_refused_in_one_line(data: str | bytes, message: str) -> None:
     with pytest.raises(FhirError, match=message):
         import_bundle(data)
+
+
+def test_a_resource_type_that_is_not_read_is_skipped_without_validating_it() -> None:
+    # a real bulk export is mostly Claims, Encounters, …: they are listed as not read, never validated
+    entries = [(e.get("fullUrl"), e["resource"]) for e in bundle("unmappable_items")["entry"]]
+    broken_encounter = {"resourceType": "Encounter", "id": "odd", "status": 42, "subject": {"reference": "Patient/x"}}
+    report = import_resources([*entries, (None, broken_encounter)], assessment_date=ASSESSED_ON).report
+    reasons = {u.resource: u.reason for u in report.unmapped}
+    assert "not read by FBSS Navigator" in reasons["Encounter/odd"]
+
+
+def test_resources_seen_once_are_validated_without_being_remembered() -> None:
+    clear_validation_cache()
+    observation = {"resourceType": "Observation", "id": "once", "code": {"text": "x"}}  # no status: invalid
+    with pytest.raises(FhirError, match="status"):
+        validate_resource(observation, remember=False)
+    valid = {**observation, "status": "final"}
+    assert validate_resource(valid, remember=False) is valid
+    assert not _VALID.seen(hashlib.blake2b(json.dumps(valid, separators=(",", ":")).encode(), digest_size=16).digest())

@@ -98,7 +98,9 @@ def run_command(
     spark_master: Annotated[
         str | None, typer.Option(help="Spark master (default: spark-submit's, else local[*])")
     ] = None,
-    partitions: Annotated[int | None, typer.Option(help="Spark partitions of patients (default: 4 per core)")] = None,
+    partitions: Annotated[
+        int | None, typer.Option(help="Spark partitions of patients (default: 4 per core, one per 32 MB of NDJSON)")
+    ] = None,
 ) -> None:
     """Assess every patient of a bulk FHIR export; an interrupted local run resumes when run again."""
     if workers is not None and workers < 1:

@@ -19,8 +19,10 @@ from fbss.cohort.routing import LineProblem
 from fbss.errors import FbssError
 from fbss.fhir.importer import NotApplicableError, import_resources
 from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.care_models import PanelCategory
 from fbss.knowledge.loader import default_knowledge, load_knowledge
-from fbss.reasoning.assess import assess
+from fbss.reasoning.assess import Assessment, assess
+from fbss.reasoning.care_results import Label
 
 TOP_CAUSES = 3
 
@@ -119,7 +121,7 @@ def assess_patient(patient_id: str, lines: Iterable[PatientLine], settings: RunS
     row["knowledge_version"] = kb.version
     row["knowledge_fingerprint"] = kb.fingerprint
     try:
-        imported = import_resources(resources)
+        imported = import_resources(resources, remember_valid=False)  # every resource is new
         case = imported.case
         if case.assessment_date is None:
             case = case.model_copy(update={"assessment_date": settings.as_of})
@@ -153,7 +155,29 @@ def assess_patient(patient_id: str, lines: Iterable[PatientLine], settings: RunS
     row["red_flag_count"] = len(triage.fired)
     row["ask_now"] = [flag.flag for flag in triage.ask_now]
     row["ask_now_count"] = len(triage.ask_now)
+    _care_columns(row, assessment)
     return Outcome(row, problems)
+
+
+def _care_columns(row: dict[str, Any], assessment: Assessment) -> None:
+    """SCS advice, option ratings, the work-up and the open questions of one assessment, as columns."""
+    scs = assessment.scs
+    row["scs_advice"] = scs.advice.value if scs.advice is not None else None
+    row["scs_stopped_by"] = [basis.rule for basis in scs.stopped_by]
+    for rating in assessment.options.categories:
+        row[f"rating_{rating.category.value}"] = rating.label.value
+    options = assessment.options.options  # best first
+    row["appropriate_options"] = [o.id for o in options if o.label is Label.appropriate]
+    row["uncertain_options"] = [o.id for o in options if o.label is Label.uncertain]
+    row["inappropriate_count"] = sum(1 for o in options if o.label is Label.inappropriate)
+    workup = assessment.workup
+    first = workup.urgent[0] if workup.urgent else workup.ranked[0] if workup.ranked else None
+    row["next_test"] = first.test if first is not None else None
+    row["urgent_tests"] = [test.test for test in workup.urgent]
+    row["ranked_tests"] = [test.test for test in workup.ranked]
+    differential = assessment.differential
+    row["missing_data"] = [question.finding for question in differential.ask_next]
+    row["missing_count"] = len({q.finding for cause in differential.causes for q in cause.open_questions})
 
 
 class Column(NamedTuple):
@@ -187,6 +211,42 @@ SCHEMA: Sequence[Column] = (
     Column("red_flag_count", "int", "how many fired"),
     Column("ask_now", "strings", "red flags waiting on an unknown answer: ask now"),
     Column("ask_now_count", "int", "how many"),
+    Column(
+        "scs_advice",
+        "string",
+        "spinal cord stimulation advice: strongly_recommended, recommended, rarely_recommended, not_recommended;"
+        " empty when a contraindication stops the advice (see scs_stopped_by)",
+    ),
+    Column("scs_stopped_by", "strings", "the SCS contraindications that stop the advice (knowledge-base ids)"),
+    *(
+        Column(
+            f"rating_{category.value}",
+            "string",
+            f"the {category.value.replace('_', ' ')} category rated appropriate, uncertain or inappropriate",
+        )
+        for category in PanelCategory
+    ),
+    Column("appropriate_options", "strings", "specific treatment options rated appropriate, best first"),
+    Column("uncertain_options", "strings", "specific treatment options rated uncertain, best first"),
+    Column("inappropriate_count", "int", "how many specific options are rated inappropriate"),
+    Column(
+        "next_test",
+        "string",
+        "the test to do next: the first urgent test (called for by a fired red flag), else the top-ranked one",
+    ),
+    Column("urgent_tests", "strings", "tests called for by a fired red flag"),
+    Column("ranked_tests", "strings", "the other suggested tests, by value of information per unit of burden"),
+    Column(
+        "missing_data",
+        "strings",
+        "missing data to ask for next: the six unknown findings that would move the differential most, most useful"
+        " first (finding ids)",
+    ),
+    Column(
+        "missing_count",
+        "int",
+        "unknown findings among the open questions of all causes (each cause names its three most useful)",
+    ),
     Column("knowledge_version", "string", "knowledge-base version"),
     Column("knowledge_fingerprint", "string", "knowledge-base content fingerprint"),
     Column("engine_version", "string", "FBSS Navigator version"),

@@ -1,5 +1,5 @@
-"""The cohort report: counts and rates by cause, red flag, triage, advice and clinic, computed with DuckDB over the
-result Parquet, rendered as one HTML file with inline SVG charts."""
+"""The cohort report: counts and rates by cause, red flag, triage, SCS advice, option rating, work-up, missing data
+and clinic, computed with DuckDB over the result Parquet, rendered as one HTML file with inline SVG charts."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ matplotlib.use("Agg")  # no display; charts are rendered to SVG text
 from matplotlib.figure import Figure
 
 from fbss.errors import FbssError
+from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.care_models import PanelCategory
 from fbss.knowledge.loader import default_knowledge
 
 
@@ -31,6 +33,22 @@ class Count:
 
 
 @dataclass(frozen=True)
+class CategoryRow:
+    """How one panel category was rated across the assessed patients (shares of the assessed)."""
+
+    key: str
+    label: str
+    appropriate: int
+    uncertain: int
+    inappropriate: int
+    assessed: int
+
+    def rate(self, label: str) -> float:
+        count: int = getattr(self, label)
+        return count / self.assessed if self.assessed else 0.0
+
+
+@dataclass(frozen=True)
 class ClinicRow:
     clinic: str
     patients: int
@@ -39,6 +57,8 @@ class ClinicRow:
     emergency: int
     leading_cause: str | None
     unmapped_per_patient: float
+    scs_recommended_rate: float | None = None  # None for results without the care columns
+    urgent_tests: int | None = None
 
 
 @dataclass
@@ -53,6 +73,15 @@ class CohortSummary:
     triage: list[Count] = field(default_factory=list)
     ask_now: list[Count] = field(default_factory=list)
     advice: list[Count] = field(default_factory=list)  # SCS advice, when the results carry it
+    advice_stopped_by: list[Count] = field(default_factory=list)
+    categories: list[CategoryRow] = field(default_factory=list)  # option ratings by panel category
+    appropriate_options: list[Count] = field(default_factory=list)
+    uncertain_options: list[Count] = field(default_factory=list)
+    next_tests: list[Count] = field(default_factory=list)
+    suggested_tests: list[Count] = field(default_factory=list)  # anywhere in the urgent or ranked work-up
+    urgent_tests: list[Count] = field(default_factory=list)
+    missing: list[Count] = field(default_factory=list)  # findings among the questions to ask next
+    missing_per_patient: float | None = None
     clinics: list[ClinicRow] = field(default_factory=list)
     problems: list[Count] = field(default_factory=list)  # why patients were not assessed
     knowledge: list[str] = field(default_factory=list)
@@ -144,19 +173,24 @@ def summarise(results: Path) -> CohortSummary:
             " WHERE status = 'assessed' GROUP BY 1 ORDER BY 2 DESC, 1",
             assessed,
         )
+    care = CARE_COLUMNS.issubset(columns)
+    if care:
+        _care(connection, summary, kb)
     summary.problems = _counts(
         connection,
         "SELECT problem, count(*) FROM results WHERE status <> 'assessed' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20",
         n,
     )
+    care_figures = CLINIC_CARE if care else "NULL, NULL"
     clinic_rows = connection.execute(
-        """
+        f"""
         SELECT coalesce(clinic, '(no managing organization)') AS c, count(*),
                count(*) FILTER (status = 'assessed'),
                count(*) FILTER (red_flag_count > 0),
                count(*) FILTER (triage_level = 'emergency'),
                mode(cause_1) FILTER (status = 'assessed'),
-               avg(unmapped)
+               avg(unmapped),
+               {care_figures}
         FROM results GROUP BY 1 ORDER BY 2 DESC, 1
         """
     ).fetchall()
@@ -169,8 +203,10 @@ def summarise(results: Path) -> CohortSummary:
             emergency=int(emergency),
             leading_cause=cause_titles.get(str(leading), str(leading)) if leading else None,
             unmapped_per_patient=float(unmapped or 0.0),
+            scs_recommended_rate=(int(recommended) / int(done) if done else 0.0) if care else None,
+            urgent_tests=int(urgent) if care else None,
         )
-        for c, total, done, flagged, emergency, leading, unmapped in clinic_rows
+        for c, total, done, flagged, emergency, leading, unmapped, recommended, urgent in clinic_rows
     ]
     summary.knowledge = [
         f"{version} ({fingerprint}), engine {engine}"
@@ -182,7 +218,71 @@ def summarise(results: Path) -> CohortSummary:
     return summary
 
 
+CARE_COLUMNS = {
+    "scs_stopped_by",
+    *(f"rating_{c.value}" for c in PanelCategory),
+    "appropriate_options",
+    "uncertain_options",
+    "next_test",
+    "urgent_tests",
+    "ranked_tests",
+    "missing_data",
+    "missing_count",
+}
+CLINIC_CARE = (
+    "count(*) FILTER (scs_advice IN ('strongly_recommended', 'recommended')), count(*) FILTER (len(urgent_tests) > 0)"
+)
+ASSESSED = "FROM results WHERE status = 'assessed'"
+
+
+def _care(connection: duckdb.DuckDBPyConnection, summary: CohortSummary, kb: KnowledgeBase) -> None:
+    """The care-planning breakdowns: why SCS advice stopped, option ratings, the work-up, the missing data."""
+    assessed = summary.assessed
+    contraindications = {c.id: c.reason for c in kb.care.scs.contraindications}
+    treatments = {t.id: t.title for t in kb.care.treatments}
+    tests = {t.id: t.title for t in kb.care.tests.tests}
+    findings = {f.id: f.title for f in kb.findings.values()}
+
+    def unnest(column: str) -> str:
+        # one count per patient, however often an item appears in the patient's list
+        return (
+            f"SELECT x, count(DISTINCT patient_id) FROM (SELECT patient_id, unnest({column}) AS x {ASSESSED})"
+            " GROUP BY 1 ORDER BY 2 DESC, 1"
+        )
+
+    summary.advice_stopped_by = _counts(connection, unnest("scs_stopped_by"), assessed, contraindications)
+    categories = {c.id.value: c.title for c in kb.care.appropriateness.categories}
+    for category in PanelCategory:
+        counts = connection.execute(
+            f"SELECT count(*) FILTER (rating_{category.value} = 'appropriate'),"
+            f" count(*) FILTER (rating_{category.value} = 'uncertain'),"
+            f" count(*) FILTER (rating_{category.value} = 'inappropriate') {ASSESSED}"
+        ).fetchone()
+        assert counts is not None
+        appropriate, uncertain, inappropriate = (int(n) for n in counts)
+        title = categories.get(category.value, category.value)
+        summary.categories.append(CategoryRow(category.value, title, appropriate, uncertain, inappropriate, assessed))
+    summary.appropriate_options = _counts(connection, unnest("appropriate_options"), assessed, treatments)
+    summary.uncertain_options = _counts(connection, unnest("uncertain_options"), assessed, treatments)
+    summary.next_tests = _counts(
+        connection,
+        f"SELECT coalesce(next_test, 'none'), count(*) {ASSESSED} GROUP BY 1 ORDER BY 2 DESC, 1",
+        assessed,
+        {**tests, "none": "no test suggested"},
+    )
+    summary.suggested_tests = _counts(connection, unnest("list_concat(urgent_tests, ranked_tests)"), assessed, tests)
+    summary.urgent_tests = _counts(connection, unnest("urgent_tests"), assessed, tests)
+    summary.missing = _counts(connection, unnest("missing_data"), assessed, findings)
+    mean = connection.execute(f"SELECT avg(missing_count) {ASSESSED}").fetchone()
+    summary.missing_per_patient = float(mean[0]) if mean and mean[0] is not None else None
+
+
 # --- rendering ---------------------------------------------------------------------------------------------------
+
+
+def _short(label: str, limit: int = 48) -> str:
+    """A chart label short enough to leave room for the bars; the table beside the chart has the full title."""
+    return label if len(label) <= limit else label[: limit - 1].rstrip(" ,;:(") + "…"
 
 
 def bar_chart(items: Sequence[Count], title: str, top: int = 15, colour: str = "#2471a3") -> str:
@@ -195,7 +295,7 @@ def bar_chart(items: Sequence[Count], title: str, top: int = 15, colour: str = "
     positions = list(range(len(shown)))
     values = [c.rate * 100 for c in shown]
     axes.barh(positions, values, color=colour, height=0.65)
-    axes.set_yticks(positions, [c.label for c in shown], fontsize=8)
+    axes.set_yticks(positions, [_short(c.label) for c in shown], fontsize=8)
     axes.set_xlim(0, max(values) * 1.18 + 0.5)
     axes.set_xlabel("% of patients", fontsize=8)
     axes.set_title(title, fontsize=10, loc="left")
@@ -204,11 +304,56 @@ def bar_chart(items: Sequence[Count], title: str, top: int = 15, colour: str = "
         axes.text(
             count.rate * 100, position, f" {count.patients:,} ({count.rate * 100:.1f} %)", va="center", fontsize=7
         )
+    return _svg(figure)
+
+
+RATING_COLOURS = {"appropriate": "#1e8449", "uncertain": "#d4ac0d", "inappropriate": "#922b21"}
+
+
+def rating_chart(rows: Sequence[CategoryRow], title: str) -> str:
+    """One stacked bar per panel category: the shares rated appropriate, uncertain, inappropriate, as inline SVG."""
+    if not rows:
+        return ""
+    shown = list(rows)[::-1]
+    figure = Figure(figsize=(7.5, 0.45 * len(shown) + 1.3), dpi=100)
+    axes = figure.subplots()
+    positions = list(range(len(shown)))
+    left = [0.0] * len(shown)
+    for label, colour in RATING_COLOURS.items():
+        values = [row.rate(label) * 100 for row in shown]
+        axes.barh(positions, values, left=left, color=colour, height=0.6, label=label)
+        for position, start, value in zip(positions, left, values, strict=True):
+            if value >= 6:
+                axes.text(
+                    start + value / 2, position, f"{value:.0f} %", ha="center", va="center", fontsize=7, color="white"
+                )
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    axes.set_yticks(positions, [row.label for row in shown], fontsize=8)
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("% of assessed patients", fontsize=8)
+    axes.set_title(title, fontsize=10, loc="left")
+    axes.legend(fontsize=7, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _svg(figure)
+
+
+def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text: smaller, searchable
         figure.savefig(buffer, format="svg", bbox_inches="tight")
     text = buffer.getvalue()
     return text[text.index("<svg") :]
+
+
+def _category_table(rows: Sequence[CategoryRow]) -> str:
+    body = "".join(
+        f"<tr><td>{html.escape(r.label)}</td>"
+        + "".join(f"<td class='n'>{getattr(r, label):,} ({r.rate(label) * 100:.1f} %)</td>" for label in RATING_COLOURS)
+        + "</tr>"
+        for r in rows
+    )
+    head = "<tr><th>category</th>" + "".join(f"<th>{label}</th>" for label in RATING_COLOURS) + "</tr>"
+    return f"<table><thead>{head}</thead>{body}</table>"
 
 
 def _table(items: Sequence[Count], what: str) -> str:
@@ -227,15 +372,26 @@ def _section(title: str, note: str, chart: str, table: str) -> str:
 
 
 def _clinic_table(rows: Sequence[ClinicRow]) -> str:
+    care = any(r.scs_recommended_rate is not None for r in rows)
+
+    def care_cells(r: ClinicRow) -> str:
+        if not care:
+            return ""
+        rate = (r.scs_recommended_rate or 0.0) * 100
+        return f"<td class='n'>{rate:.1f} %</td><td class='n'>{r.urgent_tests or 0:,}</td>"
+
     body = "".join(
         f"<tr><td>{html.escape(r.clinic)}</td><td class='n'>{r.patients:,}</td><td class='n'>{r.assessed:,}</td>"
         f"<td class='n'>{r.red_flag_rate * 100:.1f} %</td><td class='n'>{r.emergency:,}</td>"
-        f"<td>{html.escape(r.leading_cause or '–')}</td><td class='n'>{r.unmapped_per_patient:.1f}</td></tr>"
+        f"<td>{html.escape(r.leading_cause or '–')}</td><td class='n'>{r.unmapped_per_patient:.1f}</td>"
+        f"{care_cells(r)}</tr>"
         for r in rows
     )
     head = (
         "<tr><th>clinic</th><th>patients</th><th>assessed</th><th>red flag rate</th><th>emergencies</th>"
-        "<th>most frequent leading cause</th><th>unmapped items per patient</th></tr>"
+        "<th>most frequent leading cause</th><th>unmapped items per patient</th>"
+        + ("<th>SCS recommended</th><th>with an urgent test</th>" if care else "")
+        + "</tr>"
     )
     return f"<table><thead>{head}</thead>{body}</table>"
 
@@ -303,14 +459,55 @@ def cohort_report_html(summary: CohortSummary) -> str:
         ),
     ]
     if summary.advice:
+        stopped = ""
+        if summary.advice_stopped_by:
+            stopped = "<p class='note'>What stopped the advice (one patient may have several):</p>" + _table(
+                summary.advice_stopped_by, "contraindication"
+            )
         parts.append(
             _section(
                 "Spinal cord stimulation advice",
-                "The SCS advice of each assessed patient.",
+                "The SCS advice of each assessed patient; the advice is stopped while a contraindication is present.",
                 bar_chart(summary.advice, "SCS advice", colour="#8e44ad"),
-                _table(summary.advice, "advice"),
+                _table(summary.advice, "advice") + stopped,
             )
         )
+    if summary.categories:
+        parts += [
+            _section(
+                "Treatment options",
+                "How each panel category was rated (RAND/UCLA-style appropriateness) in the assessed patients.",
+                rating_chart(summary.categories, "Option ratings by category"),
+                _category_table(summary.categories),
+            ),
+            _section(
+                "Options rated appropriate",
+                "Patients in whom each specific option was rated appropriate; the uncertain ones follow in the table.",
+                bar_chart(summary.appropriate_options, "Options rated appropriate", colour="#1e8449"),
+                _table(summary.appropriate_options, "rated appropriate")
+                + _table(summary.uncertain_options[:15], "rated uncertain (the 15 most frequent)"),
+            ),
+            _section(
+                "Work-up needed",
+                "The test to do next in each assessed patient: the first urgent test (called for by a fired red flag),"
+                " else the one with the most value of information per unit of burden.",
+                bar_chart(summary.next_tests, "Next test", colour="#1a5276"),
+                _table(summary.next_tests, "next test"),
+            ),
+            _section(
+                "Tests suggested",
+                "Patients for whom each test is suggested anywhere in the work-up; urgent tests are listed below.",
+                bar_chart(summary.suggested_tests, "Tests suggested", colour="#2e86c1"),
+                _table(summary.urgent_tests, "urgent test"),
+            ),
+            _section(
+                "Missing data",
+                "Findings among the six questions that would move each patient's differential most. Open questions"
+                f" per patient (all causes): {summary.missing_per_patient or 0.0:.1f} on average.",
+                bar_chart(summary.missing, "Missing data to ask for next", colour="#7d6608"),
+                _table(summary.missing[:25], "finding (the 25 most frequent)"),
+            ),
+        ]
     parts += [
         "<section><h2>By clinic</h2><p class='note'>The clinic is the patient's managing organization.</p>",
         _clinic_table(summary.clinics),

@@ -68,16 +68,25 @@ def write_parquet(rows: Sequence[dict[str, Any]], path: Path, connection: duckdb
     replace_atomically(temporary, path)
 
 
+ROW_GROUP_ROWS = 8192  # DuckDB buffers a whole row group before writing it: small groups keep memory flat
+
+
 def copy_to_parquet(connection: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
-    connection.execute(f"COPY ({query}) TO {_literal(path)} (FORMAT parquet, COMPRESSION zstd)")
+    connection.execute(
+        f"COPY ({query}) TO {_literal(path)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+    )
 
 
 def assemble(parts: Sequence[Path], out: Path, connection: duckdb.DuckDBPyConnection) -> None:
-    """Concatenate part files into one Parquet file, ordered by patient id, atomically."""
+    """Concatenate part files, in the order given, into one Parquet file, atomically; streamed, so memory stays flat.
+
+    Each part holds one bucket's patients ordered by patient id. The parts are not sorted together: DuckDB holds
+    every row of a global ORDER BY in memory (rows with lists do not spill), which grows with the cohort.
+    """
     temporary = temporary_for(out)
     if parts:
         files = "[" + ", ".join(_literal(p) for p in parts) + "]"
-        copy_to_parquet(connection, f"SELECT * FROM read_parquet({files}) ORDER BY patient_id", temporary)
+        copy_to_parquet(connection, f"SELECT * FROM read_parquet({files})", temporary)
     else:
         write_parquet([], temporary, connection)
     replace_atomically(temporary, out)

@@ -9,6 +9,7 @@ as a Parquet dataset directory; skipped lines are collected to the driver (they 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import sys
 import time
@@ -22,7 +23,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
-from fbss.cohort.local import RunSummary, errors_path
+from fbss.cohort.local import BUCKET_BYTES, RunSummary, errors_path
 from fbss.cohort.patient import COLUMNS, SCHEMA, Outcome, PatientLine, RunSettings, assess_patient
 from fbss.cohort.results import problem_order, write_problems
 from fbss.cohort.routing import ORGANIZATION_PATTERN, LineProblem, route_line
@@ -64,17 +65,21 @@ def session(master: str | None = None, app_name: str = "fbss-cohort") -> SparkSe
     return spark
 
 
-def _list_files(spark: SparkSession, export_dir: str) -> list[tuple[str, str]]:
-    """(file name, URI) of the *.ndjson files under a directory on any Hadoop file system (local, HDFS, S3, …)."""
+def _list_files(spark: SparkSession, export_dir: str) -> list[tuple[str, str, int]]:
+    """(file name, URI, size) of the *.ndjson files under a directory on any Hadoop file system (local, HDFS, S3…)."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     path = jvm.org.apache.hadoop.fs.Path(export_dir)
     fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if not fs.exists(path) or not fs.getFileStatus(path).isDirectory():
         raise FbssError(f"EXPORT_DIR: {export_dir} is not a directory")
-    found = [(str(s.getPath().getName()), str(s.getPath().toString())) for s in fs.listStatus(path) if s.isFile()]
+    found = [
+        (str(s.getPath().getName()), str(s.getPath().toString()), int(s.getLen()))
+        for s in fs.listStatus(path)
+        if s.isFile()
+    ]
     files = sorted(
-        ((name, uri) for name, uri in found if name.endswith(".ndjson")),
+        ((name, uri, size) for name, uri, size in found if name.endswith(".ndjson")),
         key=lambda f: (not f[0].startswith("Patient"), f[0]),
     )
     if not files:
@@ -142,14 +147,21 @@ def run_spark(
     files = _list_files(spark, export_dir)
     settings = RunSettings(
         as_of=as_of or dt.date.today(),
-        clinics=_organizations(spark, [uri for _name, uri in files]),
+        clinics=_organizations(spark, [uri for _name, uri, _size in files]),
         knowledge_dir=str(knowledge_dir) if knowledge_dir else None,
     )
     problems = context.accumulator([], _Problems())
     routed = context.union(
-        [context.textFile(uri).zipWithIndex().mapPartitions(partial(_route, name, problems)) for name, uri in files]
+        [
+            context.textFile(uri).zipWithIndex().mapPartitions(partial(_route, name, problems))
+            for name, uri, _size in files
+        ]
     )
-    grouped = routed.groupByKey(numPartitions=partitions or max(2, context.defaultParallelism * 4))
+    # at least 4 per core, and no more text per partition than in a local bucket: a task's memory stays the same
+    # however large the cohort
+    total = sum(size for _name, _uri, size in files)
+    default = max(2, context.defaultParallelism * 4, math.ceil(total / BUCKET_BYTES))
+    grouped = routed.groupByKey(numPartitions=partitions or default)
     outcomes = grouped.mapPartitions(partial(_assess_partition, settings))
     outcomes.persist(StorageLevel.MEMORY_AND_DISK)
     frame = spark.createDataFrame(outcomes.map(_row), schema=spark_schema())

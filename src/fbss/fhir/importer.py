@@ -974,28 +974,33 @@ def import_resources(
     assessment_date: dt.date | None = None,
     case_id: str | None = None,
     mapping: Mapping | None = None,
+    remember_valid: bool = True,
 ) -> ImportResult:
-    """Map (fullUrl, resource) pairs into a Case; raise CaseError when no case can be built (no index surgery)."""
+    """Map (fullUrl, resource) pairs into a Case; raise CaseError when no case can be built (no index surgery).
+
+    `remember_valid=False` when every resource is new (a bulk export): see `validate_resource`.
+    """
     col = _Collector(mapping or default_mapping(), assessment_date)
     valid: list[tuple[str, Resource]] = []
     for i, (full_url, raw) in enumerate(resources):
         where = f"entry {i}"
+        kind = raw.get("resourceType") if isinstance(raw, dict) else None
+        if isinstance(raw, dict) and isinstance(kind, str) and kind and kind not in READ_TYPES:
+            # skipped unread, so not validated: Claim, Encounter, … make up much of a real bulk export
+            source = label(raw, full_url)
+            if kind in OUTPUT_TYPES:
+                col.skip(source, "resource", f"{kind} is an assessment output, not an input; not read")
+            else:
+                col.skip(source, "resource", f"{kind} is not read by FBSS Navigator")
+            continue
         try:
-            resource = validate_resource(raw)
+            resource = validate_resource(raw, remember=remember_valid)
         except FhirError as exc:
-            kind = raw.get("resourceType") if isinstance(raw, dict) else None
             raw_id = raw.get("id") if isinstance(raw, dict) else None
             name = f"{kind}/{raw_id}" if kind and isinstance(raw_id, str) else (kind or "entry")
             col.skip(f"{name} ({where})", "resource", f"invalid FHIR R4: {exc}")
             continue
         source = label(resource, full_url)
-        kind = str(resource["resourceType"])
-        if kind in OUTPUT_TYPES:
-            col.skip(source, "resource", f"{kind} is an assessment output, not an input; not read")
-            continue
-        if kind not in READ_TYPES:
-            col.skip(source, "resource", f"{kind} is not read by FBSS Navigator")
-            continue
         valid.append((source if full_url is None else full_url, resource))
     patients = [(url, r) for url, r in valid if r["resourceType"] == "Patient"]
     patient_refs: set[str] = set()

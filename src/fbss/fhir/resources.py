@@ -44,8 +44,12 @@ def describe_fhir_error(exc: ValidationError, limit: int = 2) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def validate_resource(data: object, expected: str | None = None) -> Resource:
-    """Validate one resource against its R4B model; return it (unchanged) or raise FhirError naming the element."""
+def validate_resource(data: object, expected: str | None = None, *, remember: bool = True) -> Resource:
+    """Validate one resource against its R4B model; return it (unchanged) or raise FhirError naming the element.
+
+    `remember=False` for resources seen once (a bulk export): skips the digest the cache of validated resources
+    needs, which costs about 5 % of the validation and keeps a long run's memory flat.
+    """
     if not isinstance(data, dict):
         raise FhirError("expected a JSON object with a resourceType")
     kind = data.get("resourceType")
@@ -53,9 +57,11 @@ def validate_resource(data: object, expected: str | None = None) -> Resource:
         raise FhirError("resourceType is missing")
     if expected is not None and kind != expected:
         raise FhirError(f"expected a {expected}, got a {kind}")
-    key = hashlib.blake2b(json.dumps(data, separators=(",", ":")).encode(), digest_size=16).digest()
-    if _VALID.seen(key):
-        return data
+    key = b""
+    if remember:
+        key = hashlib.blake2b(json.dumps(data, separators=(",", ":")).encode(), digest_size=16).digest()
+        if _VALID.seen(key):
+            return data
     try:
         model = get_fhir_model_class(kind)
     except (ValueError, KeyError):
@@ -64,7 +70,8 @@ def validate_resource(data: object, expected: str | None = None) -> Resource:
         model.model_validate(data)
     except ValidationError as exc:
         raise FhirError(f"{kind}: {describe_fhir_error(exc)}") from None
-    _VALID.add(key)
+    if remember:
+        _VALID.add(key)
     return data
 
 
