@@ -421,6 +421,21 @@ def create_cds_app(
     """A standalone FastAPI app serving only the CDS Hooks service."""
     settings = settings or CdsSettings.from_env()
     app = FastAPI(title="FBSS Navigator CDS Hooks service", version=__version__, docs_url=None, redoc_url=None)
+    mount_cds(app, settings, kb=kb, feedback_sink=feedback_sink, client_factory=client_factory)
+    if settings.auth_required and not settings.issuers:
+        log.warning("FBSS_CDS_AUTH is 'jwt' but no trusted issuers are configured: every call will get 401")
+    return app
+
+
+def mount_cds(
+    app: FastAPI,
+    settings: CdsSettings,
+    *,
+    kb: KnowledgeBase | None = None,
+    feedback_sink: FeedbackSink | None = None,
+    client_factory: ClientFactory | None = None,
+) -> None:
+    """Add the CDS Hooks endpoints (and CORS for the configured origins) to an app; `app.state.cds` is their state."""
     router = cds_router(settings, kb=kb, feedback_sink=feedback_sink, client_factory=client_factory)
     app.include_router(router)
     app.state.cds = router.cds_state  # type: ignore[attr-defined]
@@ -433,9 +448,6 @@ def create_cds_app(
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    if settings.auth_required and not settings.issuers:
-        log.warning("FBSS_CDS_AUTH is 'jwt' but no trusted issuers are configured: every call will get 401")
-    return app
 
 
 def app_from_env() -> FastAPI:

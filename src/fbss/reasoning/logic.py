@@ -1,56 +1,16 @@
-"""Three-valued expressions compiled once into closures, and the leaves that decide a result."""
+"""The leaves that decide a three-valued expression's result; compiling is `findings.compile_expression`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fbss.case.model import Presence
-from fbss.knowledge.models import AllOf, AnyOf, Expression, Not
-from fbss.reasoning.findings import evaluate_expression
+from fbss.knowledge.models import AnyOf, Expression, Not
+from fbss.reasoning.findings import Evaluator, States, compile_expression, evaluate_expression
 
 P, A, U = Presence.present, Presence.absent, Presence.unknown
 
-States = dict[str, Presence]
-Compiled = Callable[[States], Presence]
+Compiled = Evaluator
+__all__ = ["Compiled", "States", "compile_expression", "leaves"]
 _NOT = {P: A, A: P, U: U}
-
-
-def compile_expression(expr: Expression) -> Compiled:
-    """The same Kleene logic as `evaluate_expression`, as a closure (no isinstance checks per call)."""
-    if isinstance(expr, str):
-        key = expr
-        return lambda states: states[key]
-    if isinstance(expr, AnyOf):
-        parts = tuple(compile_expression(p) for p in expr.any_of)
-
-        def any_of(states: States) -> Presence:
-            result = A
-            for part in parts:
-                value = part(states)
-                if value is P:
-                    return P
-                if value is U:
-                    result = U
-            return result
-
-        return any_of
-    if isinstance(expr, AllOf):
-        parts = tuple(compile_expression(p) for p in expr.all_of)
-
-        def all_of(states: States) -> Presence:
-            result = P
-            for part in parts:
-                value = part(states)
-                if value is A:
-                    return A
-                if value is U:
-                    result = U
-            return result
-
-        return all_of
-    assert isinstance(expr, Not)
-    inner = compile_expression(expr.not_)
-    return lambda states: _NOT[inner(states)]
 
 
 def leaves(expr: Expression, states: States, want: Presence) -> list[str]:

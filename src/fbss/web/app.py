@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fbss import __version__
 from fbss.errors import FbssError
-from fbss.fhir.cds_hooks import CdsSettings, cds_router
+from fbss.fhir.cds_hooks import CdsSettings, mount_cds
 from fbss.instruments import load_crisis_contacts, load_instruments
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import load_knowledge
@@ -134,20 +134,6 @@ def create_app(
     app.include_router(patient_portal.router)
     app.include_router(admin.router)
     if cds is not None:
-        _mount_cds(app, cds, kb)
+        mount_cds(app, cds, kb=kb)
     return app
 
-
-def _mount_cds(app: FastAPI, settings: CdsSettings, kb: KnowledgeBase) -> None:
-    router = cds_router(settings, kb=kb)
-    app.include_router(router)
-    app.state.cds = router.cds_state  # type: ignore[attr-defined]
-    if settings.cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type"],
-        )
