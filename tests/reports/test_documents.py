@@ -72,6 +72,17 @@ def test_handout_shows_urgent_advice_and_no_exercises_when_a_flag_fired(kb: Know
     assert "Knee rolls" in calm and "Please act on this now" not in calm
 
 
+def test_handout_lists_the_options_to_discuss_in_plain_words_unless_a_flag_fired(kb: KnowledgeBase) -> None:
+    assessment = assessment_of("recurrent_herniation_after_discectomy", kb)
+    html = patient_handout_html(assessment, kb)
+    assert assessment.plan.grid
+    assert "Treatments you can talk about with your team" in html
+    for row in assessment.plan.grid:
+        assert row.title in html and row.involves in html
+    urgent = patient_handout_html(assessment_of("cauda_equina_retention_day2_after_microdiscectomy", kb), kb)
+    assert "Treatments you can talk about" not in urgent
+
+
 @pytest.mark.parametrize("case_file", sorted(p.stem for p in EXAMPLES.glob("*.json")))
 def test_handout_reads_at_about_grade_8(case_file: str, kb: KnowledgeBase) -> None:
     text = visible_text(patient_handout_html(assessment_of(case_file, kb), kb))

@@ -136,6 +136,8 @@ def patient_handout_html(
         causes=causes,
         urgent_flags=assessment.triage.fired,
         next_steps=list(next_steps),
+        # the plan's shared-decision grid, in plain words; none while a red flag is being dealt with
+        options=[] if assessment.triage.fired else list(assessment.plan.grid),
         show_exercises=show_exercises,
         crisis=load_crisis_contacts().default_message,
         review_pending=needs_clinical_review(lang),
