@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-
-def fbss(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "fbss.cli", *args], capture_output=True, text=True, env=env, timeout=120
-    )
+from tests.cli.test_cli import fbss
 
 
 def test_synth_run_report(tmp_path: Path) -> None:

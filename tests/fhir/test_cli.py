@@ -76,3 +76,10 @@ def test_export_a_stored_patient(tmp_path: Path) -> None:
         assert missing.returncode == 1 and missing.stderr.startswith("error:")
     finally:
         del os.environ["FBSS_DATABASE_URL"]
+
+
+def test_import_with_a_bad_date_names_the_option() -> None:
+    run = fbss("fhir", "import", str(BUNDLES / "cauda_equina_after_microdiscectomy.json"), "--date", "2026-13-01")
+    assert run.returncode == 1
+    assert "--date: expected a date as YYYY-MM-DD, got '2026-13-01'" in run.stderr
+    assert "Traceback" not in run.stderr

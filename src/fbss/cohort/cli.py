@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from fbss.cli_input import optional_date
 from fbss.errors import FbssError
 
 if TYPE_CHECKING:
@@ -32,15 +32,6 @@ stderr = Console(stderr=True)
 class Engine(StrEnum):
     local = "local"
     spark = "spark"
-
-
-def _date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise FbssError(f"--as-of: expected a date as YYYY-MM-DD, got '{text}'") from None
 
 
 def _progress() -> Progress:
@@ -105,7 +96,7 @@ def run_command(
     """Assess every patient of a bulk FHIR export; an interrupted local run resumes when run again."""
     if workers is not None and workers < 1:
         raise FbssError(f"--workers: expected at least 1, got {workers}")
-    when = _date(as_of)
+    when = optional_date(as_of, "--as-of")
     if engine is Engine.spark:
         from fbss.cohort.spark import run_spark
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fbss.case.model import Case
+from fbss.cli_input import optional_date
 from fbss.errors import FbssError
 
 fhir_app = typer.Typer(
@@ -28,15 +29,6 @@ stderr = Console(stderr=True)
 class ImportFormat(StrEnum):
     text = "text"
     json = "json"
-
-
-def _date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise FbssError(f"--date: expected YYYY-MM-DD, got '{text}'") from None
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -58,7 +50,8 @@ def import_command(
     """Map a Bundle into a case; list every resource, coding or value that could not be mapped, and why."""
     from fbss.fhir.importer import import_bundle
 
-    result = import_bundle(_read_bytes(bundle), assessment_date=_date(date) or dt.date.today(), case_id=case_id)
+    when = optional_date(date, "--date") or dt.date.today()
+    result = import_bundle(_read_bytes(bundle), assessment_date=when, case_id=case_id)
     case = result.case.model_dump(mode="json", exclude_defaults=True)
     if output is ImportFormat.json:
         data = {"case": case, "report": result.report.model_dump(mode="json")}
