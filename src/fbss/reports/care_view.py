@@ -23,6 +23,7 @@ from fbss.reasoning.care_results import (
 TEST_KIND_LABEL = {
     "history": "history",
     "examination": "examination",
+    "questionnaire": "questionnaire",
     "laboratory": "laboratory test",
     "imaging": "imaging",
     "electrodiagnostic": "electrodiagnostic study",
