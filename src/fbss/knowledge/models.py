@@ -162,7 +162,7 @@ class Category(StrEnum):
 
 
 class Prior(Cited):
-    """Pre-test probability of a cause among patients with pain after that kind of surgery."""
+    """Share of the patients after that kind of surgery whose main cause is this one (population: causes.yaml)."""
 
     probability: float = Field(gt=0, lt=1)
 
@@ -208,6 +208,58 @@ class CauseDef(_Entry):
 
     def prior_for(self, group: SurgeryGroup) -> Prior:
         return self.priors.get(group) or self.priors["default"]
+
+
+class Unexplained(Cited):
+    """The leak: the share of patients whose main cause is none of the listed causes."""
+
+    probability: float = Field(gt=0, lt=1)
+
+
+class EvidenceGroup(_Entry):
+    """Findings that measure one thing (nested or strongly correlated): each cause counts them once.
+
+    Per cause, the group adds the strongest weight for the cause and the strongest weight against it among its
+    known findings, instead of the sum of all of them.
+    """
+
+    id: Id
+    title: str = Field(min_length=3)
+    findings: tuple[Id, ...] = Field(min_length=2)
+
+
+class Coexisting(Cited):
+    """When a cause other than the leading one is reported as a coexisting contributor."""
+
+    min_likelihood_ratio: float = Field(
+        gt=1, le=1000, description="Combined likelihood ratio of its findings that the leading cause does not explain"
+    )
+
+
+class DisplayCalibration(Cited):
+    """How far the probabilities are calibrated, and the highest point value the display shows as such."""
+
+    shown_up_to: float = Field(gt=0.5, le=0.99, description="Higher probabilities are shown as 'above' this")
+    statement: str = Field(min_length=20)
+
+
+class DifferentialDoc(_Entry):
+    """The model-level numbers of the differential (causes.yaml, beside the causes)."""
+
+    population: str = Field(min_length=20, description="Whom the priors describe")
+    unexplained: Unexplained
+    coexisting: Coexisting
+    calibration: DisplayCalibration
+    evidence_groups: tuple[EvidenceGroup, ...] = ()
+
+
+class StudySensitivity(Cited):
+    """How often a study of this kind shows a finding that is there: a reported study that does not mention the
+    finding lowers what it would have shown by this much."""
+
+    finding: Id
+    modality: str
+    sensitivity: float = Field(gt=0, le=1)
 
 
 # --- red flags -----------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class CaseIndex:
     derived: DerivedFacts
     diagnostics: dict[DiagnosticFinding, list[DiagnosticResult]]
     full_studies: frozenset[Modality]
+    reported: frozenset[Modality]  # every kind of study whose report is known (listed, or a finding coded from it)
     latest_lab: dict[Lab, LabResult]
     treatments: dict[Treatment, list[PriorTreatment]]
 
@@ -59,6 +60,9 @@ def index_case(case: Case) -> CaseIndex:
         derived=derive(case),
         diagnostics=diagnostics,
         full_studies=frozenset(s.modality for s in case.studies if s.reported_in_full),
+        reported=frozenset(
+            [s.modality for s in case.studies] + [d.modality for d in case.diagnostics]
+        ) - {Modality.other},
         latest_lab=latest,
         treatments=treatments,
     )
@@ -74,6 +78,9 @@ class FindingStates:
     state: States
     observed: dict[str, Observed]
     derived: DerivedFacts
+    # diagnostic findings not shown by a study that was done, with that study's sensitivity for them: the
+    # differential reads "not seen on an MRI" as evidence against what the MRI would have shown
+    unseen: dict[str, float]
 
 
 def _against(test: Callable[[float, float], bool], bound: float, value: float) -> bool:
@@ -291,6 +298,48 @@ def compiled_readers(kb: KnowledgeBase) -> tuple[tuple[str, Reader], ...]:
     return tuple((fid, _reader(kb.findings[fid])) for fid in finding_order(kb))
 
 
+@dataclass(frozen=True, slots=True)
+class _Sensitivities:
+    leaves: tuple[tuple[str, dict[Modality, float]], ...]  # diagnostic finding -> sensitivity of each modality
+    unions: tuple[tuple[str, tuple[str, ...]], ...]  # any_of expressions over such findings, in reading order
+
+
+@cache
+def _sensitivities(kb: KnowledgeBase) -> _Sensitivities:
+    by_finding: dict[str, dict[Modality, float]] = {}
+    for entry in kb.sensitivities:
+        by_finding.setdefault(entry.finding, {})[Modality(entry.modality)] = entry.sensitivity
+    unions = []
+    for fid in finding_order(kb):
+        expression = kb.findings[fid].expression
+        if isinstance(expression, AnyOf) and all(isinstance(e, str) for e in expression.any_of):
+            parts = tuple(str(e) for e in expression.any_of)
+            if all(p in by_finding for p in parts):
+                unions.append((fid, parts))
+    return _Sensitivities(tuple(by_finding.items()), tuple(unions))
+
+
+def _unseen(ix: CaseIndex, state: States, kb: KnowledgeBase) -> dict[str, float]:
+    """Diagnostic findings not shown by a reported study, with the best sensitivity of the studies done for them.
+
+    A union ("any fracture on imaging") is unseen at the lowest sensitivity of its parts.
+    """
+    if not ix.reported:
+        return {}
+    table = _sensitivities(kb)
+    unseen: dict[str, float] = {}
+    for fid, by_modality in table.leaves:
+        if state[fid] is P:
+            continue
+        best = max((by_modality.get(m, 0.0) for m in ix.reported), default=0.0)
+        if best > 0.0:
+            unseen[fid] = best
+    for fid, parts in table.unions:
+        if state[fid] is not P and all(p in unseen for p in parts):
+            unseen[fid] = min(unseen[p] for p in parts)
+    return unseen
+
+
 def read_findings(case: Case, kb: KnowledgeBase) -> FindingStates:
     """Evaluate every finding of the knowledge base against a case."""
     ix = index_case(case)
@@ -301,4 +350,4 @@ def read_findings(case: Case, kb: KnowledgeBase) -> FindingStates:
         state[fid] = value
         if seen is not None:
             observed[fid] = seen
-    return FindingStates(state=state, observed=observed, derived=ix.derived)
+    return FindingStates(state=state, observed=observed, derived=ix.derived, unseen=_unseen(ix, state, kb))

@@ -95,7 +95,28 @@ class Triage(NamedTuple):
     ask_now: tuple[RedFlagResult, ...]
 
 
+class CoexistingCause(NamedTuple):
+    """A cause other than the leading one whose own findings, unexplained by the leading cause, support it."""
+
+    cause: str
+    title: str
+    likelihood_ratio: float  # combined, of the findings the leading cause does not explain
+    because: tuple[Reason, ...]
+
+
+class Calibration(NamedTuple):
+    """How far the probabilities are calibrated, and the highest value shown as a point value."""
+
+    statement: str
+    shown_up_to: float
+    evidence: Evidence
+    sources: tuple[str, ...]
+
+
 class Differential(NamedTuple):
-    causes: tuple[CauseResult, ...]  # ranked, most probable first
+    causes: tuple[CauseResult, ...]  # ranked, most probable first; the probabilities are main-cause shares
     excluded: tuple[ExcludedCause, ...]
     ask_next: tuple[Question, ...]  # the unknowns that would move the differential most
+    unexplained: float = 0.0  # probability that the main cause is none of the listed causes
+    coexisting: tuple[CoexistingCause, ...] = ()  # contributors beside the leading cause
+    calibration: Calibration | None = None

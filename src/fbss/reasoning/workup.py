@@ -52,7 +52,7 @@ class _Test:
     timing: tuple[Compiled, ...]
     urgent_if: Compiled | None
     burden: float
-    concepts: tuple[tuple[str, tuple[str, ...], float, float], ...]  # concepts it can move: causes, p, logit
+    concepts: tuple[tuple[str, tuple[str, ...], float], ...]  # concepts it can move: their causes and threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             + weights.invasiveness * b.invasiveness
             + weights.radiation * b.radiation
             + weights.cost * b.cost,
-            concepts=tuple((*c, _logit(c[2])) for c in cause_concepts if set(c[1]) & set(by_cause)),
+            concepts=tuple(c for c in cause_concepts if set(c[1]) & set(by_cause)),
         )
     expansions: dict[str, tuple[str, ...]] = {}
     for fid, finding in kb.findings.items():
@@ -350,8 +350,9 @@ def workup(
     top = differential.causes[: weights.top_causes]
     top_ids = [c.cause for c in top]
     logits = {cause: _logit(p) for cause, p in care.probability.items()}
+    # the causes compete for the main explanation: a concept's causes are likely together by the sum of their shares
     concept_now = {
-        cid: max(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)
+        cid: sum(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)
     }
     cause_titles = {c.cause: c.title for c in differential.causes}
     concept_titles = titles(kb)
@@ -413,22 +414,29 @@ def workup(
                     settles[point.id] = point
                     weight += 1.0
         reach = t.reach
-        for concept_id, causes, threshold, cut in t.concepts:
+        for concept_id, causes, threshold in t.concepts:
             now = concept_now[concept_id]
-            # skip without computing when no result could carry any of its causes across the threshold
-            if now < threshold and all(logits.get(c, -99.0) + reach[c][0] < cut for c in causes if c in reach):
+            probability = care.probability
+            # skip without computing when no result could carry the concept across the threshold
+            if now < threshold and all(
+                now - probability.get(c, 0.0) + _sigmoid(logits.get(c, -99.0) + reach[c][0]) < threshold
+                for c in causes
+                if c in reach
+            ):
                 continue
-            if now >= threshold and any(logits.get(c, -99.0) + reach[c][1] >= cut for c in causes if c in reach):
+            if now >= threshold and now - sum(
+                probability.get(c, 0.0) - _sigmoid(logits.get(c, -99.0) + reach[c][1]) for c in causes if c in reach
+            ) >= threshold:
                 continue
-            moved = [m for c in causes if c in groups and (m := swing(c)) is not None]
+            moved = {c: m for c in causes if c in groups and (m := swing(c)) is not None}
             if not moved:
                 continue
             if now >= threshold:
-                others = [care.probability.get(c, 0.0) for c in causes if swings.get(c) is None]
-                flips = all(lo < threshold for _, lo in moved) and all(o < threshold for o in others)
+                after = sum(moved[c][1] if c in moved else probability.get(c, 0.0) for c in causes)
+                flips = after < threshold
                 chance = 1.0 - now
             else:
-                flips = any(hi >= threshold for hi, _ in moved)
+                flips = any(now - probability.get(c, 0.0) + hi >= threshold for c, (hi, _) in moved.items())
                 chance = now
             if flips and concept_id not in settles:
                 settles[concept_id] = Item(concept_id, concept_titles[concept_id])
