@@ -83,7 +83,7 @@ def _case_text(data: dict[str, Any]) -> str:
     whose code shares its name with the answer's cause.
     """
     case = {k: v for k, v in data["case"].items() if k not in {"id", "diagnostics"}}
-    return (data["presentation"] + "\n" + yaml.safe_dump(case)).lower()
+    return (str(data["presentation"]) + "\n" + yaml.safe_dump(case)).lower()
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.stem)
