@@ -99,7 +99,7 @@ class _Writer:
         triage = assessment.triage
         self.flags: dict[str, RedFlagResult] = {f.flag: f for f in (*triage.fired, *triage.ask_now)}
         work = assessment.workup
-        self.tests: dict[str, TestSuggestion] = {t.test: t for t in (*work.urgent, *work.ranked)}
+        self.tests: dict[str, TestSuggestion] = {t.test: t for t in (*work.urgent, *work.ranked, *work.questions)}
         self.deferred: dict[str, SetAside] = {a.test: a for a in work.deferred}
         self.ratings: dict[str, Rating] = {r.id: r for r in assessment.options.options}
         self.causes = {x.cause: x for x in assessment.differential.causes}

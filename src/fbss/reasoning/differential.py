@@ -36,16 +36,20 @@ from fbss.reasoning.results import (
 
 P, A, U = Presence.present, Presence.absent, Presence.unknown
 QUESTIONS_PER_CAUSE = 3
+QUESTIONED = 10  # the leading causes get their open questions; the rest of the list is rarely read that far
 ASK_NEXT = 6
 UNGROUPED = -1
 
 
 @dataclass(frozen=True, slots=True)
 class _Link:
+    cause: int  # the position of its cause in the model
     finding: str
     group: int  # the evidence group's position within the cause, UNGROUPED when the finding counts on its own
     ln_present: float
     ln_absent: float
+    low: float  # the smaller and the larger of the two log ratios: what the finding could still do while unknown
+    high: float
     # P(finding | cause) and P(finding | another cause), solved from the two likelihood ratios: what a study that
     # shows the finding with sensitivity s and did not show it does to the odds is (1 - a s) / (1 - b s)
     p_cause: float
@@ -54,23 +58,41 @@ class _Link:
     link: Link
     title: str
     question: str | None
-    # the explanation of this link when nothing case-specific was observed: built once, shared by every case
-    reason_present: Reason
-    reason_absent: Reason
 
     def unseen(self, sensitivity: float) -> float:
         """Log likelihood ratio of 'a study with this sensitivity was done and did not show the finding'."""
         return math.log((1.0 - self.p_cause * sensitivity) / (1.0 - self.p_other * sensitivity))
 
+    def weight(self, state: Presence, unseen: dict[str, float]) -> float | None:
+        """The log likelihood ratio this link adds for the finding's state; None while the finding is unknown."""
+        if state is P:
+            return self.ln_present
+        sensitivity = unseen.get(self.finding)
+        if sensitivity is not None and self.p_cause:
+            return self.unseen(sensitivity)
+        if state is A:
+            return self.ln_absent
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class _Cause:
+    index: int
     cause: CauseDef
     applies: Evaluator | None
     applies_ids: tuple[str, ...]
     priors: dict[SurgeryGroup, tuple[Prior, float]]  # prior share and its natural log, per surgery group
     links: tuple[_Link, ...]  # most informative first
-    groups: int  # how many evidence groups its links use
+    groups: tuple[tuple[_Link, ...], ...]  # the links of each evidence group it uses
+    spans: tuple[tuple[float, float], ...]  # how far each group could go down and up
+    low: float  # how far its evidence could go down, and up, were every linked finding unknown
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Model:
+    causes: tuple[_Cause, ...]
+    by_finding: tuple[tuple[str, tuple[_Link, ...]], ...]  # every linked finding with its links, across causes
 
 
 def _probabilities(lr_present: float, lr_absent: float) -> tuple[float, float]:
@@ -83,11 +105,16 @@ def _probabilities(lr_present: float, lr_absent: float) -> tuple[float, float]:
     return min(lr_present * other, 1.0), other
 
 
+def _group_span(links: tuple[_Link, ...]) -> tuple[float, float]:
+    return min(0.0, *(x.low for x in links)), max(0.0, *(x.high for x in links))
+
+
 @cache
-def _compiled(kb: KnowledgeBase) -> tuple[_Cause, ...]:
+def _model(kb: KnowledgeBase) -> _Model:
     group_of = {fid: g.id for g in kb.differential.evidence_groups for fid in g.findings}
-    compiled = []
-    for cause in kb.causes:
+    causes = []
+    by_finding: dict[str, list[_Link]] = {}
+    for index, cause in enumerate(kb.causes):
         positions: dict[str, int] = {}
         links = []
         for link in cause.links:
@@ -96,32 +123,50 @@ def _compiled(kb: KnowledgeBase) -> tuple[_Cause, ...]:
             a, b = _probabilities(link.lr_present, link.lr_absent)
             group = group_of.get(link.finding)
             position = UNGROUPED if group is None else positions.setdefault(group, len(positions))
-            common = (link.evidence, link.sources, link.note)
-            links.append(
-                _Link(
-                    link.finding,
-                    position,
-                    ln_p,
-                    ln_a,
-                    a,
-                    b,
-                    abs(ln_p - ln_a),
-                    link,
-                    finding.title,
-                    finding.question,
-                    Reason(link.finding, finding.title, P, None, link.lr_present, ln_p, *common),
-                    Reason(link.finding, finding.title, A, None, link.lr_absent, ln_a, *common),
-                )
+            compiled = _Link(
+                index,
+                link.finding,
+                position,
+                ln_p,
+                ln_a,
+                min(ln_p, ln_a),
+                max(ln_p, ln_a),
+                a,
+                b,
+                abs(ln_p - ln_a),
+                link,
+                finding.title,
+                finding.question,
             )
+            links.append(compiled)
+            by_finding.setdefault(link.finding, []).append(compiled)
         links.sort(key=lambda x: -x.spread)
+        groups = tuple(tuple(x for x in links if x.group == g) for g in range(len(positions)))
+        spans = [_group_span(g) for g in groups]
         priors = {}
         for group_id in SurgeryGroup:
             prior = cause.prior_for(group_id)
             priors[group_id] = (prior, math.log(prior.probability))
         applies = compile_expression(cause.applies_if) if cause.applies_if is not None else None
         applies_ids = tuple(expression_ids(cause.applies_if)) if cause.applies_if is not None else ()
-        compiled.append(_Cause(cause, applies, applies_ids, priors, tuple(links), len(positions)))
-    return tuple(compiled)
+        causes.append(
+            _Cause(
+                index,
+                cause,
+                applies,
+                applies_ids,
+                priors,
+                tuple(links),
+                groups,
+                tuple(spans),
+                sum(x.low for x in links if x.group == UNGROUPED) + sum(low for low, _ in spans),
+                sum(x.high for x in links if x.group == UNGROUPED) + sum(high for _, high in spans),
+            )
+        )
+    return _Model(tuple(causes), tuple((f, tuple(v)) for f, v in by_finding.items()))
+
+
+Known = tuple[tuple[_Link, float], ...]
 
 
 class Scores(NamedTuple):
@@ -133,78 +178,71 @@ class Scores(NamedTuple):
     high: tuple[float, ...]  # ... and raise it
     log_unexplained: float
     excluded: tuple[_Cause, ...]
-
-
-def _link_weight(link: _Link, state: Presence, unseen: dict[str, float]) -> float | None:
-    """The log likelihood ratio a link adds for the finding's state; None when the finding is unknown."""
-    if state is P:
-        return link.ln_present
-    sensitivity = unseen.get(link.finding)
-    if sensitivity is not None and link.p_cause:
-        return link.unseen(sensitivity)
-    if state is A:
-        return link.ln_absent
-    return None
-
-
-def _evidence(cause: _Cause, states: dict[str, Presence], unseen: dict[str, float]) -> tuple[float, float, float]:
-    """Sum of log likelihood ratios (a group counts its strongest for and against), and the unknowns' range."""
-    total = low = high = 0.0
-    n = cause.groups
-    best = [0.0] * n
-    worst = [0.0] * n
-    open_up = [0.0] * n
-    open_down = [0.0] * n
-    for link in cause.links:
-        weight = _link_weight(link, states[link.finding], unseen)
-        g = link.group
-        if weight is None:
-            up, down = max(link.ln_present, link.ln_absent), min(link.ln_present, link.ln_absent)
-            if g == UNGROUPED:
-                low += down
-                high += up
-            else:
-                open_up[g] = max(open_up[g], up)
-                open_down[g] = min(open_down[g], down)
-        elif g == UNGROUPED:
-            total += weight
-        elif weight > 0.0:
-            best[g] = max(best[g], weight)
-        else:
-            worst[g] = min(worst[g], weight)
-    for g in range(n):
-        total += best[g] + worst[g]
-        high += max(0.0, open_up[g] - best[g])
-        low += min(0.0, open_down[g] - worst[g])
-    return total, low, high
+    known: tuple[Known, ...]  # per applicable cause, its links with a known finding and the weight each added
 
 
 def scores(findings: FindingStates, kb: KnowledgeBase) -> Scores:
-    """Log score of every applicable cause: ln prior share for the operation + the evidence (pure)."""
+    """Log score of every applicable cause: ln prior share for the operation + the evidence (pure).
+
+    Only the linked findings that are known (or not shown by a study that was done) are visited; the range left open
+    by the unknown ones is the whole range less what the known ones used.
+    """
+    model = _model(kb)
     states = findings.state
     unseen = findings.unseen
     group = findings.derived.surgery_group
-    applicable: list[_Cause] = []
-    excluded: list[_Cause] = []
-    log_score: list[float] = []
-    low: list[float] = []
-    high: list[float] = []
-    for cause in _compiled(kb):
-        if cause.applies is not None and cause.applies(states) is A:
-            excluded.append(cause)
+    n = len(model.causes)
+    log = [c.priors[group][1] for c in model.causes]
+    low = [c.low for c in model.causes]
+    high = [c.high for c in model.causes]
+    known: list[list[tuple[_Link, float]]] = [[] for _ in range(n)]
+    best: dict[tuple[int, int], float] = {}
+    worst: dict[tuple[int, int], float] = {}
+    counted: dict[tuple[int, int], int] = {}  # known members of each touched group
+    for finding, links in model.by_finding:
+        state = states[finding]
+        if state is U and finding not in unseen:
             continue
-        evidence, down, up = _evidence(cause, states, unseen)
-        applicable.append(cause)
-        log_score.append(cause.priors[group][1] + evidence)
-        low.append(down)
-        high.append(up)
+        for link in links:
+            weight = link.weight(state, unseen)
+            if weight is None:
+                continue
+            c = link.cause
+            known[c].append((link, weight))
+            if link.group == UNGROUPED:
+                log[c] += weight
+                low[c] -= link.low
+                high[c] -= link.high
+            else:
+                key = (c, link.group)
+                counted[key] = counted.get(key, 0) + 1
+                if weight > 0.0:
+                    best[key] = max(best.get(key, 0.0), weight)
+                else:
+                    worst[key] = min(worst.get(key, 0.0), weight)
+    for key, count in counted.items():
+        c, g = key
+        up, down = best.get(key, 0.0), worst.get(key, 0.0)
+        log[c] += up + down
+        cause = model.causes[c]
+        span_low, span_high = cause.spans[g]
+        members = cause.groups[g]
+        open_low = open_high = 0.0
+        if count < len(members):
+            for x in members:
+                if x.weight(states[x.finding], unseen) is None:
+                    open_low, open_high = min(open_low, x.low), max(open_high, x.high)
+        low[c] += min(0.0, open_low - down) - span_low
+        high[c] += max(0.0, open_high - up) - span_high
+    applicable = [c for c in model.causes if c.applies is None or c.applies(states) is not A]
     return Scores(
         tuple(applicable),
-        tuple(log_score),
-        tuple(low),
-        tuple(high),
+        tuple(log[c.index] for c in applicable),
+        tuple(min(0.0, low[c.index]) for c in applicable),  # rounding must not push a range past its point
+        tuple(max(0.0, high[c.index]) for c in applicable),
         math.log(kb.differential.unexplained.probability),
-        tuple(excluded),
+        tuple(c for c in model.causes if c.applies is not None and c.applies(states) is A),
+        tuple(tuple(known[c.index]) for c in applicable),
     )
 
 
@@ -213,57 +251,64 @@ def _share(weight: float, others: float) -> float:
     return weight / (weight + others)
 
 
+def _reason(link: _Link, weight: float, findings: FindingStates) -> Reason:
+    """The explanation of one link that counted for this case."""
+    ev, src, note = link.link.evidence, link.link.sources, link.link.note
+    state = findings.state[link.finding]
+    if state is P:
+        seen = findings.observed.get(link.finding)
+        return Reason(link.finding, link.title, P, seen, link.link.lr_present, weight, ev, src, note)
+    if state is A and link.finding not in findings.unseen:
+        return Reason(link.finding, link.title, A, None, link.link.lr_absent, weight, ev, src, note)
+    shown = f"not shown by a study that was done (sensitivity {findings.unseen[link.finding]:.0%})"
+    return Reason(link.finding, link.title, A, shown, math.exp(weight), weight, ev, src, note)
+
+
 def _reasons(
-    cause: _Cause, findings: FindingStates
-) -> tuple[list[Reason], list[Reason], list[tuple[_Link, float, float]]]:
-    """What moved a cause (the findings that counted) and its open questions with their effect on the score."""
-    states, unseen, observed = findings.state, findings.unseen, findings.observed
-    counted: dict[int, Reason] = {}  # per group, the strongest for (positive key) and against (negative key)
+    known: Known, findings: FindingStates
+) -> tuple[list[Reason], list[Reason], dict[int, tuple[float, float]]]:
+    """The findings that moved a cause (an evidence group's strongest for and against) and each group's extremes."""
     raised: list[Reason] = []
     lowered: list[Reason] = []
-    unknown: list[_Link] = []
-    weights: dict[int, tuple[float, float]] = {}
-    for link in cause.links:
-        state = states[link.finding]
-        weight = _link_weight(link, state, unseen)
-        if weight is None:
-            unknown.append(link)
-            continue
+    strongest: dict[int, tuple[_Link, float]] = {}  # +(g+1) for, -(g+1) against
+    for link, weight in known:
         if not weight:
             continue
-        if state is P:
-            reason = link.reason_present
-            seen = observed.get(link.finding)
-            if seen is not None:
-                reason = reason._replace(observed=seen)
-        elif state is A and link.finding not in unseen:
-            reason = link.reason_absent
-        else:
-            shown = f"not shown by a study that was done (sensitivity {unseen[link.finding]:.0%})"
-            reason = link.reason_absent._replace(observed=shown, likelihood_ratio=math.exp(weight), weight=weight)
         if link.group == UNGROUPED:
-            (raised if weight > 0 else lowered).append(reason)
+            (raised if weight > 0 else lowered).append(_reason(link, weight, findings))
             continue
         key = link.group + 1 if weight > 0 else -(link.group + 1)
-        if key not in counted or abs(weight) > abs(counted[key].weight):
-            counted[key] = reason
-    for key, reason in counted.items():
-        (raised if key > 0 else lowered).append(reason)
-        best, worst = weights.get(abs(key) - 1, (0.0, 0.0))
-        weights[abs(key) - 1] = (max(best, reason.weight), min(worst, reason.weight))
+        if key not in strongest or abs(weight) > abs(strongest[key][1]):
+            strongest[key] = (link, weight)
+    extremes: dict[int, tuple[float, float]] = {}
+    for key, (link, weight) in strongest.items():
+        (raised if key > 0 else lowered).append(_reason(link, weight, findings))
+        up, down = extremes.get(link.group, (0.0, 0.0))
+        extremes[link.group] = (max(up, weight), min(down, weight))
     raised.sort(key=lambda r: r.weight, reverse=True)
     lowered.sort(key=lambda r: r.weight)
+    return raised, lowered, extremes
+
+
+def _open_questions(
+    cause: _Cause, findings: FindingStates, extremes: dict[int, tuple[float, float]]
+) -> list[tuple[_Link, float, float]]:
+    """The most informative unknown findings of a cause, with what each answer would add to its score."""
     moves = []
-    for link in unknown[:QUESTIONS_PER_CAUSE]:
-        best, worst = weights.get(link.group, (0.0, 0.0))
-
-        def change(weight: float, best: float = best, worst: float = worst, grouped: bool = link.group >= 0) -> float:
-            if not grouped:
-                return weight
-            return max(weight, best) - best if weight > 0 else min(weight, worst) - worst
-
-        moves.append((link, change(link.ln_present), change(link.ln_absent)))
-    return raised, lowered, moves
+    for link in cause.links:
+        if link.weight(findings.state[link.finding], findings.unseen) is not None:
+            continue
+        if link.group == UNGROUPED:
+            moves.append((link, link.ln_present, link.ln_absent))
+        else:
+            up, down = extremes.get(link.group, (0.0, 0.0))
+            present, absent = (
+                max(w, up) - up if w > 0 else min(w, down) - down for w in (link.ln_present, link.ln_absent)
+            )
+            moves.append((link, present, absent))
+        if len(moves) == QUESTIONS_PER_CAUSE:
+            break
+    return moves
 
 
 def _coexisting(
@@ -283,6 +328,9 @@ def _coexisting(
     return tuple(result)
 
 
+LEVERAGE_FLOOR = 1e-3  # causes whose probability slope p(1 - p) is below this cannot move the questions to ask
+
+
 def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
     """Rank the applicable causes as competitors for the main explanation, with their reasons."""
     sc = scores(findings, kb)
@@ -294,11 +342,12 @@ def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
     causes: list[CauseResult] = []
     leverage: dict[str, float] = {}
     explained: list[tuple[float, _Cause, list[Reason]]] = []
+    states, unseen = findings.state, findings.unseen
     for rank, i in enumerate(order, start=1):
         cause, weight = sc.causes[i], weights[i]
         others = total - weight
         probability = weight / total
-        raised, lowered, moves = _reasons(cause, findings)
+        raised, lowered, extremes = _reasons(sc.known[i], findings)
         questions = tuple(
             OpenQuestion(
                 link.finding,
@@ -307,12 +356,13 @@ def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
                 _share(weight * math.exp(up), others),
                 _share(weight * math.exp(down), others),
             )
-            for link, up, down in moves
+            for link, up, down in (_open_questions(cause, findings, extremes) if rank <= QUESTIONED else ())
         )
         slope = probability * (1.0 - probability)
-        for link in cause.links:
-            if findings.state[link.finding] is U and link.finding not in findings.unseen:
-                leverage[link.finding] = leverage.get(link.finding, 0.0) + slope * link.spread
+        if slope >= LEVERAGE_FLOOR:
+            for link in cause.links:
+                if states[link.finding] is U and link.finding not in unseen:
+                    leverage[link.finding] = leverage.get(link.finding, 0.0) + slope * link.spread
         prior = cause.priors[group][0]
         causes.append(
             CauseResult(
@@ -321,8 +371,8 @@ def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
                 cause.cause.category,
                 rank,
                 probability,
-                _share(weight * math.exp(sc.low[i]), others),
-                _share(weight * math.exp(sc.high[i]), others),
+                min(probability, _share(weight * math.exp(sc.low[i]), others)),
+                max(probability, _share(weight * math.exp(sc.high[i]), others)),
                 prior.probability,
                 prior.evidence,
                 prior.sources,
@@ -337,7 +387,7 @@ def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
         for f, _ in sorted(leverage.items(), key=lambda kv: (-kv[1], kv[0]))[:ASK_NEXT]
     )
     excluded = tuple(
-        ExcludedCause(c.cause.id, c.cause.title, tuple(f for f in c.applies_ids if findings.state[f] is A))
+        ExcludedCause(c.cause.id, c.cause.title, tuple(f for f in c.applies_ids if states[f] is A))
         for c in sc.excluded
     )
     shown = kb.differential.calibration

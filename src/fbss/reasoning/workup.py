@@ -358,7 +358,7 @@ def workup(
     concept_titles = titles(kb)
 
     if triage.fired:  # elective work-up waits until the red flag is dealt with
-        return Workup(urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=())
+        return Workup(urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=(), questions=())
     candidates: list[tuple[_Test, str | None]] = []
     deferred: list[SetAside] = []
     not_suggested: list[SetAside] = []
@@ -413,6 +413,10 @@ def workup(
                 if point.id not in settles:
                     settles[point.id] = point
                     weight += 1.0
+        leading = _leader_change(differential, care, groups, swing)
+        if leading is not None and LEADING_CAUSE.id not in settles:
+            settles[LEADING_CAUSE.id] = LEADING_CAUSE
+            weight += leading
         reach = t.reach
         for concept_id, causes, threshold in t.concepts:
             now = concept_now[concept_id]
@@ -487,13 +491,56 @@ def workup(
         )
         scored.append((-suggestion.score, t.burden, test.id, suggestion))
     scored.sort(key=lambda x: x[:3])
-    ranked = tuple(_renumber(s, i + 1) for i, (_, _, _, s) in enumerate(scored))
+    # questions (history, examination, questionnaires) cost only time: listed apart so that the investigations to
+    # order are not pushed down by them
+    asked = [s for _, _, _, s in scored if s.kind.is_question]
+    ordered = [s for _, _, _, s in scored if not s.kind.is_question]
     return Workup(
-        urgent=tuple(urgent), ranked=ranked, deferred=tuple(deferred), not_suggested=tuple(not_suggested)
+        urgent=tuple(urgent),
+        ranked=tuple(_renumber(s, i + 1) for i, s in enumerate(ordered)),
+        deferred=tuple(deferred),
+        not_suggested=tuple(not_suggested),
+        questions=tuple(_renumber(s, i + 1) for i, s in enumerate(asked)),
     )
 
 
+LEADING_CAUSE = Item("leading_cause", "Which cause is the main one (the result could change the leading cause)")
+
+
+def _leader_change(
+    differential: Differential,
+    care: CareStates,
+    groups: dict[str, tuple[tuple[str, float, float], ...]],
+    swing: Callable[[str], tuple[float, float] | None],
+) -> float | None:
+    """The chance that the result changes which cause leads, when some result could; None when none could.
+
+    A cause that rises takes its share from the others in proportion, so the leader's share falls with it.
+    """
+    causes = differential.causes
+    if len(causes) < 2:
+        return None
+    leader, runner_up = causes[0], causes[1]
+    for cause in causes[:TOP_FOR_LEADER]:
+        if cause.cause not in groups or (moved := swing(cause.cause)) is None:
+            continue
+        high, low = moved
+        if cause is leader:
+            others = (1.0 - low) / max(1.0 - leader.probability, 1e-9)
+            if low < runner_up.probability * others:
+                return 1.0 - leader.probability
+        else:
+            rest = (1.0 - high) / max(1.0 - cause.probability, 1e-9)
+            if high > leader.probability * rest:
+                return cause.probability
+    return None
+
+
+TOP_FOR_LEADER = 6
+
+
 def _renumber(s: TestSuggestion, rank: int) -> TestSuggestion:
+    """The suggestion at its place in its own list."""
     return TestSuggestion(
         s.test,
         s.title,
