@@ -124,9 +124,9 @@ def _fusion_extent(fusions: list[Surgery], fusion: Presence) -> tuple[Presence, 
 _BAND_FLOORS = ((7, Intensity.severe), (5, Intensity.moderate), (1, Intensity.mild), (0, Intensity.none))
 
 
-def _band(nrs: int | None, words: Intensity) -> Intensity:
+def _band(nrs: int | None, words: Intensity, stated: Presence) -> Intensity:
     if nrs is None:
-        return words
+        return Intensity.none if stated is _A else words
     return next(band for floor, band in _BAND_FLOORS if nrs >= floor)
 
 
@@ -212,7 +212,8 @@ def derive(case: Case) -> DerivedFacts:
     pain = case.pain
     back_share = pain.back_share_percent
     leg_share = None if back_share is None else 100 - back_share
-    back_band, leg_band = _band(pain.nrs_back, pain.back_intensity), _band(pain.nrs_leg, pain.leg_intensity)
+    back_band = _band(pain.nrs_back, pain.back_intensity, pain.back_pain)
+    leg_band = _band(pain.nrs_leg, pain.leg_intensity, pain.leg_pain)
     removed = [s.implants_removed for s in surgeries if s.type is not SurgeryType.implant_removal]
     any_removed = _P if any(s.type is SurgeryType.implant_removal for s in surgeries) else _any(removed)
     reduced, knee, ankle, brisk, areflexia = _reflexes(case)

@@ -14,7 +14,7 @@ from functools import cache
 from fbss.case.derived import DerivedFacts, derive
 from fbss.case.model import Case, DiagnosticResult, LabResult, Presence, PriorTreatment
 from fbss.case.paths import DERIVED_PREFIX
-from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
+from fbss.case.vocabulary import RESPONSE_RELIEF, DiagnosticFinding, Lab, Modality, Treatment
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.models import AllOf, AnyOf, Expression, FindingDef, Not, Threshold, expression_ids
 
@@ -181,9 +181,30 @@ def _lab_reader(finding: FindingDef) -> Reader:
     return read
 
 
+def _bounds(threshold: Threshold) -> int:
+    return sum(b is not None for b in (threshold.above, threshold.at_least, threshold.below, threshold.at_most))
+
+
+def _relief_state(prior: PriorTreatment, passes: Callable[[float], bool], one_sided: bool) -> tuple[Presence, Observed]:
+    """A % relief threshold read from the stated percentage, else from the band the response word stands for."""
+    if prior.relief_percent is not None:
+        return (P if passes(prior.relief_percent) else A), prior.relief_percent
+    band = RESPONSE_RELIEF.get(prior.response)
+    if band is None:
+        return U, None
+    low, high = (passes(end) for end in band)
+    if low and high:
+        return P, prior.response.value
+    if not low and not high and one_sided:
+        return A, prior.response.value
+    return U, None
+
+
 def _treatment_reader(finding: FindingDef) -> Reader:
     treatment = Treatment(finding.treatment or "")
-    passes = _compare(finding.threshold) if finding.threshold is not None else None
+    threshold = finding.threshold
+    passes = _compare(threshold) if threshold is not None else None
+    one_sided = threshold is not None and _bounds(threshold) == 1
 
     def read(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
         tried = ix.treatments.get(treatment)
@@ -193,11 +214,11 @@ def _treatment_reader(finding: FindingDef) -> Reader:
             return P, tried[0].relief_percent
         state = U
         for prior in tried:
-            if prior.relief_percent is None:
-                continue
-            if passes(prior.relief_percent):
-                return P, prior.relief_percent
-            state = A
+            value, seen = _relief_state(prior, passes, one_sided)
+            if value is P:
+                return P, seen
+            if value is A:
+                state = A
         return state, None
 
     return read
