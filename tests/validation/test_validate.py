@@ -128,3 +128,11 @@ def test_cli_names_a_broken_answer_file(tmp_path: Path) -> None:
     result = fbss("validate", "--set", str(tmp_path / "set"), "--split", "all")
     assert result.returncode == 1
     assert answer.name in result.stderr and "'cause'" in result.stderr
+
+
+def test_a_deciding_examination_is_looked_for_among_the_questions_and_an_unnamed_test_is_not_counted() -> None:
+    examined = _outcome("x", ["x"], deciding_test="ex_neuro", investigations=("mri_plain",), questions=("ex_neuro",))
+    course = _outcome("x", ["x"], deciding_test="clinical_course", investigations=("mri_plain",))
+    modality_only = _outcome("x", ["x"], deciding_test="ct", investigations=("ct_fusion",))
+    f = figures([examined, course, modality_only])
+    assert (f.workup_n, f.workup_hits) == (2, 2)

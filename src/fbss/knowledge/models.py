@@ -234,6 +234,7 @@ class Coexisting(Cited):
     min_likelihood_ratio: float = Field(
         gt=1, le=1000, description="Combined likelihood ratio of its findings that the leading cause does not explain"
     )
+    min_probability: float = Field(ge=0, lt=1, description="Its own share as the main cause must reach this")
 
 
 class DisplayCalibration(Cited):

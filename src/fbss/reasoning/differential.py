@@ -317,10 +317,13 @@ def _coexisting(
     """Causes beside the leader whose present findings that do not raise the leader reach the threshold."""
     if len(ranked) < 2:
         return ()
-    threshold = math.log(kb.differential.coexisting.min_likelihood_ratio)
+    rule = kb.differential.coexisting
+    threshold = math.log(rule.min_likelihood_ratio)
     leader = {r.finding for r in ranked[0][2] if r.state is P}
     result = []
-    for _, cause, raised in ranked[1:]:
+    for probability, cause, raised in ranked[1:]:
+        if probability < rule.min_probability:
+            break  # ranked by probability: the rest are lower still
         own = tuple(r for r in raised if r.state is P and r.finding not in leader)
         weight = sum(r.weight for r in own)
         if own and weight >= threshold:

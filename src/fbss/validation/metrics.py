@@ -5,14 +5,27 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-# A deciding test is matched by itself or by a test that contains it: MRI with and without gadolinium includes the
-# plain sequences; the two CT protocols of the operated segments are one CT scan.
+# A deciding test is matched by itself or by a catalogue test that contains it: MRI with and without gadolinium
+# includes the plain sequences; the two CT protocols of the operated segments are one CT scan; an answer that names
+# only the modality ("mri", "ct") is matched by that modality's spine protocols; a head CT or MRI by the head imaging;
+# a contrast CT of the neck by CT angiography of the operated region; an AP pelvis by the hip radiograph.
+SPINE_MRI = frozenset({"mri_plain", "mri_gadolinium"})
+SPINE_CT = frozenset({"ct_fusion", "ct_implant"})
 COVERED_BY: dict[str, frozenset[str]] = {
-    "mri_plain": frozenset({"mri_plain", "mri_gadolinium"}),
-    "ct_fusion": frozenset({"ct_fusion", "ct_implant"}),
-    "ct_implant": frozenset({"ct_fusion", "ct_implant"}),
+    "mri_plain": SPINE_MRI,
+    "mri": SPINE_MRI,
+    "ct_fusion": SPINE_CT,
+    "ct_implant": SPINE_CT,
+    "ct": SPINE_CT,
+    "ct_head": frozenset({"brain_imaging"}),
+    "mri_brain": frozenset({"brain_imaging"}),
+    "ct_neck_contrast": frozenset({"ct_angiography"}),
+    "ct_angiography": frozenset({"ct_angiography", "angiography"}),
+    "xray_pelvis": frozenset({"hip_xray"}),
+    "ssep_mep": frozenset({"evoked_potentials"}),
 }
-UNSTATED_TESTS = ("not_stated", "unknown")  # answers whose deciding test the source does not name
+# answers whose deciding "test" the source does not name, or that was the course of the illness rather than a test
+UNSTATED_TESTS = ("not_stated", "unknown", "clinical_course")
 TOP_INVESTIGATIONS = 3
 RELIABILITY_BINS = 10
 
@@ -29,6 +42,7 @@ class Outcome:
     ranked: tuple[tuple[str, float], ...]  # (cause, probability), most probable first
     urgent_flags: tuple[str, ...]  # fired red flags of urgency emergency or same day
     investigations: tuple[str, ...]  # suggested tests that are not questions, in the order shown
+    questions: tuple[str, ...] = ()  # history, examination and questionnaire items, in the order shown
 
     @property
     def rank(self) -> int | None:
@@ -43,8 +57,11 @@ class Outcome:
 
     @property
     def workup_hit(self) -> bool:
+        """The deciding test among the first three investigations (or, when it was itself a question, the first
+        three questions)."""
         wanted = COVERED_BY.get(self.deciding_test, frozenset({self.deciding_test}))
-        return any(test in wanted for test in self.investigations[:TOP_INVESTIGATIONS])
+        shown = (*self.investigations[:TOP_INVESTIGATIONS], *self.questions[:TOP_INVESTIGATIONS])
+        return any(test in wanted for test in shown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ def outcome(dev: DevCase, assessment: Assessment) -> Outcome:
         ranked=tuple((c.cause, c.probability) for c in assessment.differential.causes),
         urgent_flags=tuple(f.flag for f in assessment.triage.fired if f.urgency in URGENT),
         investigations=investigations(assessment),
+        questions=tuple(t.test for t in assessment.workup.questions),
     )
 
 
