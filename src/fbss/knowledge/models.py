@@ -119,6 +119,10 @@ class FindingDef(_Entry):
     ruled_out: bool = Field(
         default=False, description="Diagnostic only: present when a study looked and did not see the finding"
     )
+    level: Literal["same", "adjacent", "remote"] | None = Field(
+        default=None,
+        description="Diagnostic only: the finding at a level with this relation to the operated segments",
+    )
     askable: bool | None = Field(
         default=None,
         description="Can it be asked at the bedside? Default: yes for fields and expressions, no otherwise",
@@ -139,8 +143,8 @@ class FindingDef(_Entry):
         kinds = [k for k in ("field", "diagnostic", "lab", "treatment", "expression") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError("a finding is read from exactly one of: field, diagnostic, lab, treatment, expression")
-        if (self.seen_on or self.ruled_out) and self.diagnostic is None:
-            raise ValueError("seen_on and ruled_out only apply to a diagnostic finding")
+        if (self.seen_on or self.ruled_out or self.level) and self.diagnostic is None:
+            raise ValueError("seen_on, ruled_out and level only apply to a diagnostic finding")
         if self.lab is not None and self.threshold is None:
             raise ValueError("a lab finding needs a threshold")
         return self
@@ -234,7 +238,6 @@ class Coexisting(Cited):
     min_likelihood_ratio: float = Field(
         gt=1, le=1000, description="Combined likelihood ratio of its findings that the leading cause does not explain"
     )
-    min_probability: float = Field(ge=0, lt=1, description="Its own share as the main cause must reach this")
 
 
 class DisplayCalibration(Cited):

@@ -317,13 +317,12 @@ def _coexisting(
     """Causes beside the leader whose present findings that do not raise the leader reach the threshold."""
     if len(ranked) < 2:
         return ()
-    rule = kb.differential.coexisting
-    threshold = math.log(rule.min_likelihood_ratio)
+    threshold = math.log(kb.differential.coexisting.min_likelihood_ratio)
     leader = {r.finding for r in ranked[0][2] if r.state is P}
     result = []
-    for probability, cause, raised in ranked[1:]:
-        if probability < rule.min_probability:
-            break  # ranked by probability: the rest are lower still
+    for evidence, cause, raised in ranked[1:]:
+        if evidence < threshold:
+            continue  # what speaks against it outweighs
         own = tuple(r for r in raised if r.state is P and r.finding not in leader)
         weight = sum(r.weight for r in own)
         if own and weight >= threshold:
@@ -344,7 +343,7 @@ def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
     order = sorted(range(len(weights)), key=lambda i: (-weights[i], sc.causes[i].cause.id))
     causes: list[CauseResult] = []
     leverage: dict[str, float] = {}
-    explained: list[tuple[float, _Cause, list[Reason]]] = []
+    explained: list[tuple[float, _Cause, list[Reason]]] = []  # net evidence, cause, what raised it
     states, unseen = findings.state, findings.unseen
     for rank, i in enumerate(order, start=1):
         cause, weight = sc.causes[i], weights[i]
@@ -384,7 +383,7 @@ def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
                 questions,
             )
         )
-        explained.append((probability, cause, raised))
+        explained.append((sc.log_score[i] - cause.priors[group][1], cause, raised))
     ask_next = tuple(
         Question(f, kb.findings[f].title, kb.findings[f].question)
         for f, _ in sorted(leverage.items(), key=lambda kv: (-kv[1], kv[0]))[:ASK_NEXT]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from fbss.case.derived import DerivedFacts, derive
+from fbss.case.levels import LevelRelation
 from fbss.case.model import Case, DiagnosticResult, LabResult, Presence, PriorTreatment
 from fbss.case.paths import DERIVED_PREFIX
 from fbss.case.vocabulary import RESPONSE_RELIEF, DiagnosticFinding, Lab, Modality, Treatment
@@ -139,7 +140,31 @@ def _where(result: DiagnosticResult) -> str | None:
     return " ".join(x for x in (result.level, side, result.modality.value) if x) or None
 
 
+def _levelled_reader(finding: FindingDef) -> Reader:
+    """A coded study finding at a level with a given relation to the operated segments (same, adjacent, remote).
+
+    Present when a result at such a level shows it; absent when a result at such a level says it is not there;
+    unknown otherwise (a finding elsewhere says nothing about this level).
+    """
+    code = DiagnosticFinding(finding.diagnostic or "")
+    relation = LevelRelation(finding.level or "unknown")
+
+    def read(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
+        state = U
+        for result in ix.derived.levelled_findings:
+            if result.finding is code and result.relation is relation:
+                if result.presence is P:
+                    return P, f"{result.level} ({relation.value} level)"
+                if result.presence is A:
+                    state = A
+        return state, None
+
+    return read
+
+
 def _diagnostic_reader(finding: FindingDef) -> Reader:
+    if finding.level is not None:
+        return _levelled_reader(finding)
     code = DiagnosticFinding(finding.diagnostic or "")
     seen_on = frozenset(Modality(m) for m in finding.seen_on)
     if finding.ruled_out:
