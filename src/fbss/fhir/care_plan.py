@@ -260,7 +260,7 @@ class _Writer:
     def further_tests(self, named: set[str]) -> list[Activity]:
         return [
             self._test(t, f"Further work-up, not in the first steps. {t.title}")
-            for t in self.assessment.workup.ranked
+            for t in (*self.assessment.workup.ranked, *self.assessment.workup.questions)
             if t.test not in named
         ]
 

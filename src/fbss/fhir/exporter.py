@@ -26,7 +26,13 @@ from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment, assess
 from fbss.reasoning.results import CauseResult, Reason, RedFlagResult
 from fbss.reports.markdown import render_markdown
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import (
+    EVIDENCE_LABEL,
+    URGENCY_LABEL,
+    calibration_lines,
+    finding_phrase,
+    percent,
+)
 
 SEVERITY = {Urgency.emergency: "high", Urgency.same_day: "high", Urgency.within_days: "moderate"}
 METHOD = Coding(c.local_system("method"), "fbss-differential", "FBSS Navigator differential (independent Bayesian)")
@@ -82,8 +88,9 @@ def _risk_assessment(
 ) -> str:
     differential = assessment.differential
     notes = [
-        "Each cause is scored on its own: several can coexist, so the probabilities do not add up to 1. "
-        "Decision support for clinicians: check each reason and source."
+        "The causes compete for the main explanation: their probabilities and the share no listed cause explains "
+        "add up to 1. Decision support for clinicians: check each reason and source.",
+        *calibration_lines(differential),
     ]
     if differential.excluded:
         notes.append("Not applicable to this operation: " + ", ".join(e.title for e in differential.excluded) + ".")

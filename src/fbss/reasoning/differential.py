@@ -361,7 +361,7 @@ def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
             for link, up, down in (_open_questions(cause, findings, extremes) if rank <= QUESTIONED else ())
         )
         slope = probability * (1.0 - probability)
-        if slope >= LEVERAGE_FLOOR:
+        if rank <= QUESTIONED or slope >= LEVERAGE_FLOOR:
             for link in cause.links:
                 if states[link.finding] is U and link.finding not in unseen:
                     leverage[link.finding] = leverage.get(link.finding, 0.0) + slope * link.spread

@@ -26,6 +26,7 @@ from fbss.reasoning.results import Differential, Triage
 
 P = Presence.present
 PLAN_TESTS = 5
+PLAN_QUESTIONS = 2  # questions (history, examination) placed before the investigations
 UNCERTAIN_SHOWN = 4
 _STEP = {
     PanelCategory.conservative: 1,
@@ -126,7 +127,8 @@ def plan(
             )
         )
     else:
-        for test in work.ranked[:PLAN_TESTS]:
+        # the questions that cost only time come first, then the investigations to order
+        for test in (*work.questions[:PLAN_QUESTIONS], *work.ranked[:PLAN_TESTS]):
             rows.append(
                 (
                     "test",

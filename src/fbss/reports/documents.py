@@ -21,7 +21,13 @@ from fbss.reports.care_view import CareView, care_view
 from fbss.reports.care_wording import missing
 from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart, scoped_svg
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import (
+    EVIDENCE_LABEL,
+    URGENCY_LABEL,
+    calibration_lines,
+    cause_percent,
+    finding_phrase,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
@@ -93,7 +99,8 @@ def clinician_report_html(
         evidence={e.value: label for e, label in EVIDENCE_LABEL.items()},
         ref_number={s: i + 1 for i, s in enumerate(cited)},
         references=references,
-        percent=percent,
+        percent=cause_percent(assessment.differential),
+        calibration=calibration_lines(assessment.differential),
         phrase=phrase,
         review_pending=needs_clinical_review(lang),
         extra_sections=[s.html for s in extra_sections],

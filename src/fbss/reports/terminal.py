@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -11,7 +13,13 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.results import CauseResult, RedFlagResult
 from fbss.reports.care_terminal import render_options, render_plan, render_scs, render_workup
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import (
+    EVIDENCE_LABEL,
+    URGENCY_LABEL,
+    calibration_lines,
+    cause_percent,
+    finding_phrase,
+)
 
 SHOWN_CAUSES = 8
 
@@ -36,7 +44,7 @@ def _flag_panel(flag: RedFlagResult, kb: KnowledgeBase) -> Panel:
     return Panel(lines, title=f"[bold]{label}[/] {flag.title}", border_style=style, title_align="left")
 
 
-def _cause_row(cause: CauseResult) -> tuple[str, str, str, str, str]:
+def _cause_row(cause: CauseResult, percent: Callable[[float], str]) -> tuple[str, str, str, str, str]:
     up = "; ".join(
         finding_phrase(r.title, r.state, r.observed) + f" ×{r.likelihood_ratio:g}" for r in cause.raised_by[:4]
     )
@@ -68,7 +76,7 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
     if not triage.fired and not triage.ask_now:
         console.print("[green]No red flag fired, and none is waiting on an unknown answer.[/]")
 
-    table = Table(title="Likely causes (each scored on its own; several can coexist)", show_lines=True, expand=True)
+    table = Table(title="Likely causes (competing for the main explanation)", show_lines=True, expand=True)
     for name, kwargs in (
         ("#", {"justify": "right", "width": 3}),
         ("Cause", {"ratio": 2}),
@@ -77,9 +85,12 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
         ("Lowered by", {"ratio": 3}),
     ):
         table.add_column(name, **kwargs)
+    show = cause_percent(assessment.differential)
     for cause in assessment.differential.causes[:SHOWN_CAUSES]:
-        table.add_row(*_cause_row(cause))
+        table.add_row(*_cause_row(cause, show))
     console.print(table)
+    for line in calibration_lines(assessment.differential):
+        console.print(f"[dim]{line}[/]", highlight=False)
     if assessment.differential.excluded:
         names = ", ".join(e.cause.replace("_", " ") for e in assessment.differential.excluded)
         console.print(f"[dim]Not applicable to this operation: {names}[/]")

@@ -22,7 +22,13 @@ from fbss.reports.changes import StoredSummary, assessment_changes, summarise
 from fbss.reports.charts import OutcomeChart, OutcomePoint, differential_chart, outcome_chart, scoped_svg
 from fbss.reports.documents import clinician_report_html, outcomes_section, patient_handout_html, to_pdf
 from fbss.reports.i18n import LANGUAGES
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import (
+    EVIDENCE_LABEL,
+    URGENCY_LABEL,
+    calibration_lines,
+    cause_percent,
+    finding_phrase,
+)
 from fbss.store.diff import ABSENT, Change, diff
 from fbss.store.errors import StoreError
 from fbss.store.outcomes import InstrumentTrend, trends
@@ -309,7 +315,8 @@ def assessment_page(
         sources=svc.kb.sources,
         urgency={u.value: label for u, label in URGENCY_LABEL.items()},
         evidence={e.value: label for e, label in EVIDENCE_LABEL.items()},
-        percent=percent,
+        percent=cause_percent(a.differential),
+        calibration=calibration_lines(a.differential),
         phrase=lambda r: finding_phrase(r.title, r.state, r.observed),
         page_lang=language(request),
         care=care_view(a, svc.kb),
