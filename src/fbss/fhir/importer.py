@@ -511,7 +511,7 @@ def _apply_observation(
             )
         )
         return
-    typed = _typed(rule.target, converted)
+    typed = _typed(rule.target, round(converted) if rule.rounds else converted)
     if isinstance(typed, str):
         col.skip(source, "value", typed, coding)
         return
@@ -1344,13 +1344,14 @@ def import_draft(
     assessment_date: dt.date | None = None,
     case_id: str | None = None,
     mapping: Mapping | None = None,
+    remember_valid: bool = True,
 ) -> CaseDraft:
     """What the record says, as a case draft for a clinician to confirm: no index surgery needed (the form asks for
     it), every value with the resource it came from, and the documents for the report reader.
 
     Raises NotApplicableError for a minor, as `import_resources` does.
     """
-    col = _collect(resources, assessment_date, mapping, True)
+    col = _collect(resources, assessment_date, mapping, remember_valid)
     sources: dict[str, str] = {}
     data, index = _case_data(col, case_id, sources)
     if index is None:

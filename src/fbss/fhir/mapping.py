@@ -87,6 +87,7 @@ class ObservationRule(_Frozen):
     resolve: Resolve = "present_wins"
     unsited: bool = False  # applies only to an Observation without bodySite, and only if no sited value exists
     max_age_days: int | None = Field(default=None, ge=1)  # older values are history, not the state now
+    rounds: bool = False  # a whole-number scale sent with decimals is rounded to the nearest whole number
     note: str | None = None
     codes: tuple[CodeRef, ...] = Field(min_length=1)
     body_site: tuple[CodeRef, ...] = ()
