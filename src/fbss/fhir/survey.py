@@ -162,8 +162,9 @@ def last_entry_date(resources: list[tuple[str | None, object]]) -> dt.date | Non
                 if when:
                     dates.append(when)
             period = resource.get("performedPeriod") or resource.get("effectivePeriod")
-            if isinstance(period, dict) and date_of(period.get("start")):
-                dates.append(date_of(period.get("start")))
+            start = date_of(period.get("start")) if isinstance(period, dict) else None
+            if start:
+                dates.append(start)
     return max((d for d in dates if d), default=None)
 
 
