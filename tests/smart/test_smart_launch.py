@@ -5,14 +5,16 @@ each imported answer marked; and every way the protocol can go wrong is refused 
 from __future__ import annotations
 
 import html
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from fbss.fhir.smart import SCOPES, Grant, readable, s256
-from tests.smart.conftest import App, follow, signed_in
+from tests.smart.app_server import App
+from tests.smart.conftest import follow, signed_in
 from tests.smart.ehr import Ehr, pkce_s256
+from tests.smart.walk import launcher_url
 
 CHART = "recurrent_leg_pain_on_warfarin"
 
@@ -24,8 +26,7 @@ def checked(page: str, name: str, value: str) -> bool:
 
 
 def launch_url(ehr: Ehr, app: App, patient: str) -> str:
-    query = urlencode({"patient": patient, "app_launch_url": app.url + "/smart/launch"})
-    return f"{ehr.url}/launcher?{query}"
+    return launcher_url(ehr, app.url, patient)
 
 
 def test_pkce_s256_matches_rfc_7636_appendix_b() -> None:
