@@ -708,7 +708,7 @@ def _classes(col: _Collector, found: list[Coding], text: str | None) -> list[_Me
     """The mapping's medicine classes for these codings: ATC directly, RxNorm (or the name) through the table."""
     classes: list[_MedicineClass] = []
     table = default_table()
-    for coding in found:
+    for coding in found or [Coding(None, None, text)]:  # a medicine given as text only is matched by its name
         atc: list[tuple[Coding, str, str | None]] = [(coding, "", None)]
         if coding.system != col.mapping.uri["atc"]:
             match = table.atc_of(coding, text)

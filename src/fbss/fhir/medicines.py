@@ -83,7 +83,7 @@ class MedicineTable:
             entries = {id(self._names[f]): self._names[f] for f in found}
             if len(entries) == 1:
                 entry = next(iter(entries.values()))
-                return AtcMatch(entry.atc, "name", "unverified", f"the name '{sorted(found)[0]}' in '{name}'")
+                return AtcMatch(entry.atc, "name", "matched by name", f"the name '{sorted(found)[0]}' in '{name}'")
         return None
 
 
