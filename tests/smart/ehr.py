@@ -236,21 +236,26 @@ def create_ehr(ehr: Ehr) -> FastAPI:
 
 
 @contextmanager
-def running_ehr() -> Iterator[Ehr]:
-    """The EHR on 127.0.0.1 with a random port, in a background thread."""
-    ehr = Ehr()
-    port = free_port()
-    ehr.url = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(
-        uvicorn.Config(create_ehr(ehr), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
+def serving(app: FastAPI, port: int) -> Iterator[None]:
+    """An ASGI app served by uvicorn on 127.0.0.1:port in a background thread, until the block ends."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
-        yield ehr
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def running_ehr() -> Iterator[Ehr]:
+    """The EHR on 127.0.0.1 with a random port, in a background thread."""
+    ehr = Ehr()
+    port = free_port()
+    ehr.url = f"http://127.0.0.1:{port}"
+    with serving(create_ehr(ehr), port):
+        yield ehr

@@ -96,14 +96,18 @@ def test_a_launch_from_an_unregistered_ehr_is_refused(app: App) -> None:
     assert response.status_code == 400 and "not registered" in html.unescape(response.text)
 
 
-def test_a_callback_with_the_wrong_state_is_refused(ehr: Ehr, app: App) -> None:
+def authorised(ehr: Ehr, app: App) -> tuple[httpx.Client, str]:
+    """A signed-in client stopped where the EHR redirects back with the code: the client and the code."""
     patient = ehr.load_chart(CHART)
     client = signed_in(app)
     response = client.get(launch_url(ehr, app, patient))  # the launcher
     response = client.get(response.headers["location"])  # the app's launch: the cookie is set here
     authorize = client.get(response.headers["location"])  # the EHR authorises
-    callback = urlsplit(authorize.headers["location"])
-    code = parse_qs(callback.query)["code"][0]
+    return client, parse_qs(urlsplit(authorize.headers["location"]).query)["code"][0]
+
+
+def test_a_callback_with_the_wrong_state_is_refused(ehr: Ehr, app: App) -> None:
+    client, code = authorised(ehr, app)
     forged = client.get("/smart/callback", params={"code": code, "state": "not-the-state"})
     assert forged.status_code == 400 and "state mismatch" in html.unescape(forged.text)
 
@@ -116,11 +120,7 @@ def test_a_callback_without_a_launch_is_refused(app: App) -> None:
 
 def test_the_ehr_refuses_a_token_request_without_the_right_verifier(ehr: Ehr, app: App) -> None:
     """The test EHR is a real authorisation server: a stolen code is useless without the app's PKCE verifier."""
-    patient = ehr.load_chart(CHART)
-    client = signed_in(app)
-    response = client.get(client.get(launch_url(ehr, app, patient)).headers["location"])
-    authorize = client.get(response.headers["location"])
-    code = parse_qs(urlsplit(authorize.headers["location"]).query)["code"][0]
+    _client, code = authorised(ehr, app)
     stolen = httpx.post(
         ehr.url + "/auth/token",
         data={"grant_type": "authorization_code", "code": code, "redirect_uri": app.url + "/smart/callback",
