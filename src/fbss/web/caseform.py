@@ -458,9 +458,9 @@ def _field_for(loc: tuple[Any, ...], message: str, row_index: Mapping[str, list[
     """The form field a validation error belongs to (model-level errors: the first field the message names)."""
     parts = [str(p) for p in loc]
     for kind, path in ROW_PATH.items():
-        prefix = path.split(".")
-        if parts[: len(prefix)] == prefix and len(parts) > len(prefix):
-            parts = [kind, *parts[len(prefix) :]]
+        where = path.split(".")
+        if parts[: len(where)] == where and len(parts) > len(where):
+            parts = [kind, *parts[len(where) :]]
     if len(parts) > 1 and parts[-1].isdigit() and ".".join(parts[:-1]) in BY_NAME:
         parts = parts[:-1]  # one item of a multiple choice or list field: the field itself
     if parts and parts[0] in ROW_MODELS and len(parts) >= 2 and parts[1].isdigit():
