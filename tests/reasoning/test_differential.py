@@ -160,3 +160,11 @@ def test_a_cause_supported_by_findings_the_leader_does_not_explain_is_reported_a
     result = assess(parse_case(data), kb).differential
     assert result.causes[0].cause == "recurrent_disc_herniation"
     assert "psychosocial_contributors" in [c.cause for c in result.coexisting]
+
+
+def test_once_one_form_of_a_lesion_is_shown_the_others_not_shown_say_nothing(kb: KnowledgeBase) -> None:
+    """Central stenosis on an MRI: that the same MRI shows no foraminal stenosis does not count against stenosis."""
+    shown = {**BASE, "diagnostics": [{"finding": "central_stenosis", "modality": "mri", "level": "L3-L4"}]}
+    stenosis = cause(kb, {**shown, "studies": [{"modality": "mri", "reported_in_full": True}]}, "spinal_stenosis")
+    assert stenosis is not None
+    assert not {"dx_foraminal_stenosis", "dx_lateral_recess_stenosis"} & {r.finding for r in stenosis.lowered_by}

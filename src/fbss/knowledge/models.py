@@ -230,6 +230,14 @@ class EvidenceGroup(_Entry):
     id: Id
     title: str = Field(min_length=3)
     findings: tuple[Id, ...] = Field(min_length=2)
+    kind: Literal["nested", "alternatives"] = Field(
+        default="nested",
+        description=(
+            "nested: each member narrows the others (time windows, grades): the strongest for and the strongest "
+            "against both count. alternatives: forms of one thing (kinds of stenosis, of implant failure): once one "
+            "is shown, the others not being there says nothing"
+        ),
+    )
 
 
 class Coexisting(Cited):

@@ -46,6 +46,7 @@ class _Link:
     cause: int  # the position of its cause in the model
     finding: str
     group: int  # the evidence group's position within the cause, UNGROUPED when the finding counts on its own
+    alternatives: bool  # its group holds forms of one thing: once one is shown, the absence of the others is moot
     ln_present: float
     ln_absent: float
     low: float  # the smaller and the larger of the two log ratios: what the finding could still do while unknown
@@ -112,6 +113,7 @@ def _group_span(links: tuple[_Link, ...]) -> tuple[float, float]:
 @cache
 def _model(kb: KnowledgeBase) -> _Model:
     group_of = {fid: g.id for g in kb.differential.evidence_groups for fid in g.findings}
+    alternatives = {g.id for g in kb.differential.evidence_groups if g.kind == "alternatives"}
     causes = []
     by_finding: dict[str, list[_Link]] = {}
     for index, cause in enumerate(kb.causes):
@@ -127,6 +129,7 @@ def _model(kb: KnowledgeBase) -> _Model:
                 index,
                 link.finding,
                 position,
+                group in alternatives,
                 ln_p,
                 ln_a,
                 min(ln_p, ln_a),
@@ -198,6 +201,8 @@ def scores(findings: FindingStates, kb: KnowledgeBase) -> Scores:
     known: list[list[tuple[_Link, float]]] = [[] for _ in range(n)]
     best: dict[tuple[int, int], float] = {}
     worst: dict[tuple[int, int], float] = {}
+    moot: dict[tuple[int, int], float] = {}  # the strongest against from members not shown, in groups of alternatives
+    shown: set[tuple[int, int]] = set()  # groups of alternatives where one member is shown
     counted: dict[tuple[int, int], int] = {}  # known members of each touched group
     for finding, links in model.by_finding:
         state = states[finding]
@@ -218,11 +223,16 @@ def scores(findings: FindingStates, kb: KnowledgeBase) -> Scores:
                 counted[key] = counted.get(key, 0) + 1
                 if weight > 0.0:
                     best[key] = max(best.get(key, 0.0), weight)
+                    if link.alternatives and state is P:
+                        shown.add(key)
+                elif link.alternatives and state is not P:
+                    moot[key] = min(moot.get(key, 0.0), weight)
                 else:
                     worst[key] = min(worst.get(key, 0.0), weight)
     for key, count in counted.items():
         c, g = key
-        up, down = best.get(key, 0.0), worst.get(key, 0.0)
+        up = best.get(key, 0.0)
+        down = worst.get(key, 0.0) if key in shown else min(worst.get(key, 0.0), moot.get(key, 0.0))
         log[c] += up + down
         cause = model.causes[c]
         span_low, span_high = cause.spans[g]
@@ -271,8 +281,10 @@ def _reasons(
     raised: list[Reason] = []
     lowered: list[Reason] = []
     strongest: dict[int, tuple[_Link, float]] = {}  # +(g+1) for, -(g+1) against
+    states = findings.state
+    shown = {link.group for link, weight in known if link.alternatives and weight > 0 and states[link.finding] is P}
     for link, weight in known:
-        if not weight:
+        if not weight or (weight < 0 and link.group in shown and states[link.finding] is not P):
             continue
         if link.group == UNGROUPED:
             (raised if weight > 0 else lowered).append(_reason(link, weight, findings))
