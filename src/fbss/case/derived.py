@@ -86,6 +86,7 @@ class DerivedFacts:
     leg_pain: Presence
     back_pain_band: Intensity  # the NRS in bands (Serlin 1995), else the words
     leg_pain_band: Intensity
+    worst_pain_band: Intensity  # the worse of back and leg, or the single overall score when not scored apart
     neurological_deficit: Presence  # motor, sensory or of unstated type
     reflex_reduced: Presence  # any tendon reflex reduced or absent
     reflex_reduced_l4: Presence  # knee jerk
@@ -127,6 +128,17 @@ def _band(nrs: int | None, words: Intensity, stated: Presence) -> Intensity:
     if nrs is None:
         return Intensity.none if stated is _A else words
     return next(band for floor, band in _BAND_FLOORS if nrs >= floor)
+
+
+_BAND_ORDER = {Intensity.none: 0, Intensity.mild: 1, Intensity.moderate: 2, Intensity.severe: 3}
+
+
+def _worst_band(back: Intensity, leg: Intensity, overall: int | None) -> Intensity:
+    """The worse band; unknown unless it is settled by both parts, a severe part, or the overall score."""
+    known = [b for b in (back, leg, _band(overall, Intensity.unknown, _U)) if b is not Intensity.unknown]
+    worst = max(known, key=_BAND_ORDER.__getitem__, default=Intensity.unknown)
+    settled = overall is not None or worst is Intensity.severe or len(known) >= 2
+    return worst if settled else Intensity.unknown
 
 
 def _pain_present(stated: Presence, band: Intensity, share: int | None) -> Presence:
@@ -254,6 +266,7 @@ def derive(case: Case) -> DerivedFacts:
         leg_pain=_pain_present(pain.leg_pain, leg_band, leg_share),
         back_pain_band=back_band,
         leg_pain_band=leg_band,
+        worst_pain_band=_worst_band(back_band, leg_band, pain.nrs_overall),
         neurological_deficit=_deficit(case),
         reflex_reduced=reduced,
         reflex_reduced_l4=knee,
