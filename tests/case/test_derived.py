@@ -113,6 +113,7 @@ def test_leg_pain_follows_the_leg_share() -> None:
         ({"deficit_type_unstated": "present"}, P),
         ({"sensory_change": "present"}, P),
         ({"peripheral_nerve_deficit": "present"}, P),
+        ({"reflexes": [{"reflex": "achilles", "state": "absent"}]}, P),
         ({"motor_deficit": "absent", "sensory_change": "absent"}, A),
         ({"motor_deficit": "absent"}, U),
         ({}, U),

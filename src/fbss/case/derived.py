@@ -87,7 +87,7 @@ class DerivedFacts:
     back_pain_band: Intensity  # the NRS in bands (Serlin 1995), else the words
     leg_pain_band: Intensity
     worst_pain_band: Intensity  # the worse of back and leg, or the single overall score when not scored apart
-    neurological_deficit: Presence  # motor, sensory or of unstated type
+    neurological_deficit: Presence  # motor, sensory, of unstated type, or a reduced or absent reflex
     reflex_reduced: Presence  # any tendon reflex reduced or absent
     reflex_reduced_l4: Presence  # knee jerk
     reflex_reduced_s1: Presence  # ankle jerk
@@ -151,10 +151,10 @@ def _pain_present(stated: Presence, band: Intensity, share: int | None) -> Prese
     return _U
 
 
-def _deficit(case: Case) -> Presence:
+def _deficit(case: Case, reflex_reduced: Presence) -> Presence:
     exam = case.exam
     stated = (exam.motor_deficit, exam.sensory_change, exam.deficit_type_unstated, exam.peripheral_nerve_deficit)
-    if _P in stated:
+    if _P in stated or reflex_reduced is _P:
         return _P
     return _A if exam.motor_deficit is _A and exam.sensory_change is _A else _U
 
@@ -267,7 +267,7 @@ def derive(case: Case) -> DerivedFacts:
         back_pain_band=back_band,
         leg_pain_band=leg_band,
         worst_pain_band=_worst_band(back_band, leg_band, pain.nrs_overall),
-        neurological_deficit=_deficit(case),
+        neurological_deficit=_deficit(case, reduced),
         reflex_reduced=reduced,
         reflex_reduced_l4=knee,
         reflex_reduced_s1=ankle,
