@@ -7,8 +7,6 @@ the differential model decides.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from fbss.case.parse import parse_case
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import assess
 from fbss.reasoning.findings import read_findings
+from tests.cli.test_cli import fbss
 
 P, A, U = Presence.present, Presence.absent, Presence.unknown
 
@@ -73,9 +72,15 @@ BLEED_AFTER_OLIF: dict[str, Any] = {
 }
 
 
-def test_sudden_sciatica_after_a_disc_operation_is_read_as_stated(kb: KnowledgeBase) -> None:
-    case = parse_case(SUDDEN_SCIATICA)
+def read_as_stated(data: dict[str, Any], expected: dict[str, Presence], kb: KnowledgeBase) -> None:
+    """The findings named read as expected, and the whole assessment runs on the case."""
+    case = parse_case(data)
     state = read_findings(case, kb).state
+    assert {f: state[f] for f in expected} == expected
+    assert assess(case, kb).differential.causes
+
+
+def test_sudden_sciatica_after_a_disc_operation_is_read_as_stated(kb: KnowledgeBase) -> None:
     expected = {
         "discectomy_performed": P,
         "sudden_onset": P,
@@ -91,14 +96,10 @@ def test_sudden_sciatica_after_a_disc_operation_is_read_as_stated(kb: KnowledgeB
         "odi_over_40": A,
         "neurological_deficit": P,  # the absent ankle jerk
     }
-    assert {f: state[f] for f in expected} == expected
-    result = assess(case, kb)
-    assert result.differential.causes  # the whole assessment runs on a schema 2 case
+    read_as_stated(SUDDEN_SCIATICA, expected, kb)
 
 
 def test_bleeding_after_a_lateral_approach_is_read_as_stated(kb: KnowledgeBase) -> None:
-    case = parse_case(BLEED_AFTER_OLIF)
-    state = read_findings(case, kb).state
     expected = {
         "anterior_or_lateral_access": P,
         "lateral_positioning": P,
@@ -109,23 +110,15 @@ def test_bleeding_after_a_lateral_approach_is_read_as_stated(kb: KnowledgeBase) 
         "fusion_performed": P,
         "t_within_2_weeks": P,
     }
-    assert {f: state[f] for f in expected} == expected
-    assert assess(case, kb).differential.causes
+    read_as_stated(BLEED_AFTER_OLIF, expected, kb)
 
 
 def test_the_command_line_assesses_a_schema_2_case(tmp_path: Path) -> None:
     path = tmp_path / "case.json"
     path.write_text(json.dumps(SUDDEN_SCIATICA), encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, "-m", "fbss.cli", "assess", str(path), "--format", "json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = fbss("assess", str(path), "--format", "json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["case_id"] == "vignette-sudden-sciatica"
     path.write_text(json.dumps({**SUDDEN_SCIATICA, "schema_version": "3"}), encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, "-m", "fbss.cli", "assess", str(path)], capture_output=True, text=True, timeout=120
-    )
+    run = fbss("assess", str(path))
     assert run.returncode != 0 and "schema_version" in run.stderr
