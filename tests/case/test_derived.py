@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from fbss.case.derived import derive
+from fbss.case.derived import derive, levelled_findings
 from fbss.case.levels import LevelRelation, level_relation
 from fbss.case.model import Intensity, Presence
 from fbss.case.parse import parse_case
@@ -113,6 +113,7 @@ def test_leg_pain_follows_the_leg_share() -> None:
         ({"deficit_type_unstated": "present"}, P),
         ({"sensory_change": "present"}, P),
         ({"peripheral_nerve_deficit": "present"}, P),
+        ({"reflexes": [{"reflex": "achilles", "state": "absent"}]}, P),
         ({"motor_deficit": "absent", "sensory_change": "absent"}, A),
         ({"motor_deficit": "absent"}, U),
         ({}, U),
@@ -169,18 +170,22 @@ def test_level_relative_to_the_operated_levels(
 
 
 def test_study_findings_carry_their_level_relative_to_every_operation() -> None:
-    d = facts(
-        index_surgery={"type": "fusion", "levels": ["L4-L5"]},
-        earlier_surgeries=[{"type": "microdiscectomy", "levels": ["L5-S1"]}],
-        diagnostics=[
-            {"finding": "spondylolisthesis", "modality": "xray", "level": "L3-L4"},
-            {"finding": "recurrent_disc_herniation", "modality": "mri", "level": "L5-S1"},
-            {"finding": "central_stenosis", "modality": "mri", "level": "L1-L2", "presence": "absent"},
-            {"finding": "modic_changes", "modality": "mri"},
-        ],
+    case = parse_case(
+        {
+            "id": "p1",
+            "index_surgery": {"type": "fusion", "levels": ["L4-L5"]},
+            "earlier_surgeries": [{"type": "microdiscectomy", "levels": ["L5-S1"]}],
+            "diagnostics": [
+                {"finding": "spondylolisthesis", "modality": "xray", "level": "L3-L4"},
+                {"finding": "recurrent_disc_herniation", "modality": "mri", "level": "L5-S1"},
+                {"finding": "central_stenosis", "modality": "mri", "level": "L1-L2", "presence": "absent"},
+                {"finding": "modic_changes", "modality": "mri"},
+            ],
+        }
     )
+    d = derive(case)
     assert d.operated_segments == ("L4-L5", "L5-S1")
-    assert [(f.finding.value, f.presence, f.relation) for f in d.levelled_findings] == [
+    assert [(f.finding.value, f.presence, f.relation) for f in levelled_findings(case, d)] == [
         ("spondylolisthesis", P, LevelRelation.adjacent),
         ("recurrent_disc_herniation", P, LevelRelation.same),
         ("central_stenosis", A, LevelRelation.remote),

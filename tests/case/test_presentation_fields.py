@@ -66,6 +66,7 @@ def test_a_clinician_can_record_the_presentation_in_words() -> None:
         ("pain.back_intensity", "terrible", "pain.back_intensity: Input should be 'none', 'mild', 'moderate'"),
         ("pain.onset", "overnight", "pain.onset: Input should be 'sudden', 'gradual' or 'unknown'"),
         ("pain.trend", "better", "pain.trend: Input should be 'improving'"),
+        ("pain.nrs_overall", 11, "pain.nrs_overall: Input should be less than or equal to 10"),
         ("pain.shooting", "yes", "pain.shooting: Input should be 'present', 'absent' or 'unknown'"),
         ("exam.motor_grade_weakest", 6, "exam.motor_grade_weakest: Input should be less than or equal to 5"),
         ("exam.peripheral_nerve", "vagus", "exam.peripheral_nerve: Input should be 'common_peroneal'"),
@@ -101,6 +102,10 @@ def test_bad_value_names_the_field(path: str, value: object, expected: str) -> N
         ({"pain": {"leg_pain": "absent", "leg_intensity": "severe"}}, "leg_pain is 'absent' but leg_intensity"),
         ({"pain": {"back_pain": "present", "nrs_back": 0}}, "back_pain is 'present' but nrs_back is 0"),
         ({"pain": {"nrs_leg": 0, "leg_intensity": "moderate"}}, "nrs_leg is 0 but leg_intensity is 'moderate'"),
+        (
+            {"pain": {"back_pain": "absent", "leg_pain": "absent", "nrs_overall": 5}},
+            "back_pain and leg_pain are 'absent' but nrs_overall is 5",
+        ),
         ({"exam": {"motor_deficit": "absent", "motor_grade_weakest": 3}}, "motor_deficit is 'absent' but"),
         ({"exam": {"motor_deficit": "present", "motor_grade_weakest": 5}}, "motor_grade_weakest is 5/5"),
         ({"exam": {"peripheral_nerve_deficit": "absent", "peripheral_nerve": "femoral"}}, "peripheral_nerve is"),

@@ -136,6 +136,13 @@ NEW_FINDINGS = [
     "dx_mep_abnormal",
     "dx_discography_concordant_pain",
     "dx_blood_culture_positive",
+    "pain_below_knee",
+    "lumbar_movement_restricted",
+    "ascending_weakness",
+    "peritoneal_signs",
+    "reduced_consciousness",
+    "excessive_bleeding",
+    "bmp_used",
 ]
 
 
@@ -163,6 +170,10 @@ def test_a_discectomy_through_the_back_says_no_anterior_access_and_no_decompress
         ({"nrs_back": 4, "back_intensity": "severe"}, "back_pain_severe", A),  # the number decides
         ({"leg_intensity": "moderate"}, "severe_pain", U),  # the back is not known
         ({"leg_intensity": "moderate", "back_pain": "absent"}, "severe_pain", A),
+        ({"nrs_overall": 8}, "severe_pain", P),  # one score for back and leg together
+        ({"nrs_overall": 4, "leg_intensity": "moderate"}, "severe_pain", A),
+        ({"nrs_back": 3, "nrs_leg": 4}, "severe_pain", A),
+        ({"leg_intensity": "severe"}, "severe_pain", P),
         ({"back_pain": "present"}, "back_pain", P),
         ({"leg_pain": "absent"}, "leg_pain", A),
         ({"trend": "progressive"}, "pain_worsening", P),

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
-from fbss.case.levels import LevelRelation, level_relation
-from fbss.case.model import Approach, Case, DiagnosticResult, Intensity, Presence, Surgery, SurgeryType
+from fbss.case.levels import LevelRelation, relation_to_spans, span
+from fbss.case.model import Approach, Case, Intensity, Presence, Surgery, SurgeryType
 from fbss.case.vocabulary import ROOT_OF_REFLEX, DiagnosticFinding, ReflexState, level_index
 
 DAYS_PER_MONTH = 30.4375
@@ -86,7 +86,8 @@ class DerivedFacts:
     leg_pain: Presence
     back_pain_band: Intensity  # the NRS in bands (Serlin 1995), else the words
     leg_pain_band: Intensity
-    neurological_deficit: Presence  # motor, sensory or of unstated type
+    worst_pain_band: Intensity  # the worse of back and leg, or the single overall score when not scored apart
+    neurological_deficit: Presence  # motor, sensory, of unstated type, or a reduced or absent reflex
     reflex_reduced: Presence  # any tendon reflex reduced or absent
     reflex_reduced_l4: Presence  # knee jerk
     reflex_reduced_s1: Presence  # ankle jerk
@@ -94,18 +95,17 @@ class DerivedFacts:
     areflexia: Presence  # knee and ankle jerks reduced or absent, none normal
     pi_ll_mismatch_deg: float | None  # pelvic incidence minus lumbar lordosis
     operated_segments: tuple[str, ...]  # every operated segment, index and earlier operations
-    levelled_findings: tuple[LevelledFinding, ...]  # study findings with a level, related to the operated segments
 
 
 def _procedures(surgery: Surgery) -> set[SurgeryType]:
     return {surgery.type, *surgery.combined_with}
 
 
-def _done(surgeries: tuple[Surgery, ...], kinds: set[SurgeryType]) -> Presence:
+def _done(every: set[SurgeryType], kinds: set[SurgeryType]) -> Presence:
     """Present if any operation included one of `kinds`; unknown if an operation of unknown type might have."""
-    if any(_procedures(s) & kinds for s in surgeries):
+    if every & kinds:
         return _P
-    return _U if any(s.type is SurgeryType.unknown for s in surgeries) else _A
+    return _U if SurgeryType.unknown in every else _A
 
 
 def _fusion_extent(fusions: list[Surgery], fusion: Presence) -> tuple[Presence, Presence]:
@@ -130,6 +130,17 @@ def _band(nrs: int | None, words: Intensity, stated: Presence) -> Intensity:
     return next(band for floor, band in _BAND_FLOORS if nrs >= floor)
 
 
+_BAND_ORDER = {Intensity.none: 0, Intensity.mild: 1, Intensity.moderate: 2, Intensity.severe: 3}
+
+
+def _worst_band(back: Intensity, leg: Intensity, overall: int | None) -> Intensity:
+    """The worse band; unknown unless it is settled by both parts, a severe part, or the overall score."""
+    known = [b for b in (back, leg, _band(overall, Intensity.unknown, _U)) if b is not Intensity.unknown]
+    worst = max(known, key=_BAND_ORDER.__getitem__, default=Intensity.unknown)
+    settled = overall is not None or worst is Intensity.severe or len(known) >= 2
+    return worst if settled else Intensity.unknown
+
+
 def _pain_present(stated: Presence, band: Intensity, share: int | None) -> Presence:
     if stated is not _U:
         return stated
@@ -140,10 +151,10 @@ def _pain_present(stated: Presence, band: Intensity, share: int | None) -> Prese
     return _U
 
 
-def _deficit(case: Case) -> Presence:
+def _deficit(case: Case, reflex_reduced: Presence) -> Presence:
     exam = case.exam
     stated = (exam.motor_deficit, exam.sensory_change, exam.deficit_type_unstated, exam.peripheral_nerve_deficit)
-    if _P in stated:
+    if _P in stated or reflex_reduced is _P:
         return _P
     return _A if exam.motor_deficit is _A and exam.sensory_change is _A else _U
 
@@ -170,19 +181,27 @@ def _reflexes(case: Case) -> tuple[Presence, Presence, Presence, Presence, Prese
     return reduced_at(None), knee, ankle, brisk, areflexia
 
 
-def _levelled(diagnostics: tuple[DiagnosticResult, ...], operated: tuple[str, ...]) -> tuple[LevelledFinding, ...]:
+def levelled_findings(case: Case, derived: DerivedFacts) -> tuple[LevelledFinding, ...]:
+    """Every study finding with a level, and where that level lies relative to the operated segments.
+
+    Computed on request rather than in `derive` (most assessments do not need it).
+    """
+    with_level = [d for d in case.diagnostics if d.level is not None]
+    if not with_level:
+        return ()
+    spans = [span(s) for s in derived.operated_segments]
     return tuple(
-        LevelledFinding(d.finding, d.presence, d.level, level_relation(d.level, operated))
-        for d in diagnostics
+        LevelledFinding(d.finding, d.presence, d.level, relation_to_spans(d.level, spans))
+        for d in with_level
         if d.level is not None
     )
 
 
-def _access(surgeries: tuple[Surgery, ...]) -> Presence:
+def _access(operations: list[tuple[Surgery, set[SurgeryType]]], approaches: set[Approach]) -> Presence:
     """Retroperitoneal access (ALIF, OLIF, lateral); unknown when a fusion or disc replacement gives no approach."""
-    if any({s.approach, *s.other_approaches} & _RETROPERITONEAL for s in surgeries):
+    if approaches & _RETROPERITONEAL:
         return _P
-    if any(s.approach is Approach.unknown and _procedures(s) & _MAY_BE_ANTERIOR for s in surgeries):
+    if any(s.approach is Approach.unknown and done & _MAY_BE_ANTERIOR for s, done in operations):
         return _U
     return _A
 
@@ -194,12 +213,12 @@ def derive(case: Case) -> DerivedFacts:
     months = case.course.months_since_surgery
     if months is None and index.date and case.assessment_date:
         months = round((case.assessment_date - index.date).days / DAYS_PER_MONTH, 2)
-    fusions = [s for s in surgeries if SurgeryType.fusion in _procedures(s)]
-    fusion = _done(surgeries, {SurgeryType.fusion})
-    instrumented = _any(
-        s.instrumented for s in surgeries if _procedures(s) & _MAY_BE_INSTRUMENTED or s.instrumented is _P
-    )
-    if instrumented is not _P and any(SurgeryType.dynamic_stabilisation in _procedures(s) for s in surgeries):
+    operations = [(s, _procedures(s)) for s in surgeries]
+    every = {kind for _, done in operations for kind in done}
+    fusions = [s for s, done in operations if SurgeryType.fusion in done]
+    fusion = _done(every, {SurgeryType.fusion})
+    instrumented = _any(s.instrumented for s, done in operations if done & _MAY_BE_INSTRUMENTED or s.instrumented is _P)
+    if instrumented is not _P and SurgeryType.dynamic_stabilisation in every:
         instrumented = _P
     if fusions and instrumented is _U and any(s.approach in _INSTRUMENTED_APPROACHES for s in fusions):
         instrumented = _P
@@ -235,11 +254,11 @@ def derive(case: Case) -> DerivedFacts:
         fused_to_sacrum=to_sacrum,
         multilevel_fusion=multilevel,
         iliac_crest_graft=graft,
-        discectomy_performed=_done(surgeries, _DISCECTOMIES),
+        discectomy_performed=_done(every, _DISCECTOMIES),
         leg_share_percent=leg_share,
         mri_unsafe_device=_any(_NOT[d.mri_conditional] for d in case.patient.devices),
-        decompression_performed=_done(surgeries, _DECOMPRESSIONS),
-        anterior_or_lateral_access=_access(surgeries),
+        decompression_performed=_done(every, _DECOMPRESSIONS),
+        anterior_or_lateral_access=_access(operations, approaches),
         staged_operation=_any(s.staged for s in surgeries),
         dural_tear=_any(s.dural_tear for s in surgeries),
         implants_removed=any_removed,
@@ -247,7 +266,8 @@ def derive(case: Case) -> DerivedFacts:
         leg_pain=_pain_present(pain.leg_pain, leg_band, leg_share),
         back_pain_band=back_band,
         leg_pain_band=leg_band,
-        neurological_deficit=_deficit(case),
+        worst_pain_band=_worst_band(back_band, leg_band, pain.nrs_overall),
+        neurological_deficit=_deficit(case, reduced),
         reflex_reduced=reduced,
         reflex_reduced_l4=knee,
         reflex_reduced_s1=ankle,
@@ -255,7 +275,6 @@ def derive(case: Case) -> DerivedFacts:
         areflexia=areflexia,
         pi_ll_mismatch_deg=mismatch,
         operated_segments=operated,
-        levelled_findings=_levelled(case.diagnostics, operated),
     )
 
 

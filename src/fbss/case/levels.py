@@ -17,19 +17,28 @@ class LevelRelation(StrEnum):
     unknown = "unknown"  # the finding's level or the operated levels are not known
 
 
-def _span(segment: str) -> tuple[int, int]:
+def span(segment: str) -> tuple[int, int]:
+    """(upper, lower) level indexes of a segment such as 'L4-S1'."""
     upper, lower = segment.split("-")
     return level_index(upper), level_index(lower)
 
 
 def level_relation(segment: str | None, operated: Iterable[str]) -> LevelRelation:
     """How `segment` (e.g. 'L3-L4') lies relative to the operated segments (e.g. ['L4-S1'])."""
-    spans = [_span(s) for s in operated]
+    return relation_to_spans(segment, [span(s) for s in operated])
+
+
+_SAME, _ADJACENT, _REMOTE, _UNKNOWN = LevelRelation  # members looked up once (hot path)
+
+
+def relation_to_spans(segment: str | None, spans: list[tuple[int, int]]) -> LevelRelation:
+    """`level_relation` with the operated segments already turned into (upper, lower) level indexes."""
     if segment is None or not spans:
-        return LevelRelation.unknown
-    top, bottom = _span(segment)
-    if any(top < lower and bottom > upper for upper, lower in spans):
-        return LevelRelation.same
-    if any(bottom == upper or top == lower for upper, lower in spans):
-        return LevelRelation.adjacent
-    return LevelRelation.remote
+        return _UNKNOWN
+    top, bottom = span(segment)
+    touching = False
+    for upper, lower in spans:
+        if top < lower and bottom > upper:
+            return _SAME
+        touching = touching or bottom == upper or top == lower
+    return _ADJACENT if touching else _REMOTE

@@ -156,6 +156,8 @@ class Surgery(_Model):
         default=U, description="The lesion the operation was for was found and dealt with"
     )
     dural_tear: Presence = Field(default=U, description="Incidental durotomy or CSF leak during the operation")
+    excessive_bleeding: Presence = Field(default=U, description="Heavy bleeding during the operation")
+    bmp_used: Presence = Field(default=U, description="Bone morphogenetic protein (rhBMP-2) used in the fusion")
     neuromonitoring: Neuromonitoring = Neuromonitoring.unknown
 
     @field_validator("levels")
@@ -251,6 +253,7 @@ class Pain(_Model):
     sharp: Presence = Field(default=U, description="Sharp or stabbing")
     cramping: Presence = U
     constant: Presence = Field(default=U, description="Present all the time rather than coming and going")
+    radiates_below_knee: Presence = Field(default=U, description="Leg pain reaching below the knee")
     onset: Onset = Field(default=Onset.unknown, description="How the current pain began")
     onset_after_lifting_or_strain: Presence = Field(default=U, description="Began on lifting, bending or a strain")
     trend: Trend = Field(default=Trend.unknown, description="How the pain has been changing")
@@ -276,6 +279,9 @@ class Pain(_Model):
     widespread_pain: Presence = U
     nrs_back: int | None = Field(default=None, ge=0, le=10)
     nrs_leg: int | None = Field(default=None, ge=0, le=10)
+    nrs_overall: int | None = Field(
+        default=None, ge=0, le=10, description="One 0-10 score when back and leg pain are not scored apart"
+    )
     duration_months: float | None = Field(
         default=None, ge=0, le=1200, description="How long the current pain has lasted"
     )
@@ -295,6 +301,9 @@ class Pain(_Model):
                 raise ValueError(f"{where}_pain is 'present' but {shown}")
             if nrs == 0 and words not in (Intensity.none, Intensity.unknown):
                 raise ValueError(f"nrs_{where} is 0 but {where}_intensity is '{words.value}'")
+        no_pain = self.back_pain is Presence.absent and self.leg_pain is Presence.absent
+        if no_pain and self.nrs_overall:
+            raise ValueError(f"back_pain and leg_pain are 'absent' but nrs_overall is {self.nrs_overall}")
         return self
 
 
@@ -331,6 +340,10 @@ class Examination(_Model):
     crossed_straight_leg_raise: Presence = Field(default=U, description="Raising the other leg brings on the pain")
     femoral_stretch_test: Presence = Field(default=U, description="Positive femoral nerve stretch test")
     spinal_tenderness: Presence = Field(default=U, description="Tenderness over the spinous processes")
+    lumbar_movement_restricted: Presence = Field(default=U, description="Lumbar range of movement limited or stiff")
+    ascending_weakness: Presence = Field(
+        default=U, description="Weakness spreading upwards from the feet over days (as in Guillain-Barré syndrome)"
+    )
     operative_site_swelling: Presence = Field(default=U, description="Swelling or a mass at the operative site")
     functional_signs: Presence = Field(
         default=U, description="Positive signs of functional weakness: Hoover's sign, give-way weakness, inconsistency"

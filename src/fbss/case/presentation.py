@@ -85,6 +85,8 @@ class SystemicSigns(CaseModel):
     haemoglobin_falling: Presence = Field(default=U, description="Haemoglobin falling on repeated measurements")
     headache: Presence = Field(default=U, description="Headache of any kind (positional headache is under pain)")
     dizziness: Presence = U
+    peritoneal_signs: Presence = Field(default=U, description="Abdominal tenderness with guarding or rebound")
+    reduced_consciousness: Presence = Field(default=U, description="Drowsy, confused or less responsive")
 
 
 class Alignment(CaseModel):
