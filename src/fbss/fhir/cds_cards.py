@@ -27,6 +27,7 @@ from fbss.reasoning.care_results import PlanStep, Rating, TestSuggestion
 from fbss.reasoning.results import CauseResult, Reason, RedFlagResult
 from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, missing, rating_text, reasons
 from fbss.reports.wording import (
+    COMPETING,
     EVIDENCE_LABEL,
     URGENCY_LABEL,
     calibration_lines,
@@ -214,8 +215,7 @@ def differential_card(assessment: Assessment, report: ImportReport, kb: Knowledg
         dict.fromkeys(s for cause in causes for r in (*cause.raised_by, *cause.lowered_by) for s in r.sources)
     )
     detail = [
-        "The causes compete for the main explanation. Range: the probability if every unknown linked "
-        "finding went against or for the cause.",
+        COMPETING + " Range: the probability if every unknown linked finding went against or for the cause.",
         *calibration_lines(assessment.differential),
         "",
         *rows,

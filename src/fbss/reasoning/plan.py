@@ -152,7 +152,7 @@ def plan(
                     (
                         "refer",
                         f"Treat or refer: {cause.title}",
-                        f"Likely at {cause.probability:.0%}; treat it before spinal options",
+                        f"Likely at {differential.percent(cause.probability)}; treat it before spinal options",
                         None,
                         None,
                         cause.prior_sources,

@@ -475,7 +475,8 @@ def workup(
         parts = []
         if shifts:
             s = shifts[0]
-            parts.append(f"{s.title}: {s.now:.0%} now, {s.if_against:.0%}-{s.if_for:.0%} after the result")
+            shown = differential.percent
+            parts.append(f"{s.title}: {shown(s.now)} now, {shown(s.if_against)}-{shown(s.if_for)} after the result")
         parts.append("could settle: " + "; ".join(p.title for p in list(settles.values())[:3]))
         suggestion = _suggestion(
             t,

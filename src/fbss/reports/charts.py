@@ -15,7 +15,7 @@ matplotlib.use("Agg")  # no display; charts are rendered to SVG text
 
 from matplotlib.figure import Figure
 
-from fbss.reasoning.results import CauseResult
+from fbss.reasoning.results import UNCALIBRATED_CEILING, CauseResult, shown_percent
 
 CATEGORY_COLOURS = {
     "inappropriate_procedure": "#8e44ad",
@@ -44,15 +44,19 @@ def scoped_svg(svg: str, scope: str) -> str:
     return _SVG_ID.sub(lambda m: f"{m.group(1)}{scope}-{m.group(2)}", svg)
 
 
-def differential_chart(causes: Sequence[CauseResult], top: int = 8, title: str = "Likely causes") -> str:
-    """Horizontal bars: each cause's probability, with the range its unknown findings leave open."""
+def differential_chart(
+    causes: Sequence[CauseResult], ceiling: float = UNCALIBRATED_CEILING, top: int = 8, title: str = "Likely causes"
+) -> str:
+    """Horizontal bars: each cause's probability, with the range its unknown findings leave open; no bar or label
+    reaches beyond `ceiling`, the highest value the calibration supports as a point value."""
     shown = list(causes[:top])[::-1]
     figure = Figure(figsize=(7.0, 0.45 * len(shown) + 1.0), dpi=100)
     axes = figure.subplots()
     positions = range(len(shown))
-    values = [c.probability * 100 for c in shown]
-    lower = [max(0.0, (c.probability - c.low) * 100) for c in shown]
-    upper = [max(0.0, (c.high - c.probability) * 100) for c in shown]
+    point = [min(c.probability, ceiling) for c in shown]
+    values = [p * 100 for p in point]
+    lower = [max(0.0, (p - min(c.low, ceiling)) * 100) for c, p in zip(shown, point, strict=True)]
+    upper = [max(0.0, (min(c.high, ceiling) - p) * 100) for c, p in zip(shown, point, strict=True)]
     colours = [CATEGORY_COLOURS.get(c.category.value, "#566573") for c in shown]
     axes.barh(list(positions), values, color=colours, height=0.6)
     axes.errorbar(values, list(positions), xerr=[lower, upper], fmt="none", ecolor="#333333", capsize=3, lw=1)
@@ -64,7 +68,11 @@ def differential_chart(causes: Sequence[CauseResult], top: int = 8, title: str =
     axes.spines[["top", "right"]].set_visible(False)
     for position, cause in zip(positions, shown, strict=True):
         axes.text(
-            min(cause.high * 100 + 1.5, 101), position, f"{cause.probability * 100:.0f} %", va="center", fontsize=8
+            min(min(cause.high, ceiling) * 100 + 1.5, 101),
+            position,
+            shown_percent(cause.probability, ceiling),
+            va="center",
+            fontsize=8,
         )
     return _svg(figure)
 

@@ -93,7 +93,7 @@ def clinician_report_html(
         lang=lang,
         page=_page(page),
         css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
-        chart=differential_chart(assessment.differential.causes),
+        chart=differential_chart(assessment.differential.causes, assessment.differential.ceiling),
         shown_causes=SHOWN_CAUSES,
         urgency={u.value: label for u, label in URGENCY_LABEL.items()},
         evidence={e.value: label for e, label in EVIDENCE_LABEL.items()},

@@ -14,6 +14,7 @@ from fbss.reasoning.assess import Assessment
 from fbss.reasoning.results import CauseResult, RedFlagResult
 from fbss.reports.care_terminal import render_options, render_plan, render_scs, render_workup
 from fbss.reports.wording import (
+    COMPETING,
     EVIDENCE_LABEL,
     URGENCY_LABEL,
     calibration_lines,
@@ -89,7 +90,7 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
     for cause in assessment.differential.causes[:SHOWN_CAUSES]:
         table.add_row(*_cause_row(cause, show))
     console.print(table)
-    for line in calibration_lines(assessment.differential):
+    for line in (COMPETING, *calibration_lines(assessment.differential)):
         console.print(f"[dim]{line}[/]", highlight=False)
     if assessment.differential.excluded:
         names = ", ".join(e.cause.replace("_", " ") for e in assessment.differential.excluded)

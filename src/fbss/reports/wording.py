@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 from fbss.case.model import Presence
 from fbss.knowledge.evidence import Evidence
 from fbss.knowledge.models import Urgency
 from fbss.reasoning.findings import Observed
-from fbss.reasoning.results import Differential
+from fbss.reasoning.results import Differential, shown_percent
 
 URGENCY_LABEL = {
     Urgency.emergency: "EMERGENCY",
@@ -25,21 +24,12 @@ EVIDENCE_LABEL = {
 }
 
 
-def percent(p: float, ceiling: float = 0.99) -> str:
-    """A probability as a whole percentage, never showing a misleading 0 % or 100 %; above `ceiling` (how far the
-    numbers have been shown to be calibrated) only 'above' it is shown."""
-    value = p * 100
-    if value < 1:
-        return "<1 %"
-    if p > ceiling:
-        return f">{ceiling * 100:.0f} %"
-    return f"{value:.0f} %"
+percent = shown_percent
 
 
 def cause_percent(differential: Differential) -> Callable[[float], str]:
     """`percent` with the ceiling of the differential's calibration statement."""
-    ceiling = differential.calibration.shown_up_to if differential.calibration else 0.99
-    return functools.partial(percent, ceiling=ceiling)
+    return differential.percent
 
 
 COMPETING = (

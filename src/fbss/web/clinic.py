@@ -283,8 +283,8 @@ def _save(
 
 
 @lru_cache(maxsize=256)
-def _differential_svg(causes: tuple[CauseResult, ...]) -> str:
-    return scoped_svg(differential_chart(causes), "differential")
+def _differential_svg(causes: tuple[CauseResult, ...], ceiling: float) -> str:
+    return scoped_svg(differential_chart(causes, ceiling), "differential")
 
 
 def _live(svc: Services, record: AssessmentRecord | AssessmentStamp, version: CaseVersionRecord) -> Assessment:
@@ -333,7 +333,7 @@ def assessment_page(
         record=record,
         snapshot=snapshot,
         current=current,
-        chart=_differential_svg(a.differential.causes),
+        chart=_differential_svg(a.differential.causes, a.differential.ceiling),
         alerts=portal.alerts(identifier=identifier),
         sources=svc.kb.sources,
         urgency={u.value: label for u, label in URGENCY_LABEL.items()},
