@@ -246,8 +246,8 @@ def _differential_doc(
         raise KnowledgeError(f"{path.name}: needs a 'differential' section (population, unexplained, coexisting, ...)")
     doc = _parse(DifferentialDoc, path, raw, with_line=False)
     where = _where(path, raw)
-    for label, cited in (("unexplained", doc.unexplained), ("coexisting", doc.coexisting),
-                         ("calibration", doc.calibration)):
+    for label, cited in (("unexplained", doc.unexplained), ("prior weight", doc.prior_weight),
+                         ("coexisting", doc.coexisting), ("calibration", doc.calibration)):
         _check_sources(cited, f"{where}, differential {label}", sources)
     grouped: dict[str, str] = {}
     for group in doc.evidence_groups:

@@ -255,11 +255,20 @@ class DisplayCalibration(Cited):
     statement: str = Field(min_length=20)
 
 
+class PriorWeight(Cited):
+    """How much the prior shares count against the evidence: each cause's (and the unexplained share's) log prior is
+    multiplied by this weight, 1 counting the priors in full. A fitted weight names the cases it was fitted on."""
+
+    weight: float = Field(gt=0, le=1)
+    fitted_on: str | None = Field(default=None, description="The cases the weight was chosen on, with their number")
+
+
 class DifferentialDoc(_Entry):
     """The model-level numbers of the differential (causes.yaml, beside the causes)."""
 
     population: str = Field(min_length=20, description="Whom the priors describe")
     unexplained: Unexplained
+    prior_weight: PriorWeight
     coexisting: Coexisting
     calibration: DisplayCalibration
     evidence_groups: tuple[EvidenceGroup, ...] = ()

@@ -113,6 +113,7 @@ def _group_span(links: tuple[_Link, ...]) -> tuple[float, float]:
 @cache
 def _model(kb: KnowledgeBase) -> _Model:
     group_of = {fid: g.id for g in kb.differential.evidence_groups for fid in g.findings}
+    prior_weight = kb.differential.prior_weight.weight
     alternatives = {g.id for g in kb.differential.evidence_groups if g.kind == "alternatives"}
     causes = []
     by_finding: dict[str, list[_Link]] = {}
@@ -149,7 +150,7 @@ def _model(kb: KnowledgeBase) -> _Model:
         priors = {}
         for group_id in SurgeryGroup:
             prior = cause.prior_for(group_id)
-            priors[group_id] = (prior, math.log(prior.probability))
+            priors[group_id] = (prior, prior_weight * math.log(prior.probability))
         applies = compile_expression(cause.applies_if) if cause.applies_if is not None else None
         applies_ids = tuple(expression_ids(cause.applies_if)) if cause.applies_if is not None else ()
         causes.append(
@@ -250,7 +251,7 @@ def scores(findings: FindingStates, kb: KnowledgeBase) -> Scores:
         tuple(log[c.index] for c in applicable),
         tuple(min(0.0, low[c.index]) for c in applicable),  # rounding must not push a range past its point
         tuple(max(0.0, high[c.index]) for c in applicable),
-        math.log(kb.differential.unexplained.probability),
+        kb.differential.prior_weight.weight * math.log(kb.differential.unexplained.probability),
         tuple(c for c in model.causes if c.applies is not None and c.applies(states) is A),
         tuple(tuple(known[c.index]) for c in applicable),
     )
