@@ -136,3 +136,17 @@ def test_a_deciding_examination_is_looked_for_among_the_questions_and_an_unnamed
     modality_only = _outcome("x", ["x"], deciding_test="ct", investigations=("ct_fusion",))
     f = figures([examined, course, modality_only])
     assert (f.workup_n, f.workup_hits) == (2, 2)
+
+
+def test_cervical_and_thoracic_cases_are_reported_apart_from_lumbar_ones() -> None:
+    outcomes = [
+        _outcome("pseudarthrosis", ["pseudarthrosis"]),
+        _outcome("epidural_haematoma", [], region="cervical", emergency=True, urgent_flags=("cord_compression",)),
+        _outcome("csf_leak", ["spinal_stenosis", "csf_leak"], region="cervical"),
+    ]
+    rows = {r.region: r for r in figures(outcomes).regions}
+    assert list(rows) == ["lumbar", "cervical"]
+    assert (rows["lumbar"].n, rows["lumbar"].top1) == (1, 1)
+    cervical = rows["cervical"]
+    assert (cervical.n, cervical.ranked, cervical.top1, cervical.top3) == (2, 1, 0, 1)
+    assert (cervical.emergencies, cervical.emergencies_caught) == (1, 1)

@@ -43,6 +43,7 @@ class Outcome:
     urgent_flags: tuple[str, ...]  # fired red flags of urgency emergency or same day
     investigations: tuple[str, ...]  # suggested tests that are not questions, in the order shown
     questions: tuple[str, ...] = ()  # history, examination and questionnaire items, in the order shown
+    region: str = "lumbar"  # the operated region: cervical, thoracic or lumbar
 
     @property
     def rank(self) -> int | None:
@@ -74,6 +75,19 @@ class CauseRow:
 
 
 @dataclass(frozen=True, slots=True)
+class RegionRow:
+    """The cases of one operated region: the causes describe lumbar surgery, so the others are reported apart."""
+
+    region: str
+    n: int
+    top1: int
+    top3: int
+    ranked: int  # cases where the differential ranked any cause
+    emergencies: int
+    emergencies_caught: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReliabilityBin:
     low: float
     high: float
@@ -100,6 +114,7 @@ class Figures:
     confusion: dict[str, dict[str, int]]  # true cause -> cause ranked first -> cases
     reliability: tuple[ReliabilityBin, ...]
     missed_emergencies: tuple[str, ...] = field(default=())
+    regions: tuple[RegionRow, ...] = field(default=())
 
     def share(self, hits: int, n: int) -> float:
         return hits / n if n else 0.0
@@ -127,6 +142,18 @@ class Figures:
                 for r in self.causes
             ],
             "confusion": self.confusion,
+            "regions": [
+                {
+                    "region": r.region,
+                    "n": r.n,
+                    "top1": r.top1,
+                    "top3": r.top3,
+                    "ranked": r.ranked,
+                    "emergencies": r.emergencies,
+                    "emergencies_caught": r.emergencies_caught,
+                }
+                for r in self.regions
+            ],
             "reliability": [
                 {
                     "low": b.low,
@@ -169,6 +196,25 @@ def _reliability(outcomes: list[Outcome]) -> tuple[tuple[ReliabilityBin, ...], f
     return tuple(bins), error
 
 
+def _regions(outcomes: list[Outcome]) -> tuple[RegionRow, ...]:
+    rows = []
+    for region in sorted({o.region for o in outcomes}, key=lambda r: (r != "lumbar", r)):
+        cases = [o for o in outcomes if o.region == region]
+        emergencies = [o for o in cases if o.emergency]
+        rows.append(
+            RegionRow(
+                region,
+                len(cases),
+                sum(o.rank == 1 for o in cases),
+                sum(o.rank is not None and o.rank <= 3 for o in cases),
+                sum(bool(o.ranked) for o in cases),
+                len(emergencies),
+                sum(bool(o.urgent_flags) for o in emergencies),
+            )
+        )
+    return tuple(rows)
+
+
 def figures(outcomes: list[Outcome]) -> Figures:
     """Top-1/top-3 overall and per cause, confusion, calibration, emergency recall and work-up hit rate."""
     per_cause: dict[str, list[int]] = {}
@@ -208,4 +254,5 @@ def figures(outcomes: list[Outcome]) -> Figures:
         confusion={truth: dict(c.most_common()) for truth, c in sorted(confusion.items())},
         reliability=reliability,
         missed_emergencies=tuple(o.case_id for o in emergencies if not o.urgent_flags),
+        regions=_regions(outcomes),
     )

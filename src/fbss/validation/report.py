@@ -37,6 +37,18 @@ def summary_rows(figures: Figures) -> list[tuple[str, str]]:
     ]
 
 
+REGION_COLUMNS = ("region", "n", "causes ranked", "top-1", "top-3", "emergency recall")
+
+
+def region_rows(figures: Figures) -> list[tuple[str, ...]]:
+    """Per operated region: the causes describe lumbar surgery, so cervical and thoracic cases are shown apart."""
+    return [
+        (r.region, str(r.n), _pct(r.ranked, r.n), _pct(r.top1, r.n), _pct(r.top3, r.n),
+         _pct(r.emergencies_caught, r.emergencies))
+        for r in figures.regions
+    ]
+
+
 def render_text(by_split: dict[str, Figures], console: Console) -> None:
     summary = Table(title="Differential on published cases")
     summary.add_column("figure")
@@ -57,6 +69,12 @@ def render_text(by_split: dict[str, Figures], console: Console) -> None:
                 row.cause, str(row.n), _pct(row.top1, row.n), _pct(row.top3, row.n), str(row.predicted_first), confused
             )
         tables.append(causes)
+        regions = Table(title=f"By operated region ({split})")
+        for column in REGION_COLUMNS:
+            regions.add_column(column, justify="left" if column == "region" else "right")
+        for cells in region_rows(f):
+            regions.add_row(*cells)
+        tables.append(regions)
     console.print(Group(*tables))
 
 
@@ -94,6 +112,9 @@ def markdown(by_split: dict[str, Figures]) -> str:
         out.append(f"| {name} | " + " | ".join(rows[s][i][1] for s in names) + " |")
     for split, f in by_split.items():
         out += ["", f"Per cause ({split}):", "", markdown_table(f)]
+        out += ["", f"By operated region ({split}):", "", "| " + " | ".join(REGION_COLUMNS) + " |",
+                "|---|" + "---:|" * (len(REGION_COLUMNS) - 1)]
+        out += ["| " + " | ".join(row) + " |" for row in region_rows(f)]
     return "\n".join(out) + "\n"
 
 

@@ -30,6 +30,7 @@ def outcome(dev: DevCase, assessment: Assessment) -> Outcome:
         urgent_flags=tuple(f.flag for f in assessment.triage.fired if f.urgency in URGENT),
         investigations=investigations(assessment),
         questions=tuple(t.test for t in assessment.workup.questions),
+        region=dev.region,
     )
 
 
