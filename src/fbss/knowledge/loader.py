@@ -141,6 +141,8 @@ def _cited_parts(cause: CauseDef) -> list[tuple[str, Cited]]:
     parts: list[tuple[str, Cited]] = [("category_basis", cause.category_basis)]
     parts += [(f"prior '{group}'", prior) for group, prior in cause.priors.items()]
     parts += [(f"link '{link.finding}'", link) for link in cause.links]
+    if cause.emergency is not None:
+        parts.append(("emergency", cause.emergency))
     return parts
 
 
@@ -207,6 +209,11 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         missing = [i for i in expression_ids(flag.when) if i not in findings]
         if missing:
             raise KnowledgeError(f"{where}: 'when' names unknown finding(s) {missing}")
+    flag_ids = {f.id for f, _, _ in flag_entries}
+    for cause, path, raw in cause_entries:
+        if cause.emergency is not None and (bad := [f for f in cause.emergency.covered_by if f not in flag_ids]):
+            where = _where(path, raw, cause.id)
+            raise KnowledgeError(f"{where}: emergency 'covered_by' names unknown red flag(s) {bad}")
 
     digest = hashlib.sha256()
     for path in paths:

@@ -185,6 +185,21 @@ class Link(Cited):
         return self
 
 
+class LikelyEmergency(Cited):
+    """A cause that needs urgent care once the differential makes it likely, whatever red flag did or did not fire."""
+
+    urgency: Urgency
+    min_probability: float = Field(
+        gt=0, lt=1, description="Fires when the cause is ranked first or at least this probable, on a present finding"
+    )
+    action: str = Field(min_length=10)
+    patient_advice: str = Field(min_length=10)
+    tests: tuple[Id, ...] = Field(min_length=1, description="The tests it calls for at once (tests.yaml ids)")
+    covered_by: tuple[Id, ...] = Field(
+        default=(), description="Red flags that, once fired, already call for this cause's urgent care"
+    )
+
+
 class CauseDef(_Entry):
     id: Id
     title: str = Field(min_length=3)
@@ -198,6 +213,9 @@ class CauseDef(_Entry):
         description="When this is absent the cause cannot apply (e.g. no fusion, no pseudarthrosis)",
     )
     links: tuple[Link, ...] = ()
+    emergency: LikelyEmergency | None = Field(
+        default=None, description="Urgent care the cause calls for once the differential makes it likely"
+    )
     line: int | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -35,6 +35,7 @@ from fbss.reasoning.care_results import (
 )
 from fbss.reasoning.concepts import CareStates, compiled_concepts, titles
 from fbss.reasoning.findings import finding_order
+from fbss.reasoning.likely_emergency import urgent_tests
 from fbss.reasoning.logic import Compiled, compile_expression, leaves
 from fbss.reasoning.results import Differential, Triage
 
@@ -305,11 +306,15 @@ def _suggestion(
     )
 
 
-def _urgent(triage: Triage, compiled: _Compiled, states: dict[str, Presence]) -> list[TestSuggestion]:
+def _urgent(
+    triage: Triage, compiled: _Compiled, states: dict[str, Presence], kb: KnowledgeBase
+) -> list[TestSuggestion]:
     fired = [f.flag for f in triage.fired]
     chosen: dict[str, tuple[list[str], str | None]] = {}
+    likely = urgent_tests(kb)
     for t in compiled.tests.values():
-        flags = [f for f in fired if f in t.test.urgent_for]
+        calls = (*t.test.urgent_for, *likely.get(t.test.id, ()))
+        flags = [f for f in fired if f in calls]
         if not flags or (t.urgent_if is not None and t.urgent_if(states) is A):
             continue
         current, replaces = t, None
@@ -344,7 +349,7 @@ def workup(
     compiled = _compiled(kb)
     weights = kb.care.tests.weights
     states = care.states
-    urgent = _urgent(triage, compiled, states)
+    urgent = _urgent(triage, compiled, states, kb)
     urgent_ids = {s.test for s in urgent} | {s.replaces for s in urgent if s.replaces}
     points = _decision_points(ratings, scs, care, compiled, kb)
     top = differential.causes[: weights.top_causes]
