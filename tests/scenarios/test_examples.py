@@ -21,6 +21,7 @@ from fbss.case.parse import read_case
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import load_knowledge
 from fbss.reasoning.assess import Assessment, assess
+from fbss.reasoning.likely_emergency import FLAG_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES_DIR = ROOT / "examples" / "cases"
@@ -134,7 +135,7 @@ def test_every_case_file_has_an_expected_answer_and_every_answer_a_case() -> Non
 
 def test_expected_answers_name_only_known_causes_and_flags() -> None:
     causes = {c.id for c in kb().causes}
-    flags = {f.id for f in kb().red_flags}
+    flags = {f.id for f in kb().red_flags} | {FLAG_PREFIX + c.id for c in kb().causes if c.emergency is not None}
     for e in EXPECTED.values():
         named = {r.cause for r in (*e.top_causes, *e.not_in_top)} | e.excluded
         assert named <= causes, f"{e.name}: unknown causes {sorted(named - causes)}"
