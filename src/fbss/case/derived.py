@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
-from fbss.case.model import Approach, Case, Presence, SurgeryType
-from fbss.case.vocabulary import level_index
+from fbss.case.model import Approach, Case, Presence, RedFlagScreen, SpineRegion, Surgery, SurgeryType
+from fbss.case.vocabulary import REGIONS, level_index, segment_regions
 
 DAYS_PER_MONTH = 30.4375
 
@@ -59,6 +59,16 @@ class DerivedFacts:
     discectomy_performed: Presence
     leg_share_percent: int | None
     mri_unsafe_device: Presence  # an implant that is not MRI-conditional (unknown if its status is unknown)
+    # ---- the operated region and the approach (red flags differ by region) ----
+    region: SpineRegion  # the index operation's region: given, else the most caudal region its levels reach
+    cervical_operated: Presence  # the index operation reaches the cervical spine
+    thoracic_operated: Presence
+    lumbar_operated: Presence
+    anterior_cervical_approach: Presence  # ACDF, corpectomy or cervical disc arthroplasty from the front
+    anterior_or_lateral_lumbar_approach: Presence  # ALIF, OLIF or lateral transpsoas: great vessels and retroperitoneum
+    red_flag_screen_negative: Presence  # the red-flag screen was answered 'no' for this visit
+    red_flag_screen: RedFlagScreen | None  # who recorded it and when (also when it is from an earlier visit)
+    study_days: dict[str, int | None]  # modality -> days before the assessment of its latest study (None: undated)
 
 
 def derive(case: Case) -> DerivedFacts:
@@ -90,6 +100,8 @@ def derive(case: Case) -> DerivedFacts:
     graft = _any([s.iliac_crest_graft for s in fusions]) if fusions else _A
     discectomy = _P if any(_GROUP[s.type] is SurgeryGroup.discectomy for s in surgeries) else _A
     back = case.pain.back_share_percent
+    regions = operated_regions(index)
+    region = regions[-1]
     return DerivedFacts(
         surgery_group=_GROUP[index.type],
         months_since_surgery=months,
@@ -104,12 +116,62 @@ def derive(case: Case) -> DerivedFacts:
         discectomy_performed=discectomy,
         leg_share_percent=None if back is None else 100 - back,
         mri_unsafe_device=_any([_NOT[d.mri_conditional] for d in case.patient.devices]),
+        region=region,
+        cervical_operated=_P if SpineRegion.cervical in regions else _A,
+        thoracic_operated=_P if SpineRegion.thoracic in regions else _A,
+        lumbar_operated=_P if SpineRegion.lumbar in regions else _A,
+        anterior_cervical_approach=_anterior_cervical(index, regions),
+        anterior_or_lateral_lumbar_approach=_P if any(s.approach in _ABDOMINAL_APPROACHES for s in surgeries) else _A,
+        red_flag_screen_negative=_screen(case),
+        red_flag_screen=case.red_flag_screen,
+        study_days=_study_days(case),
     )
+
+
+def operated_regions(surgery: Surgery) -> tuple[SpineRegion, ...]:
+    """The regions an operation reaches, head to tail: the given region, else its levels, else lumbar."""
+    if surgery.region is not None:
+        return (surgery.region,)
+    found = frozenset().union(*(segment_regions(level) for level in surgery.levels))
+    return tuple(SpineRegion(r) for r in REGIONS if r in found) or (SpineRegion.lumbar,)
+
+
+def _anterior_cervical(index: Surgery, regions: tuple[SpineRegion, ...]) -> Presence:
+    if SpineRegion.cervical not in regions:
+        return _A
+    if index.approach is Approach.anterior:
+        return _P
+    return _U if index.approach is Approach.unknown else _A
+
+
+def _study_days(case: Case) -> dict[str, int | None]:
+    """How many days before the assessment each kind of study was last done; None when undated (or no date to
+    count from), which is read as done at this visit."""
+    latest: dict[str, int | None] = {}
+    dated = [(s.modality.value, s.date) for s in case.studies]
+    dated += [(d.modality.value, d.date) for d in case.diagnostics if d.presence is Presence.present]
+    for modality, when in dated:
+        days = None if when is None or case.assessment_date is None else (case.assessment_date - when).days
+        seen = latest.get(modality, days)
+        if modality not in latest or days is None or (seen is not None and days < seen):
+            latest[modality] = days
+    return latest
+
+
+def _screen(case: Case) -> Presence:
+    """A negative screen counts for the visit it was recorded at (on the assessment date or later)."""
+    screen = case.red_flag_screen
+    if screen is None:
+        return _U
+    if case.assessment_date is not None and screen.at.date() < case.assessment_date:
+        return _U
+    return _P
 
 
 # decompressions and discectomies carry no implants unless the case says so
 _MAY_BE_INSTRUMENTED = {SurgeryType.fusion, SurgeryType.disc_arthroplasty, SurgeryType.other}
-_INSTRUMENTED_APPROACHES = {Approach.tlif, Approach.plif, Approach.alif, Approach.lateral, Approach.olif}
-_CAGE_APPROACHES = {Approach.tlif, Approach.plif, Approach.alif, Approach.lateral, Approach.olif}
+_INSTRUMENTED_APPROACHES = {Approach.anterior, Approach.tlif, Approach.plif, Approach.alif, Approach.lateral, Approach.olif}
+_CAGE_APPROACHES = {Approach.anterior, Approach.tlif, Approach.plif, Approach.alif, Approach.lateral, Approach.olif}
+_ABDOMINAL_APPROACHES = {Approach.alif, Approach.lateral, Approach.olif}
 
 DERIVED_FIELDS: dict[str, str] = {f.name: str(f.type) for f in fields(DerivedFacts)}

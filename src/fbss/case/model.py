@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from fbss.case.vocabulary import LAB_RANGES, DiagnosticFinding, Lab, Modality, Treatment, parse_segment
+from fbss.case.vocabulary import LAB_RANGES, DiagnosticFinding, Lab, Modality, Treatment, parse_segment, segment_regions
 
 SCHEMA_VERSION = "1"
 
@@ -95,6 +95,7 @@ class SurgeryType(StrEnum):
 
 class Approach(StrEnum):
     posterior = "posterior"
+    anterior = "anterior"  # anterior cervical (ACDF, corpectomy, disc arthroplasty)
     posterolateral = "posterolateral"
     tlif = "tlif"
     plif = "plif"
@@ -102,6 +103,14 @@ class Approach(StrEnum):
     lateral = "lateral"  # LLIF / XLIF (transpsoas)
     olif = "olif"
     unknown = "unknown"
+
+
+class SpineRegion(StrEnum):
+    """The operated region of the spine; lumbosacral operations count as lumbar."""
+
+    cervical = "cervical"
+    thoracic = "thoracic"
+    lumbar = "lumbar"
 
 
 class SymptomPattern(StrEnum):
@@ -116,7 +125,11 @@ class Surgery(_Model):
 
     type: SurgeryType
     date: dt.date | None = None
-    levels: tuple[Segment, ...] = Field(default=(), description="Operated segments, e.g. ['L5-S1']")
+    levels: tuple[Segment, ...] = Field(default=(), description="Operated segments, e.g. ['L5-S1'] or ['C5-C6']")
+    region: SpineRegion | None = Field(
+        default=None,
+        description="Operated region; derived from the levels when not given (lumbar when neither is given)",
+    )
     side: Side = Side.unknown
     approach: Approach = Approach.unknown
     instrumented: Presence = U
@@ -129,6 +142,17 @@ class Surgery(_Model):
     @classmethod
     def _levels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_check_segments(list(value)))
+
+    @model_validator(mode="after")
+    def _region_matches_levels(self) -> Surgery:
+        if self.region is not None and self.levels:
+            reached = frozenset().union(*(segment_regions(level) for level in self.levels))
+            if self.region.value not in reached:
+                raise ValueError(
+                    f"region is '{self.region.value}' but the levels {', '.join(self.levels)} are "
+                    f"{' and '.join(sorted(reached))}"
+                )
+        return self
 
 
 class PainComparison(StrEnum):
@@ -227,6 +251,48 @@ class RedFlagItems(_Model):
     immunosuppression: Presence = U
     iv_drug_use: Presence = U
     sepsis_signs: Presence = Field(default=U, description="Rigors, hypotension, tachycardia, confusion")
+
+
+# ---- signs that call for action today, beyond the red-flag questions above (DVT/PE, limb ischaemia, bleeding after
+# an anterior or lateral approach, airway and swallowing after anterior cervical surgery, myelopathy, suicide) ----
+
+
+class UrgentSigns(_Model):
+    """Signs of complications that need action today; each is read by a red flag in red_flags.yaml."""
+
+    bilateral_leg_symptoms_new: Presence = Field(
+        default=U, description="Pain, numbness or weakness in both legs, new since the operation or worse in 14 days"
+    )
+    dvt_signs: Presence = Field(default=U, description="A swollen, tender or painful leg (calf or whole leg)")
+    pe_signs: Presence = Field(
+        default=U, description="Sudden breathlessness, pleuritic chest pain, haemoptysis, or unexplained tachycardia"
+    )
+    limb_ischaemia: Presence = Field(default=U, description="A new cold, pale, pulseless or numb leg")
+    haemodynamic_instability: Presence = Field(
+        default=U, description="Hypotension, tachycardia or a falling haemoglobin"
+    )
+    neck_swelling: Presence = Field(default=U, description="Swelling of the neck or wound after anterior cervical surgery")
+    airway_compromise: Presence = Field(default=U, description="Stridor, noisy or laboured breathing, or choking")
+    dysphagia_new: Presence = Field(default=U, description="New or worsening difficulty swallowing")
+    myelopathy_signs_new: Presence = Field(
+        default=U,
+        description="New or worsening gait disturbance, hand clumsiness, Hoffmann sign, hyperreflexia or Lhermitte",
+    )
+    shoulder_abduction_weakness_new: Presence = Field(
+        default=U, description="New deltoid or biceps weakness after cervical surgery (C5 palsy)"
+    )
+    recent_bacteraemia: Presence = Field(
+        default=U, description="Bacteraemia, endocarditis or an infection elsewhere in the last 3 months"
+    )
+    suicidal_plan_or_intent: Presence = Field(default=U, description="A plan or intent to act on thoughts of suicide")
+
+
+class RedFlagScreen(_Model):
+    """The whole red-flag screen answered 'no' in one step, by whom and when; an item recorded present still counts."""
+
+    result: Literal["negative"] = "negative"
+    by: str = Field(min_length=1, max_length=200)
+    at: dt.datetime
 
 
 class RiskFactors(_Model):
@@ -374,6 +440,8 @@ class Case(_Model):
     pain: Pain = Pain()
     exam: Examination = Examination()
     red_flags: RedFlagItems = RedFlagItems()
+    urgent_signs: UrgentSigns = UrgentSigns()
+    red_flag_screen: RedFlagScreen | None = None
     risk_factors: RiskFactors = RiskFactors()
     psychosocial: Psychosocial = Psychosocial()
     planning: Planning = Planning()

@@ -31,7 +31,7 @@ NAMESPACE = uuid.UUID("4f0f7a52-6f1e-4c59-9a0e-2a4a0b7d3c11")
 CASE_ID_SYSTEM = f"{c.BASE}/case-id"
 
 # Sections whose leaf fields travel as case-item Observations unless a standard code exists.
-SECTIONS = ("patient", "course", "pain", "exam", "red_flags", "risk_factors", "psychosocial")
+SECTIONS = ("patient", "course", "pain", "exam", "red_flags", "urgent_signs", "risk_factors", "psychosocial")
 OBSERVATION_CATEGORY = {"exam": "exam", "psychosocial": "survey", "risk_factors": "social-history"}
 MEDICINES = {Treatment.nsaid, Treatment.paracetamol, Treatment.neuropathic_medication, Treatment.opioid}
 IMAGING = {
@@ -44,7 +44,8 @@ IMAGING = {
     Modality.bone_scan,
     Modality.ultrasound,
 }
-NOT_EXPORTED = ("notes",)  # free text stays in the case file
+NOT_EXPORTED = ("notes", "red_flag_screen")  # free text stays in the case file; a negative red-flag screen
+# is an attestation for one visit in this app: re-imported, its questions are open again (the safe direction)
 
 
 @dataclass
@@ -211,6 +212,7 @@ def _surgery(b: _Builder, surgery: Surgery, role: str, key: str) -> None:
             [
                 (c.EXT_SIDE, surgery.side),
                 (c.EXT_APPROACH, surgery.approach),
+                (c.EXT_REGION, surgery.region),
                 (c.EXT_INSTRUMENTED, surgery.instrumented),
                 (c.EXT_CAGE, surgery.interbody_cage),
                 (c.EXT_ICBG, surgery.iliac_crest_graft),

@@ -161,11 +161,17 @@ def _clinical_impression(
         }
         for flag, url in issues
     ]
-    notes = [
-        f"Ask now ({URGENCY_LABEL[f.urgency].lower()}) for {f.title}: "
-        + "; ".join(q.question or q.title for q in f.ask_about)
-        for f in triage.ask_now
-    ]
+    open_questions = triage.screen.open
+    notes = (
+        [
+            f"Red-flag screen: {len(open_questions)} question(s) open: "
+            + "; ".join(
+                f"{q.question or q.title} ({URGENCY_LABEL[q.urgency].lower()} if yes)" for q in open_questions
+            )
+        ]
+        if open_questions
+        else []
+    )
     return out.add(
         "ClinicalImpression",
         "impression",

@@ -22,6 +22,7 @@ from fbss.case.model import (
     DeviceKind,
     Presence,
     Side,
+    SpineRegion,
     SurgeryType,
     SymptomPattern,
 )
@@ -533,6 +534,7 @@ def _read_procedure(col: _Collector, resource: Resource, source: str) -> None:
                 {
                     c.EXT_SIDE: ("side", Side),
                     c.EXT_APPROACH: ("approach", Approach),
+                    c.EXT_REGION: ("region", SpineRegion),
                     c.EXT_INSTRUMENTED: ("instrumented", Presence),
                     c.EXT_CAGE: ("interbody_cage", Presence),
                     c.EXT_ICBG: ("iliac_crest_graft", Presence),

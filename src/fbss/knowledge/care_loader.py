@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from fbss.case.vocabulary import Modality
 from fbss.errors import KnowledgeError
 from fbss.knowledge.base import CareKnowledge
 from fbss.knowledge.care_models import (
@@ -28,6 +29,7 @@ from fbss.knowledge.care_models import (
     PanelCategory,
     PlanDoc,
     PsychosocialFactor,
+    Recency,
     Rule,
     Scale,
     ScsDoc,
@@ -37,10 +39,10 @@ from fbss.knowledge.care_models import (
 )
 from fbss.knowledge.evidence import Source
 from fbss.knowledge.loader import _entries, _parse, _unique, _where
-from fbss.knowledge.models import CauseDef, Cited, FindingDef, RedFlagDef, expression_ids
+from fbss.knowledge.models import CauseDef, Cited, FindingDef, RedFlagDef, expression_ids, flag_concept
 
 CARE_FILES = ("tests.yaml", "treatments.yaml", "appropriateness.yaml", "scs.yaml", "plan.yaml")
-_EXPRESSION_FIELDS = ("when", "shown_by", "expression", "urgent_if")
+_EXPRESSION_FIELDS = ("when", "shown_by", "expression", "urgent_if", "applies_if")
 
 
 def _section(path: Path, document: Any, key: str) -> Any:
@@ -76,8 +78,10 @@ def _walk(value: Any, label: str) -> Iterator[tuple[str, Any]]:
 class _Checker:
     """Checks the ids a care entry names against what the knowledge base defines."""
 
-    def __init__(self, findings: dict[str, FindingDef], sources: dict[str, Source]) -> None:
-        self.known = set(findings) | set(BUILTIN_CONCEPTS)
+    def __init__(
+        self, findings: dict[str, FindingDef], sources: dict[str, Source], red_flags: tuple[RedFlagDef, ...]
+    ) -> None:
+        self.known = set(findings) | set(BUILTIN_CONCEPTS) | {flag_concept(f.id) for f in red_flags}
         self.sources = sources
 
     def check(self, entry: BaseModel, where: str) -> None:
@@ -110,7 +114,10 @@ def load_care(
             raise KnowledgeError(f"missing required file {name}")
     cause_ids = {c.id for c in causes}
     flag_ids = {f.id for f in red_flags}
-    checker = _Checker(findings, sources)
+    clash = [flag_concept(f.id) for f in red_flags if flag_concept(f.id) in set(findings) | set(BUILTIN_CONCEPTS)]
+    if clash:
+        raise KnowledgeError(f"red_flags.yaml: red flag concept id(s) {clash} clash with a finding or built-in concept")
+    checker = _Checker(findings, sources, red_flags)
 
     # ---- appropriateness: concepts first (later files use them) --------------------------------------------
     path = by_name["appropriateness.yaml"]
@@ -167,6 +174,18 @@ def load_care(
                 raise KnowledgeError(
                     f"{where}: contraindication '{contra.id}' names unknown test '{contra.alternative}'"
                 )
+        if test.modality is not None and test.modality not in Modality.__members__:
+            raise KnowledgeError(f"{where}: unknown modality '{test.modality}'")
+        bad = [t for t in test.includes if t not in test_ids or t == test.id]
+        if bad:
+            raise KnowledgeError(f"{where}: 'includes' names unknown test(s) {bad}")
+    confirmed = {flag for t, _ in tests for flag in t.urgent_for}
+    unconfirmed = [f.id for f in red_flags if f.id not in confirmed]
+    if unconfirmed:
+        raise KnowledgeError(
+            f"{path.name}: no test is urgent_for the red flag(s) {unconfirmed}; every flag needs the tests that "
+            "confirm it"
+        )
 
     # ---- treatments ----------------------------------------------------------------------------------------
     path = by_name["treatments.yaml"]
@@ -179,6 +198,14 @@ def load_care(
         if bad:
             raise KnowledgeError(f"{where}: 'treats' names unknown cause(s) {bad}")
     tags = {tag for t, _ in treatments for tag in t.tags} | {c.value for c in PanelCategory}
+    treatment_ids = {t.id for t, _ in treatments}
+    for flag in red_flags:
+        bad = [o for o in flag.definitive if o not in treatment_ids]
+        if bad:
+            raise KnowledgeError(f"red_flags.yaml, entry '{flag.id}': 'definitive' names unknown option(s) {bad}")
+    bad = [t for t in appropriateness.red_flag_override.never_capped if t not in tags]
+    if bad:
+        raise KnowledgeError(f"appropriateness.yaml: red_flag_override.never_capped names unknown tag(s) {bad}")
     path = by_name["appropriateness.yaml"]
     for modifier, raw in modifiers:
         where = _where(path, raw, modifier.id)
@@ -229,7 +256,11 @@ def load_care(
                 rule_places[model.id] = place
 
     return CareKnowledge(
-        tests=TestsDoc(weights=weights, tests=tuple(t for t, _ in tests)),
+        tests=TestsDoc(
+            weights=weights,
+            tests=tuple(t for t, _ in tests),
+            recorded_within=_one(Recency, by_name["tests.yaml"], documents[by_name["tests.yaml"]], "recorded_within"),
+        ),
         treatments=tuple(t for t, _ in treatments),
         appropriateness=appropriateness,
         scs=scs,

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from fbss.knowledge.evidence import Evidence
 from fbss.knowledge.models import Cited, Expression, Id, _Entry
 
 Score = int  # a RAND/UCLA score, 1 (extremely inappropriate) to 9 (extremely appropriate)
@@ -55,6 +56,14 @@ class Requirement(Cited):
 
     when: Expression
     because: str = Field(min_length=5)
+
+
+class Caution(Cited):
+    """A warning shown with a test or option while `when` holds; it does not change a rating."""
+
+    id: Id
+    when: Expression
+    text: str = Field(min_length=5)
 
 
 class Contraindication(Cited):
@@ -129,6 +138,9 @@ class Override(Cited):
     unknown_cap: int = Field(ge=1, le=9)
     because_absent: str
     because_unknown: str
+    never_capped: tuple[Id, ...] = Field(
+        default=(), description="Treatment tags a red flag never caps (analgesia, psychological and psychiatric care)"
+    )
 
 
 class CategoryDef(_Entry):
@@ -214,14 +226,31 @@ class TestDef(_Entry):
         default=None, description="Ordered for a red flag only when this holds"
     )
     elective: bool = Field(default=True, description="False: ordered only for a red flag, never ranked")
+    applies_if: Expression | None = Field(
+        default=None, description="Not suggested when this is absent (CT of a fusion needs a fusion)"
+    )
+    includes: tuple[Id, ...] = Field(
+        default=(), description="Tests whose result this one also gives (MRI with gadolinium includes plain MRI)"
+    )
+    cautions: tuple[Caution, ...] = ()
+    modality: str | None = Field(
+        default=None, description="For imaging: the study kind that, done at this visit, means it need not be repeated"
+    )
     interpretation: Statement | None = None
     decision_point: str | None = None
     line: int | None = Field(default=None, exclude=True)
 
 
+class Recency(Cited):
+    """How recent a study must be to count as done for a red flag's urgent work-up."""
+
+    days: int = Field(ge=0, le=30)
+
+
 class TestsDoc(_Entry):
     weights: BurdenWeights
     tests: tuple[TestDef, ...]
+    recorded_within: Recency = Recency(days=1, evidence=Evidence.expert_estimate)
 
 
 # --- treatments ---------------------------------------------------------------------------------------------
@@ -252,6 +281,7 @@ class TreatmentDef(_Entry):
     description: str = Field(min_length=10)
     indications: tuple[str, ...] = Field(min_length=1)
     contraindications: tuple[Contraindication, ...] = ()
+    cautions: tuple[Caution, ...] = Field(default=(), description="Shown with the rating while they hold")
     advantages: tuple[str, ...] = Field(min_length=1)
     disadvantages: tuple[str, ...] = Field(min_length=1)
     evidence: tuple[Statement, ...] = Field(min_length=1)

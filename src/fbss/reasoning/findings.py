@@ -16,7 +16,8 @@ from fbss.case.model import Case, DiagnosticResult, LabResult, Presence, PriorTr
 from fbss.case.paths import DERIVED_PREFIX
 from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.models import AllOf, AnyOf, Expression, FindingDef, Not, Threshold, expression_ids
+from fbss.knowledge.loader import finding_inputs
+from fbss.knowledge.models import AllOf, AnyOf, Expression, FindingDef, Not, Threshold
 
 P, A, U = Presence.present, Presence.absent, Presence.unknown
 
@@ -274,8 +275,7 @@ def finding_order(kb: KnowledgeBase) -> tuple[str, ...]:
     def visit(fid: str) -> None:
         if fid in done:
             return
-        expression = kb.findings[fid].expression
-        for child in expression_ids(expression) if expression is not None else []:
+        for child in finding_inputs(kb.findings[fid]):
             visit(child)
         done.add(fid)
         ordered.append(fid)
@@ -285,10 +285,35 @@ def finding_order(kb: KnowledgeBase) -> tuple[str, ...]:
     return tuple(ordered)
 
 
+def _implied(read_recorded: Reader, absent_if: Evaluator | None, screened: bool) -> Reader:
+    """A reader that answers 'absent' for an item left unknown when other answers imply it: its `absent_if`
+    holds, or it is a red-flag screen question and the screen was recorded negative for this visit."""
+
+    def read(ix: CaseIndex, states: States) -> tuple[Presence, Observed]:
+        value, seen = read_recorded(ix, states)
+        if value is U and (
+            (screened and ix.derived.red_flag_screen_negative is P)
+            or (absent_if is not None and absent_if(states) is P)
+        ):
+            return A, None
+        return value, seen
+
+    return read
+
+
 @cache
 def compiled_readers(kb: KnowledgeBase) -> tuple[tuple[str, Reader], ...]:
     """One reader per finding, built once per knowledge base."""
-    return tuple((fid, _reader(kb.findings[fid])) for fid in finding_order(kb))
+    screen = frozenset(kb.screen)
+    readers = []
+    for fid in finding_order(kb):
+        finding = kb.findings[fid]
+        reader = _reader(finding)
+        if finding.absent_if is not None or fid in screen:
+            absent_if = compile_expression(finding.absent_if) if finding.absent_if is not None else None
+            reader = _implied(reader, absent_if, fid in screen)
+        readers.append((fid, reader))
+    return tuple(readers)
 
 
 def read_findings(case: Case, kb: KnowledgeBase) -> FindingStates:

@@ -1,5 +1,6 @@
-"""The stepped care plan: red-flag actions, then work-up, then treatments in order with their decision points,
-the follow-up schedule, the outcomes to collect, and a shared-decision option grid for the patient."""
+"""The stepped care plan: each fired red flag's action followed at once by its definitive treatment, the urgent
+tests, the red-flag screen still open, then work-up and treatments in order with their decision points, the
+follow-up schedule, the outcomes to collect, and a shared-decision option grid for the patient."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from fbss.reasoning.care_results import (
     Workup,
 )
 from fbss.reasoning.concepts import CareStates
-from fbss.reasoning.results import Differential, Triage
+from fbss.reasoning.results import Differential, RedFlagResult, Screen, Triage
+
+Row = tuple[str, str, str, str | None, Urgency | None, tuple[str, ...], str | None]
 
 P = Presence.present
 PLAN_TESTS = 5
@@ -80,6 +83,36 @@ def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
     return "Refer for SCS assessment by the multidisciplinary team, then a trial", detail, decision
 
 
+def definitive_options(flag: RedFlagResult, ratings: dict[str, Rating]) -> list[Rating]:
+    """The flag's definitive options worth acting on: those not rated inappropriate, else the best-rated one."""
+    rated = [ratings[o] for o in flag.definitive if o in ratings]
+    worth = [r for r in rated if r.label is not Label.inappropriate]
+    if worth or not rated:
+        return worth
+    return [max(rated, key=lambda r: r.score)]
+
+
+def _screen_row(screen: Screen, kb: KnowledgeBase) -> Row | None:
+    """All the open red-flag questions as one step."""
+    if not screen.open:
+        return None
+    n = len(screen.open)
+    asks = "; ".join(q.question or q.title for q in screen.open)
+    at_stake = tuple(dict.fromkeys(f.title for q in screen.open for f in q.flags))
+    flags = {f.id: f for f in kb.red_flags}
+    stake_ids = dict.fromkeys(f.flag for q in screen.open for f in q.flags)
+    sources = tuple(dict.fromkeys(s for fid in stake_ids for s in flags[fid].sources))
+    return (
+        "screen",
+        f"Red-flag screen: {n} question{'s' if n != 1 else ''} open",
+        asks,
+        "A 'yes' to any question raises its red flag: " + "; ".join(at_stake),
+        screen.open[0].urgency,
+        sources,
+        None,
+    )
+
+
 def plan(
     care: CareStates,
     triage: Triage,
@@ -90,9 +123,18 @@ def plan(
     kb: KnowledgeBase,
 ) -> Plan:
     """One ordered plan for the case (pure)."""
-    rows: list[tuple[str, str, str, str | None, Urgency | None, tuple[str, ...], str | None]] = []
+    rows: list[Row] = []
+    options = _treatments(kb)
+    by_id = {r.id: r for r in ratings.options}
+    shown: set[str] = set()
     for flag in triage.fired:
         rows.append(("red_flag", f"Act now: {flag.title}", flag.action, None, flag.urgency, flag.sources, flag.flag))
+        for rating in definitive_options(flag, by_id):
+            if rating.id in shown:
+                continue
+            shown.add(rating.id)
+            title, detail, decision, sources = _treatment_step(rating, options[rating.id], kb)
+            rows.append(("definitive", title, detail, decision, flag.urgency, sources, rating.id))
     for test in work.urgent:
         rows.append(
             (
@@ -105,12 +147,15 @@ def plan(
                 test.test,
             )
         )
-    for flag in triage.ask_now:
-        asks = "; ".join(q.question or q.title for q in flag.ask_about)
-        rows.append(("ask_now", f"Ask now: {flag.title}", asks, flag.action, flag.urgency, flag.sources, flag.flag))
-    options = _treatments(kb)
+    for done in work.recorded:
+        rows.append(("done", f"Already done: {done.title}", done.result, None, None, (), done.test))
+    screen = _screen_row(triage.screen, kb)
+    if screen is not None:
+        rows.append(screen)
     if triage.fired:
-        urgent_care = [r for r in ratings.options if not r.elective and r.label is Label.appropriate]
+        urgent_care = [
+            r for r in ratings.options if not r.elective and r.label is Label.appropriate and r.id not in shown
+        ]
         for rating in urgent_care:
             title, detail, decision, sources = _treatment_step(rating, options[rating.id], kb)
             rows.append(("treatment", title, detail, decision, None, sources, rating.id))

@@ -1,5 +1,5 @@
-"""The work-up planner: tests a red flag calls for first, then the rest ranked by value of information per
-burden.
+"""The work-up planner: tests a red flag calls for first (those whose result is already in the case are shown,
+not ordered again), then the rest ranked by value of information per burden.
 
 Value of a test (docs/workup-and-appropriateness.md): for each leading cause, the probability if the
 result goes for the cause (p_hi) or against it (p_lo), from the likelihood ratios of the findings the test
@@ -27,6 +27,7 @@ from fbss.reasoning.care_results import (
     Label,
     OptionRatings,
     Rating,
+    RecordedResult,
     ScsAdvice,
     SetAside,
     Statement,
@@ -51,6 +52,7 @@ class _Test:
     contraindications: tuple[Compiled, ...]
     timing: tuple[Compiled, ...]
     urgent_if: Compiled | None
+    applies_if: Compiled | None
     burden: float
     concepts: tuple[tuple[str, tuple[str, ...], float, float], ...]  # concepts it can move: causes, p, logit
 
@@ -108,6 +110,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             contraindications=tuple(compile_expression(c.when) for c in test.contraindications),
             timing=tuple(compile_expression(t.when) for t in test.timing),
             urgent_if=compile_expression(test.urgent_if) if test.urgent_if is not None else None,
+            applies_if=compile_expression(test.applies_if) if test.applies_if is not None else None,
             burden=1
             + weights.invasiveness * b.invasiveness
             + weights.radiation * b.radiation
@@ -305,12 +308,53 @@ def _suggestion(
     )
 
 
-def _urgent(triage: Triage, compiled: _Compiled, states: dict[str, Presence]) -> list[TestSuggestion]:
+def _phrase(fid: str, care: CareStates, names: dict[str, str]) -> str:
+    seen = care.observed.get(fid)
+    return names.get(fid, fid) + (f" ({seen:g})" if isinstance(seen, float) else f" ({seen})" if seen else "")
+
+
+def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) -> str | None:
+    """The result of an urgent test already in the case, or None when it still has to be done.
+
+    Done when it revealed what fired a flag (the scan that showed the haematoma, a post-void residual of 650 mL);
+    for imaging, when a study of its kind was done at this visit; otherwise when every finding it reveals is known.
+    """
+    names = titles(kb)
+    states = care.states
+    fired_on = [f for f in t.findings if f in shown]
+    if fired_on:
+        return "; ".join(_phrase(f, care, names) for f in fired_on)
+    test = t.test
+    if test.modality is not None:
+        if test.modality not in care.study_days:
+            return None
+        days = care.study_days[test.modality]
+        if days is not None and days > kb.care.tests.recorded_within.days:
+            return None  # an older study does not answer a flag raised now
+        present = [f for f in test.reveals if states[f] is P]
+        return "; ".join(_phrase(f, care, names) for f in present) or "done: none of the findings it looks for is present"
+    if test.reveals and all(states[f] is not U for f in test.reveals):
+        return "; ".join(
+            _phrase(f, care, names) + ("" if states[f] is P else ": no") for f in test.reveals
+        )
+    return None
+
+
+def _urgent(
+    triage: Triage, compiled: _Compiled, care: CareStates, kb: KnowledgeBase
+) -> tuple[list[TestSuggestion], list[RecordedResult]]:
+    states = care.states
     fired = [f.flag for f in triage.fired]
+    shown = {t.finding for f in triage.fired for t in f.fired_by}
     chosen: dict[str, tuple[list[str], str | None]] = {}
+    recorded: dict[str, tuple[list[str], str]] = {}
     for t in compiled.tests.values():
         flags = [f for f in fired if f in t.test.urgent_for]
         if not flags or (t.urgent_if is not None and t.urgent_if(states) is A):
+            continue
+        result = _recorded(t, shown, care, kb)
+        if result is not None:
+            recorded[t.test.id] = (flags, result)
             continue
         current, replaces = t, None
         for _ in range(3):  # follow alternatives: gadolinium MRI -> plain MRI -> CT myelography
@@ -322,6 +366,16 @@ def _urgent(triage: Triage, compiled: _Compiled, states: dict[str, Presence]) ->
             continue
         entry = chosen.setdefault(current.test.id, ([], replaces))
         entry[0].extend(f for f in flags if f not in entry[0])
+    # a test whose result another one gives as well (plain MRI within MRI with gadolinium) is not ordered twice
+    for tid in list(chosen):
+        owner = next(
+            (o for o in (*chosen, *recorded) if o != tid and tid in compiled.tests[o].test.includes), None
+        )
+        if owner is None:
+            continue
+        moved = chosen.pop(tid)[0]
+        target = chosen[owner][0] if owner in chosen else recorded[owner][0]
+        target.extend(f for f in moved if f not in target)
     result = []
     for rank, (tid, (flags, replaces)) in enumerate(chosen.items(), start=1):
         t = compiled.tests[tid]
@@ -329,7 +383,23 @@ def _urgent(triage: Triage, compiled: _Compiled, states: dict[str, Presence]) ->
         if replaces:
             why += f" (instead of {compiled.tests[replaces].test.title}, which is contraindicated)"
         result.append(_suggestion(t, rank, True, tuple(flags), 0.0, why, (), (), states, replaces))
-    return result
+    done = [
+        RecordedResult(tid, compiled.tests[tid].test.title, tuple(flags), text)
+        for tid, (flags, text) in recorded.items()
+    ]
+    return result, done
+
+
+def _not_applicable(t: _Test, states: dict[str, Presence], kb: KnowledgeBase) -> SetAside | None:
+    """A test that does not apply to this patient (a CT of the fusion without a fusion)."""
+    if t.applies_if is None or t.applies_if(states) is not A:
+        return None
+    assert t.test.applies_if is not None
+    names = titles(kb)
+    because = "; ".join(
+        f"{names.get(i, i)}: {'yes' if states[i] is P else 'no'}" for i in leaves(t.test.applies_if, states, A)
+    )
+    return SetAside(t.test.id, t.test.title, f"Does not apply here ({because})", "not_applicable", None, ())
 
 
 def workup(
@@ -344,8 +414,8 @@ def workup(
     compiled = _compiled(kb)
     weights = kb.care.tests.weights
     states = care.states
-    urgent = _urgent(triage, compiled, states)
-    urgent_ids = {s.test for s in urgent} | {s.replaces for s in urgent if s.replaces}
+    urgent, recorded = _urgent(triage, compiled, care, kb)
+    urgent_ids = {s.test for s in urgent} | {s.replaces for s in urgent if s.replaces} | {r.test for r in recorded}
     points = _decision_points(ratings, scs, care, compiled, kb)
     top = differential.causes[: weights.top_causes]
     top_ids = [c.cause for c in top]
@@ -357,13 +427,17 @@ def workup(
     concept_titles = titles(kb)
 
     if triage.fired:  # elective work-up waits until the red flag is dealt with
-        return Workup(urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=())
+        return Workup(urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=(), recorded=tuple(recorded))
     candidates: list[tuple[_Test, str | None]] = []
     deferred: list[SetAside] = []
     not_suggested: list[SetAside] = []
     for t in compiled.tests.values():
         test = t.test
         if test.id in urgent_ids or not test.elective:
+            continue
+        outside = _not_applicable(t, states, kb)
+        if outside is not None:
+            not_suggested.append(outside)
             continue
         blocked = _contraindicated(t, states)
         if blocked is not None:
@@ -388,9 +462,9 @@ def workup(
         seen.add(test.id)
         open_findings = [f for f, v in zip(t.findings, t.read(states), strict=True) if v is U]
         if not open_findings:
-            not_suggested.append(
-                SetAside(test.id, test.title, "Its result is already known", "known", None, ())
-            )
+            present = [_phrase(f, care, concept_titles) for f in test.reveals if states[f] is P]
+            reason = "Already done: " + "; ".join(present) if present else "Its result is already known"
+            not_suggested.append(SetAside(test.id, test.title, reason, "known", None, ()))
             continue
         groups = t.groups
         swings: dict[str, tuple[float, float] | None] = {}
@@ -481,7 +555,11 @@ def workup(
     scored.sort(key=lambda x: x[:3])
     ranked = tuple(_renumber(s, i + 1) for i, (_, _, _, s) in enumerate(scored))
     return Workup(
-        urgent=tuple(urgent), ranked=ranked, deferred=tuple(deferred), not_suggested=tuple(not_suggested)
+        urgent=tuple(urgent),
+        ranked=ranked,
+        deferred=tuple(deferred),
+        not_suggested=tuple(not_suggested),
+        recorded=tuple(recorded),
     )
 
 

@@ -17,6 +17,8 @@ def workup_markdown(work: Workup, kb: KnowledgeBase) -> list[str]:
     for test in work.urgent:
         out.append(f"- **URGENT — {test.title}.** {test.why}")
         out += [f"  - {c.text}" for c in test.cautions]
+    for done in work.recorded:
+        out.append(f"- Already done (not ordered again): {done.title} — {done.result}")
     if work.ranked:
         out += [
             "",

@@ -29,6 +29,8 @@ def render_workup(work: Workup, kb: KnowledgeBase, console: Console) -> None:
         console.print(
             Panel(lines, title=f"[bold]URGENT TEST[/] {test.title}", border_style="red", title_align="left")
         )
+    for done in work.recorded:
+        console.print(f"[bold]Already done[/] (not ordered again): {done.title} — {done.result}")
     if work.ranked:
         table = Table(
             title="Work-up, ranked by value of information per burden", show_lines=True, expand=True
@@ -120,7 +122,8 @@ def render_plan(plan: Plan, console: Console) -> None:
     steps = []
     for step in plan.steps:
         text = Text(f"{step.order}. ", style="bold")
-        text.append(step.title, style="bold red" if step.kind == "red_flag" else "bold")
+        style = {"red_flag": "bold red", "definitive": "bold magenta", "screen": "bold yellow"}.get(step.kind, "bold")
+        text.append(step.title, style=style)
         text.append(f"\n   {step.detail}")
         if step.decision_point:
             text.append(f"\n   Then: {step.decision_point}", style="cyan")

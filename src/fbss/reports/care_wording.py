@@ -17,7 +17,9 @@ ADVICE_LABEL = {
 
 STEP_KIND = {
     "red_flag": "red flag",
-    "ask_now": "ask now",
+    "definitive": "definitive treatment",
+    "done": "already done",
+    "screen": "red-flag screen",
     "test": "test",
     "treatment": "treatment",
     "scs": "neuromodulation",

@@ -30,6 +30,7 @@ from fbss.case.model import (
     RiskFactors,
     Study,
     Surgery,
+    UrgentSigns,
 )
 from fbss.case.vocabulary import LAB_UNITS, Lab
 
@@ -42,6 +43,11 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("psychosocial", "Psychosocial"),
 )
 STEP_IDS = tuple(s for s, _ in STEPS)
+SCREEN_FIELD = "red_flag_screen.negative"
+SCREEN_HELP = (
+    "Tick when the patient was asked every red-flag question of this step and answered no: unanswered ones are "
+    "then recorded as 'no', with your name and the time. Anything you mark present still counts."
+)
 
 # Words that read better written out than as field names.
 LABELS: dict[str, str] = {
@@ -73,7 +79,16 @@ LABELS: dict[str, str] = {
     "exam.temperature_c": "Temperature (°C)",
     "exam.sagittal_imbalance_clinical": "Sagittal imbalance on examination",
     "red_flags.post_void_residual_ml": "Post-void residual (mL)",
-    "red_flags.iv_drug_use": "Intravenous drug use",
+    "red_flags.iv_drug_use": "Injecting drug use",
+    "red_flags.bilateral_leg_symptoms": "Bilateral leg symptoms (any)",
+    "urgent_signs.bilateral_leg_symptoms_new": "New bilateral leg symptoms (since surgery or in 14 days)",
+    "urgent_signs.dvt_signs": "Swollen, tender or painful leg (DVT signs)",
+    "urgent_signs.pe_signs": "PE signs (sudden breathlessness, pleuritic pain, haemoptysis, tachycardia)",
+    "urgent_signs.limb_ischaemia": "Cold, pale or pulseless leg",
+    "urgent_signs.shoulder_abduction_weakness_new": "New deltoid or biceps weakness (C5)",
+    "urgent_signs.myelopathy_signs_new": "New or worsening myelopathy signs",
+    "urgent_signs.suicidal_plan_or_intent": "Suicidal plan or intent",
+    SCREEN_FIELD: "Red-flag screen negative",
     "psychosocial.phq9_total": "PHQ-9 total (0-27)",
     "psychosocial.phq9_item9": "PHQ-9 item 9 (0-3)",
     "psychosocial.gad7_total": "GAD-7 total (0-21)",
@@ -189,6 +204,8 @@ def _build_fields() -> list[FieldSpec]:
     specs += _model_fields("course", Course, "course") + _model_fields("risk_factors", RiskFactors, "course")
     specs += _model_fields("pain", Pain, "pain")
     specs += _model_fields("exam", Examination, "exam") + _model_fields("red_flags", RedFlagItems, "exam")
+    specs += _model_fields("urgent_signs", UrgentSigns, "exam")
+    specs.append(FieldSpec(SCREEN_FIELD, LABELS[SCREEN_FIELD], "bool", "exam", help=SCREEN_HELP))
     specs += _model_fields("psychosocial", Psychosocial, "psychosocial")
     specs.append(FieldSpec("notes", LABELS["notes"], "textarea", "psychosocial", help="At most 5000 characters"))
     return [
@@ -247,9 +264,20 @@ def _get(data: Mapping[str, Any], path: str) -> Any:
     return current
 
 
+def _screen_current(data: Mapping[str, Any]) -> bool:
+    """A negative screen recorded for this case's visit (not at an earlier one)."""
+    screen = data.get("red_flag_screen")
+    if not isinstance(screen, Mapping) or not isinstance(screen.get("at"), str):
+        return False
+    when = str(data.get("assessment_date") or "")
+    return not when or screen["at"][:10] >= when
+
+
 def values_from_case(data: Mapping[str, Any]) -> dict[str, str]:
     """Form values (strings) for a case given as JSON data."""
-    values = {f.name: _text(_get(data, f.name)) for f in FIELDS}
+    values = {f.name: _text(_get(data, f.name)) for f in FIELDS if f.name != SCREEN_FIELD}
+    # a screen recorded at an earlier visit is not offered as ticked: it has to be asked again
+    values[SCREEN_FIELD] = "on" if _screen_current(data) else ""
     for kind in ROW_MODELS:
         for index, row in enumerate(data.get(kind) or []):
             for spec in row_specs(kind, index):
@@ -320,14 +348,36 @@ def _convert(spec: FieldSpec, raw: str) -> tuple[Any, str | None]:
     return raw, None
 
 
-def case_data_from_form(form: Mapping[str, str], base: Mapping[str, Any], case_id: str) -> FormResult:
-    """Overlay the form's values on the case being edited (which keeps what the form does not show)."""
+def _screen_record(
+    ticked: bool, base: Mapping[str, Any], data: Mapping[str, Any], recorded_by: str | None, now: dt.datetime | None
+) -> dict[str, Any] | None:
+    """The negative-screen record: kept as recorded if still current, else who ticked it and when."""
+    if not ticked:
+        return None
+    kept = base.get("red_flag_screen")
+    if isinstance(kept, Mapping) and _screen_current({**data, "red_flag_screen": kept}):
+        return dict(kept)
+    moment = now or dt.datetime.now(dt.UTC)
+    return {"result": "negative", "by": recorded_by or "unknown", "at": moment.replace(microsecond=0).isoformat()}
+
+
+def case_data_from_form(
+    form: Mapping[str, str],
+    base: Mapping[str, Any],
+    case_id: str,
+    recorded_by: str | None = None,
+    now: dt.datetime | None = None,
+) -> FormResult:
+    """Overlay the form's values on the case being edited (which keeps what the form does not show); a ticked
+    'red-flag screen negative' is stored with who ticked it and when."""
     data: dict[str, Any] = json.loads(json.dumps(base)) if base else {}
     data["id"] = data.get("id") or case_id
-    for key in ("labs", *ROW_MODELS):
+    for key in ("labs", "red_flag_screen", *ROW_MODELS):
         data.pop(key, None)
     errors: dict[str, str] = {}
     for spec in FIELDS:
+        if spec.name == SCREEN_FIELD:
+            continue
         value, problem = _convert(spec, form.get(spec.name, ""))
         if problem:
             errors[spec.name] = problem
@@ -368,6 +418,9 @@ def case_data_from_form(form: Mapping[str, str], base: Mapping[str, Any], case_i
             labs.append({"lab": lab.value, "value": value, **({"date": when} if when else {})})
     if labs:
         data["labs"] = labs
+    screen = _screen_record(form.get(SCREEN_FIELD, "").strip() in ("on", "true", "1"), base, data, recorded_by, now)
+    if screen is not None:
+        data["red_flag_screen"] = screen
     return FormResult(data, errors)
 
 

@@ -22,6 +22,7 @@ from fbss.reports.changes import StoredSummary, assessment_changes, summarise
 from fbss.reports.charts import OutcomeChart, OutcomePoint, differential_chart, outcome_chart, scoped_svg
 from fbss.reports.documents import clinician_report_html, outcomes_section, patient_handout_html, to_pdf
 from fbss.reports.i18n import LANGUAGES
+from fbss.reports.safety_view import safety_view
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 from fbss.store.diff import ABSENT, Change, diff
 from fbss.store.errors import StoreError
@@ -225,7 +226,10 @@ def case_form_post(
         return _form_page(request, summary.patient, "imaging", values, base, {},
                           notice=f"{accepted} finding(s) from the report added below; rejected ones were not.")
 
-    result = caseform.case_data_from_form(values, base, _case_id(identifier))
+    user = getattr(request.state, "user", None)
+    result = caseform.case_data_from_form(
+        values, base, _case_id(identifier), recorded_by=user.username if user else None, now=svc.clock()
+    )
     case, errors = caseform.validate(result)
     if go == "save":
         if case is None:
@@ -313,6 +317,7 @@ def assessment_page(
         phrase=lambda r: finding_phrase(r.title, r.state, r.observed),
         page_lang=language(request),
         care=care_view(a, svc.kb),
+        safety=safety_view(a),
         missing=missing,
         advice_label={level.value: label for level, label in ADVICE_LABEL.items()},
         state_mark={state.value: mark for state, mark in STATE_MARK.items()},
