@@ -170,8 +170,9 @@ def _screen(case: Case) -> Presence:
 
 # decompressions and discectomies carry no implants unless the case says so
 _MAY_BE_INSTRUMENTED = {SurgeryType.fusion, SurgeryType.disc_arthroplasty, SurgeryType.other}
-_INSTRUMENTED_APPROACHES = {Approach.anterior, Approach.tlif, Approach.plif, Approach.alif, Approach.lateral, Approach.olif}
-_CAGE_APPROACHES = {Approach.anterior, Approach.tlif, Approach.plif, Approach.alif, Approach.lateral, Approach.olif}
+_INTERBODY = {Approach.anterior, Approach.tlif, Approach.plif, Approach.alif, Approach.lateral, Approach.olif}
+_INSTRUMENTED_APPROACHES = _INTERBODY
+_CAGE_APPROACHES = _INTERBODY
 _ABDOMINAL_APPROACHES = {Approach.alif, Approach.lateral, Approach.olif}
 
 DERIVED_FIELDS: dict[str, str] = {f.name: str(f.type) for f in fields(DerivedFacts)}

@@ -271,7 +271,9 @@ class UrgentSigns(_Model):
     haemodynamic_instability: Presence = Field(
         default=U, description="Hypotension, tachycardia or a falling haemoglobin"
     )
-    neck_swelling: Presence = Field(default=U, description="Swelling of the neck or wound after anterior cervical surgery")
+    neck_swelling: Presence = Field(
+        default=U, description="Swelling of the neck or wound after anterior cervical surgery"
+    )
     airway_compromise: Presence = Field(default=U, description="Stridor, noisy or laboured breathing, or choking")
     dysphagia_new: Presence = Field(default=U, description="New or worsening difficulty swallowing")
     myelopathy_signs_new: Presence = Field(

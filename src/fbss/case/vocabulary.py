@@ -169,5 +169,8 @@ def segment_regions(text: str) -> frozenset[str]:
     upper, lower = (_LEVEL_INDEX[v] for v in parse_segment(text))
     found = set()
     for below in range(upper + 1, lower + 1):
-        found.add("lumbar" if below >= _FIRST_LUMBAR_LOWER else "thoracic" if below >= _FIRST_THORACIC_LOWER else "cervical")
+        if below >= _FIRST_LUMBAR_LOWER:
+            found.add("lumbar")
+        else:
+            found.add("thoracic" if below >= _FIRST_THORACIC_LOWER else "cervical")
     return frozenset(found)

@@ -1,5 +1,6 @@
 """An assessment as CDS Hooks cards: one per fired red flag (its action, then its definitive treatment, the urgent
-tests it calls for and those already done), one checklist card for the open red-flag screen, one for the differential, and, only when no red flag fired, one for the next steps of the plan (work-up and
+tests it calls for and those already done), one checklist card for the open red-flag screen, one for the
+differential, and, only when no red flag fired, one for the next steps of the plan (work-up and
 the options rated appropriate) and one for the SCS advice when the plan refers for SCS.
 
 Indicators: `critical` for an emergency red flag; `warning` for same-day and within-days red flags and for a

@@ -4,8 +4,9 @@ A score is built as: base -> the first matching `set` rule -> every matching `ad
 and relative contraindications) -> every matching cap (rules, absolute contraindications, an unmet requirement,
 and for elective options the red-flag override) -> clamped to 1-9. The override never caps an option a fired flag
 names as its definitive action, nor one tagged `never_capped` (analgesia, psychological and psychiatric care):
-those are rated on their own merits. Cautions are shown with the rating and change no score. A rule whose condition is still unknown is
-reported as pending (what is missing to decide) when, applied on its own, it would change the label.
+those are rated on their own merits. Cautions are shown with the rating and change no score. A rule whose
+condition is still unknown is reported as pending (what is missing to decide) when, applied on its own, it would
+change the label.
 
 Speed: rules are compiled once per knowledge base; an explanation (the items that decided a rule, or the ones it
 still waits for) depends only on the states of the ids the rule names, so it is built once per combination of

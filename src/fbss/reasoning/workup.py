@@ -332,7 +332,8 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
         if days is not None and days > kb.care.tests.recorded_within.days:
             return None  # an older study does not answer a flag raised now
         present = [f for f in test.reveals if states[f] is P]
-        return "; ".join(_phrase(f, care, names) for f in present) or "done: none of the findings it looks for is present"
+        shown_now = "; ".join(_phrase(f, care, names) for f in present)
+        return shown_now or "done: none of the findings it looks for is present"
     if test.reveals and all(states[f] is not U for f in test.reveals):
         return "; ".join(
             _phrase(f, care, names) + ("" if states[f] is P else ": no") for f in test.reveals
@@ -352,9 +353,9 @@ def _urgent(
         flags = [f for f in fired if f in t.test.urgent_for]
         if not flags or (t.urgent_if is not None and t.urgent_if(states) is A):
             continue
-        result = _recorded(t, shown, care, kb)
-        if result is not None:
-            recorded[t.test.id] = (flags, result)
+        found = _recorded(t, shown, care, kb)
+        if found is not None:
+            recorded[t.test.id] = (flags, found)
             continue
         current, replaces = t, None
         for _ in range(3):  # follow alternatives: gadolinium MRI -> plain MRI -> CT myelography
