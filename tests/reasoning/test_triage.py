@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fbss.case.model import UrgentSigns
 from fbss.case.parse import parse_case
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import assess
@@ -22,7 +23,10 @@ ALL_CLEAR_FLAGS = {
     "cancer_history": "absent",
     "trauma": "absent",
     "sepsis_signs": "absent",
+    "immunosuppression": "absent",
+    "iv_drug_use": "absent",
 }
+ALL_CLEAR_SIGNS = {name: "absent" for name in UrgentSigns.model_fields}
 
 
 def case(**sections: Any) -> dict[str, Any]:
@@ -31,6 +35,7 @@ def case(**sections: Any) -> dict[str, Any]:
         "assessment_date": "2026-03-01",
         "index_surgery": {"type": "microdiscectomy", "date": "2026-02-25", "levels": ["L4-L5"]},
         "red_flags": dict(ALL_CLEAR_FLAGS),
+        "urgent_signs": dict(ALL_CLEAR_SIGNS),
         "exam": {"motor_deficit_new": "absent", "motor_deficit_progressive": "absent", "wound": "healed"},
         "course": {"fall_or_injury_since_surgery": "absent"},
         "pain": {"positional_headache": "absent", "night_or_rest_pain": "absent"},

@@ -162,13 +162,18 @@ def test_reoperation_without_an_anatomic_target_is_inappropriate(kb: KnowledgeBa
 # ---- red flags pre-empt elective care ----------------------------------------------------------------------
 
 
-def test_a_red_flag_caps_every_elective_option_and_leads_the_plan(kb: KnowledgeBase) -> None:
-    """Urinary retention after discectomy: possible cauda equina."""
+def test_a_red_flag_caps_elective_options_but_not_the_care_it_calls_for(kb: KnowledgeBase) -> None:
+    """Urinary retention after discectomy: suspected cauda equina (GIRFT 2023). Elective care waits; the
+    decompression it calls for, pain relief and psychological care are rated on their own merits."""
     a = assess(make_case(red_flags={"urinary_retention": "present"}), kb)
     assert all(r.label is Label.inappropriate for r in a.options.categories)
-    assert all(r.label is Label.inappropriate for r in a.options.options if r.elective)
-    assert a.plan.steps[0].kind == "red_flag"
-    assert [t.test for t in a.workup.urgent] == ["bladder_scan", "mri_gadolinium"]
+    exempt = {"emergency_decompression", "analgesics_nociceptive", "neuropathic_medication", "opioid_short_course",
+              "pain_psychology", "depression_care", "psychiatric_referral"}
+    assert all(r.label is Label.inappropriate for r in a.options.options if r.elective and r.id not in exempt)
+    assert not any(b.rule == "red_flag_override" for r in a.options.options if r.id in exempt for b in r.because)
+    assert [s.kind for s in a.plan.steps[:2]] == ["red_flag", "definitive"]
+    assert a.plan.steps[1].ref == "emergency_decompression"
+    assert [t.test for t in a.workup.urgent] == ["bladder_scan", "mri_plain"]
     assert a.workup.ranked == ()
 
 
@@ -179,7 +184,7 @@ def test_urgent_imaging_switches_to_ct_myelography_when_mri_is_contraindicated(k
     )
     urgent = assess(case, kb).workup.urgent
     myelogram = next(t for t in urgent if t.test == "ct_myelography")
-    assert myelogram.replaces == "mri_gadolinium"
+    assert myelogram.replaces == "mri_plain"
 
 
 def test_a_red_flag_in_the_first_month_skips_the_timing_rule(kb: KnowledgeBase) -> None:

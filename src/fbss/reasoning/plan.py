@@ -250,7 +250,10 @@ def plan(
     outcomes = tuple(
         OutcomeItem(o.id, o.title, o.instrument, o.change, o.evidence, o.sources) for o in doc.outcomes
     )
-    grid_ratings = [r for r in ratings.options if r.label is not Label.inappropriate and r.elective]
+    # while a red flag is being dealt with there is no elective choice to share yet
+    grid_ratings = [] if triage.fired else [
+        r for r in ratings.options if r.label is not Label.inappropriate and r.elective
+    ]
     grid = tuple(
         GridRow(
             option=r.id,

@@ -316,15 +316,16 @@ def _phrase(fid: str, care: CareStates, names: dict[str, str]) -> str:
 def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) -> str | None:
     """The result of an urgent test already in the case, or None when it still has to be done.
 
-    Done when it revealed what fired a flag (the scan that showed the haematoma, a post-void residual of 650 mL);
-    for imaging, when a study of its kind was done at this visit; otherwise when every finding it reveals is known.
+    Done when it revealed what fired a flag (the scan that showed the haematoma, a post-void residual of 650 mL;
+    for imaging, a study of its own kind: a rod broken on plain films still needs its CT); for imaging, when a study
+    of its kind was done at this visit; otherwise when every finding it reveals is known.
     """
     names = titles(kb)
     states = care.states
-    fired_on = [f for f in t.findings if f in shown]
-    if fired_on:
-        return "; ".join(_phrase(f, care, names) for f in fired_on)
     test = t.test
+    fired_on = [f for f in t.findings if f in shown]
+    if fired_on and (test.modality is None or test.modality in care.study_days):
+        return "; ".join(_phrase(f, care, names) for f in fired_on)
     if test.modality is not None:
         if test.modality not in care.study_days:
             return None
@@ -364,6 +365,9 @@ def _urgent(
                 break
             current, replaces = compiled.tests[blocked[1]], t.test.id
         if _contraindicated(current, states) is not None:
+            continue
+        if current is not t and (found := _recorded(current, shown, care, kb)) is not None:
+            recorded.setdefault(current.test.id, ([], found))[0].extend(flags)
             continue
         entry = chosen.setdefault(current.test.id, ([], replaces))
         entry[0].extend(f for f in flags if f not in entry[0])
