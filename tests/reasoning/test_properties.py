@@ -86,7 +86,8 @@ def test_unknown_never_lowers_an_urgency(case: Case, finding: str) -> None:
     """Turning a known bedside item into unknown never makes a fired flag disappear silently.
 
     Items that cannot be asked (a scan, a lab value, an examination sign looked for only when the differential raises
-    it), and items asked only in a window they are outside of, are excluded by design: when unknown they do not raise 'ask now' (docs/differential-model.md, section 5).
+    it), and items asked only in a window they are outside of, are excluded by design: when unknown they do not
+    raise 'ask now' (docs/differential-model.md, section 5).
     """
     path = PRESENCE_FIELDS[finding]
     known = _set(case, path, Presence.present)

@@ -49,7 +49,7 @@ class Scenario:
     recorded: tuple[str, ...] = ()  # tests already done: shown, not ordered again
 
 
-A, U, I = Label.appropriate, Label.uncertain, Label.inappropriate
+A, U, NO = Label.appropriate, Label.uncertain, Label.inappropriate
 
 SCENARIOS = [
     # ---- suspected cauda equina syndrome: GIRFT 2023 -------------------------------------------------------------
@@ -81,7 +81,7 @@ SCENARIOS = [
              "girft_ces_2023",
              {"red_flags": {"saddle_anaesthesia": "present"}, "assessment_date": "2026-03-05",
               "studies": [MRI_FULL]},
-             "cauda_equina", "emergency", "Emergency MRI", {"emergency_decompression": I}, recorded=("mri_plain",)),
+             "cauda_equina", "emergency", "Emergency MRI", {"emergency_decompression": NO}, recorded=("mri_plain",)),
     Scenario("ces_sexual_dysfunction_alone", "New erectile dysfunction with back pain, nothing else",
              "girft_ces_2023", {"red_flags": {"sexual_dysfunction_new": "present"}}, "cauda_equina_possible",
              "same_day", "unlikely to be cauda equina", not_fired=("cauda_equina",),
