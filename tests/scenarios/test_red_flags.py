@@ -103,7 +103,7 @@ SCENARIOS = [
               "exam": {"motor_deficit": "present", "motor_deficit_new": "present"},
               "diagnostics": [{"finding": "epidural_haematoma", "modality": "mri", "date": "2026-03-02"}]},
              "epidural_haematoma", "emergency", "evacuation", {"haematoma_evacuation": A},
-             recorded=("mri_plain",)),
+             recorded=("mri_gadolinium",)),
     Scenario("control_haematoma_ruled_out", "New weakness on day 3; MRI reported in full shows no haematoma",
              "seh_deterioration",
              {**early(3), "exam": {"motor_deficit": "present", "motor_deficit_new": "present"},

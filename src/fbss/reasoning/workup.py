@@ -20,7 +20,7 @@ from functools import cache
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import ConceptKind, TestDef
-from fbss.knowledge.models import expression_ids
+from fbss.knowledge.models import URGENCY_RANK, expression_ids
 from fbss.reasoning.care_results import (
     CauseShift,
     Item,
@@ -309,8 +309,17 @@ def _suggestion(
 
 
 def _phrase(fid: str, care: CareStates, names: dict[str, str]) -> str:
+    """'CRP above 10 mg/L (92)', 'Post-void residual above 200 mL: no (60)': a finding with its recorded value."""
     seen = care.observed.get(fid)
-    return names.get(fid, fid) + (f" ({seen:g})" if isinstance(seen, float) else f" ({seen})" if seen else "")
+    value = f" ({seen:g})" if isinstance(seen, float) else f" ({seen})" if seen is not None else ""
+    return names.get(fid, fid) + (": no" if care.states.get(fid) is A else "") + value
+
+
+def _results(fids: list[str], care: CareStates, names: dict[str, str]) -> str:
+    """What a test showed: its findings that are recorded, those present first."""
+    known = [f for f in fids if care.states[f] is not U]
+    known.sort(key=lambda f: care.states[f] is not P)
+    return "; ".join(_phrase(f, care, names) for f in known)
 
 
 def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) -> str | None:
@@ -323,22 +332,22 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
     names = titles(kb)
     states = care.states
     test = t.test
-    fired_on = [f for f in t.findings if f in shown]
-    if fired_on and (test.modality is None or test.modality in care.study_days):
-        return "; ".join(_phrase(f, care, names) for f in fired_on)
+    # imaging reports what it showed; a bedside or laboratory test every value it gave
+    present = [f for f in test.reveals if states[f] is P]
+    report = "; ".join(_phrase(f, care, names) for f in present) if test.modality else _results(
+        list(test.reveals), care, names
+    )
+    if any(f in shown for f in t.findings) and (test.modality is None or test.modality in care.study_days):
+        return report or "; ".join(names.get(f, f) for f in t.findings if f in shown)
     if test.modality is not None:
         if test.modality not in care.study_days:
             return None
         days = care.study_days[test.modality]
         if days is not None and days > kb.care.tests.recorded_within.days:
             return None  # an older study does not answer a flag raised now
-        present = [f for f in test.reveals if states[f] is P]
-        shown_now = "; ".join(_phrase(f, care, names) for f in present)
-        return shown_now or "done: none of the findings it looks for is present"
+        return report or "done: none of the findings it looks for is present"
     if test.reveals and all(states[f] is not U for f in test.reveals):
-        return "; ".join(
-            _phrase(f, care, names) + ("" if states[f] is P else ": no") for f in test.reveals
-        )
+        return _results(list(test.reveals), care, names)
     return None
 
 
@@ -371,18 +380,21 @@ def _urgent(
             continue
         entry = chosen.setdefault(current.test.id, ([], replaces))
         entry[0].extend(f for f in flags if f not in entry[0])
-    # a test whose result another one gives as well (plain MRI within MRI with gadolinium) is not ordered twice
-    for tid in list(chosen):
+    # a test whose result another one gives as well (plain MRI within MRI with gadolinium) is not listed twice
+    for tid in [*chosen, *recorded]:
         owner = next(
-            (o for o in (*chosen, *recorded) if o != tid and tid in compiled.tests[o].test.includes), None
+            (o for o in (*recorded, *chosen) if o != tid and tid in compiled.tests[o].test.includes), None
         )
         if owner is None:
             continue
-        moved = chosen.pop(tid)[0]
+        moved = chosen.pop(tid)[0] if tid in chosen else recorded.pop(tid)[0]
         target = chosen[owner][0] if owner in chosen else recorded[owner][0]
         target.extend(f for f in moved if f not in target)
+    # the tests of the most urgent flag first; within an urgency, in the catalogue's order (cultures first)
+    rank_of = {f.flag: URGENCY_RANK[f.urgency] for f in triage.fired}
+    ordered = sorted(chosen.items(), key=lambda item: min(rank_of[f] for f in item[1][0]))
     result = []
-    for rank, (tid, (flags, replaces)) in enumerate(chosen.items(), start=1):
+    for rank, (tid, (flags, replaces)) in enumerate(ordered, start=1):
         t = compiled.tests[tid]
         why = "Called for by the red flag: " + ", ".join(f.replace("_", " ") for f in flags)
         if replaces:
