@@ -294,7 +294,12 @@ class RedFlagScreen(_Model):
 
     result: Literal["negative"] = "negative"
     by: str = Field(min_length=1, max_length=200)
-    at: dt.datetime
+    at: dt.datetime = Field(description="When it was recorded; a time without a zone is read as UTC")
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 class RiskFactors(_Model):

@@ -44,8 +44,7 @@ IMAGING = {
     Modality.bone_scan,
     Modality.ultrasound,
 }
-NOT_EXPORTED = ("notes", "red_flag_screen")  # free text stays in the case file; a negative red-flag screen
-# is an attestation for one visit in this app: re-imported, its questions are open again (the safe direction)
+NOT_EXPORTED = ("notes",)  # free text stays in the case file
 
 
 @dataclass
@@ -134,6 +133,25 @@ def _case_item(b: _Builder, path: str, value: Any) -> None:
             "code": concept(Coding(c.CASE_ITEM, path, path), text=path.replace("_", " ").replace(".", ": ")),
             "subject": b.subject,
             **_value(value, path),
+        },
+    )
+
+
+def _screen(b: _Builder) -> None:
+    """A negative red-flag screen: who recorded it (performer) and when (effectiveDateTime)."""
+    screen = b.case.red_flag_screen
+    if screen is None:
+        return
+    b.add(
+        "Observation",
+        "item/red_flag_screen",
+        {
+            "status": "final",
+            "code": concept(Coding(c.CASE_ITEM, "red_flag_screen", "red_flag_screen"), text="red-flag screen"),
+            "subject": b.subject,
+            "effectiveDateTime": screen.at.isoformat(),
+            "performer": [{"display": screen.by}],
+            "valueString": screen.result,
         },
     )
 
@@ -347,6 +365,7 @@ def case_resources(case: Case, mapping: Mapping | None = None) -> list[tuple[str
             _observation(b, rule, value, f"obs/{path}")
             continue
         _case_item(b, path, value)
+    _screen(b)
     for i, item in enumerate(case.prior_treatments):
         _treatment(b, item, f"treatment/{i}")
     results: dict[tuple[Modality, dt.date | None], list[str]] = {}

@@ -308,6 +308,9 @@ def _read_condition(col: _Collector, resource: Resource, source: str) -> None:
 def _read_case_item(col: _Collector, resource: Resource, source: str, coding: Coding) -> None:
     path = str(coding.code)
     when = date_of(resource.get("effectiveDateTime"))
+    if path == "red_flag_screen":
+        _read_screen(col, resource, source, coding, when)
+        return
     if path == "assessment_date":
         value = date_of(resource.get("valueDateTime"))
         if value is None:
@@ -339,6 +342,18 @@ def _read_case_item(col: _Collector, resource: Resource, source: str, coding: Co
             col.skip(source, "value", typed, coding)
         else:
             col.set(path, typed, when, source, coding, Verification.local)
+
+
+def _read_screen(col: _Collector, resource: Resource, source: str, coding: Coding, when: dt.date | None) -> None:
+    """A negative red-flag screen: its result, who recorded it (performer) and when (effectiveDateTime)."""
+    performers = resource.get("performer")
+    listed = performers if isinstance(performers, list) else []
+    by = next((p.get("display") for p in listed if isinstance(p, dict)), None)
+    at = resource.get("effectiveDateTime")
+    if resource.get("valueString") != "negative" or not isinstance(by, str) or not isinstance(at, str):
+        col.skip(source, "value", "a red-flag screen needs valueString 'negative', a performer and a time", coding)
+        return
+    col.set("red_flag_screen", {"result": "negative", "by": by, "at": at}, when, source, coding, Verification.local)
 
 
 def _read_diagnostic(col: _Collector, resource: Resource, source: str, coding: Coding) -> None:
