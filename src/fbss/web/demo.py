@@ -77,9 +77,12 @@ def _shift_dates(value: Any, delta: dt.timedelta) -> Any:
         return {k: _shift_dates(v, delta) for k, v in value.items()}
     if isinstance(value, list):
         return [_shift_dates(v, delta) for v in value]
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+    if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
         try:
-            return (dt.date.fromisoformat(value) + delta).isoformat()
+            if len(value) == 10:
+                return (dt.date.fromisoformat(value) + delta).isoformat()
+            if value[10] == "T":  # a time stamp, such as when a red-flag screen was recorded
+                return (dt.datetime.fromisoformat(value) + delta).isoformat()
         except ValueError:
             return value
     return value
