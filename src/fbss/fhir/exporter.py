@@ -85,6 +85,8 @@ def _risk_assessment(
         "Each cause is scored on its own: several can coexist, so the probabilities do not add up to 1. "
         "Decision support for clinicians: check each reason and source."
     ]
+    if differential.not_ranked:
+        notes.append(differential.not_ranked)
     if differential.excluded:
         notes.append("Not applicable to this operation: " + ", ".join(e.title for e in differential.excluded) + ".")
     if differential.ask_next:
