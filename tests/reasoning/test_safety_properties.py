@@ -111,9 +111,13 @@ def test_no_test_with_a_recorded_result_is_ordered_again(case: Case) -> None:
     for suggestion in a.workup.urgent:
         assert suggestion.test not in recorded
         test = tests[suggestion.test]
-        if test.modality is not None:
+        if test.modality is not None and test.of_the_spine:
             days = care.study_days.get(test.modality, within + 1)
             assert days is not None and days > within, f"{test.id}: a study of this visit is in the case"
+        elif test.modality is not None:  # imaging elsewhere: ordered unless a study of its kind showed its finding
+            seen = [f for f in test.reveals if care.states[f] is P and test.modality in care.seen_on.get(
+                str(KB.findings[f].diagnostic), ())]
+            assert not seen, f"{test.id}: its study showed {seen}"
         elif test.reveals:
             assert any(care.states[f] is U for f in test.reveals), f"{test.id}: every result it gives is recorded"
     for suggestion in a.workup.ranked:

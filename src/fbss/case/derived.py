@@ -69,6 +69,7 @@ class DerivedFacts:
     red_flag_screen_negative: Presence  # the red-flag screen was answered 'no' for this visit
     red_flag_screen: RedFlagScreen | None  # who recorded it and when (also when it is from an earlier visit)
     study_days: dict[str, int | None]  # modality -> days before the assessment of its latest study (None: undated)
+    seen_on: dict[str, tuple[str, ...]]  # diagnostic finding -> the modalities it was recorded present on
 
 
 def derive(case: Case) -> DerivedFacts:
@@ -125,6 +126,7 @@ def derive(case: Case) -> DerivedFacts:
         red_flag_screen_negative=_screen(case),
         red_flag_screen=case.red_flag_screen,
         study_days=_study_days(case),
+        seen_on=_seen_on(case),
     )
 
 
@@ -156,6 +158,14 @@ def _study_days(case: Case) -> dict[str, int | None]:
         if modality not in latest or days is None or (seen is not None and days < seen):
             latest[modality] = days
     return latest
+
+
+def _seen_on(case: Case) -> dict[str, tuple[str, ...]]:
+    seen: dict[str, set[str]] = {}
+    for d in case.diagnostics:
+        if d.presence is Presence.present:
+            seen.setdefault(d.finding.value, set()).add(d.modality.value)
+    return {k: tuple(sorted(v)) for k, v in seen.items()}
 
 
 def _screen(case: Case) -> Presence:

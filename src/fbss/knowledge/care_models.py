@@ -236,8 +236,16 @@ class TestDef(_Entry):
     modality: str | None = Field(
         default=None, description="For imaging: the study kind that, done at this visit, means it need not be repeated"
     )
+    of_the_spine: bool = Field(
+        default=True,
+        description="False for imaging elsewhere (CT angiography, CTPA, leg ultrasound): the case records no body "
+        "region for a study, so one of the same kind counts as done only when it showed what fired the flag",
+    )
     interpretation: Statement | None = None
     decision_point: str | None = None
+    urgent_decision_point: str | None = Field(
+        default=None, description="What the result decides when a red flag calls for the test (else decision_point)"
+    )
     line: int | None = Field(default=None, exclude=True)
 
 
@@ -288,6 +296,9 @@ class TreatmentDef(_Entry):
     recovery: Statement
     rating: OptionRating
     next_step: str | None = Field(default=None, description="The decision point after this treatment")
+    includes: tuple[Id, ...] = Field(
+        default=(), description="Treatments this one also performs (evacuating a compressive haematoma decompresses)"
+    )
     patient: PatientInfo
     line: int | None = Field(default=None, exclude=True)
 

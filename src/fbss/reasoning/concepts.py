@@ -24,6 +24,7 @@ class CareStates:
     probability: dict[str, float]
     observed: dict[str, Observed] = field(default_factory=dict)  # what was recorded, for result texts
     study_days: dict[str, int | None] = field(default_factory=dict)  # modality -> days since its latest study
+    seen_on: dict[str, tuple[str, ...]] = field(default_factory=dict)  # diagnostic finding -> modalities
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,5 +100,9 @@ def care_states(
             shown = concept.compiled(states)
             states[concept.id] = A if (shown is A or not likely) else shown
     return CareStates(
-        states=states, probability=probability, observed=findings.observed, study_days=findings.derived.study_days
+        states=states,
+        probability=probability,
+        observed=findings.observed,
+        study_days=findings.derived.study_days,
+        seen_on=findings.derived.seen_on,
     )

@@ -303,7 +303,7 @@ def _suggestion(
         separates=test.separates,
         accuracy=_accuracy(test),
         cautions=tuple(_cautions(t, states, urgent)),
-        decision_point=test.decision_point,
+        decision_point=(test.urgent_decision_point or test.decision_point) if urgent else test.decision_point,
         replaces=replaces,
     )
 
@@ -326,8 +326,9 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
     """The result of an urgent test already in the case, or None when it still has to be done.
 
     Done when it revealed what fired a flag (the scan that showed the haematoma, a post-void residual of 650 mL;
-    for imaging, a study of its own kind: a rod broken on plain films still needs its CT); for imaging, when a study
-    of its kind was done at this visit; otherwise when every finding it reveals is known.
+    for imaging, only if a study of its own kind showed it: a rod broken on plain films still needs its CT); for
+    imaging of the spine, when a study of its kind was done at this visit (imaging elsewhere, never: a study's body
+    region is not recorded); otherwise when every finding it reveals is known.
     """
     names = titles(kb)
     states = care.states
@@ -337,9 +338,13 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
     report = "; ".join(_phrase(f, care, names) for f in present) if test.modality else _results(
         list(test.reveals), care, names
     )
-    if any(f in shown for f in t.findings) and (test.modality is None or test.modality in care.study_days):
-        return report or "; ".join(names.get(f, f) for f in t.findings if f in shown)
+    triggers = [f for f in t.findings if f in shown]
+    if triggers and (test.modality is None or any(_seen_with(f, test.modality, care, kb) for f in triggers)):
+        return report or "; ".join(names.get(f, f) for f in triggers)
     if test.modality is not None:
+        if not test.of_the_spine:  # elsewhere: done only if a study of its kind showed one of its findings
+            seen = [f for f in present if _seen_with(f, test.modality, care, kb)]
+            return "; ".join(_phrase(f, care, names) for f in seen) or None
         if test.modality not in care.study_days:
             return None
         days = care.study_days[test.modality]
@@ -349,6 +354,12 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
     if test.reveals and all(states[f] is not U for f in test.reveals):
         return _results(list(test.reveals), care, names)
     return None
+
+
+def _seen_with(fid: str, modality: str, care: CareStates, kb: KnowledgeBase) -> bool:
+    """Whether a finding was shown by a study of this kind (a clinical sign or a lab value was not)."""
+    diagnostic = kb.findings[fid].diagnostic
+    return diagnostic is not None and modality in care.seen_on.get(str(diagnostic), ())
 
 
 def _urgent(
