@@ -48,13 +48,35 @@ def test_an_unscreened_case_gets_one_checklist_not_an_alarm_per_flag(kb: Knowled
 
 
 def test_answers_implied_by_others_are_not_asked(kb: KnowledgeBase) -> None:
-    asked = open_questions(kb, bare())
-    assert {"wound_leak", "deficit_new_early_or_progressive", "suicidal_plan_or_intent"} <= set(asked)
+    screen = assess(parse_case(bare()), kb).triage.screen
+    asked = [q.finding for q in screen.open]
+    assert {"wound_leak", "deficit_new_early_or_progressive", "phq9_item9_positive"} <= set(asked)
+    # a plan or intent is the follow-up of thoughts of death or self-harm, asked if they are reported
+    item9 = next(q for q in screen.open if q.finding == "phq9_item9_positive")
+    assert [q.finding for q in item9.then_ask] == ["suicidal_plan_or_intent"]
+    assert "suicide_plan_or_intent" in {f.flag for f in item9.flags} and item9.urgency.value == "emergency"
     implied = bare(exam={"wound": "healed", "motor_deficit": "absent"}, psychosocial={"phq9_item9": 0})
     asked = open_questions(kb, implied)
     # a healed wound is not leaking; no deficit cannot be new or getting worse; no thoughts of death, no plan
     assert not {"wound_leak", "deficit_new_early_or_progressive", "new_or_progressive_deficit",
                 "suicidal_plan_or_intent", "phq9_item9_positive"} & set(asked)
+
+
+def test_a_question_asked_by_a_wider_one_is_folded_into_it_and_follow_ups_wait_for_a_yes(kb: KnowledgeBase) -> None:
+    early = bare(assessment_date="2025-04-15", exam={"wound": "healed"})
+    screen = assess(parse_case(early), kb).triage.screen
+    asked = {q.finding: q for q in screen.open}
+    # "diabetes?" and "drug use, immunosuppression or a recent infection?" are inside the wider risk-factor question
+    assert "sea_risk_factor" in asked and not {"diabetes", "sea_risk_strong"} & set(asked)
+    assert {f.flag for f in asked["sea_risk_factor"].flags} >= {"spinal_infection_risk", "epidural_abscess"}
+    # osteoporosis and steroids matter only after a fall or injury: asked if that is answered yes
+    fall = asked["injury_since_surgery"]
+    assert not {"trauma", "fall_or_injury", "osteoporosis", "long_term_steroids"} & set(asked)
+    assert [q.finding for q in fall.then_ask] == ["osteoporosis", "long_term_steroids"]
+    assert fall.text.startswith("Any fall, injury or significant trauma since the operation? If yes: Is there osteo")
+    fallen = bare(assessment_date="2025-04-15", course={"fall_or_injury_since_surgery": "present"})
+    asked_after = open_questions(kb, fallen)
+    assert {"osteoporosis", "long_term_steroids"} <= set(asked_after)
 
 
 def test_screen_negative_answers_the_screen_and_keeps_what_is_present(kb: KnowledgeBase) -> None:

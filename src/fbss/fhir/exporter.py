@@ -168,7 +168,7 @@ def _clinical_impression(
         [
             f"Red-flag screen: {len(open_questions)} question(s) open: "
             + "; ".join(
-                f"{q.question or q.title} ({URGENCY_LABEL[q.urgency].lower()} if yes)" for q in open_questions
+                f"{q.text} ({URGENCY_LABEL[q.urgency].lower()} if yes)" for q in open_questions
             )
         ]
         if open_questions

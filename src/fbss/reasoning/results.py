@@ -36,6 +36,10 @@ class Question(NamedTuple):
     title: str
     question: str | None
 
+    @property
+    def text(self) -> str:
+        return self.question or self.title
+
 
 class OpenQuestion(NamedTuple):
     """A finding still unknown, and what its answer would do to a probability."""
@@ -106,6 +110,15 @@ class ScreenQuestion(NamedTuple):
     urgency: Urgency  # the most urgent flag it could raise
     flags: tuple[FlagAtStake, ...]
     screened: bool  # answered at once by recording the screen negative
+    then_ask: tuple[Question, ...] = ()  # follow-ups, asked only if this is answered yes (their `ask_if`)
+
+    @property
+    def text(self) -> str:
+        """The question, with its follow-ups."""
+        own = self.question or self.title
+        if not self.then_ask:
+            return own
+        return f"{own} If yes: " + " ".join(q.text for q in self.then_ask)
 
 
 class Screen(NamedTuple):

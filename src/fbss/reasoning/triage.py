@@ -147,7 +147,7 @@ def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
     fired.sort(key=lambda r: URGENCY_RANK[r.urgency])
     ask.sort(key=lambda r: URGENCY_RANK[r.urgency])
     level = fired[0].urgency if fired else None
-    return Triage(level=level, fired=tuple(fired), ask_now=tuple(ask), screen=_screen(ask, findings, kb))
+    return Triage(level=level, fired=tuple(fired), ask_now=tuple(ask), screen=_screen(ask, states, findings, kb))
 
 
 @cache
@@ -169,8 +169,27 @@ def screened(kb: KnowledgeBase) -> frozenset[str]:
     return frozenset(fid for fid in kb.findings if kb.findings[fid].is_askable and answered(fid))
 
 
-def _screen(ask: list[RedFlagResult], findings: FindingStates, kb: KnowledgeBase) -> Screen:
-    """One checklist of the open questions, most urgent first, in the screen's order within an urgency."""
+@cache
+def _leaves(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
+    """Each finding's recorded items: itself, or the items its expression reads."""
+    out: dict[str, frozenset[str]] = {}
+    for fid in finding_order(kb):
+        expression = kb.findings[fid].expression
+        if expression is None:
+            out[fid] = frozenset({fid})
+        else:
+            out[fid] = frozenset(leaf for i in expression_ids(expression) for leaf in out[i])
+    return out
+
+
+def _screen(
+    ask: list[RedFlagResult], states: dict[str, Presence], findings: FindingStates, kb: KnowledgeBase
+) -> Screen:
+    """One checklist of the open questions, most urgent first, in the screen's order within an urgency.
+
+    A question whose items another open question already asks about is folded into it ("diabetes" into "injecting
+    drug use, diabetes, immunosuppression or a recent infection?"); one that is asked only if another is answered yes
+    (`ask_if`) is listed under it as a follow-up."""
     at_stake: dict[str, list[RedFlagResult]] = {}
     questions: dict[str, Question] = {}
     for flag in ask:
@@ -178,10 +197,29 @@ def _screen(ask: list[RedFlagResult], findings: FindingStates, kb: KnowledgeBase
             at_stake.setdefault(question.finding, []).append(flag)
             questions.setdefault(question.finding, question)
     order = {fid: i for i, fid in enumerate(kb.screen)}
+    leaves = _leaves(kb)
+    into: dict[str, str] = {}
+    for fid in sorted(at_stake, key=lambda f: -len(leaves[f])):
+        wider = next((k for k in at_stake if k not in into and k != fid and leaves[fid] <= leaves[k]), None)
+        if wider is not None and len(leaves[wider]) > len(leaves[fid]):
+            into[fid] = wider
+    follow: dict[str, list[str]] = {}
+    for fid in at_stake:
+        ask_if = kb.findings[fid].ask_if
+        if fid in into or ask_if is None or evaluate_expression(ask_if, states) is not U:
+            continue
+        gate = next((g for g in _deciding(ask_if, states, U) if into.get(g, g) in at_stake and g != fid), None)
+        if gate is not None:
+            into[fid] = into.get(gate, gate)
+            follow.setdefault(into[fid], []).append(fid)
+    groups: dict[str, list[RedFlagResult]] = {}
+    for fid, flags in at_stake.items():
+        groups.setdefault(into.get(fid, fid), []).extend(flags)
     answered = screened(kb)
     items = []
-    for fid, flags in at_stake.items():
-        urgency = min((f.urgency for f in flags), key=URGENCY_RANK.__getitem__)
+    for fid, flags in groups.items():
+        unique = list({f.flag: f for f in flags}.values())
+        urgency = min((f.urgency for f in unique), key=URGENCY_RANK.__getitem__)
         q = questions[fid]
         items.append(
             ScreenQuestion(
@@ -189,8 +227,9 @@ def _screen(ask: list[RedFlagResult], findings: FindingStates, kb: KnowledgeBase
                 title=q.title,
                 question=q.question,
                 urgency=urgency,
-                flags=tuple(FlagAtStake(f.flag, f.title, f.urgency) for f in flags),
+                flags=tuple(FlagAtStake(f.flag, f.title, f.urgency) for f in unique),
                 screened=fid in answered,
+                then_ask=tuple(questions[f] for f in follow.get(fid, ())),
             )
         )
     items.sort(key=lambda q: (URGENCY_RANK[q.urgency], order.get(q.finding, len(order))))
