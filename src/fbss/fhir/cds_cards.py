@@ -26,7 +26,7 @@ from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import PlanStep, Rating, TestSuggestion
 from fbss.reasoning.results import CauseResult, Reason
-from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, missing, rating_text, reasons
+from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, lead_reasons, missing, rating_text, reasons
 from fbss.reports.safety_view import FlagView, ScreenView, safety_view
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
@@ -118,7 +118,7 @@ def red_flag_card(flag: FlagView, kb: KnowledgeBase, ctx: CardContext) -> Card:
     indicator = "critical" if result.urgency is Urgency.emergency else "warning"
     fired = "\n".join(f"- {_md(finding_phrase(t.title, Presence.present, t.observed))}" for t in result.fired_by)
     definitive = [
-        f"**Definitive treatment:** {_md(r.title)} — {_md(rating_text(r))}. {_md(reasons(r, 1))}"
+        f"**Definitive treatment:** {_md(r.title)} — {_md(rating_text(r))}. {_md(lead_reasons(r))}"
         for r in flag.definitive
     ]
     recorded = [f"- Already done: **{_md(d.title)}** — {_md(d.result)}" for d in flag.recorded]
@@ -164,7 +164,7 @@ def red_flag_card(flag: FlagView, kb: KnowledgeBase, ctx: CardContext) -> Card:
 def screen_card(screen: ScreenView, kb: KnowledgeBase, ctx: CardContext) -> Card:
     """The open red-flag questions as one checklist: not a fired flag."""
     lines = [
-        f"- [ ] {_md(q.question or q.title)} — a yes raises {_md('; '.join(f.title for f in q.flags))} "
+        f"- [ ] {_md(q.text)} — a yes raises {_md('; '.join(f.title for f in q.flags))} "
         f"({URGENCY_LABEL[q.urgency].lower()})"
         for q in screen.open
     ]

@@ -197,6 +197,9 @@ def load_care(
         bad = [c for c in treatment.treats if c not in cause_ids]
         if bad:
             raise KnowledgeError(f"{where}: 'treats' names unknown cause(s) {bad}")
+        bad = [t for t in treatment.includes if t not in {x.id for x, _ in treatments} or t == treatment.id]
+        if bad:
+            raise KnowledgeError(f"{where}: 'includes' names unknown treatment(s) {bad}")
     tags = {tag for t, _ in treatments for tag in t.tags} | {c.value for c in PanelCategory}
     treatment_ids = {t.id for t, _ in treatments}
     for flag in red_flags:

@@ -227,8 +227,18 @@ class GridRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DefinitiveCare:
+    """The treatments listed right after a fired flag (its `definitive` options worth acting on; one that another
+    listed treatment also performs is replaced by it: evacuating a compressive haematoma decompresses)."""
+
+    flag: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     steps: tuple[PlanStep, ...]
     follow_up: tuple[FollowUpItem, ...]
     outcomes: tuple[OutcomeItem, ...]
     grid: tuple[GridRow, ...]
+    definitive: tuple[DefinitiveCare, ...] = ()

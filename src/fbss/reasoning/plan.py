@@ -11,6 +11,7 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import AdviceLevel, PanelCategory, TreatmentDef
 from fbss.knowledge.models import Category, Urgency
 from fbss.reasoning.care_results import (
+    DefinitiveCare,
     FollowUpItem,
     GridRow,
     Label,
@@ -63,6 +64,9 @@ def _treatment_step(
     detail = f"{rating.label.value}, {rating.score}/9 ({rating.score_basis})"
     if reasons:
         detail += f". {reasons}"
+    cautions = "; ".join(b.because for b in rating.because if b.effect == "caution")
+    if cautions:
+        detail += f". Caution: {cautions}"
     return option.title, detail, option.next_step, _option_sources(kb)[option.id]
 
 
@@ -84,12 +88,33 @@ def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
 
 
 def definitive_options(flag: RedFlagResult, ratings: dict[str, Rating]) -> list[Rating]:
-    """The flag's definitive options worth acting on: those not rated inappropriate, else the best-rated one."""
+    """The flag's definitive options worth acting on: those not rated inappropriate. None may be (implant revision
+    for an insufficiency fracture with the implants intact): the flag's action then stands alone."""
     rated = [ratings[o] for o in flag.definitive if o in ratings]
-    worth = [r for r in rated if r.label is not Label.inappropriate]
-    if worth or not rated:
-        return worth
-    return [max(rated, key=lambda r: r.score)]
+    return [r for r in rated if r.label is not Label.inappropriate]
+
+
+def definitive_care(
+    fired: tuple[RedFlagResult, ...], ratings: dict[str, Rating], kb: KnowledgeBase
+) -> tuple[DefinitiveCare, ...]:
+    """Each fired flag's definitive treatments; one that another listed treatment also performs (`includes`) is
+    replaced by it once that one is rated appropriate (the lesion is shown), so one operation is not listed as two."""
+    options = _treatments(kb)
+    chosen = [(flag.flag, definitive_options(flag, ratings)) for flag in fired]
+    listed = {r.id: r for _, rs in chosen for r in rs}
+    covering: dict[str, Rating] = {}
+    for x in listed.values():
+        for y in options[x.id].includes:
+            if (
+                y in listed
+                and y not in covering
+                and x.id not in covering
+                and x.label is Label.appropriate  # the lesion is shown: while only suspected, both stay open
+            ):
+                covering[y] = x
+    return tuple(
+        DefinitiveCare(flag, tuple(dict.fromkeys(covering.get(r.id, r).id for r in rs))) for flag, rs in chosen
+    )
 
 
 def _screen_row(screen: Screen, kb: KnowledgeBase) -> Row | None:
@@ -97,7 +122,7 @@ def _screen_row(screen: Screen, kb: KnowledgeBase) -> Row | None:
     if not screen.open:
         return None
     n = len(screen.open)
-    asks = "; ".join(q.question or q.title for q in screen.open)
+    asks = "; ".join(q.text for q in screen.open)
     at_stake = tuple(dict.fromkeys(f.title for q in screen.open for f in q.flags))
     flags = {f.id: f for f in kb.red_flags}
     stake_ids = dict.fromkeys(f.flag for q in screen.open for f in q.flags)
@@ -127,14 +152,23 @@ def plan(
     options = _treatments(kb)
     by_id = {r.id: r for r in ratings.options}
     shown: set[str] = set()
-    for flag in triage.fired:
+    definitive = definitive_care(triage.fired, by_id, kb)
+    replaced = {r.id for f in triage.fired for r in definitive_options(f, by_id)} - {
+        o for d in definitive for o in d.options
+    }
+    shown.update(replaced)  # performed by the treatment that replaced it
+    for flag, chosen in zip(triage.fired, definitive, strict=True):
         rows.append(("red_flag", f"Act now: {flag.title}", flag.action, None, flag.urgency, flag.sources, flag.flag))
-        for rating in definitive_options(flag, by_id):
-            if rating.id in shown:
+        for option_id in chosen.options:
+            if option_id in shown:
                 continue
-            shown.add(rating.id)
-            title, detail, decision, sources = _treatment_step(rating, options[rating.id], kb)
-            rows.append(("definitive", title, detail, decision, flag.urgency, sources, rating.id))
+            shown.add(option_id)
+            rating = by_id[option_id]
+            title, detail, decision, sources = _treatment_step(rating, options[option_id], kb)
+            performs = [options[y].title for y in options[option_id].includes if y in replaced]
+            if performs:
+                detail += f". It is also the {'; '.join(t[0].lower() + t[1:] for t in performs)}"
+            rows.append(("definitive", title, detail, decision, flag.urgency, sources, option_id))
     for test in work.urgent:
         rows.append(
             (
@@ -269,4 +303,4 @@ def plan(
         )
         for r in grid_ratings[: doc.grid_options]
     )
-    return Plan(steps=steps, follow_up=follow_up, outcomes=outcomes, grid=grid)
+    return Plan(steps=steps, follow_up=follow_up, outcomes=outcomes, grid=grid, definitive=definitive)

@@ -41,6 +41,14 @@ def reasons(rating: Rating, limit: int = 3) -> str:
     return "; ".join(parts) or "base score"
 
 
+def lead_reasons(rating: Rating) -> str:
+    """The most decisive rule, and every caution: what a definitive treatment is shown with."""
+    rules = [b for b in rating.because if b.effect != "caution"][:1]
+    cautions = [b for b in rating.because if b.effect == "caution"]
+    parts = [f"{b.because} [{b.effect}]" for b in rules] + [f"Caution: {b.because}" for b in cautions]
+    return "; ".join(parts) or "base score"
+
+
 def missing(rating: Rating, limit: int = 3) -> str:
     """What is missing to decide a rating."""
     names = [i.title for p in rating.pending for i in p.missing]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import Assessment
 from fbss.reports.care_markdown import options_markdown, plan_markdown, scs_markdown, workup_markdown
-from fbss.reports.care_wording import rating_text, reasons
+from fbss.reports.care_wording import lead_reasons, rating_text
 from fbss.reports.safety_view import safety_view
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
@@ -21,7 +21,7 @@ def red_flags_markdown(assessment: Assessment, kb: KnowledgeBase) -> list[str]:
     for item in view.flags:
         flag = item.flag
         out.append(f"- **{URGENCY_LABEL[flag.urgency]} — {flag.title}.** {flag.action}")
-        out += [f"  - Definitive treatment: {r.title} — {rating_text(r)}. {reasons(r, 1)}" for r in item.definitive]
+        out += [f"  - Definitive treatment: {r.title} — {rating_text(r)}. {lead_reasons(r)}" for r in item.definitive]
         out += [f"  - Order now: {t.title}" for t in item.tests]
         out += [f"  - Already done: {d.title}: {d.result}" for d in item.recorded]
         out += [
@@ -32,7 +32,7 @@ def red_flags_markdown(assessment: Assessment, kb: KnowledgeBase) -> list[str]:
     if screen.open:
         out += ["", f"**{screen.headline}** (a yes raises the flag named):", ""]
         out += [
-            f"- [ ] {q.question or q.title} — {', '.join(f.title for f in q.flags)} "
+            f"- [ ] {q.text} — {', '.join(f.title for f in q.flags)} "
             f"({URGENCY_LABEL[q.urgency].lower()})"
             for q in screen.open
         ]

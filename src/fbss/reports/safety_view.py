@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import Rating, RecordedResult, TestSuggestion
-from fbss.reasoning.plan import definitive_options
 from fbss.reasoning.results import RedFlagResult, ScreenQuestion
 
 
@@ -64,10 +63,11 @@ def safety_view(assessment: Assessment) -> SafetyView:
     triage = assessment.triage
     ratings = {r.id: r for r in assessment.options.options}
     work = assessment.workup
+    definitive = {care.flag: care.options for care in assessment.plan.definitive}
     flags = tuple(
         FlagView(
             flag=flag,
-            definitive=tuple(definitive_options(flag, ratings)),
+            definitive=tuple(ratings[o] for o in definitive.get(flag.flag, ())),
             tests=tuple(t for t in work.urgent if flag.flag in t.for_flags),
             recorded=tuple(r for r in work.recorded if flag.flag in r.for_flags),
         )

@@ -12,7 +12,7 @@ from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.results import CauseResult
 from fbss.reports.care_terminal import render_options, render_plan, render_scs, render_workup
-from fbss.reports.care_wording import rating_text, reasons
+from fbss.reports.care_wording import lead_reasons, rating_text
 from fbss.reports.safety_view import FlagView, ScreenView, safety_view
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
@@ -25,7 +25,7 @@ def _flag_panel(view: FlagView, kb: KnowledgeBase) -> Panel:
     lines.append(flag.action + "\n")
     for rating in view.definitive:
         lines.append("Definitive treatment: ", style="bold")
-        lines.append(f"{rating.title} — {rating_text(rating)}. {reasons(rating, 1)}\n")
+        lines.append(f"{rating.title} — {rating_text(rating)}. {lead_reasons(rating)}\n")
     for test in view.tests:
         lines.append("Order now: ", style="bold")
         lines.append(test.title + "\n")
@@ -49,7 +49,7 @@ def _screen_panel(screen: ScreenView) -> Panel | None:
     lines = Text()
     for q in screen.open:
         at_stake = ", ".join(f.title for f in q.flags)
-        lines.append(f"☐ {q.question or q.title}", style="bold" if q.urgency is Urgency.emergency else "")
+        lines.append(f"☐ {q.text}", style="bold" if q.urgency is Urgency.emergency else "")
         lines.append(f"  — a yes raises: {at_stake} ({URGENCY_LABEL[q.urgency].lower()})\n", style="dim")
     if screen.answerable:
         lines.append(f"{screen.answerable} of these are answered at once by recording the screen negative.",
