@@ -63,7 +63,7 @@ def test_a_caution_of_a_definitive_treatment_is_shown_with_it(kb: KnowledgeBase)
                          red_flags={"clear_fluid_leak": "present", "meningism": "present"}), kb)
     assert "csf_leak_with_meningism" in {f.flag for f in a.triage.fired}
     step = next(s for s in a.plan.steps if s.ref == "dural_repair")
-    assert "Caution:" in step.detail and "no epidural blood patch" in step.detail
+    assert step.detail.count("Caution:") == 1 and "no epidural blood patch" in step.detail
     assert "no epidural blood patch" in "\n".join(red_flags_markdown(a, kb))
 
 
@@ -86,6 +86,8 @@ def test_a_rod_broken_on_plain_films_still_needs_its_ct_and_one_seen_on_ct_does_
     on_xray = assess(make_case(**fusion, diagnostics=[{"finding": "rod_fracture", "modality": "xray"}]), kb)
     assert "ct_implant" in {t.test for t in on_xray.workup.urgent}
     on_ct = assess(make_case(**fusion, diagnostics=[
-        {"finding": "rod_fracture", "modality": "xray"}, {"finding": "rod_fracture", "modality": "ct"}]), kb)
+        {"finding": "rod_fracture", "modality": "xray", "level": "L4-L5"},
+        {"finding": "rod_fracture", "modality": "ct", "level": "L4-L5", "side": "left"}]), kb)
     assert "ct_implant" not in {t.test for t in on_ct.workup.urgent}
-    assert "ct_implant" in {r.test for r in on_ct.workup.recorded}
+    done = next(r for r in on_ct.workup.recorded if r.test == "ct_implant")
+    assert done.result == "Broken rod (L4-L5 left ct)"  # what the CT showed, not the plain film

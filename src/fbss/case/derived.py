@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
-from fbss.case.model import Approach, Case, Presence, RedFlagScreen, SpineRegion, Surgery, SurgeryType
+from fbss.case.model import (
+    Approach,
+    Case,
+    DiagnosticResult,
+    Presence,
+    RedFlagScreen,
+    SpineRegion,
+    Surgery,
+    SurgeryType,
+)
 from fbss.case.vocabulary import REGIONS, level_index, segment_regions
 
 DAYS_PER_MONTH = 30.4375
@@ -69,7 +78,7 @@ class DerivedFacts:
     red_flag_screen_negative: Presence  # the red-flag screen was answered 'no' for this visit
     red_flag_screen: RedFlagScreen | None  # who recorded it and when (also when it is from an earlier visit)
     study_days: dict[str, int | None]  # modality -> days before the assessment of its latest study (None: undated)
-    seen_on: dict[str, tuple[str, ...]]  # diagnostic finding -> the modalities it was recorded present on
+    seen_on: dict[str, dict[str, str]]  # diagnostic finding -> modality it was recorded present on -> where
 
 
 def derive(case: Case) -> DerivedFacts:
@@ -160,12 +169,19 @@ def _study_days(case: Case) -> dict[str, int | None]:
     return latest
 
 
-def _seen_on(case: Case) -> dict[str, tuple[str, ...]]:
-    seen: dict[str, set[str]] = {}
+def where(result: DiagnosticResult) -> str | None:
+    """Where a diagnostic finding was seen: 'L4-L5 left ct'."""
+    side = result.side.value if result.side.value != "unknown" else None
+    return " ".join(x for x in (result.level, side, result.modality.value) if x) or None
+
+
+def _seen_on(case: Case) -> dict[str, dict[str, str]]:
+    """Each diagnostic finding recorded present, by the kind of study that showed it (its first such result)."""
+    seen: dict[str, dict[str, str]] = {}
     for d in case.diagnostics:
         if d.presence is Presence.present:
-            seen.setdefault(d.finding.value, set()).add(d.modality.value)
-    return {k: tuple(sorted(v)) for k, v in seen.items()}
+            seen.setdefault(d.finding.value, {}).setdefault(d.modality.value, where(d) or d.modality.value)
+    return seen
 
 
 def _screen(case: Case) -> Presence:

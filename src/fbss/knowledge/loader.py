@@ -24,6 +24,7 @@ from fbss.knowledge.models import (
     Link,
     RedFlagDef,
     RedFlagScreenDef,
+    URGENCY_RANK,
     expression_ids,
 )
 from fbss.knowledge.yaml_source import LINE_KEY, line_at, line_of, read_yaml, strip_lines
@@ -201,6 +202,16 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         missing = [i for i in expression_ids(flag.when) if i not in findings]
         if missing:
             raise KnowledgeError(f"{where}: 'when' names unknown finding(s) {missing}")
+    urgency = {f.id: f.urgency for f, _, _ in flag_entries}
+    for flag, path, raw in flag_entries:
+        where = _where(path, raw, flag.id)
+        unknown = [c for c in flag.covered_by if c not in urgency or c == flag.id]
+        if unknown:
+            raise KnowledgeError(f"{where}: 'covered_by' names unknown flag(s) {unknown}")
+        # a flag is listed inside another only if that one is at least as urgent
+        milder = [c for c in flag.covered_by if URGENCY_RANK[urgency[c]] > URGENCY_RANK[flag.urgency]]
+        if milder:
+            raise KnowledgeError(f"{where}: 'covered_by' names less urgent flag(s) {milder}")
 
     screen = _screen(by_name["red_flags.yaml"], documents[by_name["red_flags.yaml"]], findings, sources)
 

@@ -24,7 +24,7 @@ class CareStates:
     probability: dict[str, float]
     observed: dict[str, Observed] = field(default_factory=dict)  # what was recorded, for result texts
     study_days: dict[str, int | None] = field(default_factory=dict)  # modality -> days since its latest study
-    seen_on: dict[str, tuple[str, ...]] = field(default_factory=dict)  # diagnostic finding -> modalities
+    seen_on: dict[str, dict[str, str]] = field(default_factory=dict)  # diagnostic finding -> modality -> where
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from fbss.case.derived import DerivedFacts, derive
+from fbss.case.derived import DerivedFacts, derive, where
 from fbss.case.model import Case, DiagnosticResult, LabResult, Presence, PriorTreatment
 from fbss.case.paths import DERIVED_PREFIX
 from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
@@ -128,11 +128,6 @@ def _field_reader(finding: FindingDef) -> Reader:
     return read_presence
 
 
-def _where(result: DiagnosticResult) -> str | None:
-    side = result.side.value if result.side.value != "unknown" else None
-    return " ".join(x for x in (result.level, side, result.modality.value) if x) or None
-
-
 def _diagnostic_reader(finding: FindingDef) -> Reader:
     code = DiagnosticFinding(finding.diagnostic or "")
     seen_on = frozenset(Modality(m) for m in finding.seen_on)
@@ -151,7 +146,7 @@ def _diagnostic_reader(finding: FindingDef) -> Reader:
         if results:
             for result in results:
                 if result.presence is P:
-                    return P, _where(result)
+                    return P, where(result)
             if any(result.presence is A for result in results):
                 return A, None
         if seen_on and not seen_on.isdisjoint(ix.full_studies):

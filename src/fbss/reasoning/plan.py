@@ -66,7 +66,7 @@ def _treatment_step(
         detail += f". {reasons}"
     cautions = "; ".join(b.because for b in rating.because if b.effect == "caution")
     if cautions:
-        detail += f". Caution: {cautions}"
+        detail += f". {cautions}"  # each reads "Caution: ..."
     return option.title, detail, option.next_step, _option_sources(kb)[option.id]
 
 

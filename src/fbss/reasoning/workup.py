@@ -308,9 +308,10 @@ def _suggestion(
     )
 
 
-def _phrase(fid: str, care: CareStates, names: dict[str, str]) -> str:
-    """'CRP above 10 mg/L (92)', 'Post-void residual above 200 mL: no (60)': a finding with its recorded value."""
-    seen = care.observed.get(fid)
+def _phrase(fid: str, care: CareStates, names: dict[str, str], shown: str | None = None) -> str:
+    """'CRP above 10 mg/L (92)', 'Post-void residual above 200 mL: no (60)': a finding with its recorded value, or
+    where the study in question showed it ('Broken rod (L4-L5 left ct)' for the CT, not the plain film)."""
+    seen = shown or care.observed.get(fid)
     value = f" ({seen:g})" if isinstance(seen, float) else f" ({seen})" if seen is not None else ""
     return names.get(fid, fid) + (": no" if care.states.get(fid) is A else "") + value
 
@@ -335,16 +336,16 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
     test = t.test
     # imaging reports what it showed; a bedside or laboratory test every value it gave
     present = [f for f in test.reveals if states[f] is P]
-    report = "; ".join(_phrase(f, care, names) for f in present) if test.modality else _results(
+    on = {f: _shown(f, test.modality, care, kb) for f in present} if test.modality else {}
+    report = "; ".join(_phrase(f, care, names, on[f]) for f in present) if test.modality else _results(
         list(test.reveals), care, names
     )
     triggers = [f for f in t.findings if f in shown]
-    if triggers and (test.modality is None or any(_seen_with(f, test.modality, care, kb) for f in triggers)):
+    if triggers and (test.modality is None or any(_shown(f, test.modality, care, kb) for f in triggers)):
         return report or "; ".join(names.get(f, f) for f in triggers)
     if test.modality is not None:
         if not test.of_the_spine:  # elsewhere: done only if a study of its kind showed one of its findings
-            seen = [f for f in present if _seen_with(f, test.modality, care, kb)]
-            return "; ".join(_phrase(f, care, names) for f in seen) or None
+            return "; ".join(_phrase(f, care, names, on[f]) for f in present if on[f]) or None
         if test.modality not in care.study_days:
             return None
         days = care.study_days[test.modality]
@@ -356,10 +357,13 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
     return None
 
 
-def _seen_with(fid: str, modality: str, care: CareStates, kb: KnowledgeBase) -> bool:
-    """Whether a finding was shown by a study of this kind (a clinical sign or a lab value was not)."""
+def _shown(fid: str, modality: str | None, care: CareStates, kb: KnowledgeBase) -> str | None:
+    """Where a study of this kind showed a finding ('L4-L5 left ct'); None if none did (a clinical sign or a lab
+    value is never shown by a study)."""
     diagnostic = kb.findings[fid].diagnostic
-    return diagnostic is not None and modality in care.seen_on.get(str(diagnostic), ())
+    if diagnostic is None or modality is None:
+        return None
+    return care.seen_on.get(str(diagnostic), {}).get(modality)
 
 
 def _urgent(
