@@ -18,13 +18,13 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.education import parse_education
 from fbss.knowledge.evidence import Source
 from fbss.knowledge.models import (
+    URGENCY_RANK,
     CauseDef,
     Cited,
     FindingDef,
     Link,
     RedFlagDef,
     RedFlagScreenDef,
-    URGENCY_RANK,
     expression_ids,
 )
 from fbss.knowledge.yaml_source import LINE_KEY, line_at, line_of, read_yaml, strip_lines
@@ -226,8 +226,15 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     care = load_care(documents, by_name, findings, causes, red_flags, sources)
     education_path = by_name.get("patient_education.yaml")
     education = parse_education(education_path, documents[education_path], sources) if education_path else None
-    typed = {MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml", "patient_education.yaml",
-             *CARE_FILES}
+    typed = {
+        MANIFEST,
+        "findings.yaml",
+        "causes.yaml",
+        "red_flags.yaml",
+        "sources.yaml",
+        "patient_education.yaml",
+        *CARE_FILES,
+    }
     sections = {p.stem: documents[p] for p in paths if p.name not in typed and not _only_sources(documents[p])}
     return KnowledgeBase(
         version=manifest["version"],

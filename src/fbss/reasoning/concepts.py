@@ -72,9 +72,7 @@ def questions(kb: KnowledgeBase) -> dict[str, str]:
     return result
 
 
-def care_states(
-    findings: FindingStates, triage: Triage, differential: Differential, kb: KnowledgeBase
-) -> CareStates:
+def care_states(findings: FindingStates, triage: Triage, differential: Differential, kb: KnowledgeBase) -> CareStates:
     """Findings plus the built-in red-flag states and every concept, in file order (pure)."""
     states = dict(findings.state)
     states["red_flag_fired"] = P if triage.fired else A

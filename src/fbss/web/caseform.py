@@ -99,9 +99,28 @@ LABELS: dict[str, str] = {
     "psychosocial.opioid_mme": "Opioids, oral morphine mg equivalents/day",
     "notes": "Notes",
 }
-WORDS = {"nrs": "NRS", "mri": "MRI", "ct": "CT", "si": "SI", "emg": "EMG", "ncs": "NCS", "scs": "SCS", "drg": "DRG",
-         "nsaid": "NSAID", "tens": "TENS", "dexa": "DEXA", "crp": "CRP", "esr": "ESR", "wbc": "WBC", "xray": "X-ray",
-         "alif": "ALIF", "plif": "PLIF", "tlif": "TLIF", "olif": "OLIF", "iv": "IV"}
+WORDS = {
+    "nrs": "NRS",
+    "mri": "MRI",
+    "ct": "CT",
+    "si": "SI",
+    "emg": "EMG",
+    "ncs": "NCS",
+    "scs": "SCS",
+    "drg": "DRG",
+    "nsaid": "NSAID",
+    "tens": "TENS",
+    "dexa": "DEXA",
+    "crp": "CRP",
+    "esr": "ESR",
+    "wbc": "WBC",
+    "xray": "X-ray",
+    "alif": "ALIF",
+    "plif": "PLIF",
+    "tlif": "TLIF",
+    "olif": "OLIF",
+    "iv": "IV",
+}
 
 ROW_MODELS: dict[str, type[BaseModel]] = {
     "studies": Study,
@@ -219,8 +238,11 @@ def _build_fields() -> list[FieldSpec]:
 FIELDS: tuple[FieldSpec, ...] = tuple(_build_fields())
 BY_NAME = {f.name: f for f in FIELDS}
 LAB_FIELDS = tuple(
-    (lab, FieldSpec(f"labs.{lab.value}", f"{humanise(lab.value)} ({LAB_UNITS[lab]})", "float", LIST_STEP),
-     FieldSpec(f"labs.{lab.value}.date", f"{humanise(lab.value)} date", "date", LIST_STEP))
+    (
+        lab,
+        FieldSpec(f"labs.{lab.value}", f"{humanise(lab.value)} ({LAB_UNITS[lab]})", "float", LIST_STEP),
+        FieldSpec(f"labs.{lab.value}.date", f"{humanise(lab.value)} date", "date", LIST_STEP),
+    )
     for lab in Lab
 )
 
