@@ -247,7 +247,7 @@ class RedFlagDef(Cited):
     covered_by: tuple[Id, ...] = Field(
         default=(),
         description="Flags whose action already includes this one's: when one of them fired too, this flag is "
-        "listed inside its banner, not as a banner of its own",
+        "listed right after it and marked as within it",
     )
     line: int | None = Field(default=None, exclude=True)
 
