@@ -19,7 +19,7 @@ from functools import cache
 from typing import NamedTuple
 
 from fbss.case.derived import SurgeryGroup
-from fbss.case.model import Presence
+from fbss.case.model import Presence, SpineRegion
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.models import CauseDef, Link, Prior, expression_ids
 from fbss.reasoning.findings import Evaluator, FindingStates, compile_expression
@@ -346,8 +346,32 @@ def _coexisting(
 LEVERAGE_FLOOR = 1e-3  # causes whose probability slope p(1 - p) is below this cannot move the questions to ask
 
 
+# The causes, priors and likelihood ratios of causes.yaml describe pain after lumbar (lumbosacral) surgery.
+CAUSES_REGION = SpineRegion.lumbar
+
+
+def not_ranked_note(region: SpineRegion) -> str:
+    """Why the differential is empty for an operation outside the region its causes describe."""
+    return (
+        f"The causes in this knowledge base describe pain after {CAUSES_REGION.value} spine surgery; for a "
+        f"{region.value} operation they are not ranked. The red flags and their work-up still apply: assess the "
+        "cause clinically."
+    )
+
+
 def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
-    """Rank the applicable causes as competitors for the main explanation, with their reasons."""
+    """Rank the applicable causes as competitors for the main explanation, with their reasons (only for the region
+    the causes describe)."""
+    if findings.derived.region is not CAUSES_REGION:
+        shown = kb.differential.calibration
+        return Differential(
+            causes=(),
+            excluded=(),
+            ask_next=(),
+            unexplained=1.0,
+            calibration=Calibration(shown.statement, shown.shown_up_to, shown.evidence, shown.sources),
+            not_ranked=not_ranked_note(findings.derived.region),
+        )
     sc = scores(findings, kb)
     group = findings.derived.surgery_group
     top = max((*sc.log_score, sc.log_unexplained))

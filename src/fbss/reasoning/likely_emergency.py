@@ -43,8 +43,8 @@ def _flag(cause: CauseResult, fired: set[str], kb: KnowledgeBase) -> RedFlagResu
 
 def with_likely_emergencies(triage: Triage, differential: Differential, kb: KnowledgeBase) -> Triage:
     """The triage with a flag for every urgent cause the differential makes likely (pure)."""
-    fired = {f.flag for f in triage.fired}
-    raised = [flag for cause in differential.causes if (flag := _flag(cause, fired, kb)) is not None]
+    already = {f.flag for f in triage.fired}
+    raised = [flag for cause in differential.causes if (flag := _flag(cause, already, kb)) is not None]
     if not raised:
         return triage
     fired = sorted((*triage.fired, *raised), key=lambda r: URGENCY_RANK[r.urgency])

@@ -14,6 +14,7 @@ from fbss.reasoning.care_results import (
     OptionRatings,
     Plan,
     Rating,
+    RecordedResult,
     ScsAdvice,
     SetAside,
     TestSuggestion,
@@ -68,6 +69,7 @@ class CareView:
     questions: tuple[TestView, ...]  # history, examination and questionnaires
     deferred: tuple[SetAside, ...]
     not_suggested: tuple[SetAside, ...]
+    recorded: tuple[RecordedResult, ...]  # urgent tests already done: result shown, not ordered again
     categories: tuple[Rating, ...]
     options: tuple[OptionView, ...]
     scs: ScsAdvice
@@ -141,6 +143,7 @@ def care_view(assessment: Assessment, kb: KnowledgeBase) -> CareView:
         questions=questions,
         deferred=assessment.workup.deferred,
         not_suggested=assessment.workup.not_suggested,
+        recorded=assessment.workup.recorded,
         categories=assessment.options.categories,
         options=_options(assessment.options, assessment.plan, kb),
         scs=assessment.scs,
