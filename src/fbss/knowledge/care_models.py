@@ -236,6 +236,11 @@ class TestDef(_Entry):
     modality: str | None = Field(
         default=None, description="For imaging: the study kind that, done at this visit, means it need not be repeated"
     )
+    study: str | None = Field(
+        default=None,
+        description="The kind of study whose sensitivities (study_sensitivity.yaml) apply to what it reveals, when "
+        "it has no modality of its own (plain films, nerve studies, the ankle-brachial index)",
+    )
     of_the_spine: bool = Field(
         default=True,
         description="False for imaging elsewhere (CT angiography, CTPA, leg ultrasound): the case records no body "
