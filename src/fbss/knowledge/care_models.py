@@ -208,7 +208,10 @@ class BurdenWeights(Cited):
     invasiveness: float = Field(ge=0)
     radiation: float = Field(ge=0)
     cost: float = Field(ge=0)
-    decision_weight: float = Field(ge=0, description="Value of settling one undecided decision point")
+    decision_weight: float = Field(ge=0, description="Value of settling one undecided decision point (questions)")
+    investigation_decision_weight: float = Field(
+        default=0.0, ge=0, description="Value of settling one undecided decision point, for an investigation"
+    )
     top_causes: int = Field(ge=1, le=30, description="How many leading causes the expected change is summed over")
     shown: int = Field(ge=1, le=50)
 

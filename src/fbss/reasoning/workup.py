@@ -608,7 +608,10 @@ def workup(
                 expected += p * (hi - p) + (1 - p) * (p - lo)
                 shifts.append(CauseShift(cause, cause_titles[cause], p, hi, lo))
         shifts.sort(key=lambda s: (-(s.if_for - s.if_against), s.cause))
-        value = expected + weights.decision_weight * weight
+        # a question costs only time and is asked for what it settles as well; an investigation is ordered for what
+        # it would show about the leading causes
+        per_point = weights.decision_weight if test.kind.is_question else weights.investigation_decision_weight
+        value = expected + per_point * weight
         parts = []
         if shifts:
             s = shifts[0]
