@@ -132,12 +132,12 @@ class Accounts(Repository):
 
     def get(self, user_id: int) -> UserRecord | None:
         """The account behind a session (not audited: it runs on every request)."""
-        with self.db.errors(), self.db.sessions() as session:
+        with self.db.errors(), self.db.read_sessions() as session:
             row = session.get(User, user_id)
             return _record(row) if row is not None else None
 
     def list_users(self) -> list[UserRecord]:
-        with self._unit() as unit:
+        with self._read() as unit:
             rows = unit.session.scalars(select(User).order_by(User.username)).all()
             unit.log(Action.list_, Entity.user)
             return [_record(r) for r in rows]

@@ -11,3 +11,7 @@ class StoreError(FbssError):
 
 class UnknownPatientError(StoreError, NotFoundError):
     """No patient has the identifier given."""
+
+
+class DatabaseUnavailableError(StoreError):
+    """The database cannot be reached, is locked or full: the action can be tried again later."""

@@ -111,7 +111,7 @@ class Portal(Repository):
             return token, _link_record(row, patient.identifier)
 
     def links(self, identifier: str) -> list[PortalLinkRecord]:
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             rows = unit.session.scalars(
                 select(PortalLink).where(PortalLink.patient_id == patient.id).order_by(PortalLink.id.desc())
@@ -151,7 +151,7 @@ class Portal(Repository):
 
     def link(self, link_id: int) -> PortalLinkRecord | None:
         """An active link by id (for a portal session that already opened it)."""
-        with self.db.errors(), self.db.sessions() as session:
+        with self.db.errors(), self.db.read_sessions() as session:
             found = session.execute(
                 select(PortalLink, Patient.identifier)
                 .join(Patient, Patient.id == PortalLink.patient_id)
@@ -174,7 +174,7 @@ class Portal(Repository):
 
     def completed_with_link(self, link_id: int) -> set[str]:
         """The instruments already answered through this link (their responses name the link as author)."""
-        with self.db.errors(), self.db.sessions() as session:
+        with self.db.errors(), self.db.read_sessions() as session:
             rows = session.scalars(
                 select(QuestionnaireResponse.instrument_id).where(
                     QuestionnaireResponse.created_by == link_author(link_id)
@@ -186,7 +186,7 @@ class Portal(Repository):
 
     def alerts(self, *, open_only: bool = True, identifier: str | None = None) -> list[AlertRecord]:
         """Safety alerts, newest first: open ones by default (what the clinician's list shows at the top)."""
-        with self._unit() as unit:
+        with self._read() as unit:
             query = (
                 select(SafetyAlert, Patient.identifier, Patient.display_name, QuestionnaireResponse)
                 .join(Patient, Patient.id == SafetyAlert.patient_id)

@@ -18,7 +18,7 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import ENGINE_VERSION, assess
 from fbss.reasoning.assess import Assessment as AssessmentResult
 from fbss.reports.data import to_data
-from fbss.store import audit
+from fbss.store import audit, audit_trail
 from fbss.store.audit import Action, Entity, Event
 from fbss.store.database import Database
 from fbss.store.errors import StoreError, UnknownPatientError
@@ -43,8 +43,8 @@ from fbss.store.records import (
     ResponseRecord,
 )
 
-IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
-INSTRUMENT_ID = re.compile(r"^[a-z0-9_]{1,64}$")
+IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")  # always with fullmatch: no trailing newline
+INSTRUMENT_ID = re.compile(r"[a-z0-9_]{1,64}")
 MAX_NOTE = 2000
 MAX_NAME = 200
 # A completion time this far ahead of the clock is a typing mistake, not clock drift.
@@ -57,7 +57,7 @@ def utc_now() -> dt.datetime:
 
 def check_identifier(identifier: str) -> str:
     """A patient identifier: 1-64 letters, digits and . _ : / -, starting with a letter or digit."""
-    if not IDENTIFIER.match(identifier):
+    if not isinstance(identifier, str) or not IDENTIFIER.fullmatch(identifier):
         raise StoreError(
             f"patient identifier {identifier!r}: use 1 to 64 letters, digits and . _ : / -, "
             "starting with a letter or digit"
@@ -154,11 +154,32 @@ class Repository:
 
     @contextmanager
     def _unit(self) -> Iterator[_Unit]:
-        """One transaction: commit the work and its audit entries together, or neither."""
-        with self.db.errors(), self.db.sessions() as session, session.begin():
+        """One transaction: commit the work and its audit entries together, or neither. Audit entries of earlier
+        reads that are still waiting (see `fbss.store.audit_trail`) are written first, in the same transaction."""
+        trail = self.db.audit_trail
+        carried: list[audit_trail.Entry] = []
+        try:
+            with self.db.errors(), self.db.sessions() as session, session.begin():
+                unit = _Unit(session)
+                yield unit
+                if unit.events:
+                    carried = trail.take_for(session)
+                audit.append(session, self.user, unit.events, self._clock())
+        except BaseException as exc:
+            trail.returned(carried, exc)
+            raise
+        if carried:
+            trail.written()
+
+    @contextmanager
+    def _read(self) -> Iterator[_Unit]:
+        """A read-only transaction that never waits for the write lock; its audit entries are written afterwards,
+        waiting a few seconds at most (else they wait in memory and the read still answers)."""
+        self.db.audit_trail.check_capacity()
+        with self.db.errors(), self.db.read_sessions() as session, session.begin():
             unit = _Unit(session)
             yield unit
-            audit.append(session, self.user, unit.events, self._clock())
+        self.db.audit_trail.record(self.user, unit.events, self._clock())
 
     def _find_patient(self, unit: _Unit, identifier: str, *, lock: bool = False) -> Patient:
         query = select(Patient).where(Patient.identifier == check_identifier(identifier))
@@ -213,21 +234,21 @@ class Repository:
 
     def identifier_of(self, patient_id: int) -> str:
         """The identifier of a patient known by database id (web addresses carry ids, not record numbers)."""
-        with self.db.errors(), self.db.sessions() as session:
+        with self.db.errors(), self.db.read_sessions() as session:
             identifier = session.scalar(select(Patient.identifier).where(Patient.id == patient_id))
         if identifier is None:
             raise UnknownPatientError(f"no patient with id {patient_id}")
         return identifier
 
     def list_patients(self) -> list[PatientRecord]:
-        with self._unit() as unit:
+        with self._read() as unit:
             rows = unit.session.scalars(select(Patient).order_by(Patient.identifier)).all()
             unit.log(Action.list_, Entity.patient)
             return [_patient_record(row) for row in rows]
 
     def patient(self, identifier: str) -> PatientSummary:
         """One patient and how much is on file."""
-        with self._unit() as unit:
+        with self._read() as unit:
             row = self._find_patient(unit, identifier)
             versions = unit.session.execute(
                 select(func.count(), func.max(CaseVersion.created_at)).where(CaseVersion.patient_id == row.id)
@@ -277,7 +298,7 @@ class Repository:
 
     def case_history(self, identifier: str) -> list[CaseVersionRecord]:
         """Every version of the patient's case, oldest first."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             rows = unit.session.scalars(
                 select(CaseVersion).where(CaseVersion.patient_id == patient.id).order_by(CaseVersion.version)
@@ -290,7 +311,7 @@ class Repository:
 
     def case_version(self, identifier: str, version: int | None = None) -> CaseVersionRecord:
         """One version (default: the latest)."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             row = self._version_row(unit, patient, version)
             unit.log(Action.read, Entity.case_version, row.id, patient.id)
@@ -346,7 +367,7 @@ class Repository:
 
     def assessments(self, identifier: str) -> list[AssessmentRecord]:
         """Every stored assessment of the patient's case versions, oldest first."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             rows = unit.session.execute(
                 select(Assessment, CaseVersion.version)
@@ -362,7 +383,7 @@ class Repository:
 
     def latest_assessment(self, identifier: str, version: int | None = None) -> AssessmentRecord | None:
         """The newest stored assessment of one case version (default: the latest version), or None."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             snapshot = self._version_row(unit, patient, version)
             row = unit.session.scalar(
@@ -380,7 +401,7 @@ class Repository:
     def case_with_assessment(self, identifier: str, version: int | None = None) -> CaseWithAssessment:
         """A case version (default: the newest) and the stamp of its newest stored assessment, in one transaction
         and without reading the stored result: what a page that recomputes the assessment needs."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             unit.log(Action.read, Entity.patient, patient.id, patient.id)
             if version is None and unit.session.scalar(
@@ -422,7 +443,7 @@ class Repository:
         if self.db.dialect == "postgresql":
             fired = func.jsonb_array_length(Assessment.result[("triage", "fired")])
         leading = Assessment.result[("differential", "causes", 0, "title")].as_string()
-        with self._unit() as unit:
+        with self._read() as unit:
             newest_version = (
                 select(CaseVersion.patient_id, func.max(CaseVersion.version).label("version"))
                 .group_by(CaseVersion.patient_id)
@@ -462,7 +483,7 @@ class Repository:
 
     def reproduce(self, assessment_id: int, kb: KnowledgeBase) -> Reproduction:
         """Re-assess the stored snapshot behind an assessment and compare with what was stored."""
-        with self._unit() as unit:
+        with self._read() as unit:
             row = unit.session.get(Assessment, assessment_id)
             if row is None:
                 raise StoreError(f"no assessment with id {assessment_id}")
@@ -492,7 +513,7 @@ class Repository:
 
     def add_response(self, identifier: str, response: NewResponse) -> ResponseRecord:
         """Store a scored questionnaire response."""
-        if not INSTRUMENT_ID.match(response.instrument_id):
+        if not INSTRUMENT_ID.fullmatch(response.instrument_id):
             raise StoreError(
                 f"instrument id {response.instrument_id!r}: lower-case letters, digits and _ only"
             )
@@ -528,7 +549,7 @@ class Repository:
 
     def responses(self, identifier: str, instrument_id: str | None = None) -> list[ResponseRecord]:
         """The patient's questionnaire responses in order of completion (optionally one instrument's only)."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             query = select(QuestionnaireResponse).where(QuestionnaireResponse.patient_id == patient.id)
             if instrument_id is not None:
@@ -546,7 +567,7 @@ class Repository:
 
     def audit_entries(self, identifier: str | None = None, limit: int = 100) -> list[AuditRecord]:
         """Latest audit entries (optionally about one patient), oldest first; reading them is logged too."""
-        with self._unit() as unit:
+        with self._read() as unit:
             query = select(AuditEntry)
             patient_id = None
             if identifier is not None:
@@ -555,13 +576,13 @@ class Repository:
             rows = unit.session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)).all()
             unit.log(Action.read, Entity.audit_log, None, patient_id)
             return [
-                AuditRecord(r.id, r.at, r.who, r.action, r.entity, r.entity_id, r.patient_id, r.hash)
+                AuditRecord(r.id, r.at, r.who, r.action, r.entity, r.entity_id, r.patient_id, r.hash, r.detail)
                 for r in reversed(rows)
             ]
 
     def verify_audit(self) -> audit.ChainCheck:
         """Recompute the audit log's hash chain."""
-        with self._unit() as unit:
+        with self._read() as unit:
             check = audit.verify(unit.session)
             unit.log(Action.read, Entity.audit_log)
             return check
