@@ -23,6 +23,7 @@ from fbss.knowledge.loader import load_knowledge
 from fbss.reports.terminal import render_assessment
 from fbss.store import backup as backups
 from fbss.store import transfer
+from fbss.store.accounts import Accounts, Role
 from fbss.store.config import current_user
 from fbss.store.database import Database
 from fbss.store.diff import diff
@@ -39,6 +40,10 @@ case_app = typer.Typer(
 )
 db_app = typer.Typer(help="Create or upgrade the database; back it up and restore it; read the audit log.")
 db_app.info.no_args_is_help = True
+user_app = typer.Typer(
+    help="Web app accounts: add one (clinicians are added here only), set a password, disable, enable, list.",
+    no_args_is_help=True,
+)
 
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)
@@ -636,8 +641,85 @@ def db_audit(
     stdout.print(table)
 
 
+# -- web app accounts ----------------------------------------------------------------------------------------
+
+
+def _new_password() -> str:
+    """Typed twice, hidden, at a terminal; otherwise the first line of standard input (for scripts)."""
+    if sys.stdin.isatty():
+        password: str = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+        return password
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise StoreError("give the new password on standard input (one line), or run the command at a terminal")
+    return line
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Lower-case user name")],
+    role: Annotated[Role, typer.Option("--role", help="clinician or admin")],
+    name: Annotated[str | None, typer.Option("--name", help="Display name")] = None,
+    user: UserOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Add an account; the password is asked for (or read from standard input)."""
+    password = _new_password()
+    with _database(database) as db:
+        record = Accounts(db, user=current_user(user)).create_user(username, password, role, display_name=name)
+    stdout.print(f"added {record.role.value} account {escape(record.username)}", highlight=False)
+
+
+@user_app.command("password")
+def user_password(
+    username: Annotated[str, typer.Argument(help="The account's user name")],
+    user: UserOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Set a new password; every browser signed in to the account is signed out."""
+    password = _new_password()
+    with _database(database) as db:
+        Accounts(db, user=current_user(user)).set_password(username, password)
+    stdout.print(f"password of {escape(username)} changed; its sessions have ended", highlight=False)
+
+
+def _set_active(username: str, active: bool, user: str | None, database: str | None) -> None:
+    with _database(database) as db:
+        accounts = Accounts(db, user=current_user(user))
+        found = accounts.user_id_of(username)
+        if found is None:
+            raise StoreError(f"no user named '{username}'; see `fbss user list`")
+        accounts.set_active(found, active)
+    stdout.print(f"{escape(username)} {'enabled' if active else 'disabled'}", highlight=False)
+
+
+@user_app.command("disable")
+def user_disable(username: str, user: UserOption = None, database: DatabaseOption = None) -> None:
+    """Disable an account; its sessions end at once."""
+    _set_active(username, False, user, database)
+
+
+@user_app.command("enable")
+def user_enable(username: str, user: UserOption = None, database: DatabaseOption = None) -> None:
+    """Enable a disabled account again."""
+    _set_active(username, True, user, database)
+
+
+@user_app.command("list")
+def user_list(user: UserOption = None, database: DatabaseOption = None) -> None:
+    """Every account, its role and whether it is active."""
+    with _database(database) as db:
+        users = Accounts(db, user=current_user(user)).list_users()
+    table = Table("user name", "name", "role", "state", "created by")
+    for u in users:
+        table.add_row(escape(u.username), escape(u.display_name or ""), u.role.value,
+                      "active" if u.active else "disabled", escape(u.created_by))
+    stdout.print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add the database commands to the main `fbss` app."""
+    app.add_typer(user_app, name="user")
     app.add_typer(patient_app, name="patient")
     app.add_typer(case_app, name="case")
     app.add_typer(db_app, name="db")

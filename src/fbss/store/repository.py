@@ -513,6 +513,12 @@ class Repository:
 
     def add_response(self, identifier: str, response: NewResponse) -> ResponseRecord:
         """Store a scored questionnaire response."""
+        self._check_response(response)
+        with self._unit() as unit:
+            patient = self._find_patient(unit, identifier)
+            return self._insert_response(unit, patient, response)
+
+    def _check_response(self, response: NewResponse) -> None:
         if not INSTRUMENT_ID.fullmatch(response.instrument_id):
             raise StoreError(
                 f"instrument id {response.instrument_id!r}: lower-case letters, digits and _ only"
@@ -523,29 +529,30 @@ class Repository:
             raise StoreError(f"completed_at: {response.completed_at.isoformat()} is in the future")
         if response.time_point is not None and not 1 <= len(response.time_point) <= 64:
             raise StoreError("--time-point: 1 to 64 characters")
-        with self._unit() as unit:
-            patient = self._find_patient(unit, identifier)
-            row = QuestionnaireResponse(
-                patient_id=patient.id,
-                instrument_id=response.instrument_id,
-                time_point=response.time_point,
-                answers=response.answers,
-                score=response.score,
-                completed_at=response.completed_at,
-                created_by=self.user,
-                created_at=self._clock(),
+
+    def _insert_response(self, unit: _Unit, patient: Patient, response: NewResponse) -> ResponseRecord:
+        """The response row and the safety alerts its score raised, in the caller's transaction."""
+        row = QuestionnaireResponse(
+            patient_id=patient.id,
+            instrument_id=response.instrument_id,
+            time_point=response.time_point,
+            answers=response.answers,
+            score=response.score,
+            completed_at=response.completed_at,
+            created_by=self.user,
+            created_at=self._clock(),
+        )
+        unit.session.add(row)
+        unit.session.flush()
+        unit.log(Action.create, Entity.questionnaire_response, row.id, patient.id)
+        for alert_id in _alert_ids(response.score):
+            alert = SafetyAlert(
+                patient_id=patient.id, response_id=row.id, alert_id=alert_id, raised_at=row.completed_at
             )
-            unit.session.add(row)
+            unit.session.add(alert)
             unit.session.flush()
-            unit.log(Action.create, Entity.questionnaire_response, row.id, patient.id)
-            for alert_id in _alert_ids(response.score):
-                alert = SafetyAlert(
-                    patient_id=patient.id, response_id=row.id, alert_id=alert_id, raised_at=row.completed_at
-                )
-                unit.session.add(alert)
-                unit.session.flush()
-                unit.log(Action.create, Entity.safety_alert, alert.id, patient.id)
-            return _response_record(row, patient.identifier)
+            unit.log(Action.create, Entity.safety_alert, alert.id, patient.id)
+        return _response_record(row, patient.identifier)
 
     def responses(self, identifier: str, instrument_id: str | None = None) -> list[ResponseRecord]:
         """The patient's questionnaire responses in order of completion (optionally one instrument's only)."""
