@@ -15,3 +15,7 @@ class UnknownPatientError(StoreError, NotFoundError):
 
 class DatabaseUnavailableError(StoreError):
     """The database cannot be reached, is locked or full: the action can be tried again later."""
+
+
+class StaleVersionError(StoreError):
+    """A case was saved over a version other than the newest: someone saved meanwhile."""

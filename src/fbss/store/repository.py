@@ -21,7 +21,7 @@ from fbss.reports.data import to_data
 from fbss.store import audit, audit_trail
 from fbss.store.audit import Action, Entity, Event
 from fbss.store.database import Database
-from fbss.store.errors import StoreError, UnknownPatientError
+from fbss.store.errors import StaleVersionError, StoreError, UnknownPatientError
 from fbss.store.models import (
     Assessment,
     AuditEntry,
@@ -271,8 +271,13 @@ class Repository:
 
     # -- case versions -------------------------------------------------------------------------------------
 
-    def save_case(self, identifier: str, case: Case, *, note: str | None = None) -> CaseVersionRecord:
-        """Store the case as the patient's next version; earlier versions stay as they were."""
+    def save_case(
+        self, identifier: str, case: Case, *, note: str | None = None, expected_version: int | None = None
+    ) -> CaseVersionRecord:
+        """Store the case as the patient's next version; earlier versions stay as they were.
+
+        With `expected_version` (the version an edit started from; 0 for none), a newer version saved meanwhile
+        refuses the save (StaleVersionError) instead of silently undoing it."""
         if note is not None:
             note = note.strip() or None
             if note and len(note) > MAX_NOTE:
@@ -283,6 +288,11 @@ class Repository:
             latest = unit.session.scalar(
                 select(func.max(CaseVersion.version)).where(CaseVersion.patient_id == patient.id)
             )
+            if expected_version is not None and (latest or 0) != expected_version:
+                raise StaleVersionError(
+                    f"version {latest} of the case was saved after version {expected_version}, which this edit "
+                    "started from"
+                )
             row = CaseVersion(
                 patient_id=patient.id,
                 version=(latest or 0) + 1,

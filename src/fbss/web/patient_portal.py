@@ -6,7 +6,6 @@ item 9 answer above 0 shows the crisis message at once and opens an urgent alert
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from fbss.store.portal import (
     link_author,
 )
 from fbss.store.records import NewResponse
+from fbss.web import numbers
 from fbss.web.services import CheckedForm, OpenLink, services, text_fields
 from fbss.web.templating import render
 
@@ -120,21 +120,14 @@ def questionnaire(request: Request, instrument_id: str, link: OpenLink) -> Respo
                   **_crisis())
 
 
-ANSWER = re.compile(r"-?[0-9]{1,4}")  # ASCII digits only: not '²', '٣' or 5,000 digits
-
-
 def read_answers(instrument: Instrument, values: dict[str, str]) -> tuple[dict[str, int | float | None], list[str]]:
     """The answers as numbers (an empty answer is None), and the items whose answer is not a number at all."""
     answers: dict[str, int | float | None] = {}
     unreadable = []
     for item in instrument.items:
         raw = values.get(item.id, "").strip()
-        if not raw:
-            answers[item.id] = None
-        elif ANSWER.fullmatch(raw):
-            answers[item.id] = int(raw)
-        else:
-            answers[item.id] = None
+        answers[item.id] = numbers.whole(raw) if raw else None
+        if raw and answers[item.id] is None:  # not '²', '--1' or 5,000 digits
             unreadable.append(item.id)
     return answers, unreadable
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from fbss.case.vocabulary import DiagnosticFinding, Modality, parse_segment
+from fbss.errors import FbssError
 from fbss.web import caseform
 
 FLAG_WORDS = {"uncertain": "hedged", "hypothetical": "hypothetical", "historical": "historical"}
@@ -82,6 +83,8 @@ def apply(values: dict[str, str], proposals: list[dict[str, Any]], decisions: di
     for proposal in proposals:
         if not proposal.get("choosable") or decisions.get(str(proposal.get("key"))) != "accept":
             continue
+        if index >= caseform.MAX_ROWS:
+            raise FbssError(f"diagnostic findings: at most {caseform.MAX_ROWS} rows; accept fewer findings")
         prefix = f"diagnostics-{index}-"
         values[prefix + "finding"] = str(proposal["code"])
         values[prefix + "presence"] = "absent" if proposal.get("presence") == "absent" else "present"
