@@ -22,13 +22,13 @@ SECRET = "security-test-key-" + "s" * 40
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> Iterator[Database]:
-    db = prepare(tmp_path_factory.mktemp("security"), kb)
-    yield db
-    db.close()
+    prepared = prepare(tmp_path_factory.mktemp("security"), kb)
+    yield prepared
+    prepared.close()
 
 
-def client_for(db: Database, kb: KnowledgeBase, config: WebConfig | None = None) -> TestClient:
-    return TestClient(create_app(db, kb, config or WebConfig(secret_key=SECRET)), follow_redirects=False)
+def client_for(store: Database, kb: KnowledgeBase, config: WebConfig | None = None) -> TestClient:
+    return TestClient(create_app(store, kb, config or WebConfig(secret_key=SECRET)), follow_redirects=False)
 
 
 @pytest.fixture()
@@ -46,10 +46,10 @@ def admin(database: Database, kb: KnowledgeBase) -> TestClient:
     return sign_in(client_for(database, kb), "admin", ADMIN_PASSWORD)
 
 
-def patient_id(db: Database, identifier: str = "DEMO-001") -> int:
-    return next(p.id for p in Repository(db, user="test").list_patients() if p.identifier == identifier)
+def patient_id(store: Database, identifier: str = "DEMO-001") -> int:
+    return next(p.id for p in Repository(store, user="test").list_patients() if p.identifier == identifier)
 
 
-def new_link(db: Database, identifier: str = "DEMO-002", time_point: str = "month_3") -> str:
-    token, _link = Portal(db, user="test").create_link(identifier, time_point=time_point)
+def new_link(store: Database, identifier: str = "DEMO-002", time_point: str = "month_3") -> str:
+    token, _link = Portal(store, user="test").create_link(identifier, time_point=time_point)
     return token

@@ -45,7 +45,7 @@ def _forge(secret: str, data: dict[str, object]) -> str:
 def test_an_empty_or_short_key_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str) -> None:
     monkeypatch.delenv("FBSS_SECRET_KEY", raising=False)
     (tmp_path / "secret_key").write_text(content)
-    with pytest.raises(FbssError, match="at least 32 are needed.*Delete the file"):
+    with pytest.raises(FbssError, match=r"at least 32 are needed.*Delete the file"):
         secret_key(tmp_path)
 
 
