@@ -72,10 +72,10 @@ def portal_client(db: Database, kb: KnowledgeBase, identifier: str = "DEMO-002")
 
 def patient_routes() -> list[tuple[str, str]]:
     """(method, path template) of every route that reads or changes a patient record."""
-    from fbss.web import clinic
+    from fbss.web import clinic, lookup
 
     routes = []
-    for route in clinic.router.routes:
+    for route in [*clinic.router.routes, *lookup.router.routes]:
         assert isinstance(route, APIRoute)
         for method in route.methods:
             routes.append((method, route.path))

@@ -22,7 +22,7 @@ from fbss.knowledge.loader import load_knowledge
 from fbss.store.database import Database
 from fbss.store.errors import DatabaseUnavailableError, StoreError
 from fbss.store.web_sessions import WebSessions
-from fbss.web import account, admin, auth, clinic, patient_portal
+from fbss.web import account, admin, auth, clinic, lookup, patient_portal
 from fbss.web.config import WebConfig
 from fbss.web.limits import BodyLimit, BodyTooLargeError
 from fbss.web.services import RedirectError, RefusedError, Services
@@ -202,6 +202,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(account.router)
+    app.include_router(lookup.router)  # before clinic's /patients/{patient_id}
     app.include_router(clinic.router)
     app.include_router(patient_portal.router)
     app.include_router(admin.router)
