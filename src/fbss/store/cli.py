@@ -28,6 +28,7 @@ from fbss.store.config import current_user
 from fbss.store.database import Database
 from fbss.store.diff import diff
 from fbss.store.errors import StoreError
+from fbss.store.files import open_private
 from fbss.store.outcomes import InstrumentTrend, record_response, trends
 from fbss.store.records import ResponseRecord
 from fbss.store.repository import Repository
@@ -96,7 +97,20 @@ def _database(database: str | None, *, migrated: bool = True) -> Iterator[Databa
             db.require_current_schema()
         yield db
     finally:
+        _report_unwritten_audit(db)
         db.close()
+
+
+def _report_unwritten_audit(db: Database) -> None:
+    """A command whose audit entries could not be written says so (the process ends: they cannot wait)."""
+    pending = db.audit_trail.status()
+    if pending is not None:
+        stderr.print(
+            f"[bold red]warning:[/] {pending.entries} audit entr{'y' if pending.entries == 1 else 'ies'} could not "
+            f"be written ({escape(pending.reason)}); note this action in your operations log",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @contextmanager
@@ -195,7 +209,11 @@ def patient_export(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            with open_private(output) as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise StoreError(f"{output}: cannot write the export ({exc.strerror})") from None
         stderr.print(f"exported {len(document.patients)} patient(s) to {output}", highlight=False)
 
 
@@ -572,7 +590,8 @@ def db_upgrade(database: DatabaseOption = None) -> None:
 
 @db_app.command("status")
 def db_status(database: DatabaseOption = None) -> None:
-    """Which database, which schema revision, how many rows."""
+    """Which database, which schema revision, how many rows (read-only: works on a full disk or a locked
+    database)."""
     with _database(database, migrated=False) as db:
         stdout.print(f"database: {db.url}", highlight=False)
         revision = db.revision()
@@ -585,12 +604,17 @@ def db_status(database: DatabaseOption = None) -> None:
 @db_app.command("backup")
 def db_backup(
     file: Annotated[Path, typer.Argument(help="New file: *.json or *.sqlite3")],
+    read_only: Annotated[
+        bool,
+        typer.Option("--read-only", help="Read without the write lock (full disk, locked database); the backup's "
+                                         "audit entry is written only if the database accepts it"),
+    ] = False,
     user: UserOption = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Copy the whole database, audit log included, to a new JSON or SQLite file."""
+    """Copy the whole database, audit log included, to a new JSON or SQLite file (readable by you only)."""
     with _database(database) as db:
-        summary = backups.backup(db, file, current_user(user))
+        summary = backups.backup(db, file, current_user(user), read_only=read_only)
     stdout.print(f"backed up {sum(summary.rows.values())} rows to {file} ({summary.kind})", highlight=False)
 
 

@@ -9,7 +9,6 @@ Three kinds of engine on one database:
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -20,6 +19,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.pool import StaticPool
 
 from fbss.store.errors import DatabaseUnavailableError, StoreError
+from fbss.store.files import touch_private
 
 SQLITE_BUSY_SECONDS = 30.0
 _HOLDS_WRITER = "fbss_holds_writer_lock"
@@ -40,11 +40,8 @@ def _is_memory(url: URL) -> bool:
 
 def _private_file(path: Path) -> None:
     """Create the database file readable by its owner only (0600) in a folder of the owner's (0700)."""
-    folder = path.expanduser().parent
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor = os.open(path.expanduser(), os.O_WRONLY | os.O_CREAT, 0o600)
-        os.close(descriptor)
+        touch_private(path.expanduser())
     except OSError as exc:
         raise StoreError(f"cannot create the database file {path} ({exc.strerror})") from None
 
