@@ -13,7 +13,14 @@ from fbss.store.portal import Portal
 from fbss.store.repository import Repository
 from fbss.web.app import create_app
 from fbss.web.config import WebConfig
-from tests.store.conftest import backend, db, make_db, new_url, postgres_url  # noqa: F401 - SQLite and PostgreSQL
+from tests.store.conftest import (  # noqa: F401 - fixtures: SQLite and PostgreSQL
+    backend,
+    db,
+    example_case,
+    make_db,
+    new_url,
+    postgres_url,
+)
 from tests.web.client import sign_in
 from tests.web.server import ADMIN_PASSWORD, CLINICIAN_PASSWORD, prepare
 

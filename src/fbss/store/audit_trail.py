@@ -84,7 +84,7 @@ class AuditTrail:
         try:
             with self._db.errors(), self._db.quick_sessions() as session, session.begin():
                 audit.append_entries(session, batch)
-        except (StoreError, OSError) as exc:
+        except (StoreError, DatabaseUnavailableError, OSError) as exc:
             self._failed(batch, exc)
         else:
             self._written()

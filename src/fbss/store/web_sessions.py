@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from fbss.store.accounts import UserRecord, user_record
 from fbss.store.database import Database
-from fbss.store.errors import StoreError
+from fbss.store.errors import DatabaseUnavailableError, StoreError
 from fbss.store.models import User, WebSession
 from fbss.store.repository import utc_now
 
@@ -130,7 +130,7 @@ class WebSessions:
         try:
             with self.db.errors(), self.db.quick_sessions() as session, session.begin():
                 session.execute(update(WebSession).where(WebSession.id == record.id).values(last_seen_at=now))
-        except StoreError as exc:
+        except (StoreError, DatabaseUnavailableError) as exc:
             log.warning("session last use not recorded (%s)", exc)
 
     def end(self, session_id: int, reason: str) -> None:

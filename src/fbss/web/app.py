@@ -61,7 +61,7 @@ def _session(request: Request, services: Services) -> Session:
     ).total_seconds() > config.session_max_hours * 3600:
         try:
             store.end(record.id, "expired")
-        except StoreError as exc:
+        except (StoreError, DatabaseUnavailableError) as exc:
             log.warning("expired session not ended (%s)", exc)
         session.forget()  # automatic sign-out after inactivity or the maximum age
         return session

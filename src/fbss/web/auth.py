@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from fbss.reports.i18n import LANGUAGES
 from fbss.store.accounts import USERNAME, Accounts, Role
 from fbss.store.audit import Action
-from fbss.store.errors import StoreError
+from fbss.store.errors import DatabaseUnavailableError, StoreError
 from fbss.store.passwords import MAX_PASSWORD
 from fbss.web.services import CheckedForm, RefusedError, Services, services
 from fbss.web.templating import render
@@ -70,7 +70,7 @@ def record_failure(svc: Services, key: str, address: str, username: str) -> floa
             accounts.record_sign_in(Action.login_locked, user_id, detail)
         else:
             accounts.record_sign_in(Action.login_failed, user_id, "failures=1")
-    except StoreError as exc:
+    except (StoreError, DatabaseUnavailableError) as exc:
         log.error("sign-in failure not audited (%s)", type(exc).__name__)
     return failure.locked_for
 
