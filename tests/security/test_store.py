@@ -192,7 +192,8 @@ def test_a_key_violation_on_restore_names_the_table_not_the_answers(
     responses.append(dict(responses[0]))  # the same id twice
     path = tmp_path / "duplicate.json"
     path.write_text(json.dumps(document))
-    result = CliRunner().invoke(cli, ["db", "restore", str(path), "--database", str(make_db(migrated=False).engine.url)])
+    target = str(make_db(migrated=False).engine.url)
+    result = CliRunner().invoke(cli, ["db", "restore", str(path), "--database", target])
     assert result.exit_code != 0
     message = str(result.exception)
     assert "questionnaire_responses rows break a database rule" in message
