@@ -4,6 +4,7 @@ only accepted ones become diagnostic rows of the case (nothing is applied silent
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from fbss.case.vocabulary import DiagnosticFinding, Modality, parse_segment
@@ -12,6 +13,10 @@ from fbss.web import caseform
 
 FLAG_WORDS = {"uncertain": "hedged", "hypothetical": "hypothetical", "historical": "historical"}
 MAX_PROPOSALS = 60
+# One report is read at a time: reading is CPU-bound (a 100,000-character paste takes seconds), and pastes
+# arriving together must not take the processor from everyone else's pages.
+_READING = threading.BoundedSemaphore(1)
+READING_WAIT_SECONDS = 20.0
 
 
 def _segment(levels: tuple[str, ...] | list[str]) -> str | None:
@@ -29,7 +34,12 @@ def propose(text: str) -> list[dict[str, Any]]:
     listed for information only, since they do not say the finding is there now."""
     from fbss.nlp import extract  # loads the language pipeline on first use
 
-    extraction = extract(text)
+    if not _READING.acquire(timeout=READING_WAIT_SECONDS):
+        raise FbssError("other reports are being read at this moment; try again in a minute")
+    try:
+        extraction = extract(text)
+    finally:
+        _READING.release()
     proposals: list[dict[str, Any]] = []
     for index, finding in enumerate(extraction.findings[:MAX_PROPOSALS]):
         flags = [word for attr, word in FLAG_WORDS.items() if getattr(finding, attr)]
