@@ -4,6 +4,7 @@ sentence longer than the bound, and a long report read in pieces finds what its 
 
 from __future__ import annotations
 
+import itertools
 import sys
 from typing import Any
 
@@ -44,7 +45,7 @@ def test_pieces_cover_the_text_and_cut_at_blank_lines_first() -> None:
     text = "\n\n".join([paragraph] * 6)
     pieces = chunks(text)
     assert pieces[0].start == 0 and pieces[-1].end == len(text)
-    assert all(a.end == b.start for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
     assert all(piece.end - piece.start <= CHUNK_CHARS for piece in pieces)
     assert all(text[: piece.start].endswith("\n\n") for piece in pieces[1:])
     assert chunks("x" * 5000)[0].end == CHUNK_CHARS  # no break at all: a hard cut

@@ -1,10 +1,10 @@
 """Long reports are read in pieces of bounded size, so that reading time grows linearly with length.
 
-medspaCy's ConText compares every modifier of a document with every finding in it, and spaCy re-checks all entities
-each time one is added: both grow with the square of a document's size (100,000 characters of run-on negations
-took minutes). A report is cut, where needed, at a blank line (else after a full stop, at a line break, at a space) into pieces
-of at most CHUNK_CHARS characters; each piece is read alone, with the section heading in force at its start put
-back in front of it, so FINDINGS / HISTORY sections carry over the cut.
+medspaCy's ConText compares every modifier of a document with every finding in it, and its regular-expression matcher
+looks every match up token by token: both grow with the square of a document's size (100,000 characters of run-on
+negations took minutes). A report is cut, where needed, at a blank line (else after a full stop, at a line break, at
+a space) into pieces of at most CHUNK_CHARS characters; each piece is read alone, with the section heading in force
+at its start put back in front of it, so FINDINGS / HISTORY sections carry over the cut.
 """
 
 from __future__ import annotations
