@@ -60,3 +60,10 @@ def patient_id(store: Database, identifier: str = "DEMO-001") -> int:
 def new_link(store: Database, identifier: str = "DEMO-002", time_point: str = "month_3") -> str:
     token, _link = Portal(store, user="test").create_link(identifier, time_point=time_point)
     return token
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After a long fuzz run: how many inputs each target tried (FBSS_FUZZ_REPORT)."""
+    from tests.security import fuzz
+
+    fuzz.write_report()

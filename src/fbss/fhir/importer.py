@@ -1068,4 +1068,6 @@ def import_bundle(
             raise FhirError(f"the bundle is {exc}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise FhirError(f"not valid JSON ({exc})") from None
+    elif too_deep(data):
+        raise FhirError(f"the bundle is nested deeper than {MAX_DEPTH} levels")
     return import_resources(_entries_of(data), assessment_date=assessment_date, case_id=case_id, mapping=mapping)

@@ -1,0 +1,237 @@
+"""Fuzz targets, one per surface that takes outside input: the case parser, the FHIR importer, the CDS Hooks
+request, the web forms, the patient portal and report text. Each input must end in a result or a project error
+(FbssError: a message naming the problem); a web request in any status but a 5xx. Budget and long run: fuzz.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fbss.case.parse import parse_case
+from fbss.errors import FbssError
+from fbss.fhir.cds_hooks import CdsSettings, create_cds_app
+from fbss.fhir.importer import import_bundle
+from fbss.fhir.outbound import OutboundPolicy
+from fbss.knowledge.base import KnowledgeBase
+from fbss.nlp import extract
+from fbss.store.database import Database
+from fbss.store.portal import Portal
+from fbss.store.repository import Repository
+from fbss.web import caseform
+from fbss.web.app import create_app
+from fbss.web.config import WebConfig
+from tests.fhir.conftest import SERVICE, hook_request
+from tests.security import fuzz
+from tests.security.conftest import SECRET
+from tests.web.client import CSRF, sign_in
+from tests.web.server import CLINICIAN_PASSWORD, prepare
+
+CASES = fuzz.example_cases()
+BUNDLES = fuzz.fhir_bundles()
+
+
+# -- the case parser ----------------------------------------------------------------------------------------------
+
+
+@fuzz.budget(60)
+@given(st.one_of(st.sampled_from(CASES).flatmap(fuzz.broken), fuzz.json_values))
+def test_fuzz_case_parser(data: Any) -> None:
+    fuzz.tried("case parser")
+    for given_as in (data, fuzz.dumps(data)):
+        try:
+            parse_case(given_as if isinstance(given_as, str | dict) else fuzz.dumps(given_as))
+        except FbssError:
+            pass
+
+
+# -- the FHIR importer ----------------------------------------------------------------------------------------------
+
+
+@fuzz.budget(30)
+@given(st.sampled_from(BUNDLES).flatmap(fuzz.broken))
+def test_fuzz_fhir_importer(bundle: Any) -> None:
+    fuzz.tried("FHIR importer")
+    for given_as in (bundle, fuzz.dumps(bundle)):
+        try:
+            import_bundle(given_as)
+        except FbssError:
+            pass
+
+
+# -- CDS Hooks requests -------------------------------------------------------------------------------------------
+
+
+async def _public(_host: str, _port: int) -> list[str]:
+    return ["93.184.216.34"]  # every name "resolves" to a public address; the transport below answers
+
+
+@pytest.fixture(scope="module")
+def cds() -> TestClient:
+    def fhir(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset", "entry": []})
+
+    app = create_cds_app(CdsSettings(auth_required=False),
+                         client_factory=lambda: httpx.AsyncClient(transport=httpx.MockTransport(fhir)))
+    app.state.cds.policy = OutboundPolicy(resolver=_public, deadline=2.0)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+CDS_REQUESTS = [hook_request(bundle) for bundle in BUNDLES[:4]]
+
+
+@fuzz.budget(30)
+@given(body=st.one_of(st.sampled_from(CDS_REQUESTS).flatmap(fuzz.broken), fuzz.json_values, st.binary(max_size=200)),
+       path=st.sampled_from([SERVICE, SERVICE + "/feedback", "/cds-services/other"]))
+def test_fuzz_cds_hooks_request(cds: TestClient, body: Any, path: str) -> None:
+    fuzz.tried("CDS Hooks request")
+    content = body if isinstance(body, bytes) else fuzz.dumps(body).encode()
+    response = cds.post(path, content=content, headers={"content-type": "application/json"})
+    assert response.status_code < 500, response.text[:500]
+
+
+# -- the web forms --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> Iterator[tuple[Database, TestClient]]:
+    db = prepare(tmp_path_factory.mktemp("fuzz-web"), kb)
+    app = create_app(db, kb, WebConfig(secret_key=SECRET))
+    client = sign_in(TestClient(app, follow_redirects=False, raise_server_exceptions=False), "clinician",
+                     CLINICIAN_PASSWORD)
+    yield db, client
+    db.close()
+
+
+def _csrf(client: TestClient, path: str = "/patients") -> str:
+    found = CSRF.search(client.get(path).text)
+    assert found
+    return found.group(1)
+
+
+def _sendable(text: str) -> bool:
+    """A client encodes form values as UTF-8: no lone surrogates (raw bytes are sent separately, see below)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+form_text = fuzz.odd_text.filter(_sendable)
+
+
+@st.composite
+def web_requests(draw: st.DrawFn, pid: int, version: int, values: dict[str, str]) -> tuple[str, str, dict[str, str]]:
+    """(method, path, form) for one of the clinician's forms and pages, with odd values."""
+    kind = draw(st.sampled_from(["case", "case", "case", "patient", "link", "lookup", "page", "language", "alert",
+                                 "raw"]))
+    if kind == "raw":  # bytes no browser would send: invalid UTF-8, stray percent signs, huge field names
+        return "RAW", f"/patients/{pid}/case/new", {"body": draw(st.binary(max_size=300)).decode("latin-1")}
+    if kind == "case":
+        form = dict(values)
+        for name in draw(st.lists(st.sampled_from(sorted(values) + ["diagnostics-3-finding", "studies-0-modality",
+                                                                     "diagnostics-99999-finding", "labs.crp"]),
+                                  max_size=6)):
+            form[name] = draw(form_text)
+        for _ in range(draw(st.integers(0, 2))):
+            form[draw(form_text)] = draw(form_text)
+        form["go"] = draw(st.one_of(st.sampled_from([*caseform.STEP_IDS, "save", "read_report", "apply_report"]),
+                                    form_text))
+        form["_step"] = draw(st.one_of(st.sampled_from(caseform.STEP_IDS), form_text))
+        form["_base"] = draw(st.one_of(st.just(json.dumps({"_version": version})), form_text))
+        form["_proposals"] = draw(st.one_of(form_text, st.just('[{"code": "stenosis", "key": "0", "choosable": 1}]')))
+        form["report_text"] = draw(st.one_of(st.just(""), form_text))
+        return "POST", f"/patients/{pid}/case/new", form
+    if kind == "patient":
+        identifier = draw(st.one_of(st.just("DEMO-001"), form_text.map(lambda t: t + " x")))
+        return "POST", "/patients", {"identifier": identifier, "display_name": draw(form_text),
+                                     "birth_year": draw(form_text)}
+    if kind == "link":
+        return "POST", f"/patients/{pid}/portal-links", {"time_point": draw(st.one_of(st.just("month_3"), form_text)),
+                                                          "days": draw(form_text)}
+    if kind == "alert":
+        return "POST", f"/alerts/{draw(st.integers(-10, 2**70))}/acknowledge", {"back": draw(form_text)}
+    if kind == "lookup":
+        return "GET", f"/patients/lookup?record={quote(draw(form_text))}&born={quote(draw(form_text))}", {}
+    if kind == "language":
+        return "GET", f"/language/{quote(draw(form_text), safe='')}?next={quote(draw(form_text))}", {}
+    page = draw(st.sampled_from(["assessment", "history", "outcomes", "case/new"]))
+    query = quote(draw(form_text))
+    target = draw(st.one_of(st.just(str(pid)), form_text.map(lambda t: quote(t, safe=""))))
+    return "GET", f"/patients/{target}/{page}?version={query}&step={query}", {}
+
+
+@fuzz.budget(40)
+@given(data=st.data())
+def test_fuzz_web_forms(web: tuple[Database, TestClient], data: st.DataObject) -> None:
+    db, client = web
+    fuzz.tried("web forms")
+    repo = Repository(db, user="fuzz")
+    pid = next(p.id for p in repo.list_patients() if p.identifier == "DEMO-006")
+    record = repo.case_version("DEMO-006")
+    method, path, form = data.draw(web_requests(pid, record.version, caseform.values_from_case(record.data)))
+    if method == "RAW":
+        body = f"csrf={_csrf(client)}&".encode() + form["body"].encode("latin-1")
+        response = client.post(path, content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    elif method == "POST":
+        form["csrf"] = _csrf(client)
+        response = client.post(path, data=form)
+    else:
+        response = client.get(path)
+    assert response.status_code < 500, (method, path, response.status_code)
+
+
+# -- the patient portal ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def portal(web: tuple[Database, TestClient], kb: KnowledgeBase) -> dict[str, Any]:
+    db, signed_in = web
+    return {"db": db, "app": signed_in.app, "client": None, "csrf": ""}
+
+
+def _open_portal(state: dict[str, Any]) -> None:
+    token, _link = Portal(state["db"], user="fuzz").create_link("DEMO-002", time_point="month_3")
+    client = TestClient(state["app"], follow_redirects=False, raise_server_exceptions=False)
+    client.get(f"/portal/open/{token}")
+    state["client"], state["csrf"] = client, _csrf(client, "/portal/q/nrs_back")
+
+
+@fuzz.budget(40)
+@given(instrument=st.one_of(st.sampled_from(["nrs_back", "nrs_leg", "phq9", "pgic", "gad7", "odi"]), form_text),
+       answers=st.dictionaries(st.one_of(st.sampled_from([f"item{i}" for i in range(1, 10)] + ["pain", "rating"]),
+                                         form_text), form_text, max_size=10),
+       token=form_text)
+def test_fuzz_portal(portal: dict[str, Any], instrument: str, answers: dict[str, str], token: str) -> None:
+    fuzz.tried("patient portal")
+    if portal["client"] is None:
+        _open_portal(portal)
+    client: TestClient = portal["client"]
+    response = client.post(f"/portal/q/{quote(instrument, safe='')}", data={**answers, "csrf": portal["csrf"]})
+    assert response.status_code < 500, (instrument, response.status_code)
+    if response.status_code in (200, 403, 409) and "done" in response.text.lower() or response.status_code == 403:
+        _open_portal(portal)  # finished or closed: a new link for the next input
+    stranger = TestClient(portal["app"], follow_redirects=False, raise_server_exceptions=False)
+    assert stranger.get(f"/portal/open/{quote(token, safe='')}").status_code < 500
+
+
+# -- report text -----------------------------------------------------------------------------------------------------
+
+
+@fuzz.budget(40)
+@given(fuzz.report_text)
+def test_fuzz_report_text(text: str) -> None:
+    fuzz.tried("report text")
+    try:
+        result = extract(text)
+    except FbssError:
+        return
+    assert all(text[f.span.start : f.span.end] == f.span.text for f in result.findings)
