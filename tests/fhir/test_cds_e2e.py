@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from fbss.fhir.cds_hooks import CdsSettings
 from tests.fhir.conftest import SERVICE, bundle, card_of, cds_client
+from tests.web.server import serving
 
 TOKEN = "stub-access-token"
 PAGE = 2
@@ -87,16 +86,8 @@ def fhir_server() -> Iterator[tuple[str, list[str]]]:
         "broken-1": _renamed("cauda_equina_after_microdiscectomy", "broken-1"),
     }
     app, seen = stub_fhir_app(patients)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/fhir", seen
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield f"{url}/fhir", seen
 
 
 def request(pid: str, server: str, token: str | None = TOKEN) -> dict[str, Any]:

@@ -172,3 +172,19 @@ def test_odd_link_validity_is_a_form_error(clinician: TestClient, database: Data
     response = clinician.post(f"/patients/{pid}/portal-links",
                               data={"csrf": token, "time_point": "month_3", "days": days})
     assert response.status_code == 400 and "valid for (days)" in response.text
+
+
+def test_a_server_error_page_has_the_security_headers_and_no_detail(
+    clinician: TestClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: a 500 page came from the outermost error handler, without CSP, frame or cache headers."""
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("secret detail MRN-123")
+
+    monkeypatch.setattr("fbss.web.clinic.trends", broken)
+    response = clinician.get(f"/patients/{patient_id(database)}/outcomes")
+    assert response.status_code == 500 and "Something went wrong" in response.text
+    assert "MRN-123" not in response.text
+    for header in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Cache-Control"):
+        assert header in response.headers, header

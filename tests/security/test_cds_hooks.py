@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.testclient import TestClient
@@ -28,26 +25,9 @@ from fbss.web.config import WebConfig
 from tests.fhir.conftest import SERVICE, Signer, bundle, cds_client, hook_request
 from tests.security.conftest import SECRET, patient_id
 from tests.web.client import sign_in
-from tests.web.server import CLINICIAN_PASSWORD
+from tests.web.server import CLINICIAN_PASSWORD, serving
 
 TOKEN = "the-clients-bearer-token"
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """An app on a loopback port, in a thread: an 'internal' service the attacker wants to reach."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
 
 
 def internal_service() -> tuple[FastAPI, list[tuple[str, str | None]]]:

@@ -5,8 +5,6 @@ are form errors with the crisis contacts, and the link names the configured addr
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +20,7 @@ from fbss.store.repository import Repository
 from fbss.store.web_sessions import WebSessions
 from fbss.web.config import WebConfig
 from tests.security.conftest import SECRET, client_for, new_link, patient_id
+from tests.store.test_reliability import run_threads
 from tests.web.client import csrf_of, sign_in
 from tests.web.server import CLINICIAN_PASSWORD
 
@@ -137,25 +136,6 @@ def test_a_double_send_stores_one_response(database: Database, kb: KnowledgeBase
     assert rows_of(database, link.id) == 1
 
 
-def _race(count: int, work: Callable[[int], None]) -> list[BaseException]:
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(count)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            work(index)
-        except BaseException as exc:  # collected for the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return errors
-
-
 def test_concurrent_sends_store_one_response_on_both_databases(db: Database) -> None:
     Repository(db, user="t").add_patient("RACE-1")
     portal = Portal(db, user="t")
@@ -169,7 +149,7 @@ def test_concurrent_sends_store_one_response_on_both_databases(db: Database) -> 
         response = NewResponse("nrs_back", {"pain": 4}, result.model_dump(mode="json"), portal.now(), "month_3")
         Portal(db, user=link_author(link.id)).submit(link.id, record.id, response, wanted)
 
-    errors = _race(8, send)
+    errors = run_threads(8, send)
     assert len(errors) == 7 and all(isinstance(e, AlreadyAnsweredError) for e in errors), errors
     assert rows_of(db, link.id) == 1
 
