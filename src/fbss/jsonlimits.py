@@ -1,4 +1,4 @@
-"""JSON from outside, decoded with a bound on nesting: 3,000 nested arrays must be a clear error, not a
+"""JSON from outside, decoded with bounds: 3,000 nested arrays or a 5,000-digit number must be a clear error, not a
 RecursionError deep inside a validator or a renderer."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 MAX_DEPTH = 64  # FHIR resources nest about a dozen levels; cases five
 
 
-class JsonDepthError(ValueError):
-    """JSON nested deeper than MAX_DEPTH (or too deep for the decoder)."""
+class JsonLimitError(ValueError):
+    """JSON nested deeper than MAX_DEPTH (or too deep for the decoder), or a number too long to convert."""
 
 
 def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
@@ -30,11 +30,15 @@ def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
 
 
 def loads(text: str | bytes | bytearray, limit: int = MAX_DEPTH) -> Any:
-    """`json.loads`, refusing data nested deeper than `limit` (JsonDepthError, a ValueError)."""
+    """`json.loads`, refusing data nested deeper than `limit` (JsonLimitError, a ValueError)."""
     try:
         value = json.loads(text)
     except RecursionError:
-        raise JsonDepthError(f"nested deeper than {limit} levels") from None
+        raise JsonLimitError(f"nested deeper than {limit} levels") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer of more than 4,300 digits
+        raise JsonLimitError("holds a number too long to read") from None
     if too_deep(value, limit):
-        raise JsonDepthError(f"nested deeper than {limit} levels")
+        raise JsonLimitError(f"nested deeper than {limit} levels")
     return value

@@ -228,6 +228,8 @@ def test_deeply_nested_json_is_a_400_not_a_crash() -> None:
     deep = "[" * 3000 + "]" * 3000
     response = cds_client().post(SERVICE, content=deep.encode(), headers={"content-type": "application/json"})
     assert response.status_code == 400 and "deeper than" in response.text
+    digits = cds_client().post(SERVICE, content=b"9" * 5000, headers={"content-type": "application/json"})
+    assert digits.status_code == 400 and "number too long" in digits.text
     body = hook_request(bundle("cauda_equina_after_microdiscectomy"))
     nested: Any = {}
     node = nested

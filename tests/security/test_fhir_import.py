@@ -60,3 +60,9 @@ def test_deeply_nested_bundle_text_is_a_clear_error() -> None:
     deep = '{"resourceType": "Bundle", "type": "collection", "entry": [' + "[" * 3000 + "]" * 3000 + "]}"
     with pytest.raises(FbssError, match="nested deeper than 64"):
         import_bundle(deep)
+
+
+def test_a_number_too_long_to_read_is_a_clear_error() -> None:
+    """Found by fuzzing: JSON text of a 5,000-digit number ended the import with Python's ValueError."""
+    with pytest.raises(FbssError, match="number too long"):
+        import_bundle("9" * 5000)

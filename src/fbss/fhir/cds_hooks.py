@@ -63,7 +63,7 @@ from fbss.fhir.cds_models import (
 )
 from fbss.fhir.importer import NotApplicableError, import_resources
 from fbss.fhir.outbound import OutboundPolicy
-from fbss.jsonlimits import JsonDepthError
+from fbss.jsonlimits import JsonLimitError
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import default_knowledge
 from fbss.reasoning.assess import assess
@@ -306,7 +306,7 @@ async def _json_body(request: Request) -> Any:
         raise _error(400, "invalid_request", "the request body is empty; send a JSON object")
     try:
         return jsonlimits.loads(raw)
-    except JsonDepthError as exc:
+    except JsonLimitError as exc:
         raise _error(400, "invalid_json", f"the request body is {exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _error(400, "invalid_json", f"the request body is not valid JSON ({exc})") from None

@@ -58,7 +58,7 @@ from fbss.fhir.resources import (
     validate_resource,
 )
 from fbss.instruments import InstrumentError, load_instruments, score
-from fbss.jsonlimits import MAX_DEPTH, JsonDepthError, too_deep
+from fbss.jsonlimits import MAX_DEPTH, JsonLimitError, too_deep
 
 READ_TYPES = (
     "Patient",
@@ -1064,7 +1064,7 @@ def import_bundle(
             raise FhirError(f"bundle larger than {MAX_BUNDLE_BYTES // 1_000_000} MB")
         try:
             data = jsonlimits.loads(data)
-        except JsonDepthError as exc:
+        except JsonLimitError as exc:
             raise FhirError(f"the bundle is {exc}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise FhirError(f"not valid JSON ({exc})") from None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import re
 import socket
 from collections.abc import Awaitable, Callable
@@ -27,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from fbss import jsonlimits
 from fbss.errors import FbssError
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -196,7 +196,7 @@ async def get_json(
             if status >= 400:
                 return status, None
             try:
-                return status, json.loads(body)
+                return status, jsonlimits.loads(body)
             except (ValueError, RecursionError):
                 return status, NOT_JSON
     raise OutboundFailedError(f"{base.origin}: more than {MAX_REDIRECTS} redirects")

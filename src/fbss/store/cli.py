@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fbss import jsonlimits
 from fbss.case.parse import read_case
 from fbss.instruments import InstrumentError, SafetyAlert, load_instruments
 from fbss.instruments.scoring import Answer
@@ -365,9 +366,11 @@ def parse_answers(text: str, item_ids: list[str]) -> dict[str, Answer]:
             raise StoreError(f"--answers: cannot read {path} ({exc})") from None
     if text.startswith("{"):
         try:
-            data = json.loads(text)
+            data = jsonlimits.loads(text)
         except json.JSONDecodeError as exc:
             raise StoreError(f"--answers: not valid JSON ({exc.msg})") from None
+        except ValueError as exc:
+            raise StoreError(f"--answers: {exc}") from None
         if not isinstance(data, dict):
             raise StoreError("--answers: expected a JSON object of item id to answer")
         return data

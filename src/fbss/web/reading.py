@@ -3,10 +3,10 @@ only accepted ones become diagnostic rows of the case (nothing is applied silent
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
+from fbss import jsonlimits
 from fbss.case.vocabulary import DiagnosticFinding, Modality, parse_segment
 from fbss.errors import FbssError
 from fbss.web import caseform
@@ -69,7 +69,7 @@ def propose(text: str) -> list[dict[str, Any]]:
 def decode(text: str) -> list[dict[str, Any]]:
     """Proposals carried through the form, checked again: codes and values from the vocabularies only."""
     try:
-        raw = json.loads(text)
+        raw = jsonlimits.loads(text)
     except ValueError:
         return []
     proposals = []
