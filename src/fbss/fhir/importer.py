@@ -945,7 +945,10 @@ def _node(data: Any, loc: list[Any]) -> Any:
     return node
 
 
-def _entries_of(data: object) -> list[tuple[str | None, object]]:
+MAX_NESTED_BUNDLES = 3  # a searchset inside a collection is one level; deeper Bundles are not unpacked
+
+
+def _entries_of(data: object, depth: int = 0) -> list[tuple[str | None, object]]:
     entries = validate_bundle_shell(data)
     found: list[tuple[str | None, object]] = []
     for entry in entries:
@@ -954,10 +957,10 @@ def _entries_of(data: object) -> list[tuple[str | None, object]]:
             continue
         resource = entry.get("resource")
         full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
-            found += _entries_of(resource)  # a searchset inside a collection (e.g. a prefetch result)
+        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle" and depth < MAX_NESTED_BUNDLES:
+            found += _entries_of(resource, depth + 1)  # a searchset inside a collection (e.g. a prefetch result)
         else:
-            found.append((full_url, resource))
+            found.append((full_url, resource))  # a Bundle nested deeper is listed as unread
     return found
 
 
@@ -1068,6 +1071,4 @@ def import_bundle(
             raise FhirError(f"the bundle is {exc}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise FhirError(f"not valid JSON ({exc})") from None
-    elif too_deep(data):
-        raise FhirError(f"the bundle is nested deeper than {MAX_DEPTH} levels")
     return import_resources(_entries_of(data), assessment_date=assessment_date, case_id=case_id, mapping=mapping)
