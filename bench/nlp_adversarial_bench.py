@@ -1,6 +1,6 @@
 """Report reading on adversarial text: time grows linearly with length (1k, 10k and 100k characters).
 
-Run: uv run python bench/nlp_adversarial_bench.py [--repeat 3]
+Run: uv run python bench/nlp_adversarial_bench.py [--repeat 5]
 Each text repeats one pattern up to the length: run-on negations and hedges in one sentence, a word without spaces,
 dense level and side mentions, headings and level headings, hard-wrapped lines, punctuation runs. Times are CPU
 seconds of this process (the machine is shared), the best of `--repeat` runs, sizes interleaved so that each size
@@ -42,7 +42,7 @@ def cpu_seconds(text: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the best is kept")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per size; the best is kept")
     args = parser.parse_args()
     get_pipeline()
     extract(text_of(PATTERNS["headings"], 5_000))  # warm-up

@@ -61,6 +61,15 @@ class AuditTrail:
                 return None
             return PendingAudit(count, self._since, self._reason)
 
+    def writes_failing(self) -> bool:
+        """Whether a write of this kind failed a moment ago (other small writes then skip waiting too)."""
+        with self._lock:
+            return time.monotonic() - self._last_failure < RETRY_SECONDS
+
+    def note_write_failure(self) -> None:
+        with self._lock:
+            self._last_failure = time.monotonic()
+
     def check_capacity(self) -> None:
         """Refuse a read when too many of its predecessors' entries are still unwritten."""
         with self._lock:

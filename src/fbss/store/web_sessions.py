@@ -125,12 +125,13 @@ class WebSessions:
     def touch(self, record: SessionRecord) -> None:
         """Note that the session was used (at most once a minute); a failure only delays the idle sign-out."""
         now = self._clock()
-        if now - record.last_seen_at < TOUCH_EVERY:
-            return
+        if now - record.last_seen_at < TOUCH_EVERY or self.db.audit_trail.writes_failing():
+            return  # recent enough, or the database refused a write a moment ago: do not make a page wait
         try:
             with self.db.errors(), self.db.quick_sessions() as session, session.begin():
                 session.execute(update(WebSession).where(WebSession.id == record.id).values(last_seen_at=now))
         except (StoreError, DatabaseUnavailableError) as exc:
+            self.db.audit_trail.note_write_failure()
             log.warning("session last use not recorded (%s)", exc)
 
     def end(self, session_id: int, reason: str) -> None:

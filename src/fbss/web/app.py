@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fbss import __version__
@@ -135,7 +136,8 @@ def create_app(
         started = time.perf_counter()
         try:
             if not request.url.path.startswith(CDS_PREFIX):  # EHR clients: JWT-authenticated JSON, no session
-                request.state.session = _session(request, services)
+                # The database is read (and perhaps written) here: in a worker thread, never on the event loop.
+                request.state.session = await run_in_threadpool(_session, request, services)
                 request.state.user = None
             response = await call_next(request)
         except BodyTooLargeError as exc:
