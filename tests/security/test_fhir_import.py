@@ -13,6 +13,7 @@ import pytest
 from fbss.errors import FbssError
 from fbss.fhir.importer import import_bundle
 from tests.fhir.conftest import bundle
+from tests.security import fuzz
 
 SUBJECT = {"reference": "Patient/ce-1"}
 
@@ -42,6 +43,7 @@ MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
         "resourceType": "QuestionnaireResponse", "id": "q3", "status": "completed", "subject": SUBJECT,
         **_deep(3000)}}),
     "identifier null": lambda d: d["entry"][0]["resource"].update(identifier=[None, {"value": None}]),
+    "a resource that is 3,000 nested lists": lambda d: d["entry"].append({"resource": fuzz.deep(3000)}),
 }
 
 

@@ -1000,7 +1000,7 @@ def import_resources(
     valid: list[tuple[str, Resource]] = []
     for i, (full_url, given) in enumerate(resources):
         where = f"entry {i}"
-        if isinstance(given, dict) and too_deep(given):
+        if too_deep(given):
             col.skip(f"entry {i}", "resource", f"nested deeper than {MAX_DEPTH} levels; not read")
             continue
         raw = without_nulls(given)
