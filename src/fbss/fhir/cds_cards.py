@@ -111,14 +111,23 @@ def _first_url(ids: tuple[str, ...], kb: KnowledgeBase) -> str | None:
     return next((u for u in (source_url(s, kb) for s in ids) if u), None)
 
 
-def _links(ctx: CardContext) -> list[Link] | None:
-    """A link to the patient's page in the app, by the clinic's record number (and birth year, checked there);
-    none when the EHR sent no record number: the EHR's own patient id means nothing to the app."""
+SMART_LAUNCH_PATH = "/smart/launch"
+
+
+def smart_link(ctx: CardContext) -> Link:
+    """The EHR launches the app (SMART App Launch) with this patient: the chart is read into a case draft."""
+    url = ctx.app_base_url.rstrip("/") + SMART_LAUNCH_PATH
+    return Link(label="Assess in FBSS Navigator with this chart (opens the case draft)", url=url, type="smart")
+
+
+def _links(ctx: CardContext) -> list[Link]:
+    """The SMART launch, and a link to the patient's page in the app by the clinic's record number (the birth year
+    checked there) when the EHR sent one: the EHR's own patient id means nothing to the app, whose ids are its own."""
     if ctx.record_number is None:
-        return None
+        return [smart_link(ctx)]
     query = {"record": ctx.record_number} | ({"born": str(ctx.birth_year)} if ctx.birth_year else {})
     url = f"{ctx.app_base_url.rstrip('/')}/patients/lookup?{urlencode(query)}"
-    return [Link(label="Open this patient in FBSS Navigator", url=url, type="absolute")]
+    return [Link(label="Open this patient in FBSS Navigator", url=url, type="absolute"), smart_link(ctx)]
 
 
 def _source(label: str, ids: tuple[str, ...], kb: KnowledgeBase, topic: CdsCoding | None = None) -> Source:

@@ -33,6 +33,8 @@ PREFETCH: dict[str, str] = {
     "questionnaireResponses": "QuestionnaireResponse?patient={{context.patientId}}",
     "diagnosticReports": "DiagnosticReport?patient={{context.patientId}}",
     "medications": "MedicationStatement?patient={{context.patientId}}",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+    "allergies": "AllergyIntolerance?patient={{context.patientId}}",
 }
 EXPECTED_TYPE = {
     "patient": "Patient",
@@ -42,6 +44,8 @@ EXPECTED_TYPE = {
     "questionnaireResponses": "QuestionnaireResponse",
     "diagnosticReports": "DiagnosticReport",
     "medications": "MedicationStatement",
+    "medicationRequests": "MedicationRequest",
+    "allergies": "AllergyIntolerance",
 }
 REQUIRED = ("patient", "procedures")  # without the operation there is no case to assess
 MAX_PAGES = 5

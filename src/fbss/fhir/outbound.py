@@ -1,4 +1,6 @@
-"""The one way the CDS Hooks service reaches out: GET requests to the client's FHIR server, under a policy.
+"""The one door for requests to an EHR: the CDS Hooks service's FHIR queries (`get_json`, under the full policy
+below) and the SMART launch's discovery, token exchange and chart reads (`send`, to EHRs an administrator
+registered in FBSS_SMART_CLIENTS: parsed URLs and bounded responses, private addresses allowed).
 
 - URLs are parsed and compared part by part (scheme, host, port, path segments), never as strings: a server is on the
   allow list only if its origin is equal and its path lies under an allowed base path. User-info (`a@b`), `.`/`..`
@@ -32,7 +34,8 @@ from fbss.errors import FbssError
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 MAX_REDIRECTS = 3
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_UNSAFE = re.compile(r"%(?:2e|2f|5c|00)|\\|[\x00-\x20\x7f]", re.IGNORECASE)
+_UNSAFE = re.compile(r"%(?:2e|2f|5c|00)|\\", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 
 
 class OutboundRefusedError(FbssError):
@@ -55,13 +58,15 @@ class Location:
 
     @classmethod
     def parse(cls, url: str, what: str = "URL") -> Location:
-        if not isinstance(url, str) or not url.isascii() or len(url) > 2000 or _UNSAFE.search(url):
+        if not isinstance(url, str) or not url.isascii() or len(url) > 4000 or _CONTROL.search(url):
             raise OutboundRefusedError(f"{what}: not a plain http(s) URL")
         try:
             parts = urlsplit(url)
             port = parts.port
         except ValueError:
             raise OutboundRefusedError(f"{what}: not a valid URL") from None
+        if _UNSAFE.search(parts.netloc + parts.path):  # the query may hold encoded slashes (a search value)
+            raise OutboundRefusedError(f"{what}: encoded dots or slashes, or backslashes, in the address")
         scheme = parts.scheme.lower()
         if scheme not in _DEFAULT_PORTS:
             raise OutboundRefusedError(f"{what}: only http and https are allowed")
@@ -216,3 +221,18 @@ async def _read(response: httpx.Response, limit: int, base: Location) -> bytes:
 
 
 NOT_JSON = object()
+
+
+SEND_MAX_BYTES = 50_000_000
+
+
+async def send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request to a registered EHR (SMART launch): a plain http(s) URL (no user-info, no '..'), no redirects
+    followed, and the response read as it streams in, refused past SEND_MAX_BYTES."""
+    target = Location.parse(url, "URL")
+    async with client.stream(method, target.url(), **kwargs) as response:
+        body = await _read(response, SEND_MAX_BYTES, target)
+        # The body is already decoded: drop what would make httpx decode or frame it again.
+        headers = [(k, v) for k, v in response.headers.items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=response.request)
