@@ -55,7 +55,7 @@ def test_without_a_red_flag_the_next_steps_follow_the_plan(kb: KnowledgeBase) ->
         "code": first_test.ref,
         "display": first_test.title,
     }
-    assert "links" not in card  # the exported Patient has no record number (see tests/security for links)
+    assert [link["type"] for link in card["links"]] == ["smart"]  # no record number: no link into the app
     assert card["overrideReasons"]
 
 

@@ -3,10 +3,10 @@ documents (cases, FHIR bundles, CDS Hooks requests) in the ways attackers and br
 
 The suite runs each target for a small fixed budget (derandomized, so CI is repeatable). The long run:
 
-    FBSS_FUZZ_EXAMPLES=100000 FBSS_FUZZ_REPORT=fuzz-figures.json \\
-        nice uv run --frozen pytest tests/security/test_fuzz.py -n 0 -p no:randomly
+    FBSS_FUZZ_EXAMPLES=100000 FBSS_FUZZ_REPORT=fuzz-figures.jsonl \\
+        nice uv run --frozen pytest tests/security/test_fuzz.py -n 2
 
-draws fresh random inputs and writes how many each target tried (figures in docs/security.md).
+draws fresh random inputs and appends how many each target tried (figures in docs/security.md).
 """
 
 from __future__ import annotations
@@ -44,9 +44,12 @@ def tried(target: str) -> None:
 
 
 def write_report() -> None:
+    """Append one line per target to FBSS_FUZZ_REPORT (JSON lines: several worker processes may share the file)."""
     path = os.environ.get("FBSS_FUZZ_REPORT")
     if path and TRIED:
-        Path(path).write_text(json.dumps(dict(sorted(TRIED.items())), indent=2) + "\n")
+        with Path(path).open("a", encoding="utf-8") as handle:
+            for target, inputs in sorted(TRIED.items()):
+                handle.write(json.dumps({"target": target, "inputs": inputs}) + "\n")
 
 
 # -- values ------------------------------------------------------------------------------------------------------
@@ -147,8 +150,9 @@ REPORT_WORDS = ["no", "not", "without", "possible", "cannot exclude", "if", "his
                 "fluid collection", "L4-5", "L5-S1", "L3 through S1", "T2", "left", "right", "bilateral", "and", "or",
                 ",", ".", ";", ":", "\n", "\n\n", "FINDINGS:", "IMPRESSION:", "HISTORY:", "L4-5:", "MRI LUMBAR SPINE",
                 "with contrast", "-", "•", "1.", "(", ")", "at the level above the fusion", "post-operative changes"]
+# Short texts: long ones are the benchmark's (bench/nlp_adversarial_bench.py); here, many odd combinations.
 report_text = st.one_of(
-    st.text(any_char, max_size=2000),
-    st.lists(st.sampled_from(REPORT_WORDS), max_size=400).map(" ".join),
-    st.lists(st.one_of(st.sampled_from(REPORT_WORDS), st.text(any_char, max_size=8)), max_size=300).map("".join),
+    st.text(any_char, max_size=300),
+    st.lists(st.sampled_from(REPORT_WORDS), max_size=80).map(" ".join),
+    st.lists(st.one_of(st.sampled_from(REPORT_WORDS), st.text(any_char, max_size=8)), max_size=60).map("".join),
 )

@@ -43,7 +43,7 @@ def test_discovery_and_patient_view_answer_inside_the_web_app(open_client: TestC
     assert response.status_code == 200
     first = response.json()["cards"][0]
     assert first["indicator"] == "critical" and "cauda equina" in first["summary"].lower()
-    assert "links" not in first  # the EHR's patient id is never put into a link to the app
+    assert [link["type"] for link in first["links"]] == ["smart"]  # the EHR's patient id is never in an app link
     assert "set-cookie" not in response.headers  # EHR clients get no browser session
 
 
