@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fbss import jsonlimits
 from fbss.case.model import Case
 from fbss.errors import FbssError
 from fbss.instruments import schedule
@@ -192,15 +193,17 @@ def _labels(rows: dict[str, list[list[caseform.FieldSpec]]]) -> dict[str, str]:
 VERSION_KEY = "_version"  # the case version a form was opened on, carried in its `_base` field
 
 
-def _version_of(base_field: str) -> int:
-    """The version a posted form was opened on (0: no case yet); a form that does not say counts as opened on none,
-    so it can never silently overwrite a saved version."""
+def _posted_base(base_field: str) -> tuple[dict[str, Any] | None, int]:
+    """The case a posted form was opened on (None if the field is missing or unreadable) and its version (0: none);
+    a form that does not name a version counts as opened on none, so it can never silently overwrite a saved one."""
     try:
-        posted = json.loads(base_field) if len(base_field) <= caseform.MAX_BASE else None
-    except (ValueError, RecursionError):
+        posted = jsonlimits.loads(base_field) if len(base_field) <= caseform.MAX_BASE else None
+    except ValueError:
         posted = None
-    version = posted.get(VERSION_KEY) if isinstance(posted, dict) else None
-    return version if isinstance(version, int) and not isinstance(version, bool) and version >= 0 else 0
+    if not isinstance(posted, dict):
+        return None, 0
+    version = posted.pop(VERSION_KEY, None)
+    return posted, version if isinstance(version, int) and not isinstance(version, bool) and version >= 0 else 0
 
 
 def _opened_on(repo: Repository, identifier: str, version: int) -> dict[str, Any]:
@@ -251,8 +254,11 @@ def case_form_post(
     identifier = repo.identifier_of(patient_id)
     summary = repo.patient(identifier)
     values = text_fields(form)
-    version = min(_version_of(values.get("_base") or ""), summary.case_versions)
-    base = _opened_on(repo, identifier, version)
+    posted, version = _posted_base(values.get("_base") or "")
+    version = min(version, summary.case_versions)
+    # The case the form was opened on (a stored version, or a draft read from the EHR's chart) keeps what the form
+    # does not show; saving checks that no newer version was saved meanwhile.
+    base = posted or _opened_on(repo, identifier, version)
     shown_base = {**base, VERSION_KEY: version}
     current = values.get("_step", "surgery")
     current = current if current in caseform.STEP_IDS else "surgery"
