@@ -75,14 +75,15 @@ async def _public(_host: str, _port: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def cds() -> TestClient:
+def cds() -> Iterator[TestClient]:
     def fhir(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset", "entry": []})
 
     app = create_cds_app(CdsSettings(auth_required=False),
                          client_factory=lambda: httpx.AsyncClient(transport=httpx.MockTransport(fhir)))
     app.state.cds.policy = OutboundPolicy(resolver=_public, deadline=2.0)
-    return TestClient(app, raise_server_exceptions=False)
+    with TestClient(app, raise_server_exceptions=False) as client:  # one event-loop thread for every input
+        yield client
 
 
 CDS_REQUESTS = [hook_request(bundle) for bundle in BUNDLES[:4]]
@@ -109,10 +110,10 @@ def web(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> Iterator
     folder = Path(tempfile.mkdtemp(prefix="fbss-fuzz-", dir=shm)) if shm.is_dir() else tmp_path_factory.mktemp("fuzz")
     db = prepare(folder, kb)
     app = create_app(db, kb, WebConfig(secret_key=SECRET))
-    client = sign_in(TestClient(app, follow_redirects=False, raise_server_exceptions=False), "clinician",
-                     CLINICIAN_PASSWORD)
-    pid = next(p.id for p in Repository(db, user="fuzz").list_patients() if p.identifier == "DEMO-006")
-    yield db, client, pid, _csrf(client)
+    with TestClient(app, follow_redirects=False, raise_server_exceptions=False) as client:
+        sign_in(client, "clinician", CLINICIAN_PASSWORD)
+        pid = next(p.id for p in Repository(db, user="fuzz").list_patients() if p.identifier == "DEMO-006")
+        yield db, client, pid, _csrf(client)
     db.close()
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -200,16 +201,22 @@ def test_fuzz_web_forms(web: tuple[Database, TestClient, int, str], data: st.Dat
 
 
 @pytest.fixture(scope="module")
-def portal(web: tuple[Database, TestClient, int, str], kb: KnowledgeBase) -> dict[str, Any]:
+def portal(web: tuple[Database, TestClient, int, str]) -> Iterator[dict[str, Any]]:
+    """A patient's browser on a fresh link (renewed when one is finished) and a stranger's browser."""
     db, signed_in, _pid, _csrf_token = web
-    return {"db": db, "app": signed_in.app, "client": None, "csrf": ""}
+    options: dict[str, Any] = {"follow_redirects": False, "raise_server_exceptions": False}
+    with TestClient(signed_in.app, **options) as patient, TestClient(signed_in.app, **options) as stranger:
+        state = {"db": db, "client": patient, "stranger": stranger, "csrf": ""}
+        _open_portal(state)
+        yield state
 
 
 def _open_portal(state: dict[str, Any]) -> None:
     token, _link = Portal(state["db"], user="fuzz").create_link("DEMO-002", time_point="month_3")
-    client = TestClient(state["app"], follow_redirects=False, raise_server_exceptions=False)
+    client: TestClient = state["client"]
+    client.cookies.clear()
     client.get(f"/portal/open/{token}")
-    state["client"], state["csrf"] = client, _csrf(client, "/portal/q/nrs_back")
+    state["csrf"] = _csrf(client, "/portal/q/nrs_back")
 
 
 @fuzz.budget(40)
@@ -219,14 +226,13 @@ def _open_portal(state: dict[str, Any]) -> None:
        token=form_text)
 def test_fuzz_portal(portal: dict[str, Any], instrument: str, answers: dict[str, str], token: str) -> None:
     fuzz.tried("patient portal")
-    if portal["client"] is None:
-        _open_portal(portal)
     client: TestClient = portal["client"]
     response = client.post(f"/portal/q/{quote(instrument, safe='')}", data={**answers, "csrf": portal["csrf"]})
     assert response.status_code < 500, (instrument, response.status_code)
-    if (response.status_code in (200, 403, 409) and "done" in response.text.lower()) or response.status_code == 403:
-        _open_portal(portal)  # finished or closed: a new link for the next input
-    stranger = TestClient(portal["app"], follow_redirects=False, raise_server_exceptions=False)
+    if response.status_code == 403:
+        _open_portal(portal)  # the link was finished (or closed): a new one for the next input
+    stranger: TestClient = portal["stranger"]
+    stranger.cookies.clear()
     assert stranger.get(f"/portal/open/{quote(token, safe='')}").status_code < 500
 
 
