@@ -71,11 +71,23 @@ json_values: st.SearchStrategy[Any] = st.recursive(
 )
 
 
+class Deep(list[Any]):
+    """Lists nested `levels` deep, shown short: Hypothesis could not print thousands of levels when it reports a
+    failing input, and would report its own RecursionError instead of the failure."""
+
+    levels = 0
+
+    def __repr__(self) -> str:
+        return f"deep({self.levels})"
+
+
 def deep(levels: int) -> Any:
     value: Any = []
-    for _ in range(levels):
+    for _ in range(levels - 1):
         value = [value]
-    return value
+    top = Deep([value])
+    top.levels = levels
+    return top
 
 
 def _paths(value: Any, max_depth: int = 12) -> list[tuple[Any, ...]]:

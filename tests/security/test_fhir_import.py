@@ -68,3 +68,14 @@ def test_a_number_too_long_to_read_is_a_clear_error() -> None:
     """Found by fuzzing: JSON text of a 5,000-digit number ended the import with Python's ValueError."""
     with pytest.raises(FbssError, match="number too long"):
         import_bundle("9" * 5000)
+
+
+@pytest.mark.parametrize("element", ["resourceType", "type"])
+def test_a_deeply_nested_bundle_element_is_named_in_a_short_error(element: str) -> None:
+    """Found by fuzzing: a Bundle whose `type` (or `resourceType`) was 3,000 nested lists ended the import with a
+    RecursionError while the error message showed the value."""
+    data = copy.deepcopy(bundle("cauda_equina_after_microdiscectomy"))
+    data[element] = list(fuzz.deep(3000))  # plain lists, as JSON decodes them
+    with pytest.raises(FbssError) as refused:
+        import_bundle(data)
+    assert "[[[" in str(refused.value) and len(str(refused.value)) < 250
