@@ -98,6 +98,16 @@ def test_merge_marks_a_field_both_changed() -> None:
     assert set(conflicts) == {"pain.nrs_back"}
 
 
+def test_merge_keeps_a_checkbox_ticked_or_cleared_on_a_stale_form() -> None:
+    """Multiple-choice options are form fields too: ticked or cleared here, they are not reverted by the merge."""
+    ticked, cleared = sorted(caseform.OPTION_NAMES)[:2]
+    original = {ticked: "", cleared: "on"}
+    latest = {ticked: "", cleared: "on", "pain.nrs_leg": "9"}
+    merged, conflicts = caseform.merge_stale({ticked: "on"}, original, latest)  # a cleared box is not posted
+    assert merged[ticked] == "on" and cleared not in merged and merged["pain.nrs_leg"] == "9"
+    assert not conflicts
+
+
 @pytest.mark.parametrize("date", ["0001-01-01", "9999-12-31", "1899-12-31"])
 def test_impossible_dates_are_refused_on_the_form_and_in_files(
     clinician: TestClient, database: Database, date: str
