@@ -10,10 +10,11 @@ sources; they recompute nothing.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from fbss.case.model import Presence
 from fbss.fhir import codes as c
@@ -50,10 +51,37 @@ DISCLAIMER = (
 
 @dataclass(frozen=True)
 class CardContext:
-    patient_id: str
+    patient_id: str  # the EHR's id of the patient: never used in a link into the app, whose ids are its own
     hook_instance: str
     app_base_url: str
     unavailable: tuple[str, ...] = ()
+    record_number: str | None = None  # the clinic's record number (the Patient's MR identifier), if it has one
+    birth_year: int | None = None
+
+
+MEDICAL_RECORD = ("http://terminology.hl7.org/CodeSystem/v2-0203", "MR")
+RECORD_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
+
+
+def record_number(patient: object, system: str | None = None) -> str | None:
+    """The clinic's record number from a FHIR Patient: the identifier of `system` if one is configured
+    (FBSS_CDS_RECORD_SYSTEM), else the one typed MR (medical record number); None if it has none."""
+    identifiers = patient.get("identifier") if isinstance(patient, dict) else None
+    for identifier in identifiers if isinstance(identifiers, list) else []:
+        if not isinstance(identifier, dict) or not isinstance(identifier.get("value"), str):
+            continue
+        if system is not None:
+            matches = identifier.get("system") == system
+        else:
+            kind = identifier.get("type")
+            codings = kind.get("coding") if isinstance(kind, dict) else None
+            matches = any(
+                isinstance(c, dict) and (c.get("system"), c.get("code")) == MEDICAL_RECORD
+                for c in (codings if isinstance(codings, list) else [])
+            )
+        if matches and RECORD_NUMBER.fullmatch(identifier["value"]):
+            return str(identifier["value"])
+    return None
 
 
 def short(text: str, limit: int = LIMIT) -> str:
@@ -95,8 +123,13 @@ def smart_link(ctx: CardContext) -> Link:
 
 
 def _links(ctx: CardContext) -> list[Link]:
-    url = f"{ctx.app_base_url.rstrip('/')}/patients/{quote(ctx.patient_id, safe='')}/assessment"
-    return [Link(label="Open the full assessment in FBSS Navigator", url=url, type="absolute"), smart_link(ctx)]
+    """The SMART launch, and a link to the patient's page in the app by the clinic's record number (the birth year
+    checked there) when the EHR sent one: the EHR's own patient id means nothing to the app, whose ids are its own."""
+    if ctx.record_number is None:
+        return [smart_link(ctx)]
+    query = {"record": ctx.record_number} | ({"born": str(ctx.birth_year)} if ctx.birth_year else {})
+    url = f"{ctx.app_base_url.rstrip('/')}/patients/lookup?{urlencode(query)}"
+    return [Link(label="Open this patient in FBSS Navigator", url=url, type="absolute"), smart_link(ctx)]
 
 
 def _source(label: str, ids: tuple[str, ...], kb: KnowledgeBase, topic: CdsCoding | None = None) -> Source:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import reprlib
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -118,13 +119,13 @@ def validate_bundle_shell(data: object) -> list[object]:
     if not isinstance(data, dict):
         raise FhirError("expected a JSON object: a FHIR Bundle")
     if data.get("resourceType") != "Bundle":
-        raise FhirError(f"expected resourceType 'Bundle', got {data.get('resourceType')!r}")
+        raise FhirError(f"expected resourceType 'Bundle', got {reprlib.repr(data.get('resourceType'))}")
     entries = data.get("entry", [])
     if not isinstance(entries, list):
         raise FhirError("Bundle.entry must be a list")
     if data.get("type") not in BUNDLE_TYPES:
         # fhir.resources does not check required code bindings, so the value set is checked here
-        raise FhirError(f"Bundle.type must be one of {', '.join(BUNDLE_TYPES)}, got {data.get('type')!r}")
+        raise FhirError(f"Bundle.type must be one of {', '.join(BUNDLE_TYPES)}, got {reprlib.repr(data.get('type'))}")
     shell = {k: v for k, v in data.items() if k != "entry"}
     validate_resource(shell, "Bundle")
     return entries

@@ -130,3 +130,4 @@ class AuditRecord:
     entity_id: str | None
     patient_id: int | None
     hash: str
+    detail: str | None = None

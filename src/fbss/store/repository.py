@@ -18,10 +18,10 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import ENGINE_VERSION, assess
 from fbss.reasoning.assess import Assessment as AssessmentResult
 from fbss.reports.data import to_data
-from fbss.store import audit
+from fbss.store import audit, audit_trail
 from fbss.store.audit import Action, Entity, Event
 from fbss.store.database import Database
-from fbss.store.errors import StoreError, UnknownPatientError
+from fbss.store.errors import StaleVersionError, StoreError, UnknownPatientError
 from fbss.store.models import (
     Assessment,
     AuditEntry,
@@ -43,8 +43,8 @@ from fbss.store.records import (
     ResponseRecord,
 )
 
-IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
-INSTRUMENT_ID = re.compile(r"^[a-z0-9_]{1,64}$")
+IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")  # always with fullmatch: no trailing newline
+INSTRUMENT_ID = re.compile(r"[a-z0-9_]{1,64}")
 MAX_NOTE = 2000
 MAX_NAME = 200
 # A completion time this far ahead of the clock is a typing mistake, not clock drift.
@@ -57,7 +57,7 @@ def utc_now() -> dt.datetime:
 
 def check_identifier(identifier: str) -> str:
     """A patient identifier: 1-64 letters, digits and . _ : / -, starting with a letter or digit."""
-    if not IDENTIFIER.match(identifier):
+    if not isinstance(identifier, str) or not IDENTIFIER.fullmatch(identifier):
         raise StoreError(
             f"patient identifier {identifier!r}: use 1 to 64 letters, digits and . _ : / -, "
             "starting with a letter or digit"
@@ -83,11 +83,15 @@ class _Unit:
 
 
 def _patient_record(row: Patient) -> PatientRecord:
-    return PatientRecord(row.id, row.identifier, row.display_name, row.birth_year, row.created_by, row.created_at)
+    return PatientRecord(
+        row.id, row.identifier, row.display_name, row.birth_year, row.created_by, row.created_at
+    )
 
 
 def _version_record(row: CaseVersion, identifier: str) -> CaseVersionRecord:
-    return CaseVersionRecord(row.id, identifier, row.version, row.case_json, row.note, row.created_by, row.created_at)
+    return CaseVersionRecord(
+        row.id, identifier, row.version, row.case_json, row.note, row.created_by, row.created_at
+    )
 
 
 def _assessment_record(row: Assessment, identifier: str, version: int) -> AssessmentRecord:
@@ -150,16 +154,39 @@ class Repository:
 
     @contextmanager
     def _unit(self) -> Iterator[_Unit]:
-        """One transaction: commit the work and its audit entries together, or neither."""
-        with self.db.errors(), self.db.sessions() as session, session.begin():
+        """One transaction: commit the work and its audit entries together, or neither. Audit entries of earlier
+        reads that are still waiting (see `fbss.store.audit_trail`) are written first, in the same transaction."""
+        trail = self.db.audit_trail
+        carried: list[audit_trail.Entry] = []
+        try:
+            with self.db.errors(), self.db.sessions() as session, session.begin():
+                unit = _Unit(session)
+                yield unit
+                if unit.events:
+                    carried = trail.take_for(session)
+                audit.append(session, self.user, unit.events, self._clock())
+        except BaseException as exc:
+            trail.returned(carried, exc)
+            raise
+        if carried:
+            trail.written()
+
+    @contextmanager
+    def _read(self) -> Iterator[_Unit]:
+        """A read-only transaction that never waits for the write lock; its audit entries are written afterwards,
+        waiting a few seconds at most (else they wait in memory and the read still answers)."""
+        self.db.audit_trail.check_capacity()
+        with self.db.errors(), self.db.read_sessions() as session, session.begin():
             unit = _Unit(session)
             yield unit
-            audit.append(session, self.user, unit.events, self._clock())
+        self.db.audit_trail.record(self.user, unit.events, self._clock())
 
     def _find_patient(self, unit: _Unit, identifier: str, *, lock: bool = False) -> Patient:
         query = select(Patient).where(Patient.identifier == check_identifier(identifier))
         if lock:
-            query = query.with_for_update()  # serialises version numbering on PostgreSQL; SQLite locks the file
+            query = (
+                query.with_for_update()
+            )  # serialises version numbering on PostgreSQL; SQLite locks the file
         patient = unit.session.scalar(query)
         if patient is None:
             raise UnknownPatientError(f"no patient with identifier '{identifier}'; see `fbss patient list`")
@@ -181,8 +208,13 @@ class Repository:
             raise StoreError(f"--birth-year: expected a year from 1900 to {this_year}, got {birth_year}")
         try:
             with self._unit() as unit:
-                if unit.session.scalar(select(Patient.id).where(Patient.identifier == identifier)) is not None:
-                    raise StoreError(f"a patient with identifier '{identifier}' already exists; nothing was added")
+                if (
+                    unit.session.scalar(select(Patient.id).where(Patient.identifier == identifier))
+                    is not None
+                ):
+                    raise StoreError(
+                        f"a patient with identifier '{identifier}' already exists; nothing was added"
+                    )
                 row = Patient(
                     identifier=identifier,
                     display_name=display_name,
@@ -196,25 +228,27 @@ class Repository:
                 return _patient_record(row)
         except IntegrityError:
             # Another user added the same identifier between our check and our insert.
-            raise StoreError(f"a patient with identifier '{identifier}' already exists; nothing was added") from None
+            raise StoreError(
+                f"a patient with identifier '{identifier}' already exists; nothing was added"
+            ) from None
 
     def identifier_of(self, patient_id: int) -> str:
         """The identifier of a patient known by database id (web addresses carry ids, not record numbers)."""
-        with self.db.errors(), self.db.sessions() as session:
+        with self.db.errors(), self.db.read_sessions() as session:
             identifier = session.scalar(select(Patient.identifier).where(Patient.id == patient_id))
         if identifier is None:
             raise UnknownPatientError(f"no patient with id {patient_id}")
         return identifier
 
     def list_patients(self) -> list[PatientRecord]:
-        with self._unit() as unit:
+        with self._read() as unit:
             rows = unit.session.scalars(select(Patient).order_by(Patient.identifier)).all()
             unit.log(Action.list_, Entity.patient)
             return [_patient_record(row) for row in rows]
 
     def patient(self, identifier: str) -> PatientSummary:
         """One patient and how much is on file."""
-        with self._unit() as unit:
+        with self._read() as unit:
             row = self._find_patient(unit, identifier)
             versions = unit.session.execute(
                 select(func.count(), func.max(CaseVersion.created_at)).where(CaseVersion.patient_id == row.id)
@@ -231,12 +265,19 @@ class Repository:
                 .where(QuestionnaireResponse.patient_id == row.id)
             )
             unit.log(Action.read, Entity.patient, row.id, row.id)
-            return PatientSummary(_patient_record(row), versions[0], versions[1], assessments or 0, responses or 0)
+            return PatientSummary(
+                _patient_record(row), versions[0], versions[1], assessments or 0, responses or 0
+            )
 
     # -- case versions -------------------------------------------------------------------------------------
 
-    def save_case(self, identifier: str, case: Case, *, note: str | None = None) -> CaseVersionRecord:
-        """Store the case as the patient's next version; earlier versions stay as they were."""
+    def save_case(
+        self, identifier: str, case: Case, *, note: str | None = None, expected_version: int | None = None
+    ) -> CaseVersionRecord:
+        """Store the case as the patient's next version; earlier versions stay as they were.
+
+        With `expected_version` (the version an edit started from; 0 for none), a newer version saved meanwhile
+        refuses the save (StaleVersionError) instead of silently undoing it."""
         if note is not None:
             note = note.strip() or None
             if note and len(note) > MAX_NOTE:
@@ -247,6 +288,11 @@ class Repository:
             latest = unit.session.scalar(
                 select(func.max(CaseVersion.version)).where(CaseVersion.patient_id == patient.id)
             )
+            if expected_version is not None and (latest or 0) != expected_version:
+                raise StaleVersionError(
+                    f"version {latest} of the case was saved after version {expected_version}, which this edit "
+                    "started from"
+                )
             row = CaseVersion(
                 patient_id=patient.id,
                 version=(latest or 0) + 1,
@@ -262,7 +308,7 @@ class Repository:
 
     def case_history(self, identifier: str) -> list[CaseVersionRecord]:
         """Every version of the patient's case, oldest first."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             rows = unit.session.scalars(
                 select(CaseVersion).where(CaseVersion.patient_id == patient.id).order_by(CaseVersion.version)
@@ -275,7 +321,7 @@ class Repository:
 
     def case_version(self, identifier: str, version: int | None = None) -> CaseVersionRecord:
         """One version (default: the latest)."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             row = self._version_row(unit, patient, version)
             unit.log(Action.read, Entity.case_version, row.id, patient.id)
@@ -291,7 +337,9 @@ class Repository:
         if row is None:
             if version is None:
                 raise StoreError(f"patient '{patient.identifier}' has no saved case; use `fbss case save`")
-            raise StoreError(f"patient '{patient.identifier}' has no case version {version}; see `fbss case history`")
+            raise StoreError(
+                f"patient '{patient.identifier}' has no case version {version}; see `fbss case history`"
+            )
         return row
 
     # -- assessments ---------------------------------------------------------------------------------------
@@ -329,7 +377,7 @@ class Repository:
 
     def assessments(self, identifier: str) -> list[AssessmentRecord]:
         """Every stored assessment of the patient's case versions, oldest first."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             rows = unit.session.execute(
                 select(Assessment, CaseVersion.version)
@@ -345,7 +393,7 @@ class Repository:
 
     def latest_assessment(self, identifier: str, version: int | None = None) -> AssessmentRecord | None:
         """The newest stored assessment of one case version (default: the latest version), or None."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             snapshot = self._version_row(unit, patient, version)
             row = unit.session.scalar(
@@ -363,14 +411,12 @@ class Repository:
     def case_with_assessment(self, identifier: str, version: int | None = None) -> CaseWithAssessment:
         """A case version (default: the newest) and the stamp of its newest stored assessment, in one transaction
         and without reading the stored result: what a page that recomputes the assessment needs."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             unit.log(Action.read, Entity.patient, patient.id, patient.id)
-            if (
-                version is None
-                and unit.session.scalar(select(CaseVersion.id).where(CaseVersion.patient_id == patient.id).limit(1))
-                is None
-            ):
+            if version is None and unit.session.scalar(
+                select(CaseVersion.id).where(CaseVersion.patient_id == patient.id).limit(1)
+            ) is None:
                 return CaseWithAssessment(_patient_record(patient), None, None)
             snapshot = self._version_row(unit, patient, version)
             unit.log(Action.read, Entity.case_version, snapshot.id, patient.id)
@@ -392,17 +438,12 @@ class Repository:
             if row is not None:
                 unit.log(Action.read, Entity.assessment, row.id, patient.id)
                 stamp = AssessmentStamp(
-                    row.id,
-                    patient.identifier,
-                    snapshot.version,
-                    row.as_of,
-                    row.engine_version,
-                    row.knowledge_version,
-                    row.knowledge_fingerprint,
-                    row.created_by,
-                    row.created_at,
+                    row.id, patient.identifier, snapshot.version, row.as_of, row.engine_version,
+                    row.knowledge_version, row.knowledge_fingerprint, row.created_by, row.created_at,
                 )
-            return CaseWithAssessment(_patient_record(patient), _version_record(snapshot, patient.identifier), stamp)
+            return CaseWithAssessment(
+                _patient_record(patient), _version_record(snapshot, patient.identifier), stamp
+            )
 
     def latest_triage(self) -> dict[str, LatestTriage]:
         """Every patient's newest stored assessment of their newest case version, reduced to what the patient
@@ -412,7 +453,7 @@ class Repository:
         if self.db.dialect == "postgresql":
             fired = func.jsonb_array_length(Assessment.result[("triage", "fired")])
         leading = Assessment.result[("differential", "causes", 0, "title")].as_string()
-        with self._unit() as unit:
+        with self._read() as unit:
             newest_version = (
                 select(CaseVersion.patient_id, func.max(CaseVersion.version).label("version"))
                 .group_by(CaseVersion.patient_id)
@@ -452,7 +493,7 @@ class Repository:
 
     def reproduce(self, assessment_id: int, kb: KnowledgeBase) -> Reproduction:
         """Re-assess the stored snapshot behind an assessment and compare with what was stored."""
-        with self._unit() as unit:
+        with self._read() as unit:
             row = unit.session.get(Assessment, assessment_id)
             if row is None:
                 raise StoreError(f"no assessment with id {assessment_id}")
@@ -474,47 +515,58 @@ class Repository:
         again = to_data(assess(case.model_copy(update={"assessment_date": stored.as_of}), kb), kb)
         if again == stored.result:
             return Reproduction(identical=True, comparable=True, reason="identical")
-        return Reproduction(identical=False, comparable=True, reason="same engine and knowledge, different result")
+        return Reproduction(
+            identical=False, comparable=True, reason="same engine and knowledge, different result"
+        )
 
     # -- questionnaire responses ---------------------------------------------------------------------------
 
     def add_response(self, identifier: str, response: NewResponse) -> ResponseRecord:
         """Store a scored questionnaire response."""
-        if not INSTRUMENT_ID.match(response.instrument_id):
-            raise StoreError(f"instrument id {response.instrument_id!r}: lower-case letters, digits and _ only")
+        self._check_response(response)
+        with self._unit() as unit:
+            patient = self._find_patient(unit, identifier)
+            return self._insert_response(unit, patient, response)
+
+    def _check_response(self, response: NewResponse) -> None:
+        if not INSTRUMENT_ID.fullmatch(response.instrument_id):
+            raise StoreError(
+                f"instrument id {response.instrument_id!r}: lower-case letters, digits and _ only"
+            )
         if response.completed_at.tzinfo is None:
             raise StoreError("completed_at: give a time with a time zone")
         if response.completed_at > self._clock() + FUTURE_TOLERANCE:
             raise StoreError(f"completed_at: {response.completed_at.isoformat()} is in the future")
         if response.time_point is not None and not 1 <= len(response.time_point) <= 64:
             raise StoreError("--time-point: 1 to 64 characters")
-        with self._unit() as unit:
-            patient = self._find_patient(unit, identifier)
-            row = QuestionnaireResponse(
-                patient_id=patient.id,
-                instrument_id=response.instrument_id,
-                time_point=response.time_point,
-                answers=response.answers,
-                score=response.score,
-                completed_at=response.completed_at,
-                created_by=self.user,
-                created_at=self._clock(),
+
+    def _insert_response(self, unit: _Unit, patient: Patient, response: NewResponse) -> ResponseRecord:
+        """The response row and the safety alerts its score raised, in the caller's transaction."""
+        row = QuestionnaireResponse(
+            patient_id=patient.id,
+            instrument_id=response.instrument_id,
+            time_point=response.time_point,
+            answers=response.answers,
+            score=response.score,
+            completed_at=response.completed_at,
+            created_by=self.user,
+            created_at=self._clock(),
+        )
+        unit.session.add(row)
+        unit.session.flush()
+        unit.log(Action.create, Entity.questionnaire_response, row.id, patient.id)
+        for alert_id in _alert_ids(response.score):
+            alert = SafetyAlert(
+                patient_id=patient.id, response_id=row.id, alert_id=alert_id, raised_at=row.completed_at
             )
-            unit.session.add(row)
+            unit.session.add(alert)
             unit.session.flush()
-            unit.log(Action.create, Entity.questionnaire_response, row.id, patient.id)
-            for alert_id in _alert_ids(response.score):
-                alert = SafetyAlert(
-                    patient_id=patient.id, response_id=row.id, alert_id=alert_id, raised_at=row.completed_at
-                )
-                unit.session.add(alert)
-                unit.session.flush()
-                unit.log(Action.create, Entity.safety_alert, alert.id, patient.id)
-            return _response_record(row, patient.identifier)
+            unit.log(Action.create, Entity.safety_alert, alert.id, patient.id)
+        return _response_record(row, patient.identifier)
 
     def responses(self, identifier: str, instrument_id: str | None = None) -> list[ResponseRecord]:
         """The patient's questionnaire responses in order of completion (optionally one instrument's only)."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             query = select(QuestionnaireResponse).where(QuestionnaireResponse.patient_id == patient.id)
             if instrument_id is not None:
@@ -532,7 +584,7 @@ class Repository:
 
     def audit_entries(self, identifier: str | None = None, limit: int = 100) -> list[AuditRecord]:
         """Latest audit entries (optionally about one patient), oldest first; reading them is logged too."""
-        with self._unit() as unit:
+        with self._read() as unit:
             query = select(AuditEntry)
             patient_id = None
             if identifier is not None:
@@ -541,13 +593,13 @@ class Repository:
             rows = unit.session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)).all()
             unit.log(Action.read, Entity.audit_log, None, patient_id)
             return [
-                AuditRecord(r.id, r.at, r.who, r.action, r.entity, r.entity_id, r.patient_id, r.hash)
+                AuditRecord(r.id, r.at, r.who, r.action, r.entity, r.entity_id, r.patient_id, r.hash, r.detail)
                 for r in reversed(rows)
             ]
 
     def verify_audit(self) -> audit.ChainCheck:
         """Recompute the audit log's hash chain."""
-        with self._unit() as unit:
+        with self._read() as unit:
             check = audit.verify(unit.session)
             unit.log(Action.read, Entity.audit_log)
             return check

@@ -32,8 +32,10 @@ from fbss.case.model import (
     Surgery,
     UrgentSigns,
 )
+from fbss.case.parse import data_problems, date_problems
 from fbss.case.presentation import Alignment, Function, ReflexExam, SystemicSigns, Work
 from fbss.case.vocabulary import LAB_UNITS, Lab
+from fbss.web import numbers
 
 STEPS: tuple[tuple[str, str], ...] = (
     ("surgery", "Patient and surgery"),
@@ -151,6 +153,9 @@ ROW_KEY = {"reflexes": "reflex", "studies": "modality", "diagnostics": "finding"
 BLANK_ROWS = {"reflexes": 2, "studies": 1, "diagnostics": 2, "prior_treatments": 1}
 ROW_PATH = {"reflexes": "exam.reflexes"}
 """Where a list of rows lives in the case when it is not a top-level list."""
+MAX_BASE = 2_000_000  # characters of the `_base` field (the case the form was opened on, as JSON)
+MAX_ROWS = 100  # rows per list the form accepts: far more than a case has, and a bound on the work per request
+ROW_NAME = re.compile(rf"({'|'.join(ROW_MODELS)})-([0-9]{{1,3}})-([a-z_]{{1,40}})")
 LIST_STEP = "imaging"
 ROW_STEP = {"reflexes": "exam"}
 """The step a list of rows is entered on (default: LIST_STEP)."""
@@ -288,6 +293,11 @@ LAB_FIELDS = tuple(
 )
 
 
+LAB_NAMES = frozenset(name for _lab, value, date in LAB_FIELDS for name in (value.name, date.name))
+OPTION_NAMES = frozenset(f"{f.name}.{option}" for f in FIELDS if f.kind == "multi" for option, _ in f.options)
+"""The checkboxes of multiple-choice fields, one per option."""
+
+
 def row_step(kind: str) -> str:
     return ROW_STEP.get(kind, LIST_STEP)
 
@@ -371,14 +381,53 @@ def values_from_case(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def row_count(values: Mapping[str, str], kind: str) -> int:
-    """Rows that hold something, plus the blank rows offered for new entries."""
+    """Rows that hold something, plus the blank rows offered for new entries (never more than MAX_ROWS)."""
     used = 0
-    prefix = f"{kind}-"
     for name, value in values.items():
-        if name.startswith(prefix) and value:
-            index = int(name.split("-")[1])
-            used = max(used, index + 1)
-    return used + BLANK_ROWS[kind]
+        match = ROW_NAME.fullmatch(name) if value else None
+        if match and match[1] == kind and int(match[2]) < MAX_ROWS:
+            used = max(used, int(match[2]) + 1)
+    return min(used + BLANK_ROWS[kind], MAX_ROWS)
+
+
+def row_name_problems(values: Mapping[str, str]) -> dict[str, str]:
+    """Row fields the form cannot take: an index past MAX_ROWS (or not a number), one message per list."""
+    problems: dict[str, str] = {}
+    for name, value in values.items():
+        kind = next((k for k in ROW_MODELS if name.startswith(f"{k}-")), None)
+        if kind is None or not value:
+            continue
+        match = ROW_NAME.fullmatch(name)
+        if match is None or int(match[2]) >= MAX_ROWS:
+            problems.setdefault(f"{kind}-rows", f"at most {MAX_ROWS} rows; a row named {name[:40]!r} was not read")
+    return problems
+
+
+def merge_stale(
+    mine: Mapping[str, str], original: Mapping[str, str], latest: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """A form opened on an older version, over the version saved since: what this user changed is kept, the rest
+    comes from the newer version, and a field both changed differently is a conflict to check."""
+    merged = dict(latest)
+    conflicts: dict[str, str] = {}
+    for name, value in mine.items():
+        if not _is_control(name):
+            merged.setdefault(name, value)  # note, step, report text: this user's
+            continue
+        if value == original.get(name, ""):
+            continue  # untouched here: the newer version's value stands
+        theirs = latest.get(name, "")
+        if theirs != original.get(name, "") and theirs != value:
+            conflicts[name] = f"changed meanwhile to {theirs or '(empty)'!r}; yours, kept here: {value or '(empty)'!r}"
+        merged[name] = value
+    for name in original:
+        if _is_control(name) and name not in mine and latest.get(name, "") == original[name]:
+            merged.pop(name, None)  # emptied here (a cleared checkbox is not posted) and untouched there
+    return merged, conflicts
+
+
+def _is_control(name: str) -> bool:
+    return name in BY_NAME or name in LAB_NAMES or name in OPTION_NAMES or ROW_NAME.fullmatch(name) is not None
 
 
 @dataclass
@@ -405,15 +454,11 @@ def _convert(spec: FieldSpec, raw: str) -> tuple[Any, str | None]:
     if not raw:
         return None, None
     if spec.kind == "int":
-        try:
-            return int(raw), None
-        except ValueError:
-            return None, f"enter a whole number, not {raw!r}"
+        whole = numbers.whole(raw)
+        return (whole, None) if whole is not None else (None, f"enter a whole number, not {raw[:20]!r}")
     if spec.kind == "float":
-        try:
-            return float(raw.replace(",", ".")), None
-        except ValueError:
-            return None, f"enter a number, not {raw!r}"
+        decimal = numbers.decimal(raw)
+        return (decimal, None) if decimal is not None else (None, f"enter a number, not {raw[:20]!r}")
     if spec.kind == "date":
         try:
             return dt.date.fromisoformat(raw).isoformat(), None
@@ -462,7 +507,7 @@ def case_data_from_form(
         target = _get(data, section) if section else data
         if isinstance(target, dict):
             target.pop(leaf, None)
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = row_name_problems(form)
     for spec in FIELDS:
         if spec.name == SCREEN_FIELD:
             continue
@@ -551,8 +596,15 @@ def validate(result: FormResult) -> tuple[Case | None, dict[str, str]]:
     data = dict(result.data)
     row_index = data.pop("_row_index", {})
     errors = dict(result.errors)
+    unreadable = data_problems(data)
+    if unreadable:
+        for path, message in unreadable:
+            errors.setdefault(_field_for(tuple(path.split(".")), message, row_index), message)
+        return None, errors
     try:
         case = Case.model_validate(data)
+        for path, message in date_problems(case):
+            errors.setdefault(_field_for(tuple(path.split(".")), message, row_index), message)
     except ValidationError as exc:
         for error in exc.errors():
             message = error["msg"].removeprefix("Value error, ")

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fbss import jsonlimits
 from fbss.case.model import Case
 from fbss.errors import FbssError
 from fbss.instruments import schedule
@@ -25,12 +26,12 @@ from fbss.reports.i18n import LANGUAGES
 from fbss.reports.safety_view import safety_view
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 from fbss.store.diff import ABSENT, Change, diff
-from fbss.store.errors import StoreError
+from fbss.store.errors import StaleVersionError, StoreError
 from fbss.store.outcomes import InstrumentTrend, trends
-from fbss.store.portal import DEFAULT_VALIDITY
+from fbss.store.portal import DEFAULT_VALIDITY, MAX_VALIDITY
 from fbss.store.records import AssessmentRecord, AssessmentStamp, CaseVersionRecord, ResponseRecord
 from fbss.store.repository import Repository
-from fbss.web import caseform, reading
+from fbss.web import caseform, numbers, reading
 from fbss.web.patient_portal import instruments_for
 from fbss.web.services import CheckedForm, PortalStore, Repo, Services, services, text_fields
 from fbss.web.templating import language, render
@@ -78,10 +79,9 @@ def add_patient(
     try:
         if not identifier:
             raise StoreError("record number: required")
-        try:
-            birth_year = int(year_text) if year_text else None
-        except ValueError:
-            raise StoreError(f"birth year: enter a year such as 1966, not {year_text!r}") from None
+        birth_year = numbers.whole(year_text) if year_text else None
+        if year_text and birth_year is None:
+            raise StoreError(f"birth year: enter a year such as 1966, not {year_text[:20]!r}")
         record = repo.add_patient(identifier, display_name=values.get("display_name") or None, birth_year=birth_year)
     except StoreError as exc:
         patients = repo.list_patients()
@@ -212,17 +212,58 @@ def _labels(rows: dict[str, list[list[caseform.FieldSpec]]]) -> dict[str, str]:
     return labels
 
 
+VERSION_KEY = "_version"  # the case version a form was opened on, carried in its `_base` field
+
+
+def _posted_base(base_field: str) -> tuple[dict[str, Any] | None, int]:
+    """The case a posted form was opened on (None if the field is missing or unreadable) and its version (0: none);
+    a form that does not name a version counts as opened on none, so it can never silently overwrite a saved one."""
+    try:
+        posted = jsonlimits.loads(base_field) if len(base_field) <= caseform.MAX_BASE else None
+    except ValueError:
+        posted = None
+    if not isinstance(posted, dict):
+        return None, 0
+    version = posted.pop(VERSION_KEY, None)
+    return posted, version if isinstance(version, int) and not isinstance(version, bool) and version >= 0 else 0
+
+
+def _opened_on(repo: Repository, identifier: str, version: int) -> dict[str, Any]:
+    """The case a form was opened on, read from the database (what the browser sends back is not trusted)."""
+    return repo.case_version(identifier, version).data if version else {"id": _case_id(identifier)}
+
+
 @router.get("/patients/{patient_id}/case/new")
 def case_form(request: Request, patient_id: int, repo: Repo, step: str = "surgery") -> HTMLResponse:
     identifier = repo.identifier_of(patient_id)
     summary = repo.patient(identifier)
-    base: dict[str, Any] = {}
-    base = repo.case_version(identifier).data if summary.case_versions else {"id": _case_id(identifier)}
+    version = summary.case_versions
+    base = _opened_on(repo, identifier, version)
     values = caseform.values_from_case(base)
     if not values.get("assessment_date"):
         values["assessment_date"] = services(request).today().isoformat()
     step = step if step in caseform.STEP_IDS else "surgery"
-    return _form_page(request, summary.patient, step, values, base, {})
+    return _form_page(request, summary.patient, step, values, {**base, VERSION_KEY: version}, {})
+
+
+def _stale(
+    request: Request, repo: Repository, summary: Any, identifier: str, step: str, values: dict[str, str],
+    opened: dict[str, Any],
+) -> HTMLResponse:
+    """The form again, over the version saved since it was opened: this user's changes kept, the rest updated,
+    fields both changed marked; nothing is saved until the user checks and saves again."""
+    newest = repo.case_version(identifier)
+    merged, conflicts = caseform.merge_stale(
+        values, caseform.values_from_case(opened), caseform.values_from_case(newest.data)
+    )
+    when = newest.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    notice = (
+        f"Not saved: version {newest.version} of this case was saved by {newest.created_by} at {when}, after you "
+        "opened this form. Your changes are kept below over that version, and what you did not change now shows "
+        "the newer values" + ("; check the fields marked" if conflicts else "") + ". Save again to store it."
+    )
+    return _form_page(request, summary.patient, step, merged, {**newest.data, VERSION_KEY: newest.version},
+                      conflicts, status_code=409, notice=notice)
 
 
 @router.post("/patients/{patient_id}/case/new")
@@ -231,12 +272,12 @@ def case_form_post(request: Request, patient_id: int, form: CheckedForm, repo: R
     identifier = repo.identifier_of(patient_id)
     summary = repo.patient(identifier)
     values = text_fields(form)
-    try:
-        base = json.loads(values.get("_base") or "{}")
-        if not isinstance(base, dict):
-            raise ValueError
-    except ValueError:
-        base = {}
+    posted, version = _posted_base(values.get("_base") or "")
+    version = min(version, summary.case_versions)
+    # The case the form was opened on (a stored version, or a draft read from the EHR's chart) keeps what the form
+    # does not show; saving checks that no newer version was saved meanwhile.
+    base = posted or _opened_on(repo, identifier, version)
+    shown_base = {**base, VERSION_KEY: version}
     current = values.get("_step", "surgery")
     current = current if current in caseform.STEP_IDS else "surgery"
     go = values.get("go", current)
@@ -246,82 +287,50 @@ def case_form_post(request: Request, patient_id: int, form: CheckedForm, repo: R
         try:
             proposals = reading.propose(report_text)
         except FbssError as exc:
-            return _form_page(
-                request,
-                summary.patient,
-                "imaging",
-                values,
-                base,
-                {"report_text": str(exc)},
-                report_text=report_text,
-                status_code=400,
-            )
+            return _form_page(request, summary.patient, "imaging", values, shown_base, {"report_text": str(exc)},
+                              report_text=report_text, status_code=400)
         notice = None if proposals else "No finding was recognised in the report; enter findings by hand."
-        return _form_page(
-            request,
-            summary.patient,
-            "imaging",
-            values,
-            base,
-            {},
-            proposals=proposals,
-            report_text=report_text,
-            notice=notice,
-        )
+        return _form_page(request, summary.patient, "imaging", values, shown_base, {}, proposals=proposals,
+                          report_text=report_text, notice=notice)
     if go == "apply_report":
         proposals = reading.decode(values.get("_proposals", "[]"))
         decisions = {p["key"]: values.get(f"proposal-{p['key']}", "") for p in proposals}
         undecided = [p for p in proposals if p["choosable"] and decisions[p["key"]] not in ("accept", "reject")]
         if undecided:
             errors = {f"proposal-{p['key']}": "accept or reject this finding" for p in undecided}
-            return _form_page(
-                request,
-                summary.patient,
-                "imaging",
-                values,
-                base,
-                errors,
-                proposals=proposals,
-                report_text=report_text,
-                status_code=400,
-            )
+            return _form_page(request, summary.patient, "imaging", values, shown_base, errors, proposals=proposals,
+                              report_text=report_text, status_code=400)
         values = reading.apply(values, proposals, decisions)
         values.pop(CHART_PROPOSALS_FIELD, None)
         accepted = sum(1 for d in decisions.values() if d == "accept")
-        return _form_page(
-            request,
-            summary.patient,
-            "imaging",
-            values,
-            base,
-            {},
-            notice=f"{accepted} finding(s) from the report added below; rejected ones were not.",
-        )
+        return _form_page(request, summary.patient, "imaging", values, shown_base, {},
+                          notice=f"{accepted} finding(s) from the report added below; rejected ones were not.")
 
-    user = getattr(request.state, "user", None)
-    result = caseform.case_data_from_form(
-        values, base, _case_id(identifier), recorded_by=user.username if user else None, now=svc.clock()
-    )
+    result = caseform.case_data_from_form(values, base, _case_id(identifier))
     case, errors = caseform.validate(result)
     if go == "save":
         if case is None:
             first = next((s for s in caseform.STEP_IDS if s in {caseform.step_of(n) for n in errors}), current)
-            return _form_page(request, summary.patient, first, values, base, errors, status_code=400)
-        return _save(request, svc, repo, identifier, patient_id, case, values.get("note", ""))
+            return _form_page(request, summary.patient, first, values, shown_base, errors, status_code=400)
+        try:
+            return _save(request, svc, repo, identifier, patient_id, case, values.get("note", ""), version)
+        except StaleVersionError:
+            return _stale(request, repo, summary, identifier, current, values, base)
     target = go if go in caseform.STEP_IDS else current
     here = {name: message for name, message in errors.items() if caseform.step_of(name) == current}
     if here and caseform.STEP_IDS.index(target) > caseform.STEP_IDS.index(current):
-        return _form_page(request, summary.patient, current, values, base, here, status_code=400)
+        return _form_page(request, summary.patient, current, values, shown_base, here, status_code=400)
     shown = {name: message for name, message in errors.items() if caseform.step_of(name) == target}
-    return _form_page(request, summary.patient, target, values, base, shown)
+    return _form_page(request, summary.patient, target, values, shown_base, shown)
 
 
 def _save(
-    request: Request, svc: Services, repo: Repository, identifier: str, patient_id: int, case: Case, note: str
+    request: Request, svc: Services, repo: Repository, identifier: str, patient_id: int, case: Case, note: str,
+    opened_on: int,
 ) -> Response:
     if case.assessment_date is None:
         case = case.model_copy(update={"assessment_date": svc.today()})
-    version = repo.save_case(identifier, case, note=note or None)
+    version = repo.save_case(identifier, case, note=note or None, expected_version=opened_on)
     repo.assess_case(identifier, svc.kb, version=version.version)
     return RedirectResponse(f"/patients/{patient_id}/assessment", status_code=303)
 
@@ -562,11 +571,12 @@ def create_portal_link(
     known = {tp.id for tp in svc.instruments.schedule.time_points}
     if time_point is not None and time_point not in known:
         raise StoreError(f"time point: expected one of {', '.join(sorted(known))}")
-    days = str(form.get("days", "")) or str(DEFAULT_VALIDITY.days)
-    if not days.isdigit():
-        raise StoreError("valid for: a whole number of days")
-    token, link = portal.create_link(identifier, time_point=time_point, valid_for=dt.timedelta(days=int(days)))
-    url = str(request.base_url).rstrip("/") + f"/portal/open/{token}"
+    days = numbers.whole_in(str(form.get("days", "")) or str(DEFAULT_VALIDITY.days), "valid for (days)", 1,
+                            MAX_VALIDITY.days)
+    token, link = portal.create_link(identifier, time_point=time_point, valid_for=dt.timedelta(days=days))
+    # The configured public address, never the request's Host header (which a client chooses).
+    base = svc.config.public_url or str(request.base_url).rstrip("/")
+    url = f"{base}/portal/open/{token}"
     summary = repo.patient(identifier)
     return render(request, "portal_link_created.html", patient=summary.patient, tab="outcomes", url=url, link=link)
 

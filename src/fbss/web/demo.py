@@ -17,6 +17,8 @@ from fbss.instruments import InstrumentCatalogue, load_instruments
 from fbss.knowledge.base import KnowledgeBase
 from fbss.store.accounts import Accounts, Role
 from fbss.store.database import Database
+from fbss.store.errors import StoreError
+from fbss.store.installation import claim_for_demo
 from fbss.store.outcomes import record_response
 from fbss.store.repository import Repository
 
@@ -118,22 +120,39 @@ def _shifted(case: Case, today: dt.date) -> Case:
 
 @dataclass(frozen=True)
 class DemoAccounts:
-    clinician_password: str
-    admin_password: str
+    clinician_password: str | None  # None: the account was not reset (disabled by an admin of the demo)
+    admin_password: str | None
+    notes: tuple[str, ...] = ()
 
 
 def _password(variable: str) -> str:
     return os.environ.get(variable) or secrets.token_urlsafe(12)
 
 
+def claim(db: Database) -> None:
+    """Make sure the database is the demo's own (an empty one becomes it); a clinic's database is refused."""
+    claim_for_demo(db, DEMO_USER)
+
+
 def ensure_accounts(db: Database) -> DemoAccounts:
-    """The demo clinician and admin, with passwords from the environment or new random ones each start."""
+    """The demo clinician and admin, with passwords from the environment or new random ones each start; an
+    account an admin of the demo disabled stays disabled."""
     accounts = Accounts(db, user=DEMO_USER)
-    clinician = _password(CLINICIAN_PASSWORD_VARIABLE)
-    admin = _password(ADMIN_PASSWORD_VARIABLE)
-    accounts.ensure_user("clinician", clinician, Role.clinician, display_name="Dr Demo Clinician")
-    accounts.ensure_user("admin", admin, Role.admin, display_name="Demo Admin")
-    return DemoAccounts(clinician, admin)
+    passwords: list[str | None] = []
+    notes = []
+    for username, role, variable, name in (
+        ("clinician", Role.clinician, CLINICIAN_PASSWORD_VARIABLE, "Dr Demo Clinician"),
+        ("admin", Role.admin, ADMIN_PASSWORD_VARIABLE, "Demo Admin"),
+    ):
+        password = _password(variable)
+        try:
+            accounts.ensure_user(username, password, role, display_name=name)
+        except StoreError as exc:
+            passwords.append(None)
+            notes.append(str(exc))
+        else:
+            passwords.append(password)
+    return DemoAccounts(passwords[0], passwords[1], tuple(notes))
 
 
 def seed(

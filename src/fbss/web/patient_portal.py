@@ -12,11 +12,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fbss.instruments import InstrumentCatalogue, InstrumentError, load_crisis_contacts
+from fbss.instruments import InstrumentCatalogue, InstrumentError, load_crisis_contacts, score
 from fbss.instruments.models import Instrument
-from fbss.store.outcomes import record_response
-from fbss.store.portal import Portal, PortalLinkRecord, link_author
-from fbss.store.repository import Repository
+from fbss.store.portal import (
+    AlreadyAnsweredError,
+    LinkClosedError,
+    LinkElsewhereError,
+    Portal,
+    PortalLinkRecord,
+    link_author,
+)
+from fbss.store.records import NewResponse
+from fbss.web import numbers
 from fbss.web.services import CheckedForm, OpenLink, services, text_fields
 from fbss.web.templating import render
 
@@ -76,17 +83,19 @@ def _crisis() -> dict[str, Any]:
 
 @router.get("/portal/open/{token}")
 def open_link(request: Request, token: str) -> Response:
-    """Exchange the link's token for a portal session, then drop the token from the address bar."""
+    """Exchange the link's token for a portal session, then drop the token from the address bar.
+
+    Opening claims nothing (a link preview or a mail scanner may open it first): the first answer sent claims the
+    link for its browser. A browser signed in as staff is never signed out by opening a link."""
     svc = services(request)
-    link = Portal(svc.db, user="portal", clock=svc.clock).resolve(token)
     session = request.state.session
-    lang = session.lang
+    if session.user is not None:
+        return render(request, "portal/problem.html", status_code=409, kind="signed_in", **_crisis())
+    link = Portal(svc.db, user="portal", clock=svc.clock).resolve(token)
     if link is None:
-        session.renew()
-        session.lang = lang
         return render(request, "portal/closed.html", status_code=403, **_crisis())
-    session.renew(portal_link_id=link.id)
-    session.lang = lang
+    if session.portal_link_id != link.id:
+        session.renew(portal_link_id=link.id, reason="portal_link")
     return RedirectResponse("/portal", status_code=303)
 
 
@@ -106,17 +115,21 @@ def questionnaire(request: Request, instrument_id: str, link: OpenLink) -> Respo
     if instrument_id not in wanted:
         return RedirectResponse("/portal", status_code=303)
     instrument = svc.instruments.get(instrument_id)
-    return render(
-        request,
-        "portal/questionnaire.html",
-        instrument=instrument,
-        questions=questions(instrument),
-        answers={},
-        error=None,
-        position=wanted.index(instrument_id) + 1,
-        count=len(wanted),
-        **_crisis(),
-    )
+    return render(request, "portal/questionnaire.html", instrument=instrument, questions=questions(instrument),
+                  answers={}, error=None, position=wanted.index(instrument_id) + 1, count=len(wanted),
+                  **_crisis())
+
+
+def read_answers(instrument: Instrument, values: dict[str, str]) -> tuple[dict[str, int | float | None], list[str]]:
+    """The answers as numbers (an empty answer is None), and the items whose answer is not a number at all."""
+    answers: dict[str, int | float | None] = {}
+    unreadable = []
+    for item in instrument.items:
+        raw = values.get(item.id, "").strip()
+        answers[item.id] = numbers.whole(raw) if raw else None
+        if raw and answers[item.id] is None:  # not '²', '--1' or 5,000 digits
+            unreadable.append(item.id)
+    return answers, unreadable
 
 
 @router.post("/portal/q/{instrument_id}")
@@ -127,53 +140,44 @@ def submit(
     link: OpenLink,
 ) -> Response:
     svc = services(request)
+    session = request.state.session
     wanted, done = _progress(request, link)
     if instrument_id not in wanted or instrument_id in done:
         return RedirectResponse("/portal", status_code=303)
     instrument = svc.instruments.get(instrument_id)
     values = text_fields(form)
-    answers: dict[str, int | float | None] = {}
-    for item in instrument.items:
-        raw = values.get(item.id, "").strip()
-        answers[item.id] = int(raw) if raw.lstrip("-").isdigit() else None
-    repo = Repository(svc.db, user=link_author(link.id), clock=svc.clock)
+    answers, unreadable = read_answers(instrument, values)
+
+    def again(error: Exception, urgent: bool) -> HTMLResponse:
+        return render(request, "portal/questionnaire.html", status_code=400, instrument=instrument,
+                      questions=questions(instrument), answers=values, error=error, urgent=urgent,
+                      position=wanted.index(instrument_id) + 1, count=len(wanted), **_crisis())
+
     try:
-        _response, score = record_response(
-            repo,
-            link.patient_identifier,
-            instrument_id,
-            answers,
-            time_point=link.time_point,
-            catalogue=svc.instruments,
-        )
+        result = score(instrument_id, answers, catalogue=svc.instruments)  # an unreadable answer counts as missing
     except InstrumentError as exc:
-        return render(
-            request,
-            "portal/questionnaire.html",
-            status_code=400,
-            instrument=instrument,
-            questions=questions(instrument),
-            answers=values,
-            error=exc,
-            urgent=bool(exc.alerts),
-            position=wanted.index(instrument_id) + 1,
-            count=len(wanted),
-            **_crisis(),
-        )
+        return again(exc, bool(exc.alerts))  # alerts in the valid answers show the crisis message at once
+    if unreadable:
+        return again(InstrumentError(f"{', '.join(unreadable)}: choose one of the answers", result.alerts),
+                     bool(result.alerts))
+    response = NewResponse(instrument_id, dict(answers), result.model_dump(mode="json"), svc.clock(), link.time_point)
+    try:
+        submitted = _store(request, link).submit(link.id, session.record.id, response, wanted)
+    except AlreadyAnsweredError:
+        return RedirectResponse("/portal", status_code=303)
+    except LinkElsewhereError:
+        return render(request, "portal/problem.html", status_code=409, kind="elsewhere", **_crisis())
+    except LinkClosedError:
+        return render(request, "portal/closed.html", status_code=403, **_crisis())
     done = done | {instrument_id}
-    finished = all(i in done for i in wanted)
-    if finished:
-        _store(request, link).use_link(link.id)
-        lang = request.state.session.lang
-        request.state.session.renew()  # the link is spent: this browser can open nothing more with it
-        request.state.session.lang = lang
+    if submitted.finished:
+        session.forget()  # the link is spent and its sessions ended: this browser can open nothing more with it
     following = next((i for i in wanted if i not in done), None)
-    if score.alerts:
-        alert = score.alerts[0]
+    if result.alerts:
+        alert = result.alerts[0]
         message = next(a.patient_message for a in instrument.alerts if a.id == alert.alert_id)
-        return render(
-            request, "portal/urgent.html", message=message, following=following, finished=finished, **_crisis()
-        )
-    if finished:
+        return render(request, "portal/urgent.html", message=message, following=following,
+                      finished=submitted.finished, **_crisis())
+    if submitted.finished:
         return render(request, "portal/done.html", **_crisis())
     return RedirectResponse(f"/portal/q/{following}", status_code=303)

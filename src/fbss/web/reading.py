@@ -3,14 +3,20 @@ only accepted ones become diagnostic rows of the case (nothing is applied silent
 
 from __future__ import annotations
 
-import json
+import threading
 from typing import Any
 
+from fbss import jsonlimits
 from fbss.case.vocabulary import DiagnosticFinding, Modality, parse_segment
+from fbss.errors import FbssError
 from fbss.web import caseform
 
 FLAG_WORDS = {"uncertain": "hedged", "hypothetical": "hypothetical", "historical": "historical"}
 MAX_PROPOSALS = 60
+# One report is read at a time: reading is CPU-bound (a 100,000-character paste takes seconds), and pastes
+# arriving together must not take the processor from everyone else's pages.
+_READING = threading.BoundedSemaphore(1)
+READING_WAIT_SECONDS = 20.0
 
 
 def _segment(levels: tuple[str, ...] | list[str]) -> str | None:
@@ -28,7 +34,12 @@ def propose(text: str) -> list[dict[str, Any]]:
     listed for information only, since they do not say the finding is there now."""
     from fbss.nlp import extract  # loads the language pipeline on first use
 
-    extraction = extract(text)
+    if not _READING.acquire(timeout=READING_WAIT_SECONDS):
+        raise FbssError("other reports are being read at this moment; try again in a minute")
+    try:
+        extraction = extract(text)
+    finally:
+        _READING.release()
     proposals: list[dict[str, Any]] = []
     for index, finding in enumerate(extraction.findings[:MAX_PROPOSALS]):
         flags = [word for attr, word in FLAG_WORDS.items() if getattr(finding, attr)]
@@ -59,7 +70,7 @@ def propose(text: str) -> list[dict[str, Any]]:
 def decode(text: str) -> list[dict[str, Any]]:
     """Proposals carried through the form, checked again: codes and values from the vocabularies only."""
     try:
-        raw = json.loads(text)
+        raw = jsonlimits.loads(text)
     except ValueError:
         return []
     proposals = []
@@ -83,6 +94,8 @@ def apply(values: dict[str, str], proposals: list[dict[str, Any]], decisions: di
     for proposal in proposals:
         if not proposal.get("choosable") or decisions.get(str(proposal.get("key"))) != "accept":
             continue
+        if index >= caseform.MAX_ROWS:
+            raise FbssError(f"diagnostic findings: at most {caseform.MAX_ROWS} rows; accept fewer findings")
         prefix = f"diagnostics-{index}-"
         values[prefix + "finding"] = str(proposal["code"])
         values[prefix + "presence"] = "absent" if proposal.get("presence") == "absent" else "present"

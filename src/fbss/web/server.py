@@ -82,6 +82,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, data
     if demo:
         from fbss.web import demo as demo_data
 
+        demo_data.claim(db)  # refuses a clinic's database before anything is written
         added = demo_data.seed(db, kb)
         accounts = demo_data.ensure_accounts(db)
         print(f"demo: {added} patient(s) added" if added else "demo: demo patients already present", file=out)
@@ -89,9 +90,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, data
         password = _first_admin(db)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     cds = CdsSettings.from_env()
+    config = WebConfig.from_environment()
+    if config.public_url is None:  # portal links and EHR cards name this address, never the request's Host header
+        config = dataclasses.replace(config, public_url=f"http://{shown_host}:{port}")
     if "FBSS_APP_BASE_URL" not in os.environ:  # cards link back to this app
-        cds = dataclasses.replace(cds, app_base_url=f"http://{shown_host}:{port}")
-    app = create_app(db, kb, WebConfig.from_environment(), cds=cds)
+        cds = dataclasses.replace(cds, app_base_url=config.public_url or "")
+    app = create_app(db, kb, config, cds=cds)
     print(f"\nFBSS Navigator is running at http://{shown_host}:{port}/", file=out)
     if not cds.auth_required:
         clients = "no authentication (FBSS_CDS_AUTH=off)"
@@ -101,10 +105,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, data
         clients = "no trusted client yet: see FBSS_CDS_TRUSTED_ISSUERS"
     print(f"  CDS Hooks service: http://{shown_host}:{port}/cds-services ({clients})", file=out)
     if demo:
-        print(f"  clinician: user name 'clinician', password '{accounts.clinician_password}'", file=out)
-        print(f"  admin:     user name 'admin', password '{accounts.admin_password}'", file=out)
+        for role, secret in (("clinician", accounts.clinician_password), ("admin", accounts.admin_password)):
+            if secret is not None:
+                print(f"  {role + ':':<10} user name '{role}', password '{secret}'", file=out)
+        for note in accounts.notes:
+            print(f"  {note}", file=out)
     elif password:
-        print(f"  first account: user name 'admin', password '{password}' (change it after signing in)", file=out)
+        print(f"  first account: user name 'admin', password '{password}'", file=out)
+        print(f"  change it after signing in: {config.public_url}/account/password", file=out)
+        print("  clinician accounts: `fbss user add NAME --role clinician`", file=out)
     print("  stop with Ctrl+C\n", file=out, flush=True)
     configure_logging()
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", server_header=False)
