@@ -59,13 +59,18 @@ def date_problems(case: Case) -> list[Problem]:
     stack: list[tuple[object, tuple[str, ...]]] = [(case, ())]
     while stack:
         node, path = stack.pop()
-        if isinstance(node, dt.date) and not EARLIEST_DATE <= node <= LATEST_DATE:
+        if isinstance(node, dt.date) and not EARLIEST_DATE <= _day(node) <= LATEST_DATE:
             problems.append((".".join(path), f"a date from {EARLIEST_DATE} to {LATEST_DATE}, not {node.isoformat()}"))
         elif isinstance(node, BaseModel):
             stack.extend((getattr(node, name), (*path, name)) for name in type(node).model_fields)
         elif isinstance(node, tuple):
             stack.extend((value, (*path, str(index))) for index, value in enumerate(node))
     return sorted(problems)
+
+
+def _day(value: dt.date) -> dt.date:
+    """The calendar day of a date or of a moment (who recorded the red-flag screen, and when)."""
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _raise(origin: str, problems: list[Problem]) -> None:
