@@ -37,23 +37,55 @@ READ_ELEMENTS: dict[str, tuple[str, ...]] = {
     "Patient": ("identifier", "gender", "birthDate", "deceased[x]", "managingOrganization"),
     "Condition": ("subject", "code", "clinicalStatus", "verificationStatus", "onset[x]", "recordedDate"),
     "Procedure": (
-        "subject", "status", "code", "category", "performed[x]", "bodySite", "reasonCode", "note",
+        "subject",
+        "status",
+        "code",
+        "category",
+        "performed[x]",
+        "bodySite",
+        "reasonCode",
+        "note",
     ),
     "Observation": (
-        "subject", "status", "code", "value[x]", "effective[x]", "issued", "bodySite", "method", "component",
+        "subject",
+        "status",
+        "code",
+        "value[x]",
+        "effective[x]",
+        "issued",
+        "bodySite",
+        "method",
+        "component",
     ),
     "QuestionnaireResponse": ("subject", "status", "questionnaire", "item", "authored"),
     "DiagnosticReport": (
-        "subject", "status", "code", "effective[x]", "conclusion", "presentedForm", "conclusionCode",
+        "subject",
+        "status",
+        "code",
+        "effective[x]",
+        "conclusion",
+        "presentedForm",
+        "conclusionCode",
     ),
     "DocumentReference": ("subject", "status", "docStatus", "type", "description", "date", "content"),
     "MedicationStatement": ("subject", "status", "medication[x]", "effective[x]", "dateAsserted", "note"),
     "MedicationRequest": (
-        "subject", "status", "intent", "doNotPerform", "medication[x]", "authoredOn", "dispenseRequest",
+        "subject",
+        "status",
+        "intent",
+        "doNotPerform",
+        "medication[x]",
+        "authoredOn",
+        "dispenseRequest",
     ),
     "Medication": ("code",),
     "AllergyIntolerance": (
-        "patient", "code", "clinicalStatus", "verificationStatus", "recordedDate", "onset[x]",
+        "patient",
+        "code",
+        "clinicalStatus",
+        "verificationStatus",
+        "recordedDate",
+        "onset[x]",
     ),
     "Device": ("patient", "type"),
 }
@@ -74,6 +106,11 @@ def _choices(model: type[FHIRAbstractModel]) -> dict[str, list[str]]:
     return dict(_instance(model).get_one_of_many_fields())
 
 
+def _choice_required(model: type[FHIRAbstractModel], fields: list[str]) -> bool:
+    extra = model.model_fields[fields[0]].json_schema_extra
+    return isinstance(extra, dict) and extra.get("one_of_many_required") is True
+
+
 def _keys(model: type[FHIRAbstractModel], name: str) -> tuple[str, ...]:
     """The keys an element may come under: its JSON name and (the full models populate by name) its Python name."""
     alias = model.model_fields[name].alias or name
@@ -91,12 +128,10 @@ def _given(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
 def _structure_checks(model: type[FHIRAbstractModel], kept: set[str]) -> Callable[[Any], Any] | None:
     """The checks the full model makes in Python (required primitives, one-of-many), limited to the kept fields."""
     required = [
-        (_keys(model, name), _keys(model, ext) if ext else ())
-        for name, ext in _required(model)
-        if name in kept
+        (_keys(model, name), _keys(model, ext) if ext else ()) for name, ext in _required(model) if name in kept
     ]
     choices = [
-        (prefix, [_keys(model, f) for f in fields], bool(model.model_fields[fields[0]].json_schema_extra["one_of_many_required"]))  # type: ignore[index]
+        (prefix, [_keys(model, f) for f in fields], _choice_required(model, fields))
         for prefix, fields in _choices(model).items()
         if fields[0] in kept
     ]
@@ -122,7 +157,8 @@ def _structure_checks(model: type[FHIRAbstractModel], kept: set[str]) -> Callabl
             if isinstance(ext, dict) and ext.get("extension"):
                 continue
             raise PydanticCustomError(
-                "model_field_validation.missing", "Value for the field '{field_name}' is required.",
+                "model_field_validation.missing",
+                "Value for the field '{field_name}' is required.",
                 {"field_name": keys[0]},
             )
         return data
@@ -157,27 +193,28 @@ class _Builder:
             self.pending.append(model)
         return name
 
-    def annotation(self, annotation: Any) -> Any:
+    def annotation(self, annotation: Any, in_list: bool = False) -> Any:
         """The full model's annotation with every nested FHIR model replaced by its lean copy."""
         if isinstance(annotation, type) and issubclass(annotation, FhirBase):
-            target = annotation.get_model_klass()  # type: ignore[attr-defined]
+            target = annotation.get_model_klass()
             if target.has_resource_base():
                 return _whole_resource(annotation)  # contained resources: validated in full (rare)
-            return Annotated[ForwardRef(self.element(target)), BeforeValidator(_object_from_text)]
+            lean: Any = ForwardRef(self.element(target))
+            # the full models take null for a single complex element, even a required one, but not in a list
+            return Annotated[lean if in_list else lean | None, BeforeValidator(_object_from_text)]
         origin = typing.get_origin(annotation)
         if origin is Annotated:
             inner, *extras = typing.get_args(annotation)
-            return Annotated[(self.annotation(inner), *extras)]  # type: ignore[misc]
+            return Annotated[(self.annotation(inner, in_list), *extras)]
         if origin in (typing.Union, types.UnionType):
-            return typing.Union[tuple(self.annotation(a) for a in typing.get_args(annotation))]  # noqa: UP007
+            options = tuple(self.annotation(a, in_list) for a in typing.get_args(annotation))
+            return typing.Union[options]  # noqa: UP007
         if origin is list:
             (item,) = typing.get_args(annotation)
-            return list[self.annotation(item)]  # type: ignore[misc]
+            return list[self.annotation(item, in_list=True)]  # type: ignore[misc]
         return annotation
 
-    def copy(
-        self, model: type[FHIRAbstractModel], keep: set[str], config: ConfigDict, name: str
-    ) -> type[BaseModel]:
+    def copy(self, model: type[FHIRAbstractModel], keep: set[str], config: ConfigDict, name: str) -> type[BaseModel]:
         fields: dict[str, Any] = {}
         for field_name, info in model.model_fields.items():
             if field_name not in keep:
@@ -208,7 +245,7 @@ def _whole_resource(wrapper: type[FhirBase]) -> Any:
     def validate(value: Any) -> Any:
         if value is None:
             raise ValueError("None is not allowed as an element of contained")
-        return wrapper.fhir_model_validator(value, wrapper.get_model_klass())  # type: ignore[attr-defined]
+        return wrapper.fhir_model_validator(value, wrapper.get_model_klass())
 
     return Annotated[Any, BeforeValidator(validate)]
 
@@ -219,13 +256,12 @@ def _expand(model: type[FHIRAbstractModel], elements: tuple[str, ...]) -> set[st
     wanted: set[str] = set()
     for element in elements:
         wanted.update(choices[element[:-3]] if element.endswith("[x]") else [element])
-    wanted.update(name for name, ext in _required(model) for name in (name, ext) if name)
-    for name, info in model.model_fields.items():
-        if info.is_required():
-            wanted.add(name)
-        for prefix, fields in choices.items():
-            if name in fields and model.model_fields[fields[0]].json_schema_extra["one_of_many_required"]:  # type: ignore[index]
-                wanted.update(choices[prefix])
+    for primitive, extension in _required(model):
+        wanted.update(filter(None, (primitive, extension)))
+    wanted.update(name for name, info in model.model_fields.items() if info.is_required())
+    for fields in choices.values():
+        if _choice_required(model, fields):
+            wanted.update(fields)
     keep = set()
     for name, info in model.model_fields.items():
         alias = info.alias or name
@@ -248,10 +284,7 @@ class ReadModel:
         if unknown:
             raise ValidationError.from_exception_data(
                 self.kind,
-                [
-                    {"type": "extra_forbidden", "loc": (key,), "input": data[key]}
-                    for key in unknown
-                ],
+                [{"type": "extra_forbidden", "loc": (key,), "input": data[key]} for key in unknown],
             )
         self.model.model_validate(data)
 
