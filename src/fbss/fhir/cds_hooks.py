@@ -57,6 +57,7 @@ from fbss.fhir.cds_models import (
     Source,
 )
 from fbss.fhir.importer import NotApplicableError, import_resources
+from fbss.fhir.read_models import read_models
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import default_knowledge
 from fbss.reasoning.assess import assess
@@ -388,6 +389,7 @@ def cds_router(
         client_factory=client_factory or _default_client_factory(settings.fhir_timeout_seconds),
         verifier=TokenVerifier(settings.issuers, replay=replay_store(settings.replay_db)),
     )
+    read_models()  # the lean read models resources are validated with: built now, not during the first call
     router = APIRouter(tags=["CDS Hooks"])
 
     @router.get("/cds-services")
