@@ -130,8 +130,9 @@ def _structure_checks(model: type[FHIRAbstractModel], kept: set[str]) -> Callabl
     required = [
         (_keys(model, name), _keys(model, ext) if ext else ()) for name, ext in _required(model) if name in kept
     ]
+    # each choice as {key: which type}, so that a check looks at the keys given, not at every type of the choice
     choices = [
-        (prefix, [_keys(model, f) for f in fields], _choice_required(model, fields))
+        (prefix, {key: i for i, f in enumerate(fields) for key in _keys(model, f)}, _choice_required(model, fields))
         for prefix, fields in _choices(model).items()
         if fields[0] in kept
     ]
@@ -145,7 +146,7 @@ def _structure_checks(model: type[FHIRAbstractModel], kept: set[str]) -> Callabl
         if primitive_extension and all(data.get(k) is None for k in ("id", "extension", "fhir_comments")):
             raise PydanticCustomError("model_validation_format", "One of field value is required.", {})
         for prefix, options, needed in choices:
-            present = sum(1 for keys in options if _given(data, keys) is not None)
+            present = len({options[key] for key, value in data.items() if value is not None and key in options})
             if present > 1:
                 raise ValueError(f"Any of one field value is expected from this list {prefix}[x], but got multiple!")
             if needed and not present:
