@@ -159,6 +159,7 @@ def _form_page(
         fields=caseform.fields_of(step),
         all_fields=caseform.FIELDS,
         rows=rows,
+        row_steps={kind: caseform.row_step(kind) for kind in caseform.ROW_MODELS},
         lab_fields=caseform.LAB_FIELDS,
         values=values,
         base_json=json.dumps(base, separators=(",", ":")),
