@@ -56,6 +56,7 @@ READ_ELEMENTS: dict[str, tuple[str, ...]] = {
         "bodySite",
         "method",
         "component",
+        "performer",  # who recorded it (red-flag screens)
     ),
     "QuestionnaireResponse": ("subject", "status", "questionnaire", "item", "authored"),
     "DiagnosticReport": (
