@@ -28,7 +28,7 @@ from tests.conftest import EXAMPLES
 HERE = Path(__file__).resolve().parent
 READ = dict(read_elements())
 SEED = 17
-PER_RESOURCE = 6  # mutations drawn per resource: about 7,000 in all
+PER_RESOURCE = 6  # mutations drawn per resource: about 11,000 in all, over 1,800 resources
 
 Path_ = tuple[str | int, ...]
 
