@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fbss.case.model import Case
+from fbss.case.model import Case, UrgentSigns
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import default_knowledge
 
@@ -42,6 +42,10 @@ QUIET_RED_FLAGS = {
         "sepsis_signs",
     )
 }
+
+
+# ... and every sign that needs action today (urgent_signs) answered "absent" too.
+QUIET_URGENT_SIGNS = {name: "absent" for name in UrgentSigns.model_fields}
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -82,6 +86,7 @@ def make_case(**parts: Any) -> Case:
             "temperature_c": 36.8,
         },
         "red_flags": dict(QUIET_RED_FLAGS),
+        "urgent_signs": dict(QUIET_URGENT_SIGNS),
         "psychosocial": {"phq9_item9": 0},
     }
     return Case.model_validate(_merge(base, parts))

@@ -35,8 +35,12 @@ def test_rows_match_assessing_each_synthetic_case_directly(local_result: RunSumm
     for case, clinic in synth_cases(PATIENTS, seed=SEED):
         assessment = assess(case, kb)
         row = by_case[case.id]
-        assert row["cause_1"] == assessment.differential.causes[0].cause
-        assert row["cause_3_probability"] == pytest.approx(assessment.differential.causes[2].probability, abs=1e-6)
+        causes = assessment.differential.causes
+        if causes:
+            assert row["cause_1"] == causes[0].cause
+            assert row["cause_3_probability"] == pytest.approx(causes[2].probability, abs=1e-6)
+        else:  # a cervical or thoracic operation: the causes describe the lumbar spine and are not ranked
+            assert row["cause_1"] is None and assessment.differential.not_ranked
         assert row["red_flags"] == [flag.flag for flag in assessment.triage.fired]
         assert row["ask_now_count"] == len(assessment.triage.ask_now)
         assert row["organization"] == (f"Organization/{clinic}" if clinic else None)
@@ -59,7 +63,7 @@ def test_rows_match_assessing_each_synthetic_case_directly(local_result: RunSumm
         assert row["ranked_tests"] == [t.test for t in workup.ranked]
         assert row["next_test"] == (row["urgent_tests"] + row["ranked_tests"] + [None])[0]
         assert row["missing_data"] == [q.finding for q in assessment.differential.ask_next]
-        assert row["missing_count"] >= len(row["missing_data"]) > 0
+        assert row["missing_count"] >= len(row["missing_data"]) > (0 if causes else -1)
 
 
 def test_a_population_has_several_clinics_causes_and_a_few_red_flags(local_result: RunSummary) -> None:

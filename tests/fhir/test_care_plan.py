@@ -86,17 +86,32 @@ def test_a_red_flag_puts_its_actions_and_urgent_tests_first(kb: KnowledgeBase) -
     fired = [f.flag for f in assessment.triage.fired]
     urgent = [t.test for t in assessment.workup.urgent]
     assert fired and urgent and not assessment.workup.ranked
-    head = [coding(a) for a in activities[: len(fired) + len(urgent)]]
-    assert head == [(c.PLAN_STEP, "red_flag")] * len(fired) + [(c.WORKUP_TEST, t) for t in urgent]
-    assert [a["detail"]["reasonCode"][0]["coding"][0]["code"] for a in activities[: len(fired)]] == fired
+    # each flag's action, then at once the treatment it calls for; then the urgent tests
+    head_steps = [s for s in assessment.plan.steps if s.kind in ("red_flag", "definitive")]
+    expected = [
+        (c.PLAN_STEP, "red_flag") if s.kind == "red_flag" else (c.TREATMENT_OPTION, str(s.ref)) for s in head_steps
+    ]
+    expected += [(c.WORKUP_TEST, t) for t in urgent]
+    head = [coding(a) for a in activities[: len(expected)]]
+    assert head == expected
+    flag_activities = [a for a in activities[: len(head_steps)] if coding(a) == (c.PLAN_STEP, "red_flag")]
+    assert [a["detail"]["reasonCode"][0]["coding"][0]["code"] for a in flag_activities] == fired
     assert activities[0]["detail"]["scheduledString"] == "emergency"
     assert all(
         a["detail"]["scheduledString"].endswith("called for by a red flag")
-        for a in activities[len(fired) : len(fired) + len(urgent)]
+        for a in activities[len(head_steps) : len(expected)]
     )
     assert "Red flags fired" in plan["description"]
-    # elective care waits: no elective option is left to perform, the plan ends its steps with a review
-    elective = {r.id for r in assessment.options.options if r.elective}
+    # elective care waits: no elective option is left to perform (pain relief and psychological care aside: a red
+    # flag never caps them), the plan ends its steps with a review
+    spared = set(kb.care.appropriateness.red_flag_override.never_capped)
+    elective = {
+        t.id
+        for t in kb.care.treatments
+        if t.elective
+        and not spared & set(t.tags)
+        and not any(t.id in f.definitive for f in kb.red_flags if f.id in fired)
+    }
     for activity in activities:
         system, code = coding(activity)
         if system == c.TREATMENT_OPTION and code in elective:

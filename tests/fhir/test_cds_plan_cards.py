@@ -85,7 +85,9 @@ def test_an_open_red_flag_question_comes_before_the_next_steps(client: TestClien
     response = client.post(SERVICE, json=hook_request(bundle("recurrent_herniation_after_microdiscectomy")))
     cards = response.json()["cards"]
     labels = [card["source"]["label"] for card in cards]
-    assert cards[0]["summary"].startswith("Ask now") and not any(c["indicator"] == "critical" for c in cards)
+    assert cards[0]["summary"].startswith("Red-flag screen: ") and not any(c["indicator"] == "critical" for c in cards)
+    assert "not a fired flag" in cards[0]["summary"] and cards[0]["indicator"] == "info"
+    assert "- [ ] " in cards[0]["detail"]  # one checklist, not an alarm per flag
     steps = card_of(cards, "work-up")
     assert labels.index(steps["source"]["label"]) > 0
     assert steps["detail"].startswith("Answer the red-flag questions first")

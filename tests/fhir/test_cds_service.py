@@ -26,7 +26,8 @@ def test_cauda_equina_gives_a_critical_card_first(client: TestClient) -> None:
     result = cards(client, "cauda_equina_after_microdiscectomy")
     first = result[0]
     assert first["indicator"] == "critical"
-    assert first["summary"].startswith("EMERGENCY: Possible cauda equina syndrome")
+    assert first["summary"].startswith("EMERGENCY: Suspected cauda equina syndrome — Emergency decompression")
+    assert first["detail"].index("**Definitive treatment:**") < first["detail"].index("**Fired by**")
     assert "Retention of urine" in first["detail"] or "retention" in first["detail"].lower()
     assert first["source"]["url"].startswith("http")
     assert first["source"]["topic"]["code"] == "cauda_equina"
@@ -96,8 +97,9 @@ def test_chronic_pain_alone_without_an_operation_gets_no_card(client: TestClient
     chronic_pain = {
         "resourceType": "Condition",
         "id": "chronic-pain",
-        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                       "code": "active"}]},
+        "clinicalStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+        },
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "82423001", "display": "Chronic pain"}]},
         "subject": {"reference": f"Patient/{request['context']['patientId']}"},
     }

@@ -58,7 +58,7 @@ def _replace(path: Path, old: str, new: str) -> None:
     ("file", "old", "new", "expected"),
     [
         ("tests.yaml", "reveals: [hip_exam_painful]", "reveals: [hip_exam_hurts]", "entry 'ex_hip'"),
-        ("tests.yaml", "urgent_for: [cauda_equina]", "urgent_for: [caudaequina]", "unknown red flag"),
+        ("tests.yaml", "urgent_for: [cauda_equina,", "urgent_for: [caudaequina,", "unknown red flag"),
         ("treatments.yaml", "sources: [kumar_process_2007]}", "sources: [kumar_2007]}", "unknown source"),
         (
             "appropriateness.yaml",

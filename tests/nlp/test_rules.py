@@ -79,9 +79,7 @@ def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
 
 def test_unknown_code_names_file_and_line(tmp_path: Path) -> None:
     path = _broken_copy(tmp_path, "- code: arachnoiditis", "- code: arachnitis")
-    with pytest.raises(
-        KnowledgeError, match=r"nlp_targets.yaml, line \d+: 'arachnitis' is not a DiagnosticFinding"
-    ):
+    with pytest.raises(KnowledgeError, match=r"nlp_targets.yaml, line \d+: 'arachnitis' is not a DiagnosticFinding"):
         load_rules(path, CONTEXT_FILE)
 
 

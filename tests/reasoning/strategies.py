@@ -23,6 +23,7 @@ from fbss.case.model import (
     RedFlagItems,
     RiskFactors,
     SurgeryType,
+    UrgentSigns,
 )
 from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
 
@@ -31,6 +32,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "pain": Pain,
     "exam": Examination,
     "red_flags": RedFlagItems,
+    "urgent_signs": UrgentSigns,
     "risk_factors": RiskFactors,
     "psychosocial": Psychosocial,
     "planning": Planning,
@@ -40,11 +42,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
 def _number(info: Any, kind: type) -> st.SearchStrategy[Any]:
     low = next((m.ge for m in info.metadata if isinstance(m, Ge)), 0)
     high = next((m.le for m in info.metadata if isinstance(m, Le)), 100)
-    values = (
-        st.integers(int(low), int(high))
-        if kind is int
-        else st.floats(float(low), float(high), allow_nan=False)
-    )
+    values = st.integers(int(low), int(high)) if kind is int else st.floats(float(low), float(high), allow_nan=False)
     return st.none() | values
 
 
@@ -93,11 +91,22 @@ def cases(draw: st.DrawFn) -> Case:
         "index_surgery": {
             "type": draw(st.sampled_from([t.value for t in SurgeryType])),
             "date": surgery_date.isoformat(),
-            "levels": draw(st.sampled_from([[], ["L4-L5"], ["L5-S1"], ["L4-S1"], ["L2-L5"]])),
+            "levels": draw(st.sampled_from([[], ["L4-L5"], ["L5-S1"], ["L4-S1"], ["L2-L5"], ["C5-C6"], ["T10-T11"]])),
             "instrumented": draw(st.sampled_from(["present", "absent", "unknown"])),
-            "approach": draw(st.sampled_from(["posterior", "tlif", "lateral", "unknown"])),
+            "approach": draw(st.sampled_from(["posterior", "tlif", "plif", "alif", "lateral", "anterior", "unknown"])),
         },
         "total_spine_operations": draw(st.none() | st.integers(1, 6)),
+        "red_flag_screen": draw(
+            st.none()
+            | st.fixed_dictionaries(
+                {
+                    "by": st.just("dr test"),
+                    "at": st.sampled_from([assessment, assessment - dt.timedelta(days=30)]).map(
+                        lambda d: f"{d.isoformat()}T09:00:00"
+                    ),
+                }
+            )
+        ),
         **{name: draw(section(model)) for name, model in SECTIONS.items()},
         "prior_treatments": draw(
             st.lists(

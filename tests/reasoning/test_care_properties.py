@@ -46,17 +46,33 @@ def test_any_valid_case_yields_a_complete_plan(case: Case) -> None:
         assert a.scs.stopped_by
 
 
+NEVER_CAPPED = set(KB.care.appropriateness.red_flag_override.never_capped)
+
+
+def _exempt(option_id: str, fired: set[str]) -> bool:
+    """Care a flag never caps: a fired flag's definitive action, analgesia, psychological and psychiatric care."""
+    option = next(t for t in KB.care.treatments if t.id == option_id)
+    definitive = any(option_id in f.definitive for f in KB.red_flags if f.id in fired)
+    return definitive or bool(NEVER_CAPPED & set(option.tags))
+
+
 @SETTINGS
 @given(cases())
-def test_red_flags_always_preempt_elective_options(case: Case) -> None:
+def test_red_flags_preempt_elective_options_but_not_the_care_they_call_for(case: Case) -> None:
     a = assess(case, KB)
+    fired = {f.flag for f in a.triage.fired}
+    capped = [r for r in a.options.options if r.elective and not _exempt(r.id, fired)]
     if a.triage.fired:
         assert all(r.label is Label.inappropriate for r in a.options.categories)
-        assert all(r.label is Label.inappropriate for r in a.options.options if r.elective)
+        assert all(r.label is Label.inappropriate for r in capped)
         assert a.plan.steps[0].kind == "red_flag"
         assert a.scs.advice is None
+        assert a.plan.grid == ()
     elif a.triage.ask_now:
-        assert all(r.label is not Label.appropriate for r in a.options.options if r.elective)
+        assert all(r.label is not Label.appropriate for r in capped)
+    for r in a.options.options:
+        if _exempt(r.id, fired):
+            assert not any(b.rule == "red_flag_override" for b in r.because), r.id
 
 
 @SETTINGS
@@ -67,8 +83,14 @@ def test_no_reoperation_is_appropriate_without_an_anatomic_target(case: Case) ->
     reoperation = next(r for r in a.options.categories if r.id == "reoperation")
     if reoperation.label is Label.appropriate:
         assert states["spinal_surgical_target"] is Presence.present
+    fired = {f.flag for f in a.triage.fired}
     for rating in a.options.options:
         if rating.category.value == "reoperation" and rating.elective and rating.label is Label.appropriate:
+            if _exempt(rating.id, fired):
+                # the care a fired flag calls for: its own rules read the imaging (a screw breaching at a new
+                # deficit) rather than the likely cause of the chronic pain
+                assert any(b.effect.startswith("set") for b in rating.because), rating.id
+                continue
             assert states["surgical_condition"] is Presence.present, rating.id
 
 

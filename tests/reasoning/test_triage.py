@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fbss.case.model import UrgentSigns
 from fbss.case.parse import parse_case
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import assess
+from tests.conftest import make_case
 
 ALL_CLEAR_FLAGS = {
     "bladder_bowel_change": "absent",
@@ -22,7 +24,10 @@ ALL_CLEAR_FLAGS = {
     "cancer_history": "absent",
     "trauma": "absent",
     "sepsis_signs": "absent",
+    "immunosuppression": "absent",
+    "iv_drug_use": "absent",
 }
+ALL_CLEAR_SIGNS = {name: "absent" for name in UrgentSigns.model_fields}
 
 
 def case(**sections: Any) -> dict[str, Any]:
@@ -31,6 +36,7 @@ def case(**sections: Any) -> dict[str, Any]:
         "assessment_date": "2026-03-01",
         "index_surgery": {"type": "microdiscectomy", "date": "2026-02-25", "levels": ["L4-L5"]},
         "red_flags": dict(ALL_CLEAR_FLAGS),
+        "urgent_signs": dict(ALL_CLEAR_SIGNS),
         "exam": {"motor_deficit_new": "absent", "motor_deficit_progressive": "absent", "wound": "healed"},
         "course": {"fall_or_injury_since_surgery": "absent"},
         "pain": {"positional_headache": "absent", "night_or_rest_pain": "absent"},
@@ -135,3 +141,18 @@ def test_fired_flags_come_most_urgent_first(kb: KnowledgeBase) -> None:
     order = [f.urgency.value for f in result.fired]
     assert order == sorted(order, key=["emergency", "same_day", "within_days"].index)
     assert result.fired[0].fired_by and result.fired[0].sources
+
+
+def test_a_flag_another_fired_flag_covers_is_listed_right_after_it(kb: KnowledgeBase) -> None:
+    """A draining wound with fever at three weeks: the infection flag leads, the leaking wound is listed within it."""
+    a = assess(
+        make_case(
+            assessment_date="2026-03-20",
+            index_surgery={"type": "microdiscectomy", "date": "2026-03-01", "levels": ["L5-S1"], "side": "left"},
+            red_flags={"fever": "present"},
+            exam={"wound": "draining", "temperature_c": 38.9},
+        ),
+        kb,
+    )
+    order = [(f.flag, f.within) for f in a.triage.fired]
+    assert order[:2] == [("wound_infection_or_discitis", None), ("leaking_wound", "wound_infection_or_discitis")]

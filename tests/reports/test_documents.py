@@ -49,8 +49,12 @@ def test_red_flags_lead_the_clinician_report(kb: KnowledgeBase) -> None:
     assessment = assessment_of("cauda_equina_retention_day2_after_microdiscectomy", kb)
     html = clinician_report_html(assessment, kb)
     assert html.index("EMERGENCY") < html.index("Likely causes")
+    # the definitive treatment follows the action, before what fired the flag; the open questions are one checklist
+    assert html.index("Emergency MRI of the lumbosacral") < html.index("Definitive treatment") < html.index("Fired by")
+    assert html.count('<div class="screen">') == 1 and "question(s) open" in html
     _, text, _ = pdf_pages(to_pdf(html))
-    assert "Possible cauda equina syndrome" in text
+    assert "Suspected cauda equina syndrome" in text
+    assert "Definitive treatment" in text and "Already done" in text
 
 
 def test_patient_handout_pdf_letter_and_spanish(kb: KnowledgeBase) -> None:

@@ -148,9 +148,13 @@ def test_every_cause_in_the_knowledge_base_is_the_expected_answer_of_some_case()
 
 
 def test_every_red_flag_fires_in_some_case() -> None:
+    """Every flag is shown by an example case, or by a vignette of the red-flag scenario suite."""
+    from tests.scenarios.test_red_flags import SCENARIOS
+
     covered = {flag for e in EXPECTED.values() for flag in e.red_flags_fired}
+    covered |= {s.flag for s in SCENARIOS if s.flag}
     missing = {f.id for f in kb().red_flags} - covered
-    assert not missing, f"no example case fires these red flags: {sorted(missing)}"
+    assert not missing, f"no example case or scenario fires these red flags: {sorted(missing)}"
 
 
 def test_several_cases_are_quiet_no_red_flag_and_nothing_to_ask_now() -> None:

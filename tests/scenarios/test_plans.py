@@ -26,14 +26,26 @@ def test_example_plan(name: str, kb: KnowledgeBase) -> None:
     a = assess(read_case(path), kb)
     categories = {r.id: r.label for r in a.options.categories}
     for category, label in expected.get("categories", {}).items():
-        assert categories[category] is Label(label), (
-            f"{category}: {categories[category].value}, expected {label}"
-        )
+        assert categories[category] is Label(label), f"{category}: {categories[category].value}, expected {label}"
     if "scs" in expected:
         got = "stopped" if a.scs.advice is None else a.scs.advice.value
         assert got == expected["scs"]
     if "urgent" in expected:
         assert sorted(t.test for t in a.workup.urgent) == sorted(expected["urgent"])
+    if "recorded" in expected:
+        assert sorted(r.test for r in a.workup.recorded) == sorted(expected["recorded"])
+    if "definitive" in expected:
+        # the treatments the red flags call for come right after their actions, before any test
+        head = []
+        for step in a.plan.steps:
+            if step.kind not in ("red_flag", "definitive"):
+                break
+            head.append(step)
+        definitive = {s.ref for s in head if s.kind == "definitive"}
+        assert set(expected["definitive"]) <= definitive, f"plan head: {[s.title for s in head]}"
+        labels = {r.id: r.label for r in a.options.options}
+        for option, label in expected["definitive"].items():
+            assert labels[option] is Label(label), f"{option}: {labels[option].value}, expected {label}"
     first = [t.test for t in a.workup.ranked[:5]]
     for test in expected.get("first_workup", []):
         assert test in first, f"{test} not among the first tests {first}"

@@ -275,7 +275,7 @@ def test_assessment_page_shows_work_up_option_grid_scs_and_plan(live: LiveServer
     assert cells.nth(3).inner_text().strip(), "a test without what it separates"
     assert re.match(r"\d+(\.\d+)?", cells.nth(4).inner_text().strip()), "a test without its burden"
     assert workup.locator("[data-test=mri_gadolinium]").count() == 0  # already done: not suggested again
-    assert "MRI of the lumbar spine" in workup.locator("details").filter(has_text="Not suggested now").text_content()
+    assert "MRI of the operated spine" in workup.locator("details").filter(has_text="Not suggested now").text_content()
 
     options = page.locator("section#options")
     assert "appropriate 7/9" in options.locator("[data-category=reoperation]").inner_text()
@@ -307,12 +307,55 @@ def test_assessment_page_shows_work_up_option_grid_scs_and_plan(live: LiveServer
     order = [content.index(f'id="{name}-heading"') for name in ("causes", "workup", "options", "scs", "plan")]
     assert order == sorted(order)
 
-    # A red-flag case: urgent tests first; only urgent (non-elective) options are rated appropriate.
+    # A red-flag case: each banner gives the action, then the definitive treatment; the post-void residual already
+    # measured is shown, not ordered again; the open questions are one checklist apart from the banners.
     page.goto(live.url + f"/patients/{ids['DEMO-003']}/assessment")
+    banner = page.locator("[data-flag=cauda_equina]")
+    text = banner.inner_text()
+    assert text.index("Emergency MRI") < text.index("Definitive treatment") < text.index("Why: fired by")
+    assert banner.locator("[data-option=emergency_decompression]").is_visible()
+    assert "650" in banner.locator("[data-test=bladder_scan]").inner_text()
     urgent = page.locator("section#workup .urgent-test")
-    assert sorted(urgent.evaluate_all("els => els.map(e => e.dataset.test)")) == ["bladder_scan", "mri_gadolinium"]
+    assert urgent.evaluate_all("els => els.map(e => e.dataset.test)") == ["mri_plain"]
     assert "urgent test" in urgent.first.inner_text().lower()
+    assert page.locator("section#workup [data-test=bladder_scan].recorded").is_visible()
+    screen = page.locator("section.screen")
+    assert screen.get_attribute("role") is None and banner.get_attribute("role") == "alert"
+    assert re.match(r"Red-flag screen: \d+ questions open", screen.locator("h3").inner_text())
     offered = page.locator("section#options table.option-grid tr.option.appropriate")
     assert all("urgent, not elective" in text for text in offered.all_inner_texts())
+    plan = page.locator("section#plan ol.plan-steps > li")
+    assert plan.nth(0).get_attribute("class") == "step red_flag"
+    assert plan.nth(1).get_attribute("class") == "step definitive"
     assert "Re-assess once the red flag is resolved" in page.locator("section#plan").inner_text()
+    context.close()
+
+
+def test_screen_negative_answers_the_whole_screen_in_one_step(live: LiveServer, browser: Any) -> None:
+    """DEMO-003 (retention after a discectomy) has red-flag questions open. Ticking 'red-flag screen negative' on
+    the case form answers them at once, recorded with who and when; the retention still fires its flag."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, live)
+    ids = _demo_ids(page)
+    page.goto(live.url + f"/patients/{ids['DEMO-003']}/assessment")
+    before = int(page.locator("section.screen").get_attribute("data-open") or 0)
+    assert before > 3
+    page.goto(live.url + f"/patients/{ids['DEMO-003']}/case/new?step=exam")
+    control = page.get_by_label("Red-flag screen negative")
+    assert not control.is_checked()
+    control.check()
+    page.fill("#f-note", "screen negative")
+    page.get_by_role("button", name="Save and assess").click()
+    page.wait_for_url(re.compile(r"/assessment$"))
+    assert page.locator("[data-flag=cauda_equina]").is_visible()  # a recorded 'present' still counts
+    screen = page.locator("section.screen")
+    after = int(screen.get_attribute("data-open") or 0) if screen.count() else 0
+    assert after < before
+    for item in page.locator("section.screen li").all():
+        assert item.get_attribute("data-finding") not in ("meningism", "positional_headache", "sexual_dysfunction_new")
+    page.goto(live.url + f"/patients/{ids['DEMO-003']}/case/new?step=exam")
+    assert page.get_by_label("Red-flag screen negative").is_checked()  # recorded for this visit
+    page.goto(live.url + f"/patients/{ids['DEMO-003']}/history")
+    assert "red flag screen" in page.content().lower() and "clinician" in page.content()
     context.close()

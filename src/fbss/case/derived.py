@@ -7,8 +7,18 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 
 from fbss.case.levels import LevelRelation, relation_to_spans, span
-from fbss.case.model import Approach, Case, Intensity, Presence, Surgery, SurgeryType
-from fbss.case.vocabulary import ROOT_OF_REFLEX, DiagnosticFinding, ReflexState, level_index
+from fbss.case.model import (
+    Approach,
+    Case,
+    DiagnosticResult,
+    Intensity,
+    Presence,
+    RedFlagScreen,
+    SpineRegion,
+    Surgery,
+    SurgeryType,
+)
+from fbss.case.vocabulary import REGIONS, ROOT_OF_REFLEX, DiagnosticFinding, ReflexState, level_index, segment_regions
 
 DAYS_PER_MONTH = 30.4375
 
@@ -95,6 +105,17 @@ class DerivedFacts:
     areflexia: Presence  # knee and ankle jerks reduced or absent, none normal
     pi_ll_mismatch_deg: float | None  # pelvic incidence minus lumbar lordosis
     operated_segments: tuple[str, ...]  # every operated segment, index and earlier operations
+    # ---- the operated region and the approach (red flags differ by region) ----
+    region: SpineRegion  # the index operation's region: given, else the most caudal region its levels reach
+    cervical_operated: Presence  # the index operation reaches the cervical spine
+    thoracic_operated: Presence
+    lumbar_operated: Presence
+    anterior_cervical_approach: Presence  # ACDF, corpectomy or cervical disc arthroplasty from the front
+    anterior_or_lateral_lumbar_approach: Presence  # ALIF, OLIF or lateral transpsoas: great vessels and retroperitoneum
+    red_flag_screen_negative: Presence  # the red-flag screen was answered 'no' for this visit
+    red_flag_screen: RedFlagScreen | None  # who recorded it and when (also when it is from an earlier visit)
+    study_days: dict[str, int | None]  # modality -> days before the assessment of its latest study (None: undated)
+    seen_on: dict[str, dict[str, str]]  # diagnostic finding -> modality it was recorded present on -> where
 
 
 def _procedures(surgery: Surgery) -> set[SurgeryType]:
@@ -243,6 +264,7 @@ def derive(case: Case) -> DerivedFacts:
         else round(alignment.pelvic_incidence_deg - alignment.lumbar_lordosis_deg, 1)
     )
     operated = tuple(dict.fromkeys(lvl for s in surgeries for lvl in s.levels))
+    regions = operated_regions(index)
     return DerivedFacts(
         surgery_group=_GROUP[index.type],
         months_since_surgery=months,
@@ -275,13 +297,79 @@ def derive(case: Case) -> DerivedFacts:
         areflexia=areflexia,
         pi_ll_mismatch_deg=mismatch,
         operated_segments=operated,
+        region=regions[-1],
+        cervical_operated=_P if SpineRegion.cervical in regions else _A,
+        thoracic_operated=_P if SpineRegion.thoracic in regions else _A,
+        lumbar_operated=_P if SpineRegion.lumbar in regions else _A,
+        anterior_cervical_approach=_anterior_cervical(index, regions),
+        anterior_or_lateral_lumbar_approach=_P if approaches & _RETROPERITONEAL else _A,
+        red_flag_screen_negative=_screen(case),
+        red_flag_screen=case.red_flag_screen,
+        study_days=_study_days(case),
+        seen_on=_seen_on(case),
     )
+
+
+def operated_regions(surgery: Surgery) -> tuple[SpineRegion, ...]:
+    """The regions an operation reaches, head to tail: the given region, else its levels, else lumbar."""
+    if surgery.region is not None:
+        return (surgery.region,)
+    found = frozenset().union(*(segment_regions(level) for level in surgery.levels))
+    return tuple(SpineRegion(r) for r in REGIONS if r in found) or (SpineRegion.lumbar,)
+
+
+def _anterior_cervical(index: Surgery, regions: tuple[SpineRegion, ...]) -> Presence:
+    if SpineRegion.cervical not in regions:
+        return _A
+    if index.approach is Approach.anterior:
+        return _P
+    return _U if index.approach is Approach.unknown else _A
+
+
+def _study_days(case: Case) -> dict[str, int | None]:
+    """How many days before the assessment each kind of study was last done; None when undated (or no date to
+    count from), which is read as done at this visit."""
+    latest: dict[str, int | None] = {}
+    dated = [(s.modality.value, s.date) for s in case.studies]
+    dated += [(d.modality.value, d.date) for d in case.diagnostics if d.presence is Presence.present]
+    for modality, when in dated:
+        days = None if when is None or case.assessment_date is None else (case.assessment_date - when).days
+        seen = latest.get(modality, days)
+        if modality not in latest or days is None or (seen is not None and days < seen):
+            latest[modality] = days
+    return latest
+
+
+def where(result: DiagnosticResult) -> str | None:
+    """Where a diagnostic finding was seen: 'L4-L5 left ct'."""
+    side = result.side.value if result.side.value != "unknown" else None
+    return " ".join(x for x in (result.level, side, result.modality.value) if x) or None
+
+
+def _seen_on(case: Case) -> dict[str, dict[str, str]]:
+    """Each diagnostic finding recorded present, by the kind of study that showed it (its first such result)."""
+    seen: dict[str, dict[str, str]] = {}
+    for d in case.diagnostics:
+        if d.presence is Presence.present:
+            seen.setdefault(d.finding.value, {}).setdefault(d.modality.value, where(d) or d.modality.value)
+    return seen
+
+
+def _screen(case: Case) -> Presence:
+    """A negative screen counts for the visit it was recorded at (on the assessment date or later)."""
+    screen = case.red_flag_screen
+    if screen is None:
+        return _U
+    if case.assessment_date is not None and screen.at.date() < case.assessment_date:
+        return _U
+    return _P
 
 
 # decompressions and discectomies carry no implants unless the case says so
 _MAY_BE_INSTRUMENTED = {SurgeryType.fusion, SurgeryType.disc_arthroplasty, SurgeryType.other, SurgeryType.unknown}
-_INSTRUMENTED_APPROACHES = {Approach.tlif, Approach.plif, Approach.alif, Approach.lateral, Approach.olif}
-_CAGE_APPROACHES = {Approach.tlif, Approach.plif, Approach.alif, Approach.lateral, Approach.olif}
+_INTERBODY = {Approach.anterior, Approach.tlif, Approach.plif, Approach.alif, Approach.lateral, Approach.olif}
+_INSTRUMENTED_APPROACHES = _INTERBODY  # an anterior cervical fusion has a cage and usually a plate
+_CAGE_APPROACHES = _INTERBODY
 _RETROPERITONEAL = {Approach.alif, Approach.lateral, Approach.olif}
 _MAY_BE_ANTERIOR = {SurgeryType.fusion, SurgeryType.disc_arthroplasty, SurgeryType.other, SurgeryType.unknown}
 _DISCECTOMIES = {SurgeryType.microdiscectomy, SurgeryType.endoscopic_discectomy, SurgeryType.discectomy}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,6 +22,7 @@ from fbss.case.vocabulary import (
     PeripheralNerve,
     Treatment,
     TreatmentResponse,
+    segment_regions,
 )
 
 _Model = CaseModel
@@ -81,6 +82,7 @@ class SurgeryType(StrEnum):
 
 class Approach(StrEnum):
     posterior = "posterior"
+    anterior = "anterior"  # anterior cervical (ACDF, corpectomy, disc arthroplasty)
     posterolateral = "posterolateral"
     tlif = "tlif"
     plif = "plif"
@@ -88,6 +90,14 @@ class Approach(StrEnum):
     lateral = "lateral"  # LLIF / XLIF (transpsoas)
     olif = "olif"
     unknown = "unknown"
+
+
+class SpineRegion(StrEnum):
+    """The operated region of the spine; lumbosacral operations count as lumbar."""
+
+    cervical = "cervical"
+    thoracic = "thoracic"
+    lumbar = "lumbar"
 
 
 class SymptomPattern(StrEnum):
@@ -135,7 +145,11 @@ class Surgery(_Model):
     staged: Presence = Field(default=U, description="Done in two or more stages on different days")
     technique: Technique = Technique.unknown
     date: dt.date | None = None
-    levels: tuple[Segment, ...] = Field(default=(), description="Operated segments, e.g. ['L5-S1']")
+    levels: tuple[Segment, ...] = Field(default=(), description="Operated segments, e.g. ['L5-S1'] or ['C5-C6']")
+    region: SpineRegion | None = Field(
+        default=None,
+        description="Operated region; derived from the levels when not given (lumbar when neither is given)",
+    )
     side: Side = Side.unknown
     approach: Approach = Approach.unknown
     other_approaches: tuple[Approach, ...] = Field(
@@ -178,6 +192,13 @@ class Surgery(_Model):
             raise ValueError("other_approaches lists 'unknown'; leave out what is not known")
         if self.type is SurgeryType.implant_removal and self.implants_removed is Presence.absent:
             raise ValueError("implants_removed is 'absent' but the operation is an implant removal")
+        if self.region is not None and self.levels:
+            reached = frozenset().union(*(segment_regions(level) for level in self.levels))
+            if self.region.value not in reached:
+                raise ValueError(
+                    f"region is '{self.region.value}' but the levels {', '.join(self.levels)} are "
+                    f"{' and '.join(sorted(reached))}"
+                )
         return self
 
 
@@ -389,6 +410,55 @@ class RedFlagItems(_Model):
     sepsis_signs: Presence = Field(default=U, description="Rigors, hypotension, tachycardia, confusion")
 
 
+# ---- signs that call for action today, beyond the red-flag questions above (DVT/PE, limb ischaemia, bleeding after
+# an anterior or lateral approach, airway and swallowing after anterior cervical surgery, myelopathy, suicide) ----
+
+
+class UrgentSigns(_Model):
+    """Signs of complications that need action today; each is read by a red flag in red_flags.yaml."""
+
+    bilateral_leg_symptoms_new: Presence = Field(
+        default=U, description="Pain, numbness or weakness in both legs, new since the operation or worse in 14 days"
+    )
+    dvt_signs: Presence = Field(default=U, description="A swollen, tender or painful leg (calf or whole leg)")
+    pe_signs: Presence = Field(
+        default=U, description="Sudden breathlessness, pleuritic chest pain, haemoptysis, or unexplained tachycardia"
+    )
+    limb_ischaemia: Presence = Field(default=U, description="A new cold, pale, pulseless or numb leg")
+    haemodynamic_instability: Presence = Field(
+        default=U, description="Hypotension, tachycardia or a falling haemoglobin"
+    )
+    neck_swelling: Presence = Field(
+        default=U, description="Swelling of the neck or wound after anterior cervical surgery"
+    )
+    airway_compromise: Presence = Field(default=U, description="Stridor, noisy or laboured breathing, or choking")
+    dysphagia_new: Presence = Field(default=U, description="New or worsening difficulty swallowing")
+    myelopathy_signs_new: Presence = Field(
+        default=U,
+        description="New or worsening gait disturbance, hand clumsiness, Hoffmann sign, hyperreflexia or Lhermitte",
+    )
+    shoulder_abduction_weakness_new: Presence = Field(
+        default=U, description="New deltoid or biceps weakness after cervical surgery (C5 palsy)"
+    )
+    recent_bacteraemia: Presence = Field(
+        default=U, description="Bacteraemia, endocarditis or an infection elsewhere in the last 3 months"
+    )
+    suicidal_plan_or_intent: Presence = Field(default=U, description="A plan or intent to act on thoughts of suicide")
+
+
+class RedFlagScreen(_Model):
+    """The whole red-flag screen answered 'no' in one step, by whom and when; an item recorded present still counts."""
+
+    result: Literal["negative"] = "negative"
+    by: str = Field(min_length=1, max_length=200)
+    at: dt.datetime = Field(description="When it was recorded; a time without a zone is read as UTC")
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 class RiskFactors(_Model):
     """Risk factors and other conditions (comorbidities)."""
 
@@ -586,6 +656,8 @@ class Case(_Model):
     function: Function = Function()
     systemic: SystemicSigns = SystemicSigns()
     red_flags: RedFlagItems = RedFlagItems()
+    urgent_signs: UrgentSigns = UrgentSigns()
+    red_flag_screen: RedFlagScreen | None = None
     risk_factors: RiskFactors = RiskFactors()
     alignment: Alignment = Alignment()
     psychosocial: Psychosocial = Psychosocial()

@@ -46,6 +46,9 @@ class DiagnosticFinding(StrEnum):
     pseudomeningocele = "pseudomeningocele"
     fluid_collection = "fluid_collection"
     cauda_equina_compression = "cauda_equina_compression"  # severe compression of the cauda equina
+    retroperitoneal_haematoma = "retroperitoneal_haematoma"  # retroperitoneal or psoas haematoma
+    deep_vein_thrombosis = "deep_vein_thrombosis"
+    pulmonary_embolism = "pulmonary_embolism"
     # fractures and tumour
     vertebral_fracture = "vertebral_fracture"
     sacral_fracture = "sacral_fracture"
@@ -280,3 +283,21 @@ def parse_segment(text: str) -> tuple[str, str]:
 def level_index(name: str) -> int:
     """Position of a vertebral level from the skull down (C1 = 0)."""
     return _LEVEL_INDEX[name]
+
+
+# The lower vertebra of each disc decides its region: C7-T1 is cervical, T12-L1 thoracic (the conus), L1-L2 lumbar.
+_FIRST_THORACIC_LOWER = _LEVEL_INDEX["T2"]
+_FIRST_LUMBAR_LOWER = _LEVEL_INDEX["L2"]
+REGIONS: tuple[str, ...] = ("cervical", "thoracic", "lumbar")
+
+
+def segment_regions(text: str) -> frozenset[str]:
+    """The regions ('cervical', 'thoracic', 'lumbar') the discs of a segment or range belong to."""
+    upper, lower = (_LEVEL_INDEX[v] for v in parse_segment(text))
+    found = set()
+    for below in range(upper + 1, lower + 1):
+        if below >= _FIRST_LUMBAR_LOWER:
+            found.add("lumbar")
+        else:
+            found.add("thoracic" if below >= _FIRST_THORACIC_LOWER else "cervical")
+    return frozenset(found)

@@ -137,9 +137,10 @@ def summarise(results: Path) -> CohortSummary:
     summary.statuses = _counts(connection, "SELECT status, count(*) FROM results GROUP BY 1 ORDER BY 2 DESC", n)
     summary.causes = _counts(
         connection,
-        "SELECT cause_1, count(*) FROM results WHERE status = 'assessed' GROUP BY 1 ORDER BY 2 DESC, 1",
+        "SELECT coalesce(cause_1, 'not_ranked'), count(*) FROM results WHERE status = 'assessed' "
+        "GROUP BY 1 ORDER BY 2 DESC, 1",
         assessed,
-        cause_titles,
+        {**cause_titles, "not_ranked": "causes not ranked (operation outside the lumbar spine)"},
     )
     summary.causes_top3 = _counts(
         connection,

@@ -27,14 +27,16 @@ from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase
 
 STEP_TITLE = {
     "red_flag": "Act on a red flag",
-    "ask_now": "Ask now, to rule out a red flag",
+    "definitive": "The definitive treatment a red flag calls for",
+    "done": "Already done: the result is in the record",
+    "screen": "Red-flag screen: questions still open",
     "test": "Work-up test",
     "treatment": "Treatment",
     "scs": "Referral for spinal cord stimulation",
     "refer": "Treat or refer a cause outside the spine",
     "review": "Review",
 }
-REQUEST_KIND = {"ask_now": "Task", "review": "Task"}  # everything else is ServiceRequest-like, medicines aside
+REQUEST_KIND = {"screen": "Task", "review": "Task"}  # everything else is ServiceRequest-like, medicines aside
 SCHEDULE_ASK_NOW = "now, at this visit"
 SCHEDULE_REVIEW = "once the red flag is resolved"
 
@@ -117,13 +119,13 @@ class _Writer:
         ref = step.ref
         if step.kind == "red_flag" and ref in self.flags:
             return self._red_flag(step, self.flags[ref], lead)
-        if step.kind == "ask_now" and ref in self.flags:
-            return self._ask_now(step, self.flags[ref], lead)
+        if step.kind == "screen":
+            return self._screen(step, lead)
         if step.kind == "test" and ref in self.tests:
             return self._test(self.tests[ref], lead)
         if step.kind == "test" and ref in self.deferred:
             return self._deferred(self.deferred[ref], lead)
-        if step.kind == "treatment" and ref in self.ratings:
+        if step.kind in ("treatment", "definitive") and ref in self.ratings:
             return self._option(
                 self.ratings[ref],
                 _text(lead, step.detail, step.decision_point and f"Then: {step.decision_point}"),
@@ -145,20 +147,18 @@ class _Writer:
             flag.sources,
         )
 
-    def _ask_now(self, step: PlanStep, flag: RedFlagResult, lead: str) -> Activity:
-        asks = "; ".join(q.question or q.title for q in flag.ask_about)
+    def _screen(self, step: PlanStep, lead: str) -> Activity:
+        screen = self.assessment.triage.screen
+        at_stake = {f.flag: f for q in screen.open for f in q.flags}
         reason = concept(
-            Coding(c.RED_FLAG, flag.flag, flag.title),
-            text=f"{flag.title} cannot be ruled out: the items that decide it are unknown",
+            *(Coding(c.RED_FLAG, f.flag, f.title) for f in at_stake.values()),
+            text="Red flags that cannot be ruled out: the items that decide them are unknown",
         )
-        description = self._cited(
-            _text(lead, f"Ask: {asks}", f"If present ({URGENCY_LABEL[flag.urgency].lower()}): {flag.action}"),
-            flag.sources,
-        )
+        description = self._cited(_text(lead, f"Ask: {step.detail}", step.decision_point), step.sources)
         code = concept(Coding(c.PLAN_STEP, step.kind, STEP_TITLE[step.kind]), text=step.title)
         return Activity(
             _detail(kind="Task", code=code, reason=reason, description=description, scheduled=SCHEDULE_ASK_NOW),
-            flag.sources,
+            step.sources,
         )
 
     def _test(self, test: TestSuggestion, lead: str) -> Activity:
@@ -324,7 +324,7 @@ def care_plan(
     steps = assessment.plan.steps
     activities = [writer.step(s) for s in steps]
     named_tests = {s.ref for s in steps if s.kind == "test" and s.ref}
-    named_options = {s.ref for s in steps if s.kind == "treatment" and s.ref}
+    named_options = {s.ref for s in steps if s.kind in ("treatment", "definitive") and s.ref}
     activities += writer.further_tests(named_tests)
     activities += writer.other_options(named_options)
     fired = assessment.triage.fired

@@ -39,6 +39,7 @@ SECTIONS = (
     "function",
     "systemic",
     "red_flags",
+    "urgent_signs",
     "risk_factors",
     "alignment",
     "psychosocial",
@@ -157,6 +158,25 @@ def _case_item(b: _Builder, path: str, value: Any) -> None:
     )
 
 
+def _screen(b: _Builder) -> None:
+    """A negative red-flag screen: who recorded it (performer) and when (effectiveDateTime)."""
+    screen = b.case.red_flag_screen
+    if screen is None:
+        return
+    b.add(
+        "Observation",
+        "item/red_flag_screen",
+        {
+            "status": "final",
+            "code": concept(Coding(c.CASE_ITEM, "red_flag_screen", "red_flag_screen"), text="red-flag screen"),
+            "subject": b.subject,
+            "effectiveDateTime": screen.at.isoformat(),
+            "performer": [{"display": screen.by}],
+            "valueString": screen.result,
+        },
+    )
+
+
 def _condition(b: _Builder, rule: ConditionRule, value: Presence) -> None:
     verification = "confirmed" if value is Presence.present else "refuted"
     resource: dict[str, Any] = {
@@ -231,6 +251,7 @@ def _surgery(b: _Builder, surgery: Surgery, role: str, key: str) -> None:
             [
                 (c.EXT_SIDE, surgery.side),
                 (c.EXT_APPROACH, surgery.approach),
+                (c.EXT_REGION, surgery.region),
                 (c.EXT_INSTRUMENTED, surgery.instrumented),
                 (c.EXT_CAGE, surgery.interbody_cage),
                 (c.EXT_ICBG, surgery.iliac_crest_graft),
@@ -365,6 +386,7 @@ def case_resources(case: Case, mapping: Mapping | None = None) -> list[tuple[str
             _observation(b, rule, value, f"obs/{path}")
             continue
         _case_item(b, path, value)
+    _screen(b)
     for i, item in enumerate(case.prior_treatments):
         _treatment(b, item, f"treatment/{i}")
     results: dict[tuple[Modality, dt.date | None], list[str]] = {}

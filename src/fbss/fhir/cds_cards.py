@@ -1,5 +1,6 @@
-"""An assessment as CDS Hooks cards: one per fired red flag (with the urgent tests it calls for), one for questions to
-ask now, one for the differential, and, only when no red flag fired, one for the next steps of the plan (work-up and
+"""An assessment as CDS Hooks cards: one per fired red flag (its action, then its definitive treatment, the urgent
+tests it calls for and those already done), one checklist card for the open red-flag screen, one for the
+differential, and, only when no red flag fired, one for the next steps of the plan (work-up and
 the options rated appropriate) and one for the SCS advice when the plan refers for SCS.
 
 Indicators: `critical` for an emergency red flag; `warning` for same-day and within-days red flags and for a
@@ -24,8 +25,9 @@ from fbss.knowledge.care_models import AdviceLevel
 from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import PlanStep, Rating, TestSuggestion
-from fbss.reasoning.results import CauseResult, Reason, RedFlagResult
-from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, missing, rating_text, reasons
+from fbss.reasoning.results import CauseResult, Reason
+from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, lead_reasons, missing, rating_text, reasons
+from fbss.reports.safety_view import FlagView, ScreenView, safety_view
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
 # A presentation threshold, not a clinical one: a leading cause at or above it makes the differential card a warning.
@@ -118,63 +120,85 @@ def _urgent_tests_md(tests: tuple[TestSuggestion, ...], kb: KnowledgeBase) -> li
     return [*lines, ""]
 
 
-def red_flag_card(
-    flag: RedFlagResult, kb: KnowledgeBase, ctx: CardContext, urgent: tuple[TestSuggestion, ...] = ()
-) -> Card:
-    """One fired red flag: its action, what fired it, its basis, and the urgent tests it calls for."""
-    indicator = "critical" if flag.urgency is Urgency.emergency else "warning"
-    fired = "\n".join(f"- {_md(finding_phrase(t.title, Presence.present, t.observed))}" for t in flag.fired_by)
-    tests = tuple(t for t in urgent if flag.flag in t.for_flags)
+def red_flag_card(flag: FlagView, kb: KnowledgeBase, ctx: CardContext) -> Card:
+    """One fired red flag: its action, the definitive treatment right after it, the urgent tests it calls for and
+    those already done, what fired it and its basis."""
+    result = flag.flag
+    indicator = "critical" if result.urgency is Urgency.emergency else "warning"
+    fired = "\n".join(f"- {_md(finding_phrase(t.title, Presence.present, t.observed))}" for t in result.fired_by)
+    definitive = [
+        f"**Definitive treatment:** {_md(r.title)} — {_md(rating_text(r))}. {_md(lead_reasons(r))}"
+        for r in flag.definitive
+    ]
+    recorded = [f"- Already done: **{_md(d.title)}** — {_md(d.result)}" for d in flag.recorded]
     detail = "\n".join(
         [
-            f"**{URGENCY_LABEL[flag.urgency]} — {_md(flag.title)}**",
+            f"**{URGENCY_LABEL[result.urgency]} — {_md(result.title)}**",
             "",
-            _md(flag.action),
+            _md(result.action),
             "",
+            *(line for d in definitive for line in (d, "")),
+            *(_urgent_tests_md(flag.tests, kb) if flag.tests else []),
+            *([*recorded, ""] if recorded else []),
             "**Fired by**",
             "",
             fired,
             "",
-            *(_urgent_tests_md(tests, kb) if tests else []),
-            f"**Basis:** {EVIDENCE_LABEL[flag.evidence]}; {_sources_md(flag.sources, kb)}",
+            f"**Basis:** {EVIDENCE_LABEL[result.evidence]}; {_sources_md(result.sources, kb)}",
             "",
             "Elective work-up and treatment wait until the red flag has been dealt with.",
             "",
-            f"Knowledge base {kb.version}, red flag `{flag.flag}`.",
+            f"Knowledge base {kb.version}, red flag `{result.flag}`.",
             "",
             DISCLAIMER,
         ]
     )
+    lead = flag.definitive[0].title if flag.definitive else result.action
     return Card(
         uuid=str(uuid.uuid4()),
-        summary=short(f"{URGENCY_LABEL[flag.urgency]}: {flag.title} — {flag.action}"),
+        summary=short(f"{URGENCY_LABEL[result.urgency]}: {result.title} — {lead}"),
         detail=detail,
         indicator=indicator,
         source=_source(
             f"FBSS Navigator red flags ({kb.version})",
-            flag.sources,
+            result.sources,
             kb,
-            CdsCoding(system=c.RED_FLAG, code=flag.flag, display=flag.title),
+            CdsCoding(system=c.RED_FLAG, code=result.flag, display=result.title),
         ),
         overrideReasons=OVERRIDE_REASONS,
         links=_links(ctx),
     )
 
 
-def ask_now_card(flags: tuple[RedFlagResult, ...], kb: KnowledgeBase, ctx: CardContext) -> Card:
-    lines = []
-    for flag in flags:
-        asks = "; ".join(_md(q.question or q.title) for q in flag.ask_about)
-        lines.append(f"- **{_md(flag.title)}** ({URGENCY_LABEL[flag.urgency].lower()} if present): {asks}")
-    first = flags[0]
+def screen_card(screen: ScreenView, kb: KnowledgeBase, ctx: CardContext) -> Card:
+    """The open red-flag questions as one checklist: not a fired flag."""
+    lines = [
+        f"- [ ] {_md(q.text)} — a yes raises {_md('; '.join(f.title for f in q.flags))} "
+        f"({URGENCY_LABEL[q.urgency].lower()})"
+        for q in screen.open
+    ]
+    first = next(f for f in kb.red_flags if f.id == screen.open[0].flags[0].flag)
+    note = (
+        [f"{screen.answerable} of these are answered at once by recording the red-flag screen negative.", ""]
+        if screen.answerable
+        else []
+    )
     return Card(
         uuid=str(uuid.uuid4()),
-        summary=short(f"Ask now, to rule out: {'; '.join(f.title for f in flags)}"),
+        summary=short(f"{screen.headline}: not a fired flag; answer them before elective care"),
         detail="\n".join(
-            ["Red flags that cannot be ruled out because their deciding items are unknown:", "", *lines, "", DISCLAIMER]
+            [
+                "Red-flag questions whose answers are not recorded. Until they are answered, no elective option "
+                "is rated appropriate.",
+                "",
+                *lines,
+                "",
+                *note,
+                DISCLAIMER,
+            ]
         ),
         indicator="info",
-        source=_source(f"FBSS Navigator red flags ({kb.version})", first.sources, kb),
+        source=_source(f"FBSS Navigator red-flag screen ({kb.version})", first.sources, kb),
         overrideReasons=OVERRIDE_REASONS,
         links=_links(ctx),
     )
@@ -305,10 +329,10 @@ def next_steps_card(assessment: Assessment, kb: KnowledgeBase, ctx: CardContext)
     if not (test_steps or deferred or option_steps or refer):
         return None
     detail: list[str] = []
-    if assessment.triage.ask_now:
+    if assessment.triage.screen.open:
         detail += [
-            "Answer the red-flag questions first (see the *Ask now* card): while one is open, elective options are "
-            "rated at most uncertain.",
+            "Answer the red-flag questions first (see the *red-flag screen* card): while one is open, elective "
+            "options are rated at most uncertain.",
             "",
         ]
     cited: list[str] = []
@@ -448,12 +472,12 @@ def scs_card(assessment: Assessment, kb: KnowledgeBase, ctx: CardContext) -> Car
 
 
 def cards_for(assessment: Assessment, report: ImportReport, kb: KnowledgeBase, ctx: CardContext) -> list[Card]:
-    """Red flags first (most urgent first), then questions to ask now, the differential, and, when no red flag
+    """Red flags first (most urgent first), then the open red-flag screen, the differential, and, when no red flag
     fired, the next steps and the SCS advice."""
-    urgent = assessment.workup.urgent
-    cards = [red_flag_card(flag, kb, ctx, urgent) for flag in assessment.triage.fired]
-    if assessment.triage.ask_now:
-        cards.append(ask_now_card(assessment.triage.ask_now, kb, ctx))
+    view = safety_view(assessment)
+    cards = [red_flag_card(flag, kb, ctx) for flag in view.flags]
+    if view.screen.open:
+        cards.append(screen_card(view.screen, kb, ctx))
     if assessment.differential.causes:
         cards.append(differential_card(assessment, report, kb, ctx))
     for card in (next_steps_card(assessment, kb, ctx), scs_card(assessment, kb, ctx)):

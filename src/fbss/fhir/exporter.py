@@ -85,6 +85,8 @@ def _risk_assessment(
         "Each cause is scored on its own: several can coexist, so the probabilities do not add up to 1. "
         "Decision support for clinicians: check each reason and source."
     ]
+    if differential.not_ranked:
+        notes.append(differential.not_ranked)
     if differential.excluded:
         notes.append("Not applicable to this operation: " + ", ".join(e.title for e in differential.excluded) + ".")
     if differential.ask_next:
@@ -161,11 +163,15 @@ def _clinical_impression(
         }
         for flag, url in issues
     ]
-    notes = [
-        f"Ask now ({URGENCY_LABEL[f.urgency].lower()}) for {f.title}: "
-        + "; ".join(q.question or q.title for q in f.ask_about)
-        for f in triage.ask_now
-    ]
+    open_questions = triage.screen.open
+    notes = (
+        [
+            f"Red-flag screen: {len(open_questions)} question(s) open: "
+            + "; ".join(f"{q.text} ({URGENCY_LABEL[q.urgency].lower()} if yes)" for q in open_questions)
+        ]
+        if open_questions
+        else []
+    )
     return out.add(
         "ClinicalImpression",
         "impression",

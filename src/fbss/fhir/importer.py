@@ -24,6 +24,7 @@ from fbss.case.model import (
     DeviceKind,
     Presence,
     Side,
+    SpineRegion,
     SurgeryType,
     SymptomPattern,
 )
@@ -357,6 +358,9 @@ def _read_condition(col: _Collector, resource: Resource, source: str) -> None:
 def _read_case_item(col: _Collector, resource: Resource, source: str, coding: Coding) -> None:
     path = str(coding.code)
     when = date_of(resource.get("effectiveDateTime"))
+    if path == "red_flag_screen":
+        _read_screen(col, resource, source, coding, when)
+        return
     if path == "assessment_date":
         value = date_of(resource.get("valueDateTime"))
         if value is None:
@@ -388,6 +392,18 @@ def _read_case_item(col: _Collector, resource: Resource, source: str, coding: Co
             col.skip(source, "value", typed, coding)
         else:
             col.set(path, typed, when, source, coding, Verification.local)
+
+
+def _read_screen(col: _Collector, resource: Resource, source: str, coding: Coding, when: dt.date | None) -> None:
+    """A negative red-flag screen: its result, who recorded it (performer) and when (effectiveDateTime)."""
+    performers = resource.get("performer")
+    listed = performers if isinstance(performers, list) else []
+    by = next((p.get("display") for p in listed if isinstance(p, dict)), None)
+    at = resource.get("effectiveDateTime")
+    if resource.get("valueString") != "negative" or not isinstance(by, str) or not isinstance(at, str):
+        col.skip(source, "value", "a red-flag screen needs valueString 'negative', a performer and a time", coding)
+        return
+    col.set("red_flag_screen", {"result": "negative", "by": by, "at": at}, when, source, coding, Verification.local)
 
 
 def _read_diagnostic(col: _Collector, resource: Resource, source: str, coding: Coding) -> None:
@@ -599,6 +615,7 @@ def _read_procedure(col: _Collector, resource: Resource, source: str) -> None:
                 {
                     c.EXT_SIDE: ("side", Side),
                     c.EXT_APPROACH: ("approach", Approach),
+                    c.EXT_REGION: ("region", SpineRegion),
                     c.EXT_INSTRUMENTED: ("instrumented", Presence),
                     c.EXT_CAGE: ("interbody_cage", Presence),
                     c.EXT_ICBG: ("iliac_crest_graft", Presence),
@@ -737,8 +754,10 @@ def _read_medication(col: _Collector, resource: Resource, source: str) -> None:
     local = next((x for x in found if x.system == c.TREATMENT and x.code in Treatment.__members__), None)
     classes = _classes(col, found, text)
     _current_use(col, classes, source, when, status == "active", f"status {status}")
-    treatment = (str(local.code), local, "local") if local else next(
-        ((x.rule.treatment.value, x.coding, x.status) for x in classes if x.rule.treatment), None
+    treatment = (
+        (str(local.code), local, "local")
+        if local
+        else next(((x.rule.treatment.value, x.coding, x.status) for x in classes if x.rule.treatment), None)
     )
     if treatment is not None:
         name, coding, status_text = treatment
@@ -808,7 +827,10 @@ def _read_medication_request(col: _Collector, resource: Resource, source: str) -
     for x in treatments:
         assert x.rule.treatment is not None
         item = MappedItem(
-            resource=source, coding=x.coding.label(), target="prior_treatments", value=x.rule.treatment.value,
+            resource=source,
+            coding=x.coding.label(),
+            target="prior_treatments",
+            value=x.rule.treatment.value,
             status=x.status,
         )
         col.prescribed.setdefault(x.rule.treatment.value, []).append((when, source, item))

@@ -38,6 +38,7 @@ class KnowledgeBase:
     care: CareKnowledge
     sections: dict[str, Any] = field(default_factory=dict)
     education: PatientEducation | None = None
+    screen: tuple[str, ...] = ()  # the red-flag screen's questions (finding ids), in the order they are asked
 
     def cause(self, cause_id: str) -> CauseDef:
         for cause in self.causes:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from fbss.case.vocabulary import Modality
 from fbss.errors import KnowledgeError
 from fbss.knowledge.base import CareKnowledge
 from fbss.knowledge.care_models import (
@@ -28,6 +29,7 @@ from fbss.knowledge.care_models import (
     PanelCategory,
     PlanDoc,
     PsychosocialFactor,
+    Recency,
     Rule,
     Scale,
     ScsDoc,
@@ -37,10 +39,10 @@ from fbss.knowledge.care_models import (
 )
 from fbss.knowledge.evidence import Source
 from fbss.knowledge.loader import _entries, _parse, _unique, _where
-from fbss.knowledge.models import CauseDef, Cited, FindingDef, RedFlagDef, expression_ids
+from fbss.knowledge.models import CauseDef, Cited, FindingDef, RedFlagDef, expression_ids, flag_concept
 
 CARE_FILES = ("tests.yaml", "treatments.yaml", "appropriateness.yaml", "scs.yaml", "plan.yaml")
-_EXPRESSION_FIELDS = ("when", "shown_by", "expression", "urgent_if")
+_EXPRESSION_FIELDS = ("when", "shown_by", "expression", "urgent_if", "applies_if")
 
 
 def _section(path: Path, document: Any, key: str) -> Any:
@@ -53,9 +55,7 @@ def _one(model: type[Any], path: Path, document: Any, key: str) -> Any:
     return _parse(model, path, _section(path, document, key), with_line=False)
 
 
-def _many(
-    model: type[Any], path: Path, document: Any, key: str, with_line: bool = False
-) -> list[tuple[Any, Any]]:
+def _many(model: type[Any], path: Path, document: Any, key: str, with_line: bool = False) -> list[tuple[Any, Any]]:
     return [(_parse(model, path, raw, with_line=with_line), raw) for raw in _entries(path, document, key)]
 
 
@@ -76,8 +76,10 @@ def _walk(value: Any, label: str) -> Iterator[tuple[str, Any]]:
 class _Checker:
     """Checks the ids a care entry names against what the knowledge base defines."""
 
-    def __init__(self, findings: dict[str, FindingDef], sources: dict[str, Source]) -> None:
-        self.known = set(findings) | set(BUILTIN_CONCEPTS)
+    def __init__(
+        self, findings: dict[str, FindingDef], sources: dict[str, Source], red_flags: tuple[RedFlagDef, ...]
+    ) -> None:
+        self.known = set(findings) | set(BUILTIN_CONCEPTS) | {flag_concept(f.id) for f in red_flags}
         self.sources = sources
 
     def check(self, entry: BaseModel, where: str) -> None:
@@ -110,7 +112,10 @@ def load_care(
             raise KnowledgeError(f"missing required file {name}")
     cause_ids = {c.id for c in causes}
     flag_ids = {f.id for f in red_flags}
-    checker = _Checker(findings, sources)
+    clash = [flag_concept(f.id) for f in red_flags if flag_concept(f.id) in set(findings) | set(BUILTIN_CONCEPTS)]
+    if clash:
+        raise KnowledgeError(f"red_flags.yaml: red flag concept id(s) {clash} clash with a finding or built-in concept")
+    checker = _Checker(findings, sources, red_flags)
 
     # ---- appropriateness: concepts first (later files use them) --------------------------------------------
     path = by_name["appropriateness.yaml"]
@@ -120,9 +125,7 @@ def load_care(
     for concept, raw in concepts:
         where = _where(path, raw, concept.id)
         if concept.id in checker.known:
-            raise KnowledgeError(
-                f"{where}: concept id '{concept.id}' is already a finding or built-in concept"
-            )
+            raise KnowledgeError(f"{where}: concept id '{concept.id}' is already a finding or built-in concept")
         bad = [c for c in concept.causes if c not in cause_ids]
         if bad:
             raise KnowledgeError(f"{where}: unknown cause id(s) {bad}")
@@ -131,9 +134,7 @@ def load_care(
     categories = _many(CategoryDef, path, doc, "categories", with_line=True)
     seen_categories = [c.id for c, _ in categories]
     if sorted(seen_categories) != sorted(PanelCategory):
-        raise KnowledgeError(
-            f"{path.name}: 'categories' must list each of {[c.value for c in PanelCategory]} once"
-        )
+        raise KnowledgeError(f"{path.name}: 'categories' must list each of {[c.value for c in PanelCategory]} once")
     modifiers = _many(Modifier, path, doc, "modifiers")
     appropriateness = AppropriatenessDoc(
         scale=_one(Scale, path, doc, "scale"),
@@ -167,6 +168,18 @@ def load_care(
                 raise KnowledgeError(
                     f"{where}: contraindication '{contra.id}' names unknown test '{contra.alternative}'"
                 )
+        if test.modality is not None and test.modality not in Modality.__members__:
+            raise KnowledgeError(f"{where}: unknown modality '{test.modality}'")
+        bad = [t for t in test.includes if t not in test_ids or t == test.id]
+        if bad:
+            raise KnowledgeError(f"{where}: 'includes' names unknown test(s) {bad}")
+    confirmed = {flag for t, _ in tests for flag in t.urgent_for}
+    unconfirmed = [f.id for f in red_flags if f.id not in confirmed]
+    if unconfirmed:
+        raise KnowledgeError(
+            f"{path.name}: no test is urgent_for the red flag(s) {unconfirmed}; every flag needs the tests that "
+            "confirm it"
+        )
 
     # ---- treatments ----------------------------------------------------------------------------------------
     path = by_name["treatments.yaml"]
@@ -178,7 +191,18 @@ def load_care(
         bad = [c for c in treatment.treats if c not in cause_ids]
         if bad:
             raise KnowledgeError(f"{where}: 'treats' names unknown cause(s) {bad}")
+        bad = [t for t in treatment.includes if t not in {x.id for x, _ in treatments} or t == treatment.id]
+        if bad:
+            raise KnowledgeError(f"{where}: 'includes' names unknown treatment(s) {bad}")
     tags = {tag for t, _ in treatments for tag in t.tags} | {c.value for c in PanelCategory}
+    treatment_ids = {t.id for t, _ in treatments}
+    for flag in red_flags:
+        bad = [o for o in flag.definitive if o not in treatment_ids]
+        if bad:
+            raise KnowledgeError(f"red_flags.yaml, entry '{flag.id}': 'definitive' names unknown option(s) {bad}")
+    bad = [t for t in appropriateness.red_flag_override.never_capped if t not in tags]
+    if bad:
+        raise KnowledgeError(f"appropriateness.yaml: red_flag_override.never_capped names unknown tag(s) {bad}")
     path = by_name["appropriateness.yaml"]
     for modifier, raw in modifiers:
         where = _where(path, raw, modifier.id)
@@ -223,13 +247,15 @@ def load_care(
         for _, model in _walk(container, ""):
             if isinstance(model, (Rule, Contraindication)):
                 if model.id in rule_places:
-                    raise KnowledgeError(
-                        f"{place}: rule id '{model.id}' is already used in {rule_places[model.id]}"
-                    )
+                    raise KnowledgeError(f"{place}: rule id '{model.id}' is already used in {rule_places[model.id]}")
                 rule_places[model.id] = place
 
     return CareKnowledge(
-        tests=TestsDoc(weights=weights, tests=tuple(t for t, _ in tests)),
+        tests=TestsDoc(
+            weights=weights,
+            tests=tuple(t for t, _ in tests),
+            recorded_within=_one(Recency, by_name["tests.yaml"], documents[by_name["tests.yaml"]], "recorded_within"),
+        ),
         treatments=tuple(t for t, _ in treatments),
         appropriateness=appropriateness,
         scs=scs,

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from fbss.knowledge.evidence import Evidence
 from fbss.knowledge.models import Cited, Expression, Id, _Entry
 
 Score = int  # a RAND/UCLA score, 1 (extremely inappropriate) to 9 (extremely appropriate)
@@ -36,9 +37,7 @@ class Rule(Cited):
     adjust: int | None = Field(default=None, ge=-8, le=8)
     cap: int | None = Field(default=None, ge=1, le=9)
     because: str = Field(min_length=5)
-    pattern: bool = Field(
-        default=False, description="Reproduces a published panel pattern (the label, not the number)"
-    )
+    pattern: bool = Field(default=False, description="Reproduces a published panel pattern (the label, not the number)")
 
     @model_validator(mode="after")
     def _one_effect(self) -> Rule:
@@ -55,6 +54,14 @@ class Requirement(Cited):
 
     when: Expression
     because: str = Field(min_length=5)
+
+
+class Caution(Cited):
+    """A warning shown with a test or option while `when` holds; it does not change a rating."""
+
+    id: Id
+    when: Expression
+    text: str = Field(min_length=5)
 
 
 class Contraindication(Cited):
@@ -83,9 +90,7 @@ class ConceptDef(_Entry):
     title: str = Field(min_length=3)
     kind: ConceptKind
     causes: tuple[Id, ...] = ()
-    at_least: float | None = Field(
-        default=None, gt=0, lt=1, description="Probability threshold (default: likely)"
-    )
+    at_least: float | None = Field(default=None, gt=0, lt=1, description="Probability threshold (default: likely)")
     shown_by: Expression | None = Field(default=None, description="For a target: the finding that shows it")
     expression: Expression | None = None
     question: str | None = Field(default=None, description="What to do to settle it when unknown")
@@ -129,6 +134,9 @@ class Override(Cited):
     unknown_cap: int = Field(ge=1, le=9)
     because_absent: str
     because_unknown: str
+    never_capped: tuple[Id, ...] = Field(
+        default=(), description="Treatment tags a red flag never caps (analgesia, psychological and psychiatric care)"
+    )
 
 
 class CategoryDef(_Entry):
@@ -172,12 +180,8 @@ class TestKind(StrEnum):
 
 
 class Burden(Cited):
-    invasiveness: int = Field(
-        ge=0, le=3, description="0 none, 1 venepuncture, 2 needle procedure, 3 surgical"
-    )
-    radiation: int = Field(
-        ge=0, le=3, description="0 none, 1 low (plain films, DEXA), 2 CT, 3 CT myelography"
-    )
+    invasiveness: int = Field(ge=0, le=3, description="0 none, 1 venepuncture, 2 needle procedure, 3 surgical")
+    radiation: int = Field(ge=0, le=3, description="0 none, 1 low (plain films, DEXA), 2 CT, 3 CT myelography")
     cost: int = Field(ge=1, le=4, description="Cost tier, 1 cheapest")
 
 
@@ -193,9 +197,7 @@ class BurdenWeights(Cited):
     radiation: float = Field(ge=0)
     cost: float = Field(ge=0)
     decision_weight: float = Field(ge=0, description="Value of settling one undecided decision point")
-    top_causes: int = Field(
-        ge=1, le=30, description="How many leading causes the expected change is summed over"
-    )
+    top_causes: int = Field(ge=1, le=30, description="How many leading causes the expected change is summed over")
     shown: int = Field(ge=1, le=50)
 
 
@@ -210,18 +212,41 @@ class TestDef(_Entry):
     timing: tuple[Timing, ...] = ()
     contraindications: tuple[Contraindication, ...] = ()
     urgent_for: tuple[Id, ...] = Field(default=(), description="Red flags that call for this test at once")
-    urgent_if: Expression | None = Field(
-        default=None, description="Ordered for a red flag only when this holds"
-    )
+    urgent_if: Expression | None = Field(default=None, description="Ordered for a red flag only when this holds")
     elective: bool = Field(default=True, description="False: ordered only for a red flag, never ranked")
+    applies_if: Expression | None = Field(
+        default=None, description="Not suggested when this is absent (CT of a fusion needs a fusion)"
+    )
+    includes: tuple[Id, ...] = Field(
+        default=(), description="Tests whose result this one also gives (MRI with gadolinium includes plain MRI)"
+    )
+    cautions: tuple[Caution, ...] = ()
+    modality: str | None = Field(
+        default=None, description="For imaging: the study kind that, done at this visit, means it need not be repeated"
+    )
+    of_the_spine: bool = Field(
+        default=True,
+        description="False for imaging elsewhere (CT angiography, CTPA, leg ultrasound): the case records no body "
+        "region for a study, so one of the same kind counts as done only when it showed what fired the flag",
+    )
     interpretation: Statement | None = None
     decision_point: str | None = None
+    urgent_decision_point: str | None = Field(
+        default=None, description="What the result decides when a red flag calls for the test (else decision_point)"
+    )
     line: int | None = Field(default=None, exclude=True)
+
+
+class Recency(Cited):
+    """How recent a study must be to count as done for a red flag's urgent work-up."""
+
+    days: int = Field(ge=0, le=30)
 
 
 class TestsDoc(_Entry):
     weights: BurdenWeights
     tests: tuple[TestDef, ...]
+    recorded_within: Recency = Recency(days=1, evidence=Evidence.expert_estimate)
 
 
 # --- treatments ---------------------------------------------------------------------------------------------
@@ -252,12 +277,16 @@ class TreatmentDef(_Entry):
     description: str = Field(min_length=10)
     indications: tuple[str, ...] = Field(min_length=1)
     contraindications: tuple[Contraindication, ...] = ()
+    cautions: tuple[Caution, ...] = Field(default=(), description="Shown with the rating while they hold")
     advantages: tuple[str, ...] = Field(min_length=1)
     disadvantages: tuple[str, ...] = Field(min_length=1)
     evidence: tuple[Statement, ...] = Field(min_length=1)
     recovery: Statement
     rating: OptionRating
     next_step: str | None = Field(default=None, description="The decision point after this treatment")
+    includes: tuple[Id, ...] = Field(
+        default=(), description="Treatments this one also performs (evacuating a compressive haematoma decompresses)"
+    )
     patient: PatientInfo
     line: int | None = Field(default=None, exclude=True)
 
@@ -318,9 +347,7 @@ class ScsDoc(_Entry):
     factors: tuple[PsychosocialFactor, ...] = Field(min_length=1)
     advice: AdviceTable
     contraindications: tuple[Contraindication, ...]
-    conditions: tuple[Contraindication, ...] = Field(
-        default=(), description="Do not stop advice; restrict the system"
-    )
+    conditions: tuple[Contraindication, ...] = Field(default=(), description="Do not stop advice; restrict the system")
     nice: tuple[NiceCriterion, ...]
 
 

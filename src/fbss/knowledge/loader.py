@@ -18,11 +18,13 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.education import parse_education
 from fbss.knowledge.evidence import Source
 from fbss.knowledge.models import (
+    URGENCY_RANK,
     CauseDef,
     Cited,
     FindingDef,
     Link,
     RedFlagDef,
+    RedFlagScreenDef,
     expression_ids,
 )
 from fbss.knowledge.yaml_source import LINE_KEY, line_at, line_of, read_yaml, strip_lines
@@ -102,10 +104,12 @@ def _check_finding(finding: FindingDef, path: Path, raw: Any, finding_ids: set[s
         raise KnowledgeError(f"{where}: unknown lab '{finding.lab}'; expected one of {[m.value for m in Lab]}")
     if finding.treatment is not None and finding.treatment not in Treatment.__members__:
         raise KnowledgeError(f"{where}: unknown treatment '{finding.treatment}'")
-    if finding.expression is not None:
-        missing = [i for i in expression_ids(finding.expression) if i not in finding_ids]
-        if missing:
-            raise KnowledgeError(f"{where}: expression names unknown finding(s) {missing}")
+    for name in ("expression", "absent_if", "ask_if"):
+        expr = getattr(finding, name)
+        if expr is not None:
+            missing = [i for i in expression_ids(expr) if i not in finding_ids]
+            if missing:
+                raise KnowledgeError(f"{where}: {name} names unknown finding(s) {missing}")
 
 
 def _check_cycles(findings: dict[str, FindingDef]) -> None:
@@ -117,13 +121,17 @@ def _check_cycles(findings: dict[str, FindingDef]) -> None:
         if state.get(fid) == 1:
             raise KnowledgeError(f"findings.yaml: findings refer to each other in a circle: {' -> '.join(trail)}")
         state[fid] = 1
-        expression = findings[fid].expression
-        for child in expression_ids(expression) if expression is not None else []:
+        for child in finding_inputs(findings[fid]):
             visit(child, [*trail, child])
         state[fid] = 2
 
     for fid in findings:
         visit(fid, [fid])
+
+
+def finding_inputs(finding: FindingDef) -> list[str]:
+    """The findings one finding reads: its expression's and its absent_if's."""
+    return [i for e in (finding.expression, finding.absent_if) if e is not None for i in expression_ids(e)]
 
 
 def _check_sources(cited: Cited, where: str, sources: dict[str, Source]) -> None:
@@ -194,6 +202,18 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         missing = [i for i in expression_ids(flag.when) if i not in findings]
         if missing:
             raise KnowledgeError(f"{where}: 'when' names unknown finding(s) {missing}")
+    urgency = {f.id: f.urgency for f, _, _ in flag_entries}
+    for flag, path, raw in flag_entries:
+        where = _where(path, raw, flag.id)
+        unknown = [c for c in flag.covered_by if c not in urgency or c == flag.id]
+        if unknown:
+            raise KnowledgeError(f"{where}: 'covered_by' names unknown flag(s) {unknown}")
+        # a flag is listed inside another only if that one is at least as urgent
+        milder = [c for c in flag.covered_by if URGENCY_RANK[urgency[c]] > URGENCY_RANK[flag.urgency]]
+        if milder:
+            raise KnowledgeError(f"{where}: 'covered_by' names less urgent flag(s) {milder}")
+
+    screen = _screen(by_name["red_flags.yaml"], documents[by_name["red_flags.yaml"]], findings, sources)
 
     digest = hashlib.sha256()
     for path in paths:
@@ -206,8 +226,15 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     care = load_care(documents, by_name, findings, causes, red_flags, sources)
     education_path = by_name.get("patient_education.yaml")
     education = parse_education(education_path, documents[education_path], sources) if education_path else None
-    typed = {MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml", "patient_education.yaml",
-             *CARE_FILES}
+    typed = {
+        MANIFEST,
+        "findings.yaml",
+        "causes.yaml",
+        "red_flags.yaml",
+        "sources.yaml",
+        "patient_education.yaml",
+        *CARE_FILES,
+    }
     sections = {p.stem: documents[p] for p in paths if p.name not in typed and not _only_sources(documents[p])}
     return KnowledgeBase(
         version=manifest["version"],
@@ -220,7 +247,24 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         care=care,
         sections=sections,
         education=education,
+        screen=screen,
     )
+
+
+def _screen(path: Path, document: Any, findings: dict[str, FindingDef], sources: dict[str, Source]) -> tuple[str, ...]:
+    """The red-flag screen's questions: askable findings a 'screen negative' answers all at once."""
+    if not isinstance(document, dict) or "screen" not in document:
+        return ()
+    screen = _parse(RedFlagScreenDef, path, document["screen"], with_line=False)
+    where = _where(path, document["screen"]) + ", screen"
+    _check_sources(screen, where, sources)
+    unknown = [q for q in screen.questions if q not in findings]
+    if unknown:
+        raise KnowledgeError(f"{where}: unknown finding(s) {unknown}")
+    not_asked = [q for q in screen.questions if not findings[q].is_askable or findings[q].field is None]
+    if not_asked:
+        raise KnowledgeError(f"{where}: {not_asked} are not bedside questions read from a case field")
+    return screen.questions
 
 
 def _only_sources(document: Any) -> bool:

@@ -126,6 +126,15 @@ class FindingDef(_Entry):
     lab: str | None = None
     treatment: str | None = None
     expression: Expression | None = None
+    absent_if: Expression | None = Field(
+        default=None,
+        description="Read as absent, when not recorded, if this holds: an answer implied by others is not asked",
+    )
+    ask_if: Expression | None = Field(
+        default=None,
+        description="Asked at the bedside only while this can hold (a DVT question in the first 3 months); "
+        "recorded present, it counts at any time",
+    )
     line: int | None = Field(default=None, exclude=True)
 
     @property
@@ -231,4 +240,24 @@ class RedFlagDef(Cited):
     action: str = Field(min_length=10)
     patient_advice: str = Field(min_length=10)
     when: Expression
+    definitive: tuple[Id, ...] = Field(
+        default=(),
+        description="Treatment options that act on the flag: never capped by it, listed right after its action",
+    )
+    covered_by: tuple[Id, ...] = Field(
+        default=(),
+        description="Flags whose action already includes this one's: when one of them fired too, this flag is "
+        "listed right after it and marked as within it",
+    )
     line: int | None = Field(default=None, exclude=True)
+
+
+class RedFlagScreenDef(Cited):
+    """The red-flag screen: the questions one 'screen negative' answers together (each an askable finding)."""
+
+    questions: tuple[Id, ...] = Field(min_length=1)
+
+
+def flag_concept(flag_id: str) -> str:
+    """The concept id that reads one red flag's state: present when fired, unknown while asked, else absent."""
+    return f"red_flag_{flag_id}"

@@ -2,8 +2,11 @@
 
 A score is built as: base -> the first matching `set` rule -> every matching `adjust` (rules, then modifiers
 and relative contraindications) -> every matching cap (rules, absolute contraindications, an unmet requirement,
-and for elective options the red-flag override) -> clamped to 1-9. A rule whose condition is still unknown is
-reported as pending (what is missing to decide) when, applied on its own, it would change the label.
+and for elective options the red-flag override) -> clamped to 1-9. The override never caps an option a fired flag
+names as its definitive action, nor one tagged `never_capped` (analgesia, psychological and psychiatric care):
+those are rated on their own merits. Cautions are shown with the rating and change no score. A rule whose
+condition is still unknown is reported as pending (what is missing to decide) when, applied on its own, it would
+change the label.
 
 Speed: rules are compiled once per knowledge base; an explanation (the items that decided a rule, or the ones it
 still waits for) depends only on the states of the ids the rule names, so it is built once per combination of
@@ -19,9 +22,9 @@ from functools import cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.care_models import Contraindication, PanelCategory, Requirement, Rule
+from fbss.knowledge.care_models import Caution, Contraindication, PanelCategory, Requirement, Rule
 from fbss.knowledge.evidence import Evidence
-from fbss.knowledge.models import Expression, expression_ids
+from fbss.knowledge.models import Expression, expression_ids, flag_concept
 from fbss.reasoning.care_results import Basis, Item, Label, OptionRatings, Pending, Rating
 from fbss.reasoning.concepts import CareStates, titles
 from fbss.reasoning.logic import Compiled, States, compile_expression, leaves
@@ -33,12 +36,12 @@ CATEGORY_BASIS = "expert estimate"
 PATTERN_BASIS = "label reproduces a published panel pattern (Tronnier 2019); the number is an expert estimate"
 RELATIVE_CONTRAINDICATION = -2
 _MEMO_LIMIT = 2048  # explanations kept per rule; beyond it they are rebuilt each time
-_ORDER = {"set": 0, "adjust": 1, "cap": 2}
+_ORDER = {"set": 0, "adjust": 1, "cap": 2, "caution": 3}
 
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """One compiled rule: kind is 'set', 'adjust', 'cap' or 'requires'."""
+    """One compiled rule: kind is 'set', 'adjust', 'cap', 'caution' or 'requires'."""
 
     id: str
     kind: str
@@ -57,11 +60,29 @@ class _Step:
         return (want, *(states[i] for i in self.ids))
 
 
-def _step(id_: str, kind: str, value: int, when: Expression, because: str, cited: Rule | Contraindication | Requirement,
-          pattern: bool = False) -> _Step:
-    effect = f"set {value}" if kind == "set" else f"{value:+d}" if kind == "adjust" else f"cap {value}"
-    return _Step(id_, kind, value, when, compile_expression(when), because, cited.evidence, cited.sources, pattern,
-                 effect, tuple(dict.fromkeys(expression_ids(when))))
+def _step(
+    id_: str,
+    kind: str,
+    value: int,
+    when: Expression,
+    because: str,
+    cited: Rule | Contraindication | Requirement | Caution,
+    pattern: bool = False,
+) -> _Step:
+    effect = {"set": f"set {value}", "adjust": f"{value:+d}", "caution": "caution"}.get(kind, f"cap {value}")
+    return _Step(
+        id_,
+        kind,
+        value,
+        when,
+        compile_expression(when),
+        because,
+        cited.evidence,
+        cited.sources,
+        pattern,
+        effect,
+        tuple(dict.fromkeys(expression_ids(when))),
+    )
 
 
 def _from_rule(rule: Rule) -> _Step:
@@ -81,6 +102,10 @@ def _from_contraindication(contra: Contraindication) -> _Step:
     return _step(contra.id, kind, value, contra.when, f"{prefix}: {contra.reason}", contra)
 
 
+def _from_caution(caution: Caution) -> _Step:
+    return _step(caution.id, "caution", 0, caution.when, f"Caution: {caution.text}", caution)
+
+
 @dataclass(frozen=True, slots=True)
 class _Rateable:
     id: str
@@ -89,6 +114,8 @@ class _Rateable:
     elective: bool
     is_category: bool
     base: int
+    never_capped: bool  # a red flag never caps it (analgesia, psychological and psychiatric care)
+    definitive_of: tuple[str, ...]  # concept ids of the flags whose definitive action it is: a fired one lifts the cap
     requires: _Step | None  # value: the cap when the requirement is absent
     steps: tuple[_Step, ...]  # in evaluation order: set rules, adjusts, caps
     ids: tuple[str, ...]  # every id the rating reads: its result depends on their states only
@@ -107,17 +134,43 @@ def _ordered(steps: list[_Step]) -> tuple[_Step, ...]:
     return tuple(sorted(steps, key=lambda s: _ORDER[s.kind]))  # stable: file order within a kind
 
 
-def rateable(id_: str, title: str, category: PanelCategory, elective: bool, is_category: bool, base: int,
-             requires: Requirement | None, rules: list[Rule], contras: list[Contraindication],
-             kb: KnowledgeBase) -> _Rateable:
+def rateable(
+    id_: str,
+    title: str,
+    category: PanelCategory,
+    elective: bool,
+    is_category: bool,
+    base: int,
+    requires: Requirement | None,
+    rules: list[Rule],
+    contras: list[Contraindication],
+    kb: KnowledgeBase,
+    cautions: tuple[Caution, ...] = (),
+    tags: tuple[str, ...] = (),
+) -> _Rateable:
     """Compile one thing to rate (a category, an option, the SCS clinical rating)."""
     steps = [_from_rule(r) for r in rules] + [_from_contraindication(c) for c in contras]
+    steps += [_from_caution(c) for c in cautions]
     requirement = _requirement(requires, kb)
+    never_capped = bool(set(tags) & set(kb.care.appropriateness.red_flag_override.never_capped))
+    definitive_of = () if is_category else tuple(flag_concept(f.id) for f in kb.red_flags if id_ in f.definitive)
     ids = [i for step in steps for i in step.ids] + (list(requirement.ids) if requirement else [])
-    ids += ["red_flag_fired", "red_flag_pending"]
+    ids += ["red_flag_fired", "red_flag_pending", *definitive_of]
     unique = tuple(dict.fromkeys(ids))  # always two or more: the red-flag built-ins
-    return _Rateable(id_, title, category, elective, is_category, base, requirement, _ordered(steps), unique,
-                     operator.itemgetter(*unique))
+    return _Rateable(
+        id_,
+        title,
+        category,
+        elective,
+        is_category,
+        base,
+        never_capped,
+        definitive_of,
+        requirement,
+        _ordered(steps),
+        unique,
+        operator.itemgetter(*unique),
+    )
 
 
 @cache
@@ -126,8 +179,18 @@ def compiled_ratings(kb: KnowledgeBase) -> tuple[tuple[_Rateable, ...], tuple[_R
     doc = kb.care.appropriateness
     modifiers = doc.modifiers
     categories = [
-        rateable(c.id.value, c.title, c.id, True, True, c.base, c.requires,
-                 [*c.rules, *(m for m in modifiers if c.id.value in m.applies_to)], [], kb)
+        rateable(
+            c.id.value,
+            c.title,
+            c.id,
+            True,
+            True,
+            c.base,
+            c.requires,
+            [*c.rules, *(m for m in modifiers if c.id.value in m.applies_to)],
+            [],
+            kb,
+        )
         for c in sorted(doc.categories, key=lambda c: c.step)
     ]
     options = []
@@ -139,8 +202,22 @@ def compiled_ratings(kb: KnowledgeBase) -> tuple[tuple[_Rateable, ...], tuple[_R
         contras = list(option.contraindications)
         if "scs" in option.tags:
             contras += list(kb.care.scs.contraindications)
-        options.append(rateable(option.id, option.title, option.category, option.elective, False,
-                                option.rating.base, option.rating.requires, rules, contras, kb))
+        options.append(
+            rateable(
+                option.id,
+                option.title,
+                option.category,
+                option.elective,
+                False,
+                option.rating.base,
+                option.rating.requires,
+                rules,
+                contras,
+                kb,
+                option.cautions,
+                option.tags,
+            )
+        )
     return tuple(categories), tuple(options)
 
 
@@ -159,7 +236,10 @@ def _labels(kb: KnowledgeBase) -> tuple[Label, ...]:
     """Label by score, index 0-9."""
     scale = kb.care.appropriateness.scale
     return tuple(
-        Label.appropriate if s >= scale.appropriate_from else Label.inappropriate if s <= scale.inappropriate_to
+        Label.appropriate
+        if s >= scale.appropriate_from
+        else Label.inappropriate
+        if s <= scale.inappropriate_to
         else Label.uncertain
         for s in range(10)
     )
@@ -185,10 +265,22 @@ def _fixed(kb: KnowledgeBase) -> _Fixed:
     o = doc.red_flag_override
     names = items_by_id(kb)
     return _Fixed(
-        Basis("red_flag_override", o.because_absent, f"cap {o.absent_cap}", _items(["red_flag_fired"], names),
-              o.evidence, o.sources),
-        Basis("red_flag_override", o.because_unknown, f"cap {o.unknown_cap}", _items(["red_flag_pending"], names),
-              o.evidence, o.sources),
+        Basis(
+            "red_flag_override",
+            o.because_absent,
+            f"cap {o.absent_cap}",
+            _items(["red_flag_fired"], names),
+            o.evidence,
+            o.sources,
+        ),
+        Basis(
+            "red_flag_override",
+            o.because_unknown,
+            f"cap {o.unknown_cap}",
+            _items(["red_flag_pending"], names),
+            o.evidence,
+            o.sources,
+        ),
         Pending("red_flag_override", o.because_unknown, f"cap {o.unknown_cap}", _items(["red_flag_pending"], names)),
         doc.requirement_caps.unknown_cap,
     )
@@ -256,6 +348,10 @@ def _rate(item: _Rateable, states: States, kb: KnowledgeBase) -> Rating:
         if step.kind == "set" and setter is not None:
             continue
         state = step.compiled(states)
+        if step.kind == "caution":
+            if state is P:
+                because.append(_basis(step, states, P, kb))
+            continue
         if state is U:
             unknown_steps.append(step)
             continue
@@ -284,7 +380,7 @@ def _rate(item: _Rateable, states: States, kb: KnowledgeBase) -> Rating:
     if requirement_unknown:
         caps.append(fixed.requires_unknown_cap)
     flag_pending = False
-    if item.elective:
+    if item.elective and not item.never_capped and not any(states[c] is P for c in item.definitive_of):
         override = kb.care.appropriateness.red_flag_override
         if states["red_flag_fired"] is P:
             caps.append(override.absent_cap)
@@ -317,8 +413,16 @@ def _rate(item: _Rateable, states: States, kb: KnowledgeBase) -> Rating:
     pattern = bool(setter and setter.pattern and labels[setter.value] is label)
     basis = (PATTERN_BASIS if pattern else CATEGORY_BASIS) if item.is_category else OPTION_BASIS
     return Rating(
-        id=item.id, title=item.title, category=item.category, score=score, label=label, elective=item.elective,
-        published_pattern=pattern, score_basis=basis, because=tuple(because), pending=tuple(pending),
+        id=item.id,
+        title=item.title,
+        category=item.category,
+        score=score,
+        label=label,
+        elective=item.elective,
+        published_pattern=pattern,
+        score_basis=basis,
+        because=tuple(because),
+        pending=tuple(pending),
     )
 
 

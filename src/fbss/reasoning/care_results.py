@@ -118,9 +118,19 @@ class SetAside:
     test: str
     title: str
     reason: str
-    kind: str  # "deferred", "contraindicated", "known", "no_change", "not_elective"
+    kind: str  # "deferred", "contraindicated", "known", "no_change", "not_elective", "not_applicable"
     earliest_months: float | None
     sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedResult:
+    """A test a fired red flag calls for whose result is already in the case: not ordered again, result shown."""
+
+    test: str
+    title: str
+    for_flags: tuple[str, ...]
+    result: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +139,7 @@ class Workup:
     ranked: tuple[TestSuggestion, ...]  # by value of information per unit of burden
     deferred: tuple[SetAside, ...]
     not_suggested: tuple[SetAside, ...]
+    recorded: tuple[RecordedResult, ...] = ()  # urgent tests already done, with their result
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +183,7 @@ class ScsAdvice:
 @dataclass(frozen=True, slots=True)
 class PlanStep:
     order: int
-    kind: str  # "red_flag", "ask_now", "test", "treatment", "scs", "refer"
+    kind: str  # "red_flag", "definitive", "screen", "test", "treatment", "scs", "refer", "review"
     title: str
     detail: str
     decision_point: str | None
@@ -216,8 +227,18 @@ class GridRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DefinitiveCare:
+    """The treatments listed right after a fired flag (its `definitive` options worth acting on; one that another
+    listed treatment also performs is replaced by it: evacuating a compressive haematoma decompresses)."""
+
+    flag: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     steps: tuple[PlanStep, ...]
     follow_up: tuple[FollowUpItem, ...]
     outcomes: tuple[OutcomeItem, ...]
     grid: tuple[GridRow, ...]
+    definitive: tuple[DefinitiveCare, ...] = ()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import BUILTIN_CONCEPTS, ConceptKind
-from fbss.reasoning.findings import FindingStates
+from fbss.knowledge.models import flag_concept
+from fbss.reasoning.findings import FindingStates, Observed
 from fbss.reasoning.logic import Compiled, compile_expression
 from fbss.reasoning.results import Differential, Triage
 
@@ -21,6 +22,9 @@ class CareStates:
 
     states: dict[str, Presence]
     probability: dict[str, float]
+    observed: dict[str, Observed] = field(default_factory=dict)  # what was recorded, for result texts
+    study_days: dict[str, int | None] = field(default_factory=dict)  # modality -> days since its latest study
+    seen_on: dict[str, dict[str, str]] = field(default_factory=dict)  # diagnostic finding -> modality -> where
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ def titles(kb: KnowledgeBase) -> dict[str, str]:
     """Title of every finding, concept and built-in concept, for explanations."""
     result = {fid: f.title for fid, f in kb.findings.items()}
     result.update(BUILTIN_CONCEPTS)
+    result.update({flag_concept(f.id): f"Red flag: {f.title}" for f in kb.red_flags})
     result.update({c.id: c.title for c in kb.care.appropriateness.concepts})
     return result
 
@@ -67,13 +72,15 @@ def questions(kb: KnowledgeBase) -> dict[str, str]:
     return result
 
 
-def care_states(
-    findings: FindingStates, triage: Triage, differential: Differential, kb: KnowledgeBase
-) -> CareStates:
+def care_states(findings: FindingStates, triage: Triage, differential: Differential, kb: KnowledgeBase) -> CareStates:
     """Findings plus the built-in red-flag states and every concept, in file order (pure)."""
     states = dict(findings.state)
     states["red_flag_fired"] = P if triage.fired else A
     states["red_flag_pending"] = P if triage.ask_now else A
+    fired = {f.flag for f in triage.fired}
+    asked = {f.flag for f in triage.ask_now}
+    for flag in kb.red_flags:
+        states[flag_concept(flag.id)] = P if flag.id in fired else U if flag.id in asked else A
     probability = {c.cause: c.probability for c in differential.causes}
     for concept in compiled_concepts(kb):
         if concept.kind is ConceptKind.expression:
@@ -90,4 +97,10 @@ def care_states(
             # unimaged
             shown = concept.compiled(states)
             states[concept.id] = A if (shown is A or not likely) else shown
-    return CareStates(states=states, probability=probability)
+    return CareStates(
+        states=states,
+        probability=probability,
+        observed=findings.observed,
+        study_days=findings.derived.study_days,
+        seen_on=findings.derived.seen_on,
+    )

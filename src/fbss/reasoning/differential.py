@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from fbss.case.derived import SurgeryGroup
-from fbss.case.model import Presence
+from fbss.case.model import Presence, SpineRegion
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.models import CauseDef, Link, Prior, expression_ids
 from fbss.reasoning.findings import Evaluator, FindingStates, compile_expression
@@ -94,8 +94,23 @@ def _sigmoid(x: float) -> float:
 _WEIGHT = operator.attrgetter("weight")
 
 
+# The causes, priors and likelihood ratios of causes.yaml describe pain after lumbar (lumbosacral) surgery.
+CAUSES_REGION = SpineRegion.lumbar
+
+
+def not_ranked_note(region: SpineRegion) -> str:
+    """Why the differential is empty for an operation outside the region its causes describe."""
+    return (
+        f"The causes in this knowledge base describe pain after {CAUSES_REGION.value} spine surgery; for a "
+        f"{region.value} operation they are not ranked. The red flags and their work-up still apply: assess the "
+        "cause clinically."
+    )
+
+
 def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
-    """Score every applicable cause and rank them."""
+    """Score every applicable cause and rank them (only for the region the causes describe)."""
+    if findings.derived.region is not CAUSES_REGION:
+        return Differential(causes=(), excluded=(), ask_next=(), not_ranked=not_ranked_note(findings.derived.region))
     states = findings.state
     group = findings.derived.surgery_group
     scored: list[tuple[float, str, _Cause, float, float, float, list[tuple[_Link, Presence]], list[_Link]]] = []

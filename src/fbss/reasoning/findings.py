@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from fbss.case.derived import DerivedFacts, derive
+from fbss.case.derived import DerivedFacts, derive, where
 from fbss.case.model import Case, DiagnosticResult, LabResult, Presence, PriorTreatment
 from fbss.case.paths import DERIVED_PREFIX
 from fbss.case.vocabulary import RESPONSE_RELIEF, DiagnosticFinding, Lab, Modality, Treatment
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.models import AllOf, AnyOf, Expression, FindingDef, Not, Threshold, expression_ids
+from fbss.knowledge.loader import finding_inputs
+from fbss.knowledge.models import AllOf, AnyOf, Expression, FindingDef, Not, Threshold
 
 P, A, U = Presence.present, Presence.absent, Presence.unknown
 
@@ -128,11 +129,6 @@ def _field_reader(finding: FindingDef) -> Reader:
     return read_presence
 
 
-def _where(result: DiagnosticResult) -> str | None:
-    side = result.side.value if result.side.value != "unknown" else None
-    return " ".join(x for x in (result.level, side, result.modality.value) if x) or None
-
-
 def _diagnostic_reader(finding: FindingDef) -> Reader:
     code = DiagnosticFinding(finding.diagnostic or "")
     seen_on = frozenset(Modality(m) for m in finding.seen_on)
@@ -151,7 +147,7 @@ def _diagnostic_reader(finding: FindingDef) -> Reader:
         if results:
             for result in results:
                 if result.presence is P:
-                    return P, _where(result)
+                    return P, where(result)
             if any(result.presence is A for result in results):
                 return A, None
         if seen_on and not seen_on.isdisjoint(ix.full_studies):
@@ -296,8 +292,7 @@ def finding_order(kb: KnowledgeBase) -> tuple[str, ...]:
     def visit(fid: str) -> None:
         if fid in done:
             return
-        expression = kb.findings[fid].expression
-        for child in expression_ids(expression) if expression is not None else []:
+        for child in finding_inputs(kb.findings[fid]):
             visit(child)
         done.add(fid)
         ordered.append(fid)
@@ -307,10 +302,35 @@ def finding_order(kb: KnowledgeBase) -> tuple[str, ...]:
     return tuple(ordered)
 
 
+def _implied(read_recorded: Reader, absent_if: Evaluator | None, screened: bool) -> Reader:
+    """A reader that answers 'absent' for an item left unknown when other answers imply it: its `absent_if`
+    holds, or it is a red-flag screen question and the screen was recorded negative for this visit."""
+
+    def read(ix: CaseIndex, states: States) -> tuple[Presence, Observed]:
+        value, seen = read_recorded(ix, states)
+        if value is U and (
+            (screened and ix.derived.red_flag_screen_negative is P)
+            or (absent_if is not None and absent_if(states) is P)
+        ):
+            return A, None
+        return value, seen
+
+    return read
+
+
 @cache
 def compiled_readers(kb: KnowledgeBase) -> tuple[tuple[str, Reader], ...]:
     """One reader per finding, built once per knowledge base."""
-    return tuple((fid, _reader(kb.findings[fid])) for fid in finding_order(kb))
+    screen = frozenset(kb.screen)
+    readers = []
+    for fid in finding_order(kb):
+        finding = kb.findings[fid]
+        reader = _reader(finding)
+        if finding.absent_if is not None or fid in screen:
+            absent_if = compile_expression(finding.absent_if) if finding.absent_if is not None else None
+            reader = _implied(reader, absent_if, fid in screen)
+        readers.append((fid, reader))
+    return tuple(readers)
 
 
 Getter = Callable[[object], tuple[Any, ...]]
@@ -378,9 +398,11 @@ def reading_plan(kb: KnowledgeBase) -> ReadingPlan:
     grouped: dict[str, list[str]] = {"presence": [], "number": [], "choice": []}
     diagnostics: list[tuple[str, DiagnosticFinding, frozenset[Modality], Reader]] = []
     others: list[tuple[str, Reader]] = []
+    screen = frozenset(kb.screen)
     for fid, reader in compiled_readers(kb):
         finding = kb.findings[fid]
-        kind = _kind(finding)
+        # an item other answers can imply (absent_if, a negative red-flag screen) is read after them, in order
+        kind = "other" if finding.absent_if is not None or fid in screen else _kind(finding)
         if kind == "other":
             others.append((fid, reader))
         elif kind == "diagnostic":

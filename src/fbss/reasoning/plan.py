@@ -1,5 +1,6 @@
-"""The stepped care plan: red-flag actions, then work-up, then treatments in order with their decision points,
-the follow-up schedule, the outcomes to collect, and a shared-decision option grid for the patient."""
+"""The stepped care plan: each fired red flag's action followed at once by its definitive treatment, the urgent
+tests, the red-flag screen still open, then work-up and treatments in order with their decision points, the
+follow-up schedule, the outcomes to collect, and a shared-decision option grid for the patient."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import AdviceLevel, PanelCategory, TreatmentDef
 from fbss.knowledge.models import Category, Urgency
 from fbss.reasoning.care_results import (
+    DefinitiveCare,
     FollowUpItem,
     GridRow,
     Label,
@@ -22,7 +24,9 @@ from fbss.reasoning.care_results import (
     Workup,
 )
 from fbss.reasoning.concepts import CareStates
-from fbss.reasoning.results import Differential, Triage
+from fbss.reasoning.results import Differential, RedFlagResult, Screen, Triage
+
+Row = tuple[str, str, str, str | None, Urgency | None, tuple[str, ...], str | None]
 
 P = Presence.present
 PLAN_TESTS = 5
@@ -54,12 +58,13 @@ def _option_sources(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
 def _treatment_step(
     rating: Rating, option: TreatmentDef, kb: KnowledgeBase
 ) -> tuple[str, str, str | None, tuple[str, ...]]:
-    reasons = "; ".join(
-        b.because for b in rating.because if b.effect.startswith("set") or b.rule == "requires"
-    )
+    reasons = "; ".join(b.because for b in rating.because if b.effect.startswith("set") or b.rule == "requires")
     detail = f"{rating.label.value}, {rating.score}/9 ({rating.score_basis})"
     if reasons:
         detail += f". {reasons}"
+    cautions = "; ".join(b.because for b in rating.because if b.effect == "caution")
+    if cautions:
+        detail += f". {cautions}"  # each reads "Caution: ..."
     return option.title, detail, option.next_step, _option_sources(kb)[option.id]
 
 
@@ -74,10 +79,59 @@ def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
     unmet = [n.title for n in scs.nice if n.state is not P]
     if unmet:
         detail += ". NICE TA159 still to meet: " + "; ".join(unmet)
-    decision = (
-        "If the trial gives 50 % relief or more, implant; if not, remove the trial leads and revisit the plan"
-    )
+    decision = "If the trial gives 50 % relief or more, implant; if not, remove the trial leads and revisit the plan"
     return "Refer for SCS assessment by the multidisciplinary team, then a trial", detail, decision
+
+
+def definitive_options(flag: RedFlagResult, ratings: dict[str, Rating]) -> list[Rating]:
+    """The flag's definitive options worth acting on: those not rated inappropriate. None may be (implant revision
+    for an insufficiency fracture with the implants intact): the flag's action then stands alone."""
+    rated = [ratings[o] for o in flag.definitive if o in ratings]
+    return [r for r in rated if r.label is not Label.inappropriate]
+
+
+def definitive_care(
+    fired: tuple[RedFlagResult, ...], ratings: dict[str, Rating], kb: KnowledgeBase
+) -> tuple[DefinitiveCare, ...]:
+    """Each fired flag's definitive treatments; one that another listed treatment also performs (`includes`) is
+    replaced by it once that one is rated appropriate (the lesion is shown), so one operation is not listed as two."""
+    options = _treatments(kb)
+    chosen = [(flag.flag, definitive_options(flag, ratings)) for flag in fired]
+    listed = {r.id: r for _, rs in chosen for r in rs}
+    covering: dict[str, Rating] = {}
+    for x in listed.values():
+        for y in options[x.id].includes:
+            if (
+                y in listed
+                and y not in covering
+                and x.id not in covering
+                and x.label is Label.appropriate  # the lesion is shown: while only suspected, both stay open
+            ):
+                covering[y] = x
+    return tuple(
+        DefinitiveCare(flag, tuple(dict.fromkeys(covering.get(r.id, r).id for r in rs))) for flag, rs in chosen
+    )
+
+
+def _screen_row(screen: Screen, kb: KnowledgeBase) -> Row | None:
+    """All the open red-flag questions as one step."""
+    if not screen.open:
+        return None
+    n = len(screen.open)
+    asks = "; ".join(q.text for q in screen.open)
+    at_stake = tuple(dict.fromkeys(f.title for q in screen.open for f in q.flags))
+    flags = {f.id: f for f in kb.red_flags}
+    stake_ids = dict.fromkeys(f.flag for q in screen.open for f in q.flags)
+    sources = tuple(dict.fromkeys(s for fid in stake_ids for s in flags[fid].sources))
+    return (
+        "screen",
+        f"Red-flag screen: {n} question{'s' if n != 1 else ''} open",
+        asks,
+        "A 'yes' to any question raises its red flag: " + "; ".join(at_stake),
+        screen.open[0].urgency,
+        sources,
+        None,
+    )
 
 
 def plan(
@@ -90,9 +144,27 @@ def plan(
     kb: KnowledgeBase,
 ) -> Plan:
     """One ordered plan for the case (pure)."""
-    rows: list[tuple[str, str, str, str | None, Urgency | None, tuple[str, ...], str | None]] = []
-    for flag in triage.fired:
+    rows: list[Row] = []
+    options = _treatments(kb)
+    by_id = {r.id: r for r in ratings.options}
+    shown: set[str] = set()
+    definitive = definitive_care(triage.fired, by_id, kb)
+    replaced = {r.id for f in triage.fired for r in definitive_options(f, by_id)} - {
+        o for d in definitive for o in d.options
+    }
+    shown.update(replaced)  # performed by the treatment that replaced it
+    for flag, chosen in zip(triage.fired, definitive, strict=True):
         rows.append(("red_flag", f"Act now: {flag.title}", flag.action, None, flag.urgency, flag.sources, flag.flag))
+        for option_id in chosen.options:
+            if option_id in shown:
+                continue
+            shown.add(option_id)
+            rating = by_id[option_id]
+            title, detail, decision, sources = _treatment_step(rating, options[option_id], kb)
+            performs = [options[y].title for y in options[option_id].includes if y in replaced]
+            if performs:
+                detail += f". It is also the {'; '.join(t[0].lower() + t[1:] for t in performs)}"
+            rows.append(("definitive", title, detail, decision, flag.urgency, sources, option_id))
     for test in work.urgent:
         rows.append(
             (
@@ -105,12 +177,15 @@ def plan(
                 test.test,
             )
         )
-    for flag in triage.ask_now:
-        asks = "; ".join(q.question or q.title for q in flag.ask_about)
-        rows.append(("ask_now", f"Ask now: {flag.title}", asks, flag.action, flag.urgency, flag.sources, flag.flag))
-    options = _treatments(kb)
+    for done in work.recorded:
+        rows.append(("done", f"Already done: {done.title}", done.result, None, None, (), done.test))
+    screen = _screen_row(triage.screen, kb)
+    if screen is not None:
+        rows.append(screen)
     if triage.fired:
-        urgent_care = [r for r in ratings.options if not r.elective and r.label is Label.appropriate]
+        urgent_care = [
+            r for r in ratings.options if not r.elective and r.label is Label.appropriate and r.id not in shown
+        ]
         for rating in urgent_care:
             title, detail, decision, sources = _treatment_step(rating, options[rating.id], kb)
             rows.append(("treatment", title, detail, decision, None, sources, rating.id))
@@ -139,9 +214,7 @@ def plan(
                 )
             )
         for aside in work.deferred:
-            when = (
-                f"from {aside.earliest_months:g} months after surgery" if aside.earliest_months else "later"
-            )
+            when = f"from {aside.earliest_months:g} months after surgery" if aside.earliest_months else "later"
             rows.append(("test", f"{aside.title} ({when})", aside.reason, None, None, aside.sources, aside.test))
         likely = kb.care.appropriateness.scale.likely
         for cause in differential.causes:
@@ -172,9 +245,7 @@ def plan(
             rows.append(("treatment", title, detail, decision, None, sources, rating.id))
         if scs_row and not scs_done:
             rows.append(("scs", *scs_row, None, scs.advice_basis.sources, None))
-        uncertain = [r for r in ratings.options if r.label is Label.uncertain and r.elective][
-            :UNCERTAIN_SHOWN
-        ]
+        uncertain = [r for r in ratings.options if r.label is Label.uncertain and r.elective][:UNCERTAIN_SHOWN]
         if uncertain:
             rows.append(
                 (
@@ -202,10 +273,11 @@ def plan(
     )
     doc = kb.care.plan
     follow_up = tuple(FollowUpItem(f.at, f.what, f.evidence, f.sources) for f in doc.follow_up)
-    outcomes = tuple(
-        OutcomeItem(o.id, o.title, o.instrument, o.change, o.evidence, o.sources) for o in doc.outcomes
+    outcomes = tuple(OutcomeItem(o.id, o.title, o.instrument, o.change, o.evidence, o.sources) for o in doc.outcomes)
+    # while a red flag is being dealt with there is no elective choice to share yet
+    grid_ratings = (
+        [] if triage.fired else [r for r in ratings.options if r.label is not Label.inappropriate and r.elective]
     )
-    grid_ratings = [r for r in ratings.options if r.label is not Label.inappropriate and r.elective]
     grid = tuple(
         GridRow(
             option=r.id,
@@ -221,4 +293,4 @@ def plan(
         )
         for r in grid_ratings[: doc.grid_options]
     )
-    return Plan(steps=steps, follow_up=follow_up, outcomes=outcomes, grid=grid)
+    return Plan(steps=steps, follow_up=follow_up, outcomes=outcomes, grid=grid, definitive=definitive)

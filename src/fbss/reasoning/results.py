@@ -6,6 +6,7 @@ matters when a cohort run assesses hundreds of thousands of cases.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import NamedTuple
 
 from fbss.case.model import Presence
@@ -34,6 +35,10 @@ class Question(NamedTuple):
     finding: str
     title: str
     question: str | None
+
+    @property
+    def text(self) -> str:
+        return self.question or self.title
 
 
 class OpenQuestion(NamedTuple):
@@ -87,15 +92,55 @@ class RedFlagResult(NamedTuple):
     ask_about: tuple[Question, ...]
     evidence: Evidence
     sources: tuple[str, ...]
+    definitive: tuple[str, ...] = ()  # the treatment options that act on it (ids), listed right after the action
+    within: str | None = None  # a fired flag whose action already includes this one's (covered_by): listed after it
+
+
+class FlagAtStake(NamedTuple):
+    flag: str
+    title: str
+    urgency: Urgency
+
+
+class ScreenQuestion(NamedTuple):
+    """One open question of the red-flag screen, and the flags a 'yes' could raise."""
+
+    finding: str
+    title: str
+    question: str | None
+    urgency: Urgency  # the most urgent flag it could raise
+    flags: tuple[FlagAtStake, ...]
+    screened: bool  # answered at once by recording the screen negative
+    then_ask: tuple[Question, ...] = ()  # follow-ups, asked only if this is answered yes (their `ask_if`)
+
+    @property
+    def text(self) -> str:
+        """The question, with its follow-ups."""
+        own = self.question or self.title
+        if not self.then_ask:
+            return own
+        return f"{own} If yes: " + " ".join(q.text for q in self.then_ask)
+
+
+class Screen(NamedTuple):
+    """The red-flag screen as one checklist: the questions still open, and the negative screen recorded, if any."""
+
+    open: tuple[ScreenQuestion, ...] = ()
+    negative: bool = False  # a negative screen counts for this visit
+    recorded_by: str | None = None
+    recorded_at: dt.datetime | None = None
+    stale: bool = False  # a negative screen was recorded, but before this visit: it does not count
 
 
 class Triage(NamedTuple):
     level: Urgency | None  # the most urgent fired flag, None when nothing fired
     fired: tuple[RedFlagResult, ...]
     ask_now: tuple[RedFlagResult, ...]
+    screen: Screen = Screen()
 
 
 class Differential(NamedTuple):
     causes: tuple[CauseResult, ...]  # ranked, most probable first
     excluded: tuple[ExcludedCause, ...]
     ask_next: tuple[Question, ...]  # the unknowns that would move the differential most
+    not_ranked: str | None = None  # why no cause is ranked (an operation outside the region the causes describe)

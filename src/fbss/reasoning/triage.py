@@ -6,7 +6,16 @@ from functools import cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.models import URGENCY_RANK, AllOf, AnyOf, Expression, Not, RedFlagDef
+from fbss.knowledge.models import (
+    URGENCY_RANK,
+    AllOf,
+    AnyOf,
+    Expression,
+    FindingGroup,
+    Not,
+    RedFlagDef,
+    expression_ids,
+)
 from fbss.reasoning.findings import (
     Evaluator,
     FindingStates,
@@ -14,7 +23,15 @@ from fbss.reasoning.findings import (
     evaluate_expression,
     finding_order,
 )
-from fbss.reasoning.results import Question, RedFlagResult, Triage, Trigger
+from fbss.reasoning.results import (
+    FlagAtStake,
+    Question,
+    RedFlagResult,
+    Screen,
+    ScreenQuestion,
+    Triage,
+    Trigger,
+)
 
 P, A, U = Presence.present, Presence.absent, Presence.unknown
 
@@ -56,16 +73,33 @@ def _expressions(kb: KnowledgeBase) -> tuple[tuple[str, Evaluator], ...]:
 
 
 @cache
+def _context(kb: KnowledgeBase) -> frozenset[str]:
+    return frozenset(fid for fid, f in kb.findings.items() if f.group is FindingGroup.surgery)
+
+
+@cache
+def _asked_only_if(kb: KnowledgeBase) -> tuple[tuple[str, Evaluator], ...]:
+    return tuple(
+        (fid, compile_expression(f.ask_if)) for fid, f in kb.findings.items() if f.is_askable and f.ask_if is not None
+    )
+
+
+@cache
 def _flags(kb: KnowledgeBase) -> tuple[tuple[RedFlagDef, Evaluator], ...]:
     return tuple((flag, compile_expression(flag.when)) for flag in kb.red_flags)
 
 
 def _bedside_view(findings: FindingStates, kb: KnowledgeBase) -> dict[str, Presence]:
-    """States with unknown tests and measurements read as not (yet) positive, expressions recomputed."""
+    """States with unknown tests and measurements, and questions outside the time or setting they are asked in,
+    read as not (yet) positive, expressions recomputed."""
     states = dict(findings.state)
     changed = False
     for fid in _not_askable(kb):
         if states[fid] is U:
+            states[fid] = A
+            changed = True
+    for fid, ask_if in _asked_only_if(kb):
+        if states[fid] is U and ask_if(states) is A:
             states[fid] = A
             changed = True
     if changed:
@@ -88,7 +122,8 @@ def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
         if status is A:
             continue
         if status is P:
-            leaves = dict.fromkeys(_deciding(flag.when, states, P))
+            # what was found, not the setting it counts in (the operated region, the approach, the implants)
+            leaves = dict.fromkeys(f for f in _deciding(flag.when, states, P) if f not in _context(kb))
             triggers = tuple(Trigger(f, kb.findings[f].title, findings.observed.get(f)) for f in leaves)
             questions: tuple[Question, ...] = ()
         else:
@@ -106,9 +141,126 @@ def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
             ask_about=questions,
             evidence=flag.evidence,
             sources=flag.sources,
+            definitive=flag.definitive,
         )
         (fired if status is P else ask).append(result)
-    fired.sort(key=lambda r: URGENCY_RANK[r.urgency])
+    fired = _grouped(fired, kb)
     ask.sort(key=lambda r: URGENCY_RANK[r.urgency])
     level = fired[0].urgency if fired else None
-    return Triage(level=level, fired=tuple(fired), ask_now=tuple(ask))
+    return Triage(level=level, fired=tuple(fired), ask_now=tuple(ask), screen=_screen(ask, states, findings, kb))
+
+
+def _grouped(fired: list[RedFlagResult], kb: KnowledgeBase) -> list[RedFlagResult]:
+    """Most urgent first; a flag another fired flag covers (`covered_by`) is marked `within` it and listed after it."""
+    ids = {r.flag for r in fired}
+    covered_by = {f.id: f.covered_by for f in kb.red_flags}
+    within = {r.flag: next((c for c in covered_by[r.flag] if c in ids), None) for r in fired}
+    heads = sorted((r for r in fired if within[r.flag] is None), key=lambda r: URGENCY_RANK[r.urgency])
+    grouped: list[RedFlagResult] = []
+    for head in heads:
+        grouped.append(head)
+        grouped += [r._replace(within=head.flag) for r in fired if _root(r.flag, within) == head.flag and r is not head]
+    listed = {r.flag for r in grouped}
+    return grouped + [r for r in fired if r.flag not in listed]  # never drop a fired flag (a cycle in covered_by)
+
+
+def _root(flag: str, within: dict[str, str | None]) -> str:
+    seen = {flag}
+    while (up := within.get(flag)) is not None and up not in seen:
+        seen.add(up)
+        flag = up
+    return flag
+
+
+@cache
+def screened(kb: KnowledgeBase) -> frozenset[str]:
+    """Findings a negative screen answers: the screen's questions, and expressions whose bedside inputs all are."""
+    done: dict[str, bool] = {}
+
+    def answered(fid: str) -> bool:
+        if fid not in done:
+            finding = kb.findings[fid]
+            if fid in kb.screen:
+                done[fid] = True
+            elif finding.expression is None:
+                done[fid] = not finding.is_askable  # a scan or lab value is not asked, so it does not hold it open
+            else:
+                done[fid] = all(answered(i) for i in expression_ids(finding.expression))
+        return done[fid]
+
+    return frozenset(fid for fid in kb.findings if kb.findings[fid].is_askable and answered(fid))
+
+
+@cache
+def _leaves(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
+    """Each finding's recorded items: itself, or the items its expression reads."""
+    out: dict[str, frozenset[str]] = {}
+    for fid in finding_order(kb):
+        expression = kb.findings[fid].expression
+        if expression is None:
+            out[fid] = frozenset({fid})
+        else:
+            out[fid] = frozenset(leaf for i in expression_ids(expression) for leaf in out[i])
+    return out
+
+
+def _screen(
+    ask: list[RedFlagResult], states: dict[str, Presence], findings: FindingStates, kb: KnowledgeBase
+) -> Screen:
+    """One checklist of the open questions, most urgent first, in the screen's order within an urgency.
+
+    A question whose items another open question already asks about is folded into it ("diabetes" into "injecting
+    drug use, diabetes, immunosuppression or a recent infection?"); one that is asked only if another is answered yes
+    (`ask_if`) is listed under it as a follow-up."""
+    at_stake: dict[str, list[RedFlagResult]] = {}
+    questions: dict[str, Question] = {}
+    for flag in ask:
+        for question in flag.ask_about:
+            at_stake.setdefault(question.finding, []).append(flag)
+            questions.setdefault(question.finding, question)
+    order = {fid: i for i, fid in enumerate(kb.screen)}
+    leaves = _leaves(kb)
+    into: dict[str, str] = {}
+    for fid in sorted(at_stake, key=lambda f: -len(leaves[f])):
+        wider = next((k for k in at_stake if k not in into and k != fid and leaves[fid] <= leaves[k]), None)
+        if wider is not None and len(leaves[wider]) > len(leaves[fid]):
+            into[fid] = wider
+    follow: dict[str, list[str]] = {}
+    for fid in at_stake:
+        ask_if = kb.findings[fid].ask_if
+        if fid in into or ask_if is None or evaluate_expression(ask_if, states) is not U:
+            continue
+        gate = next((g for g in _deciding(ask_if, states, U) if into.get(g, g) in at_stake and g != fid), None)
+        if gate is not None:
+            into[fid] = into.get(gate, gate)
+            follow.setdefault(into[fid], []).append(fid)
+    groups: dict[str, list[RedFlagResult]] = {}
+    for fid, flags in at_stake.items():
+        groups.setdefault(into.get(fid, fid), []).extend(flags)
+    answered = screened(kb)
+    items = []
+    for fid, flags in groups.items():
+        unique = list({f.flag: f for f in flags}.values())
+        urgency = min((f.urgency for f in unique), key=URGENCY_RANK.__getitem__)
+        q = questions[fid]
+        items.append(
+            ScreenQuestion(
+                finding=fid,
+                title=q.title,
+                question=q.question,
+                urgency=urgency,
+                flags=tuple(FlagAtStake(f.flag, f.title, f.urgency) for f in unique),
+                screened=fid in answered,
+                then_ask=tuple(questions[f] for f in follow.get(fid, ())),
+            )
+        )
+    items.sort(key=lambda q: (URGENCY_RANK[q.urgency], order.get(q.finding, len(order))))
+    record = findings.derived.red_flag_screen
+    negative = findings.derived.red_flag_screen_negative is P
+    return Screen(
+        open=tuple(items),
+        negative=negative,
+        recorded_by=record.by if record else None,
+        recorded_at=record.at if record else None,
+        stale=record is not None and not negative,
+    )

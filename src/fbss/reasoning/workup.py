@@ -1,5 +1,5 @@
-"""The work-up planner: tests a red flag calls for first, then the rest ranked by value of information per
-burden.
+"""The work-up planner: tests a red flag calls for first (those whose result is already in the case are shown,
+not ordered again), then the rest ranked by value of information per burden.
 
 Value of a test (docs/workup-and-appropriateness.md): for each leading cause, the probability if the
 result goes for the cause (p_hi) or against it (p_lo), from the likelihood ratios of the findings the test
@@ -20,13 +20,14 @@ from functools import cache
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import ConceptKind, TestDef
-from fbss.knowledge.models import expression_ids
+from fbss.knowledge.models import URGENCY_RANK, expression_ids
 from fbss.reasoning.care_results import (
     CauseShift,
     Item,
     Label,
     OptionRatings,
     Rating,
+    RecordedResult,
     ScsAdvice,
     SetAside,
     Statement,
@@ -51,6 +52,7 @@ class _Test:
     contraindications: tuple[Compiled, ...]
     timing: tuple[Compiled, ...]
     urgent_if: Compiled | None
+    applies_if: Compiled | None
     burden: float
     concepts: tuple[tuple[str, tuple[str, ...], float, float], ...]  # concepts it can move: causes, p, logit
 
@@ -58,9 +60,7 @@ class _Test:
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     tests: dict[str, _Test]
-    expansions: dict[
-        str, tuple[str, ...]
-    ]  # finding or concept id -> the expression it stands for (ids it reads)
+    expansions: dict[str, tuple[str, ...]]  # finding or concept id -> the expression it stands for (ids it reads)
 
 
 @cache
@@ -69,9 +69,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
     links: dict[str, list[tuple[str, float, float]]] = {}
     for cause in kb.causes:
         for link in cause.links:
-            links.setdefault(link.finding, []).append(
-                (cause.id, math.log(link.lr_present), math.log(link.lr_absent))
-            )
+            links.setdefault(link.finding, []).append((cause.id, math.log(link.lr_present), math.log(link.lr_absent)))
     readers: dict[str, set[str]] = {}  # finding -> expression findings that read it (directly)
     for fid in finding_order(kb):
         expression = kb.findings[fid].expression
@@ -108,10 +106,8 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             contraindications=tuple(compile_expression(c.when) for c in test.contraindications),
             timing=tuple(compile_expression(t.when) for t in test.timing),
             urgent_if=compile_expression(test.urgent_if) if test.urgent_if is not None else None,
-            burden=1
-            + weights.invasiveness * b.invasiveness
-            + weights.radiation * b.radiation
-            + weights.cost * b.cost,
+            applies_if=compile_expression(test.applies_if) if test.applies_if is not None else None,
+            burden=1 + weights.invasiveness * b.invasiveness + weights.radiation * b.radiation + weights.cost * b.cost,
             concepts=tuple((*c, _logit(c[2])) for c in cause_concepts if set(c[1]) & set(by_cause)),
         )
     expansions: dict[str, tuple[str, ...]] = {}
@@ -167,9 +163,7 @@ def _decision_points(
             if item_id not in compiled.expansions:
                 found = frozenset((item_id,)) if states.get(item_id) is U else frozenset()
             else:
-                found = frozenset().union(
-                    *(expand(c) for c in compiled.expansions[item_id] if states.get(c) is U)
-                )
+                found = frozenset().union(*(expand(c) for c in compiled.expansions[item_id] if states.get(c) is U))
             memo[item_id] = found
         return found
 
@@ -217,9 +211,9 @@ def _contraindication_ids(kb: KnowledgeBase) -> frozenset[str]:
     return frozenset(ids | {c.id for c in kb.care.scs.contraindications})
 
 
-def _swing(base: float, states: dict[str, Presence], group: tuple[tuple[str, float, float], ...]) -> (
-    tuple[float, float] | None
-):
+def _swing(
+    base: float, states: dict[str, Presence], group: tuple[tuple[str, float, float], ...]
+) -> tuple[float, float] | None:
     """The probability of a cause if every unknown finding the test reveals went for it, and against it."""
     up = down = 0.0
     for fid, lnp, lna in group:
@@ -241,9 +235,7 @@ def _cautions(t: _Test, states: dict[str, Presence], urgent: bool) -> list[State
     for contra, fn in zip(test.contraindications, t.contraindications, strict=True):
         state = fn(states)
         if state is P and not contra.absolute:
-            out.append(
-                Statement(f"Relative contraindication: {contra.reason}", contra.evidence, contra.sources)
-            )
+            out.append(Statement(f"Relative contraindication: {contra.reason}", contra.evidence, contra.sources))
         elif state is U:
             out.append(Statement(f"Check first: {contra.reason}", contra.evidence, contra.sources))
     if not urgent:
@@ -300,17 +292,86 @@ def _suggestion(
         separates=test.separates,
         accuracy=_accuracy(test),
         cautions=tuple(_cautions(t, states, urgent)),
-        decision_point=test.decision_point,
+        decision_point=(test.urgent_decision_point or test.decision_point) if urgent else test.decision_point,
         replaces=replaces,
     )
 
 
-def _urgent(triage: Triage, compiled: _Compiled, states: dict[str, Presence]) -> list[TestSuggestion]:
+def _phrase(fid: str, care: CareStates, names: dict[str, str], shown: str | None = None) -> str:
+    """'CRP above 10 mg/L (92)', 'Post-void residual above 200 mL: no (60)': a finding with its recorded value, or
+    where the study in question showed it ('Broken rod (L4-L5 left ct)' for the CT, not the plain film)."""
+    seen = shown or care.observed.get(fid)
+    value = f" ({seen:g})" if isinstance(seen, float) else f" ({seen})" if seen is not None else ""
+    return names.get(fid, fid) + (": no" if care.states.get(fid) is A else "") + value
+
+
+def _results(fids: list[str], care: CareStates, names: dict[str, str]) -> str:
+    """What a test showed: its findings that are recorded, those present first."""
+    known = [f for f in fids if care.states[f] is not U]
+    known.sort(key=lambda f: care.states[f] is not P)
+    return "; ".join(_phrase(f, care, names) for f in known)
+
+
+def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) -> str | None:
+    """The result of an urgent test already in the case, or None when it still has to be done.
+
+    Done when it revealed what fired a flag (the scan that showed the haematoma, a post-void residual of 650 mL;
+    for imaging, only if a study of its own kind showed it: a rod broken on plain films still needs its CT); for
+    imaging of the spine, when a study of its kind was done at this visit (imaging elsewhere, never: a study's body
+    region is not recorded); otherwise when every finding it reveals is known.
+    """
+    names = titles(kb)
+    states = care.states
+    test = t.test
+    # imaging reports what it showed; a bedside or laboratory test every value it gave
+    present = [f for f in test.reveals if states[f] is P]
+    on = {f: _shown(f, test.modality, care, kb) for f in present} if test.modality else {}
+    report = (
+        "; ".join(_phrase(f, care, names, on[f]) for f in present)
+        if test.modality
+        else _results(list(test.reveals), care, names)
+    )
+    triggers = [f for f in t.findings if f in shown]
+    if triggers and (test.modality is None or any(_shown(f, test.modality, care, kb) for f in triggers)):
+        return report or "; ".join(names.get(f, f) for f in triggers)
+    if test.modality is not None:
+        if not test.of_the_spine:  # elsewhere: done only if a study of its kind showed one of its findings
+            return "; ".join(_phrase(f, care, names, on[f]) for f in present if on[f]) or None
+        if test.modality not in care.study_days:
+            return None
+        days = care.study_days[test.modality]
+        if days is not None and days > kb.care.tests.recorded_within.days:
+            return None  # an older study does not answer a flag raised now
+        return report or "done: none of the findings it looks for is present"
+    if test.reveals and all(states[f] is not U for f in test.reveals):
+        return _results(list(test.reveals), care, names)
+    return None
+
+
+def _shown(fid: str, modality: str | None, care: CareStates, kb: KnowledgeBase) -> str | None:
+    """Where a study of this kind showed a finding ('L4-L5 left ct'); None if none did (a clinical sign or a lab
+    value is never shown by a study)."""
+    diagnostic = kb.findings[fid].diagnostic
+    if diagnostic is None or modality is None:
+        return None
+    return care.seen_on.get(str(diagnostic), {}).get(modality)
+
+
+def _urgent(
+    triage: Triage, compiled: _Compiled, care: CareStates, kb: KnowledgeBase
+) -> tuple[list[TestSuggestion], list[RecordedResult]]:
+    states = care.states
     fired = [f.flag for f in triage.fired]
+    shown = {t.finding for f in triage.fired for t in f.fired_by}
     chosen: dict[str, tuple[list[str], str | None]] = {}
+    recorded: dict[str, tuple[list[str], str]] = {}
     for t in compiled.tests.values():
         flags = [f for f in fired if f in t.test.urgent_for]
         if not flags or (t.urgent_if is not None and t.urgent_if(states) is A):
+            continue
+        found = _recorded(t, shown, care, kb)
+        if found is not None:
+            recorded[t.test.id] = (flags, found)
             continue
         current, replaces = t, None
         for _ in range(3):  # follow alternatives: gadolinium MRI -> plain MRI -> CT myelography
@@ -320,16 +381,46 @@ def _urgent(triage: Triage, compiled: _Compiled, states: dict[str, Presence]) ->
             current, replaces = compiled.tests[blocked[1]], t.test.id
         if _contraindicated(current, states) is not None:
             continue
+        if current is not t and (found := _recorded(current, shown, care, kb)) is not None:
+            recorded.setdefault(current.test.id, ([], found))[0].extend(flags)
+            continue
         entry = chosen.setdefault(current.test.id, ([], replaces))
         entry[0].extend(f for f in flags if f not in entry[0])
+    # a test whose result another one gives as well (plain MRI within MRI with gadolinium) is not listed twice
+    for tid in [*chosen, *recorded]:
+        owner = next((o for o in (*recorded, *chosen) if o != tid and tid in compiled.tests[o].test.includes), None)
+        if owner is None:
+            continue
+        moved = chosen.pop(tid)[0] if tid in chosen else recorded.pop(tid)[0]
+        target = chosen[owner][0] if owner in chosen else recorded[owner][0]
+        target.extend(f for f in moved if f not in target)
+    # the tests of the most urgent flag first; within an urgency, in the catalogue's order (cultures first)
+    rank_of = {f.flag: URGENCY_RANK[f.urgency] for f in triage.fired}
+    ordered = sorted(chosen.items(), key=lambda item: min(rank_of[f] for f in item[1][0]))
     result = []
-    for rank, (tid, (flags, replaces)) in enumerate(chosen.items(), start=1):
+    for rank, (tid, (flags, replaces)) in enumerate(ordered, start=1):
         t = compiled.tests[tid]
         why = "Called for by the red flag: " + ", ".join(f.replace("_", " ") for f in flags)
         if replaces:
             why += f" (instead of {compiled.tests[replaces].test.title}, which is contraindicated)"
         result.append(_suggestion(t, rank, True, tuple(flags), 0.0, why, (), (), states, replaces))
-    return result
+    done = [
+        RecordedResult(tid, compiled.tests[tid].test.title, tuple(flags), text)
+        for tid, (flags, text) in recorded.items()
+    ]
+    return result, done
+
+
+def _not_applicable(t: _Test, states: dict[str, Presence], kb: KnowledgeBase) -> SetAside | None:
+    """A test that does not apply to this patient (a CT of the fusion without a fusion)."""
+    if t.applies_if is None or t.applies_if(states) is not A:
+        return None
+    assert t.test.applies_if is not None
+    names = titles(kb)
+    because = "; ".join(
+        f"{names.get(i, i)}: {'yes' if states[i] is P else 'no'}" for i in leaves(t.test.applies_if, states, A)
+    )
+    return SetAside(t.test.id, t.test.title, f"Does not apply here ({because})", "not_applicable", None, ())
 
 
 def workup(
@@ -344,26 +435,28 @@ def workup(
     compiled = _compiled(kb)
     weights = kb.care.tests.weights
     states = care.states
-    urgent = _urgent(triage, compiled, states)
-    urgent_ids = {s.test for s in urgent} | {s.replaces for s in urgent if s.replaces}
+    urgent, recorded = _urgent(triage, compiled, care, kb)
+    urgent_ids = {s.test for s in urgent} | {s.replaces for s in urgent if s.replaces} | {r.test for r in recorded}
     points = _decision_points(ratings, scs, care, compiled, kb)
     top = differential.causes[: weights.top_causes]
     top_ids = [c.cause for c in top]
     logits = {cause: _logit(p) for cause, p in care.probability.items()}
-    concept_now = {
-        cid: max(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)
-    }
+    concept_now = {cid: max(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)}
     cause_titles = {c.cause: c.title for c in differential.causes}
     concept_titles = titles(kb)
 
     if triage.fired:  # elective work-up waits until the red flag is dealt with
-        return Workup(urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=())
+        return Workup(urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=(), recorded=tuple(recorded))
     candidates: list[tuple[_Test, str | None]] = []
     deferred: list[SetAside] = []
     not_suggested: list[SetAside] = []
     for t in compiled.tests.values():
         test = t.test
         if test.id in urgent_ids or not test.elective:
+            continue
+        outside = _not_applicable(t, states, kb)
+        if outside is not None:
+            not_suggested.append(outside)
             continue
         blocked = _contraindicated(t, states)
         if blocked is not None:
@@ -388,9 +481,9 @@ def workup(
         seen.add(test.id)
         open_findings = [f for f, v in zip(t.findings, t.read(states), strict=True) if v is U]
         if not open_findings:
-            not_suggested.append(
-                SetAside(test.id, test.title, "Its result is already known", "known", None, ())
-            )
+            present = [_phrase(f, care, concept_titles) for f in test.reveals if states[f] is P]
+            reason = "Already done: " + "; ".join(present) if present else "Its result is already known"
+            not_suggested.append(SetAside(test.id, test.title, reason, "known", None, ()))
             continue
         groups = t.groups
         swings: dict[str, tuple[float, float] | None] = {}
@@ -434,15 +527,12 @@ def workup(
                 settles[concept_id] = Item(concept_id, concept_titles[concept_id])
                 weight += chance
         if not settles:
-            not_suggested.append(SetAside(test.id, test.title, "Its result could not change management now",
-                                          "no_change", None, ()))
+            not_suggested.append(
+                SetAside(test.id, test.title, "Its result could not change management now", "no_change", None, ())
+            )
             continue
         defer = next(
-            (
-                tm
-                for tm, fn in zip(test.timing, t.timing, strict=True)
-                if tm.action == "defer" and fn(states) is P
-            ),
+            (tm for tm, fn in zip(test.timing, t.timing, strict=True) if tm.action == "defer" and fn(states) is P),
             None,
         )
         if defer is not None:  # useful, but not yet: the timing rule holds it back
@@ -481,7 +571,11 @@ def workup(
     scored.sort(key=lambda x: x[:3])
     ranked = tuple(_renumber(s, i + 1) for i, (_, _, _, s) in enumerate(scored))
     return Workup(
-        urgent=tuple(urgent), ranked=ranked, deferred=tuple(deferred), not_suggested=tuple(not_suggested)
+        urgent=tuple(urgent),
+        ranked=ranked,
+        deferred=tuple(deferred),
+        not_suggested=tuple(not_suggested),
+        recorded=tuple(recorded),
     )
 
 

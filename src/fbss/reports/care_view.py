@@ -14,6 +14,7 @@ from fbss.reasoning.care_results import (
     OptionRatings,
     Plan,
     Rating,
+    RecordedResult,
     ScsAdvice,
     SetAside,
     TestSuggestion,
@@ -66,6 +67,7 @@ class CareView:
     ranked: tuple[TestView, ...]
     deferred: tuple[SetAside, ...]
     not_suggested: tuple[SetAside, ...]
+    recorded: tuple[RecordedResult, ...]  # urgent tests already done: result shown, not ordered again
     categories: tuple[Rating, ...]
     options: tuple[OptionView, ...]
     scs: ScsAdvice
@@ -135,6 +137,7 @@ def care_view(assessment: Assessment, kb: KnowledgeBase) -> CareView:
         ranked=ranked,
         deferred=assessment.workup.deferred,
         not_suggested=assessment.workup.not_suggested,
+        recorded=assessment.workup.recorded,
         categories=assessment.options.categories,
         options=_options(assessment.options, assessment.plan, kb),
         scs=assessment.scs,

@@ -17,7 +17,9 @@ ADVICE_LABEL = {
 
 STEP_KIND = {
     "red_flag": "red flag",
-    "ask_now": "ask now",
+    "definitive": "definitive treatment",
+    "done": "already done",
+    "screen": "red-flag screen",
     "test": "test",
     "treatment": "treatment",
     "scs": "neuromodulation",
@@ -36,6 +38,14 @@ def rating_text(rating: Rating) -> str:
 def reasons(rating: Rating, limit: int = 3) -> str:
     """The rules that moved a rating, most decisive first, with their effect."""
     parts = [f"{b.because} [{b.effect}]" for b in rating.because[:limit]]
+    return "; ".join(parts) or "base score"
+
+
+def lead_reasons(rating: Rating) -> str:
+    """The most decisive rule, and every caution: what a definitive treatment is shown with."""
+    rules = [b for b in rating.because if b.effect != "caution"][:1]
+    cautions = [b for b in rating.because if b.effect == "caution"]
+    parts = [f"{b.because} [{b.effect}]" for b in rules] + [b.because for b in cautions]
     return "; ".join(parts) or "base score"
 
 

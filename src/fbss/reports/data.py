@@ -7,10 +7,14 @@ import datetime as dt
 from enum import Enum
 from typing import Any
 
+from pydantic import BaseModel
+
 from fbss.knowledge.base import KnowledgeBase
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple result item

@@ -21,6 +21,7 @@ from fbss.reports.care_view import CareView, care_view
 from fbss.reports.care_wording import missing
 from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart, scoped_svg
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
+from fbss.reports.safety_view import safety_view
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -51,8 +52,7 @@ def _page(page: str) -> str:
 def _cited(assessment: Assessment, care: CareView) -> list[str]:
     """Source ids in order of first citation in the report."""
     seen: dict[str, None] = {}
-    for flag in assessment.triage.fired:
-        seen.update(dict.fromkeys(flag.sources))
+    seen.update(dict.fromkeys(safety_view(assessment).sources()))
     for cause in assessment.differential.causes[:SHOWN_CAUSES]:
         seen.update(dict.fromkeys(cause.prior_sources))
         for reason in (*cause.raised_by, *cause.lowered_by):
@@ -98,6 +98,7 @@ def clinician_report_html(
         review_pending=needs_clinical_review(lang),
         extra_sections=[s.html for s in extra_sections],
         care=care,
+        safety=safety_view(assessment),
         missing=missing,
     )
 

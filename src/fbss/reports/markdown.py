@@ -5,11 +5,39 @@ from __future__ import annotations
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import Assessment
 from fbss.reports.care_markdown import options_markdown, plan_markdown, scs_markdown, workup_markdown
+from fbss.reports.care_wording import lead_reasons, rating_text
+from fbss.reports.safety_view import safety_view
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
 
 def _cite(ids: tuple[str, ...], kb: KnowledgeBase) -> str:
     return "; ".join(kb.sources[i].citation for i in ids) if ids else "no published source"
+
+
+def red_flags_markdown(assessment: Assessment, kb: KnowledgeBase) -> list[str]:
+    """Fired flags with their definitive treatment first, then the open screen as one checklist."""
+    view = safety_view(assessment)
+    out: list[str] = []
+    for item in view.flags:
+        flag = item.flag
+        out.append(f"- **{URGENCY_LABEL[flag.urgency]} — {flag.title}.** {flag.action}")
+        out += [f"  - Definitive treatment: {r.title} — {rating_text(r)}. {lead_reasons(r)}" for r in item.definitive]
+        out += [f"  - Order now: {t.title}" for t in item.tests]
+        out += [f"  - Already done: {d.title}: {d.result}" for d in item.recorded]
+        out += [
+            f"  - Fired by: {', '.join(t.title for t in flag.fired_by)}",
+            f"  - Basis: {EVIDENCE_LABEL[flag.evidence]}; {_cite(flag.sources, kb)}",
+        ]
+    screen = view.screen
+    if screen.open:
+        out += ["", f"**{screen.headline}** (a yes raises the flag named):", ""]
+        out += [
+            f"- [ ] {q.text} — {', '.join(f.title for f in q.flags)} ({URGENCY_LABEL[q.urgency].lower()})"
+            for q in screen.open
+        ]
+    elif not view.flags:
+        out.append(f"No red flag fired. {screen.headline}.")
+    return [*out, ""]
 
 
 def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
@@ -22,20 +50,7 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
             f"{derived.operations} spine operation(s).",
             "",
         ]
-    out += ["## Red flags", ""]
-    triage = assessment.triage
-    if not triage.fired and not triage.ask_now:
-        out += ["No red flag fired, and none is waiting on an unknown answer.", ""]
-    for flag in triage.fired:
-        fired = ", ".join(t.title for t in flag.fired_by)
-        out += [
-            f"- **{URGENCY_LABEL[flag.urgency]} — {flag.title}.** {flag.action}",
-            f"  - Fired by: {fired}",
-            f"  - Basis: {EVIDENCE_LABEL[flag.evidence]}; {_cite(flag.sources, kb)}",
-        ]
-    for flag in triage.ask_now:
-        asks = "; ".join(q.question or q.title for q in flag.ask_about)
-        out += [f"- **Ask now ({URGENCY_LABEL[flag.urgency].lower()}) — {flag.title}:** {asks}"]
+    out += ["## Red flags", "", *red_flags_markdown(assessment, kb)]
     out += [
         "",
         "## Likely causes",
@@ -57,6 +72,8 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
             f"| {cause.rank} | {cause.title} | {percent(cause.probability)} | "
             f"{percent(cause.low)}–{percent(cause.high)} | {up or '—'} | {down or '—'} |"
         )
+    if assessment.differential.not_ranked:
+        out += ["", assessment.differential.not_ranked]
     if assessment.differential.excluded:
         out += [
             "",
@@ -65,8 +82,13 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
     if assessment.differential.ask_next:
         out += ["", "## Would change the differential most", ""]
         out += [f"- {q.question or q.title}" for q in assessment.differential.ask_next]
-    out += ["", *workup_markdown(assessment.workup, kb), *options_markdown(assessment.options),
-            *scs_markdown(assessment.scs, kb), *plan_markdown(assessment.plan)]
+    out += [
+        "",
+        *workup_markdown(assessment.workup, kb),
+        *options_markdown(assessment.options),
+        *scs_markdown(assessment.scs, kb),
+        *plan_markdown(assessment.plan),
+    ]
     out += [
         "",
         f"_Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
@@ -78,7 +100,12 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
 
 def render_plan_markdown(assessment: Assessment) -> str:
     """The stepped plan alone, for `fbss plan`."""
-    out = [f"# Care plan for case {assessment.case_id}", "", *plan_markdown(assessment.plan),
-           f"_Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
-           f"({assessment.knowledge_fingerprint}). Decision support for clinicians._", ""]
+    out = [
+        f"# Care plan for case {assessment.case_id}",
+        "",
+        *plan_markdown(assessment.plan),
+        f"_Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
+        f"({assessment.knowledge_fingerprint}). Decision support for clinicians._",
+        "",
+    ]
     return "\n".join(out)

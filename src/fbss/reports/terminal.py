@@ -8,32 +8,68 @@ from rich.table import Table
 from rich.text import Text
 
 from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment
-from fbss.reasoning.results import CauseResult, RedFlagResult
+from fbss.reasoning.results import CauseResult
 from fbss.reports.care_terminal import render_options, render_plan, render_scs, render_workup
+from fbss.reports.care_wording import lead_reasons, rating_text
+from fbss.reports.safety_view import FlagView, ScreenView, safety_view
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 
 SHOWN_CAUSES = 8
 
 
-def _flag_panel(flag: RedFlagResult, kb: KnowledgeBase) -> Panel:
+def _flag_panel(view: FlagView, kb: KnowledgeBase) -> Panel:
+    flag = view.flag
     lines = Text()
     lines.append(flag.action + "\n")
+    for rating in view.definitive:
+        lines.append("Definitive treatment: ", style="bold")
+        lines.append(f"{rating.title} — {rating_text(rating)}. {lead_reasons(rating)}\n")
+    for test in view.tests:
+        lines.append("Order now: ", style="bold")
+        lines.append(test.title + "\n")
+    for done in view.recorded:
+        lines.append("Already done: ", style="bold")
+        lines.append(f"{done.title}: {done.result}\n")
     if flag.fired_by:
         lines.append("Fired by: ", style="bold")
         lines.append(", ".join(t.title + (f" [{t.observed}]" if t.observed is not None else "") for t in flag.fired_by))
         lines.append("\n")
-    if flag.ask_about:
-        lines.append("Ask now: ", style="bold")
-        lines.append("; ".join(q.question or q.title for q in flag.ask_about))
-        lines.append("\n")
     cites = ", ".join(kb.sources[s].citation.split(".")[0] for s in flag.sources) or "no published source"
     lines.append(f"Basis: {EVIDENCE_LABEL[flag.evidence]}; {cites}", style="dim")
-    style = "red" if flag.status == "fired" else "yellow"
-    label = (
-        URGENCY_LABEL[flag.urgency] if flag.status == "fired" else f"ASK NOW ({URGENCY_LABEL[flag.urgency].lower()})"
+    return Panel(
+        lines, title=f"[bold]{URGENCY_LABEL[flag.urgency]}[/] {flag.title}", border_style="red", title_align="left"
     )
-    return Panel(lines, title=f"[bold]{label}[/] {flag.title}", border_style=style, title_align="left")
+
+
+def _screen_panel(screen: ScreenView) -> Panel | None:
+    """The open red-flag questions as one checklist (yellow), apart from the fired flags (red)."""
+    if not screen.open:
+        return None
+    lines = Text()
+    for q in screen.open:
+        at_stake = ", ".join(f.title for f in q.flags)
+        lines.append(f"☐ {q.text}", style="bold" if q.urgency is Urgency.emergency else "")
+        lines.append(f"  — a yes raises: {at_stake} ({URGENCY_LABEL[q.urgency].lower()})\n", style="dim")
+    if screen.answerable:
+        lines.append(
+            f"{screen.answerable} of these are answered at once by recording the screen negative.", style="dim"
+        )
+    return Panel(lines, title=f"[bold]{screen.headline}[/]", border_style="yellow", title_align="left")
+
+
+def _red_flags(assessment: Assessment, kb: KnowledgeBase, console: Console) -> None:
+    view = safety_view(assessment)
+    if view.flags:
+        console.print(Text(f"RED FLAGS: act {URGENCY_LABEL[view.flags[0].flag.urgency]}", style="bold red"))
+    for flag in view.flags:
+        console.print(_flag_panel(flag, kb))
+    panel = _screen_panel(view.screen)
+    if panel is not None:
+        console.print(panel)
+    elif not view.flags:
+        console.print(f"[green]No red flag fired. {view.screen.headline}.[/]")
 
 
 def _cause_row(cause: CauseResult) -> tuple[str, str, str, str, str]:
@@ -60,13 +96,7 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
             f" · {assessment.derived.months_since_surgery:.1f} months after {assessment.derived.surgery_group.value}"
         )
     console.rule(header)
-    triage = assessment.triage
-    if triage.fired:
-        console.print(Text(f"RED FLAGS: act {URGENCY_LABEL[triage.fired[0].urgency]}", style="bold red"))
-    for flag in (*triage.fired, *triage.ask_now):
-        console.print(_flag_panel(flag, kb))
-    if not triage.fired and not triage.ask_now:
-        console.print("[green]No red flag fired, and none is waiting on an unknown answer.[/]")
+    _red_flags(assessment, kb, console)
 
     table = Table(title="Likely causes (each scored on its own; several can coexist)", show_lines=True, expand=True)
     for name, kwargs in (
@@ -79,7 +109,10 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
         table.add_column(name, **kwargs)
     for cause in assessment.differential.causes[:SHOWN_CAUSES]:
         table.add_row(*_cause_row(cause))
-    console.print(table)
+    if assessment.differential.not_ranked:
+        console.print(Panel(assessment.differential.not_ranked, title="Likely causes", border_style="cyan"))
+    else:
+        console.print(table)
     if assessment.differential.excluded:
         names = ", ".join(e.cause.replace("_", " ") for e in assessment.differential.excluded)
         console.print(f"[dim]Not applicable to this operation: {names}[/]")
@@ -99,6 +132,5 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
 def render_plan_only(assessment: Assessment, kb: KnowledgeBase, console: Console) -> None:
     """The red flags and the stepped plan, for `fbss plan`."""
     console.rule(f"[bold]Care plan for case {assessment.case_id}[/]")
-    for flag in (*assessment.triage.fired, *assessment.triage.ask_now):
-        console.print(_flag_panel(flag, kb))
+    _red_flags(assessment, kb, console)
     render_plan(assessment.plan, console)

@@ -30,6 +30,7 @@ from fbss.case.model import (
     RiskFactors,
     Study,
     Surgery,
+    UrgentSigns,
 )
 from fbss.case.presentation import Alignment, Function, ReflexExam, SystemicSigns, Work
 from fbss.case.vocabulary import LAB_UNITS, Lab
@@ -43,6 +44,11 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("psychosocial", "Psychosocial"),
 )
 STEP_IDS = tuple(s for s, _ in STEPS)
+SCREEN_FIELD = "red_flag_screen.negative"
+SCREEN_HELP = (
+    "Tick when the patient was asked every red-flag question of this step and answered no: unanswered ones are "
+    "then recorded as 'no', with your name and the time. Anything you mark present still counts."
+)
 
 # Words that read better written out than as field names.
 LABELS: dict[str, str] = {
@@ -74,7 +80,16 @@ LABELS: dict[str, str] = {
     "exam.temperature_c": "Temperature (°C)",
     "exam.sagittal_imbalance_clinical": "Sagittal imbalance on examination",
     "red_flags.post_void_residual_ml": "Post-void residual (mL)",
-    "red_flags.iv_drug_use": "Intravenous drug use",
+    "red_flags.iv_drug_use": "Injecting drug use",
+    "red_flags.bilateral_leg_symptoms": "Bilateral leg symptoms (any)",
+    "urgent_signs.bilateral_leg_symptoms_new": "New bilateral leg symptoms (since surgery or in 14 days)",
+    "urgent_signs.dvt_signs": "Swollen, tender or painful leg (DVT signs)",
+    "urgent_signs.pe_signs": "PE signs (sudden breathlessness, pleuritic pain, haemoptysis, tachycardia)",
+    "urgent_signs.limb_ischaemia": "Cold, pale or pulseless leg",
+    "urgent_signs.shoulder_abduction_weakness_new": "New deltoid or biceps weakness (C5)",
+    "urgent_signs.myelopathy_signs_new": "New or worsening myelopathy signs",
+    "urgent_signs.suicidal_plan_or_intent": "Suicidal plan or intent",
+    SCREEN_FIELD: "Red-flag screen negative",
     "psychosocial.phq9_total": "PHQ-9 total (0-27)",
     "psychosocial.phq9_item9": "PHQ-9 item 9 (0-3)",
     "psychosocial.gad7_total": "GAD-7 total (0-21)",
@@ -248,6 +263,8 @@ def _build_fields() -> list[FieldSpec]:
     specs += _model_fields("pain", Pain, "pain") + _model_fields("function", Function, "pain")
     specs += _model_fields("exam", Examination, "exam") + _model_fields("systemic", SystemicSigns, "exam")
     specs += _model_fields("red_flags", RedFlagItems, "exam")
+    specs += _model_fields("urgent_signs", UrgentSigns, "exam")
+    specs.append(FieldSpec(SCREEN_FIELD, LABELS[SCREEN_FIELD], "bool", "exam", help=SCREEN_HELP))
     specs += _model_fields("alignment", Alignment, "imaging")
     specs += _model_fields("psychosocial", Psychosocial, "psychosocial") + _model_fields("work", Work, "psychosocial")
     specs.append(FieldSpec("notes", LABELS["notes"], "textarea", "psychosocial", help="At most 5000 characters"))
@@ -262,8 +279,11 @@ def _build_fields() -> list[FieldSpec]:
 FIELDS: tuple[FieldSpec, ...] = tuple(_build_fields())
 BY_NAME = {f.name: f for f in FIELDS}
 LAB_FIELDS = tuple(
-    (lab, FieldSpec(f"labs.{lab.value}", f"{humanise(lab.value)} ({LAB_UNITS[lab]})", "float", LIST_STEP),
-     FieldSpec(f"labs.{lab.value}.date", f"{humanise(lab.value)} date", "date", LIST_STEP))
+    (
+        lab,
+        FieldSpec(f"labs.{lab.value}", f"{humanise(lab.value)} ({LAB_UNITS[lab]})", "float", LIST_STEP),
+        FieldSpec(f"labs.{lab.value}.date", f"{humanise(lab.value)} date", "date", LIST_STEP),
+    )
     for lab in Lab
 )
 
@@ -311,6 +331,15 @@ def _get(data: Mapping[str, Any], path: str) -> Any:
     return current
 
 
+def _screen_current(data: Mapping[str, Any]) -> bool:
+    """A negative screen recorded for this case's visit (not at an earlier one)."""
+    screen = data.get("red_flag_screen")
+    if not isinstance(screen, Mapping) or not isinstance(screen.get("at"), str):
+        return False
+    when = str(data.get("assessment_date") or "")
+    return not when or screen["at"][:10] >= when
+
+
 def _multi_values(spec: FieldSpec, value: Any) -> dict[str, str]:
     chosen = set(value or ())
     return {f"{spec.name}.{option}": "on" if option in chosen else "" for option, _ in spec.options}
@@ -320,6 +349,8 @@ def values_from_case(data: Mapping[str, Any]) -> dict[str, str]:
     """Form values (strings) for a case given as JSON data."""
     values: dict[str, str] = {}
     for f in FIELDS:
+        if f.name == SCREEN_FIELD:
+            continue
         value = _get(data, f.name)
         if f.kind == "multi":
             values.update(_multi_values(f, value))
@@ -327,6 +358,8 @@ def values_from_case(data: Mapping[str, Any]) -> dict[str, str]:
             values[f.name] = f"{MULTI_SEPARATOR} ".join(value or ())
         else:
             values[f.name] = _text(value)
+    # a screen recorded at an earlier visit is not offered as ticked: it has to be asked again
+    values[SCREEN_FIELD] = "on" if _screen_current(data) else ""
     for kind in ROW_MODELS:
         for index, row in enumerate(_get(data, ROW_PATH.get(kind, kind)) or []):
             for spec in row_specs(kind, index):
@@ -399,10 +432,31 @@ def _convert(spec: FieldSpec, raw: str) -> tuple[Any, str | None]:
     return raw, None
 
 
-def case_data_from_form(form: Mapping[str, str], base: Mapping[str, Any], case_id: str) -> FormResult:
-    """Overlay the form's values on the case being edited (which keeps what the form does not show)."""
+def _screen_record(
+    ticked: bool, base: Mapping[str, Any], data: Mapping[str, Any], recorded_by: str | None, now: dt.datetime | None
+) -> dict[str, Any] | None:
+    """The negative-screen record: kept as recorded if still current, else who ticked it and when."""
+    if not ticked:
+        return None
+    kept = base.get("red_flag_screen")
+    if isinstance(kept, Mapping) and _screen_current({**data, "red_flag_screen": kept}):
+        return dict(kept)
+    moment = now or dt.datetime.now(dt.UTC)
+    return {"result": "negative", "by": recorded_by or "unknown", "at": moment.replace(microsecond=0).isoformat()}
+
+
+def case_data_from_form(
+    form: Mapping[str, str],
+    base: Mapping[str, Any],
+    case_id: str,
+    recorded_by: str | None = None,
+    now: dt.datetime | None = None,
+) -> FormResult:
+    """Overlay the form's values on the case being edited (which keeps what the form does not show); a ticked
+    'red-flag screen negative' is stored with who ticked it and when."""
     data: dict[str, Any] = json.loads(json.dumps(base)) if base else {}
     data["id"] = data.get("id") or case_id
+    data.pop("red_flag_screen", None)
     for key in ("labs", *ROW_MODELS):
         section, _, leaf = ROW_PATH.get(key, key).rpartition(".")
         target = _get(data, section) if section else data
@@ -410,6 +464,8 @@ def case_data_from_form(form: Mapping[str, str], base: Mapping[str, Any], case_i
             target.pop(leaf, None)
     errors: dict[str, str] = {}
     for spec in FIELDS:
+        if spec.name == SCREEN_FIELD:
+            continue
         if spec.kind == "multi":
             chosen = [option for option, _ in spec.options if form.get(f"{spec.name}.{option}", "") in ("on", "true")]
             value, problem = chosen or None, None
@@ -454,6 +510,9 @@ def case_data_from_form(form: Mapping[str, str], base: Mapping[str, Any], case_i
             labs.append({"lab": lab.value, "value": value, **({"date": when} if when else {})})
     if labs:
         data["labs"] = labs
+    screen = _screen_record(form.get(SCREEN_FIELD, "").strip() in ("on", "true", "1"), base, data, recorded_by, now)
+    if screen is not None:
+        data["red_flag_screen"] = screen
     return FormResult(data, errors)
 
 
