@@ -63,6 +63,7 @@ from fbss.fhir.cds_models import (
 )
 from fbss.fhir.importer import NotApplicableError, import_resources
 from fbss.fhir.outbound import OutboundPolicy
+from fbss.fhir.read_models import read_models
 from fbss.jsonlimits import JsonLimitError
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import default_knowledge
@@ -436,6 +437,7 @@ def cds_router(
         verifier=TokenVerifier(settings.issuers, replay=replay_store(settings.replay_db)),
         policy=settings.outbound_policy(),
     )
+    read_models()  # the lean read models resources are validated with: built now, not during the first call
     router = APIRouter(tags=["CDS Hooks"])
 
     @router.get("/cds-services")

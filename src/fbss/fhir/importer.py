@@ -53,6 +53,7 @@ from fbss.fhir.medicines import default_table
 from fbss.fhir.resources import (
     FhirError,
     Resource,
+    Validation,
     codings,
     concepts,
     date_of,
@@ -1310,6 +1311,7 @@ def _collect(
     assessment_date: dt.date | None,
     mapping: Mapping | None,
     remember_valid: bool,
+    validation: Validation,
 ) -> _Collector:
     col = _Collector(mapping or default_mapping(), assessment_date)
     valid: list[tuple[str, Resource]] = []
@@ -1329,7 +1331,7 @@ def _collect(
                 col.skip(source, "resource", f"{kind} is not read by FBSS Navigator")
             continue
         try:
-            resource = validate_resource(raw, remember=remember_valid)
+            resource = validate_resource(raw, remember=remember_valid, validation=validation)
         except FhirError as exc:
             raw_id = raw.get("id") if isinstance(raw, dict) else None
             name = f"{kind}/{raw_id}" if kind and isinstance(raw_id, str) else (kind or "entry")
@@ -1376,12 +1378,14 @@ def import_resources(
     case_id: str | None = None,
     mapping: Mapping | None = None,
     remember_valid: bool = True,
+    validation: Validation = Validation.lean,
 ) -> ImportResult:
     """Map (fullUrl, resource) pairs into a Case; raise CaseError when no case can be built (no index surgery).
 
-    `remember_valid=False` when every resource is new (a bulk export): see `validate_resource`.
+    `remember_valid=False` when every resource is new (a bulk export): see `validate_resource`. `validation`: lean
+    (the elements read) or strict (every element); see `Validation`.
     """
-    col = _collect(resources, assessment_date, mapping, remember_valid)
+    col = _collect(resources, assessment_date, mapping, remember_valid, validation)
     case = _build(col, case_id)
     return ImportResult(case, _report(col))
 
@@ -1393,13 +1397,14 @@ def import_draft(
     case_id: str | None = None,
     mapping: Mapping | None = None,
     remember_valid: bool = True,
+    validation: Validation = Validation.lean,
 ) -> CaseDraft:
     """What the record says, as a case draft for a clinician to confirm: no index surgery needed (the form asks for
     it), every value with the resource it came from, and the documents for the report reader.
 
     Raises NotApplicableError for a minor, as `import_resources` does.
     """
-    col = _collect(resources, assessment_date, mapping, remember_valid)
+    col = _collect(resources, assessment_date, mapping, remember_valid, validation)
     sources: dict[str, str] = {}
     data, index = _case_data(col, case_id, sources)
     if index is None:
@@ -1425,6 +1430,7 @@ def import_bundle(
     assessment_date: dt.date | None = None,
     case_id: str | None = None,
     mapping: Mapping | None = None,
+    validation: Validation = Validation.lean,
 ) -> ImportResult:
     """A FHIR Bundle (decoded JSON, or JSON text) into a Case and an ImportReport."""
     if isinstance(data, str | bytes):
@@ -1436,4 +1442,6 @@ def import_bundle(
             raise FhirError(f"the bundle is {exc}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise FhirError(f"not valid JSON ({exc})") from None
-    return import_resources(_entries_of(data), assessment_date=assessment_date, case_id=case_id, mapping=mapping)
+    return import_resources(
+        _entries_of(data), assessment_date=assessment_date, case_id=case_id, mapping=mapping, validation=validation
+    )
