@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
-from fbss.case.model import Approach, Case, Presence, SurgeryType
+from fbss.case.model import Approach, Case, Patient, Presence, Sex, SurgeryType
 from fbss.case.vocabulary import level_index
 
 DAYS_PER_MONTH = 30.4375
+# Pregnancy is not asked about from this age on (expert estimate: spontaneous pregnancy after 55 is vanishingly rare;
+# radiology pregnancy screening is usually for ages 12-50). An answer given is always used.
+NO_PREGNANCY_FROM_AGE = 55
 
 
 class SurgeryGroup(StrEnum):
@@ -59,6 +62,12 @@ class DerivedFacts:
     discectomy_performed: Presence
     leg_share_percent: int | None
     mri_unsafe_device: Presence  # an implant that is not MRI-conditional (unknown if its status is unknown)
+    pregnant: Presence  # as answered; absent for a man or from 55 when not answered
+
+
+def pregnancy_ruled_out(patient: Patient) -> bool:
+    """True when pregnancy need not be asked about: a man, or a patient aged 55 or more."""
+    return patient.sex is Sex.male or (patient.age is not None and patient.age >= NO_PREGNANCY_FROM_AGE)
 
 
 def derive(case: Case) -> DerivedFacts:
@@ -104,6 +113,7 @@ def derive(case: Case) -> DerivedFacts:
         discectomy_performed=discectomy,
         leg_share_percent=None if back is None else 100 - back,
         mri_unsafe_device=_any([_NOT[d.mri_conditional] for d in case.patient.devices]),
+        pregnant=_A if case.patient.pregnant is _U and pregnancy_ruled_out(case.patient) else case.patient.pregnant,
     )
 
 

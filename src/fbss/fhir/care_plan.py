@@ -23,7 +23,7 @@ from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import Label, PlanStep, Rating, SetAside, TestSuggestion
 from fbss.reasoning.results import RedFlagResult
 from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, missing, rating_text, reasons
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, joined
 
 STEP_TITLE = {
     "red_flag": "Act on a red flag",
@@ -146,7 +146,7 @@ class _Writer:
         )
 
     def _ask_now(self, step: PlanStep, flag: RedFlagResult, lead: str) -> Activity:
-        asks = "; ".join(q.question or q.title for q in flag.ask_about)
+        asks = joined(q.question or q.title for q in flag.ask_about)
         reason = concept(
             Coding(c.RED_FLAG, flag.flag, flag.title),
             text=f"{flag.title} cannot be ruled out: the items that decide it are unknown",

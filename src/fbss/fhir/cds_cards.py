@@ -26,7 +26,7 @@ from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import PlanStep, Rating, TestSuggestion
 from fbss.reasoning.results import CauseResult, Reason, RedFlagResult
 from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, missing, rating_text, reasons
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, joined, percent
 
 # A presentation threshold, not a clinical one: a leading cause at or above it makes the differential card a warning.
 STRONG_LEADER = 0.6
@@ -155,7 +155,7 @@ def red_flag_card(
 def ask_now_card(flags: tuple[RedFlagResult, ...], kb: KnowledgeBase, ctx: CardContext) -> Card:
     lines = []
     for flag in flags:
-        asks = "; ".join(_md(q.question or q.title) for q in flag.ask_about)
+        asks = joined(_md(q.question or q.title) for q in flag.ask_about)
         lines.append(f"- **{_md(flag.title)}** ({URGENCY_LABEL[flag.urgency].lower()} if present): {asks}")
     first = flags[0]
     return Card(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -21,7 +22,7 @@ from fbss.reports.care_view import CareView, care_view
 from fbss.reports.care_wording import missing
 from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart, scoped_svg
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, asks, finding_phrase, percent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
@@ -38,6 +39,7 @@ def _environment(lang: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
+    env.globals["asks"] = asks
     return env
 
 
@@ -149,5 +151,9 @@ def to_pdf(html: str) -> bytes:
     """Render HTML (with its own @page size) to PDF bytes."""
     import weasyprint  # imported here: it loads Pango, which only PDF output needs
 
+    # WeasyPrint warns about each CSS declaration it does not use, and fontTools about font subsets: useful to
+    # whoever edits the templates (tests/reports checks there are none), noise in a clinic's log. Errors still show.
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     result: bytes = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
     return result

@@ -4,6 +4,7 @@ a second case version to show the history, an open safety alert; and the demo ac
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -100,15 +101,41 @@ class DemoAccounts:
     admin_password: str
 
 
-def _password(variable: str) -> str:
-    return os.environ.get(variable) or secrets.token_urlsafe(12)
+PASSWORDS_FILE = "demo-passwords.json"
 
 
-def ensure_accounts(db: Database) -> DemoAccounts:
-    """The demo clinician and admin, with passwords from the environment or new random ones each start."""
+def _kept(path: Path | None) -> dict[str, str]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in kept.items() if isinstance(v, str) and len(v) >= 10} if isinstance(kept, dict) else {}
+
+
+def _keep(path: Path, passwords: dict[str, str]) -> None:
+    """Written owner-readable only, like the session key beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(passwords, handle)
+    partial.replace(path)
+
+
+def ensure_accounts(db: Database, keep_in: Path | None = None) -> DemoAccounts:
+    """The demo clinician and admin. Passwords come from the environment; else, with `keep_in` (the data
+    directory), the ones made at the first start and kept there, so that a restart does not change them; else new
+    random ones."""
+    path = keep_in / PASSWORDS_FILE if keep_in is not None else None
+    kept = _kept(path)
+    made = {role: kept.get(role) or secrets.token_urlsafe(12) for role in ("clinician", "admin")}
+    if path is not None and made != kept:
+        _keep(path, made)
+    clinician = os.environ.get(CLINICIAN_PASSWORD_VARIABLE) or made["clinician"]
+    admin = os.environ.get(ADMIN_PASSWORD_VARIABLE) or made["admin"]
     accounts = Accounts(db, user=DEMO_USER)
-    clinician = _password(CLINICIAN_PASSWORD_VARIABLE)
-    admin = _password(ADMIN_PASSWORD_VARIABLE)
     accounts.ensure_user("clinician", clinician, Role.clinician, display_name="Dr Demo Clinician")
     accounts.ensure_user("admin", admin, Role.admin, display_name="Demo Admin")
     return DemoAccounts(clinician, admin)
