@@ -82,6 +82,22 @@ class Modality(StrEnum):
     other = "other"
 
 
+MODALITY_LABEL: dict[Modality, str] = {
+    Modality.xray: "X-ray",
+    Modality.flexion_extension_xray: "flexion-extension X-rays",
+    Modality.standing_full_length_xray: "standing full-length X-ray",
+    Modality.mri: "MRI",
+    Modality.ct: "CT",
+    Modality.ct_myelography: "CT myelography",
+    Modality.bone_scan: "bone scan",
+    Modality.ultrasound: "ultrasound",
+    Modality.emg_ncs: "EMG/NCS",
+    Modality.ankle_brachial_index: "ankle-brachial index",
+    Modality.dexa: "DEXA",
+    Modality.other: "other study",
+}
+
+
 class Lab(StrEnum):
     """Laboratory values the engine reads, with the unit each is expected in."""
 

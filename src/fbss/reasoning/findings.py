@@ -14,7 +14,7 @@ from functools import cache
 from fbss.case.derived import DerivedFacts, derive
 from fbss.case.model import Case, DiagnosticResult, LabReading, LabResult, Presence, PriorTreatment
 from fbss.case.paths import DERIVED_PREFIX
-from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
+from fbss.case.vocabulary import MODALITY_LABEL, DiagnosticFinding, Lab, Modality, Treatment
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.models import AllOf, AnyOf, Expression, FindingDef, Not, Threshold, expression_ids
 
@@ -129,7 +129,8 @@ def _field_reader(finding: FindingDef) -> Reader:
 
 def _where(result: DiagnosticResult) -> str | None:
     side = result.side.value if result.side.value != "unknown" else None
-    return " ".join(x for x in (result.level, side, result.modality.value) if x) or None
+    study = MODALITY_LABEL[result.modality] if result.modality is not Modality.other else None
+    return ", ".join(x for x in (result.level, side, study) if x) or None
 
 
 def _diagnostic_reader(finding: FindingDef) -> Reader:

@@ -15,13 +15,14 @@ from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import Label, Rating
 from fbss.reasoning.results import CauseResult, Reason
-from fbss.reports.care_wording import ADVICE_LABEL, missing
+from fbss.reports.care_wording import missing
 from fbss.reports.wording import finding_phrase, percent
 
 SHOWN_CAUSES = 3
 REASONS_PER_CAUSE = 2
 SHOWN_OPTIONS = 3
 THEN_TESTS = 2
+WHY_LENGTH = 140
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,14 @@ class TestLine:
     why: str
     urgent: bool
 
+    @property
+    def short_why(self) -> str:
+        """The first reason only when the whole is long ('could settle: A; B; C' -> 'could settle: A …')."""
+        if len(self.why) <= WHY_LENGTH or "; " not in self.why:
+            return self.why
+        first, rest = self.why.split("; ", 1)
+        return f"{first} (and {rest.count('; ') + 1} more)"
+
 
 @dataclass(frozen=True, slots=True)
 class OptionLine:
@@ -83,8 +92,9 @@ class DecisionSummary:
     next_tests: tuple[TestLine, ...]  # the urgent tests, or the first test of the work-up
     then_tests: tuple[str, ...]  # the tests after it, by title
     options: tuple[OptionLine, ...]
-    options_note: str | None  # why the options are what they are (a red flag, none appropriate yet)
-    scs: str | None  # the spinal cord stimulation advice, when the plan refers for it
+    options_from: str  # "appropriate"; "urgent" (a red flag: elective options wait); "uncertain" (none appropriate)
+    scs_advice: AdviceLevel | None  # the spinal cord stimulation advice, when the plan refers for SCS
+    scs_step: str | None  # the plan's SCS step ("Refer for SCS assessment ..., then a trial")
 
     @property
     def level(self) -> Urgency | None:
@@ -103,18 +113,16 @@ def _option(rating: Rating) -> OptionLine:
     return OptionLine(rating.id, rating.title, rating.label, rating.score, because, missing(rating))
 
 
-def _options(assessment: Assessment) -> tuple[tuple[OptionLine, ...], str | None]:
+def _options(assessment: Assessment) -> tuple[tuple[OptionLine, ...], str]:
     ratings = assessment.options.options
-    if assessment.triage.fired:
+    if assessment.triage.fired:  # elective options wait until the red flag has been dealt with
         urgent = [r for r in ratings if not r.elective and r.label is Label.appropriate]
-        note = "Elective options wait until the red flag has been dealt with."
-        return tuple(_option(r) for r in urgent[:SHOWN_OPTIONS]), note
+        return tuple(_option(r) for r in urgent[:SHOWN_OPTIONS]), "urgent"
     appropriate = [r for r in ratings if r.label is Label.appropriate]
     if appropriate:
-        return tuple(_option(r) for r in appropriate[:SHOWN_OPTIONS]), None
+        return tuple(_option(r) for r in appropriate[:SHOWN_OPTIONS]), "appropriate"
     uncertain = [r for r in ratings if r.label is Label.uncertain]
-    note = "No option is rated appropriate yet; the best rated uncertain, with what is missing to decide them."
-    return tuple(_option(r) for r in uncertain[:2]), note
+    return tuple(_option(r) for r in uncertain[:2]), "uncertain"
 
 
 def decision_summary(assessment: Assessment) -> DecisionSummary:
@@ -137,10 +145,8 @@ def decision_summary(assessment: Assessment) -> DecisionSummary:
     else:
         tests = tuple(TestLine(t.test, t.title, t.why, False) for t in work.ranked[:1])
         then = tuple(t.title for t in work.ranked[1 : 1 + THEN_TESTS])
-    options, note = _options(assessment)
-    scs = None
-    if not triage.fired and assessment.scs.advice is not None and any(s.kind == "scs" for s in assessment.plan.steps):
-        scs = f"Spinal cord stimulation: {ADVICE_LABEL[assessment.scs.advice]}"
-        if assessment.scs.advice in (AdviceLevel.strongly_recommended, AdviceLevel.recommended):
-            scs += " — refer to the multidisciplinary team for assessment, then a trial"
-    return DecisionSummary(act_now, screen, causes, tests, then, options, note, scs)
+    options, options_from = _options(assessment)
+    step = next((s for s in assessment.plan.steps if s.kind == "scs"), None)
+    scs = assessment.scs.advice if step is not None and not triage.fired else None
+    return DecisionSummary(act_now, screen, causes, tests, then, options, options_from, scs,
+                           step.title if step is not None and scs is not None else None)

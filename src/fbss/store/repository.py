@@ -173,18 +173,25 @@ class Repository:
 
     # -- patients ------------------------------------------------------------------------------------------
 
+    def _checked_details(self, display_name: str | None, birth_year: int | None) -> str | None:
+        """The name, trimmed; a name too long or a birth year outside 1900 to this year is refused."""
+        if display_name is not None:
+            display_name = display_name.strip() or None
+            if display_name and len(display_name) > MAX_NAME:
+                raise StoreError(f"name (--name): at most {MAX_NAME} characters")
+        this_year = self._clock().year
+        if birth_year is not None and not 1900 <= birth_year <= this_year:
+            raise StoreError(
+                f"year of birth (--birth-year): expected a year from 1900 to {this_year}, got {birth_year}"
+            )
+        return display_name
+
     def add_patient(
         self, identifier: str, *, display_name: str | None = None, birth_year: int | None = None
     ) -> PatientRecord:
         """Register a patient under the clinic's identifier; refuses an identifier already in use."""
         check_identifier(identifier)
-        if display_name is not None:
-            display_name = display_name.strip() or None
-            if display_name and len(display_name) > MAX_NAME:
-                raise StoreError(f"--name: at most {MAX_NAME} characters")
-        this_year = self._clock().year
-        if birth_year is not None and not 1900 <= birth_year <= this_year:
-            raise StoreError(f"--birth-year: expected a year from 1900 to {this_year}, got {birth_year}")
+        display_name = self._checked_details(display_name, birth_year)
         try:
             with self._unit() as unit:
                 if (
@@ -210,6 +217,17 @@ class Repository:
             raise StoreError(
                 f"a patient with identifier '{identifier}' already exists; nothing was added"
             ) from None
+
+    def update_patient(
+        self, identifier: str, *, display_name: str | None, birth_year: int | None
+    ) -> PatientRecord:
+        """Correct a patient's name and year of birth (the record number stays); audited as an update."""
+        display_name = self._checked_details(display_name, birth_year)
+        with self._unit() as unit:
+            row = self._find_patient(unit, identifier, lock=True)
+            row.display_name, row.birth_year = display_name, birth_year
+            unit.log(Action.update, Entity.patient, row.id, row.id)
+            return _patient_record(row)
 
     def identifier_of(self, patient_id: int) -> str:
         """The identifier of a patient known by database id (web addresses carry ids, not record numbers)."""
@@ -419,8 +437,10 @@ class Repository:
         list shows; only the few fields are read from each stored result, never the whole document."""
         level = Assessment.result[("triage", "level")].as_string()
         fired = func.json_array_length(Assessment.result[("triage", "fired")])
+        ask_now = func.json_array_length(Assessment.result[("triage", "ask_now")])
         if self.db.dialect == "postgresql":
             fired = func.jsonb_array_length(Assessment.result[("triage", "fired")])
+            ask_now = func.jsonb_array_length(Assessment.result[("triage", "ask_now")])
         leading = Assessment.result[("differential", "causes", 0, "title")].as_string()
         with self._unit() as unit:
             newest_version = (
@@ -429,7 +449,8 @@ class Repository:
                 .subquery()
             )
             rows = unit.session.execute(
-                select(Patient.identifier, CaseVersion.version, Assessment.id, level, fired, leading)
+                select(Patient.identifier, CaseVersion.version, Assessment.id, level, fired, leading,
+                       Assessment.as_of, ask_now)
                 .join(CaseVersion, Assessment.case_version_id == CaseVersion.id)
                 .join(Patient, Patient.id == CaseVersion.patient_id)
                 .join(
@@ -441,8 +462,9 @@ class Repository:
             ).all()
             unit.log(Action.list_, Entity.assessment)
         found: dict[str, LatestTriage] = {}
-        for identifier, version, _id, flag_level, count, cause in rows:  # oldest first: the newest wins
-            found[identifier] = LatestTriage(identifier, version, flag_level, int(count or 0), cause)
+        for identifier, version, _id, flag_level, count, cause, as_of, asks in rows:  # oldest first: newest wins
+            found[identifier] = LatestTriage(identifier, version, flag_level, int(count or 0), cause, as_of,
+                                             int(asks or 0))
         return found
 
     def export_assessment(self, identifier: str, assessment_id: int) -> AssessmentRecord:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -22,12 +23,20 @@ from fbss.reports.changes import StoredSummary, assessment_changes, summarise
 from fbss.reports.charts import OutcomeChart, OutcomePoint, differential_chart, outcome_chart, scoped_svg
 from fbss.reports.documents import clinician_report_html, outcomes_section, patient_handout_html, to_pdf
 from fbss.reports.i18n import LANGUAGES
+from fbss.reports.summary import decision_summary
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 from fbss.store.diff import ABSENT, Change, diff
 from fbss.store.errors import StoreError
 from fbss.store.outcomes import InstrumentTrend, trends
-from fbss.store.portal import DEFAULT_VALIDITY
-from fbss.store.records import AssessmentRecord, AssessmentStamp, CaseVersionRecord, ResponseRecord
+from fbss.store.portal import DEFAULT_VALIDITY, Portal
+from fbss.store.records import (
+    AssessmentRecord,
+    AssessmentStamp,
+    CaseVersionRecord,
+    LatestTriage,
+    PatientRecord,
+    ResponseRecord,
+)
 from fbss.store.repository import Repository
 from fbss.web import caseform, reading
 from fbss.web.patient_portal import instruments_for
@@ -40,11 +49,28 @@ router = APIRouter()
 # -- the patient list ---------------------------------------------------------------------------------------------
 
 _URGENCY = {u.value: label for u, label in URGENCY_LABEL.items()}
+_LEVEL_ORDER = {"emergency": 0, "same_day": 1, "within_days": 2}
 
 
-@router.get("/patients")
-def patient_list(
-    request: Request, repo: Repo, portal: PortalStore, q: str = ""
+def by_urgency(
+    patients: list[PatientRecord], triage: dict[str, LatestTriage], flagged: set[str]
+) -> list[PatientRecord]:
+    """Most urgent first: an open safety alert, then the red-flag level, then red-flag questions still open, then
+    patients not assessed yet; within each, the most recently assessed first."""
+
+    def key(patient: PatientRecord) -> tuple[int, int, int, int, int, str]:
+        t = triage.get(patient.identifier)
+        level = _LEVEL_ORDER.get(t.level or "", 3) if t else 3
+        recent = -(t.as_of.toordinal() if t and t.as_of else 0)
+        return (patient.identifier not in flagged, level, not (t and t.ask_now), t is not None, recent,
+                patient.identifier)
+
+    return sorted(patients, key=key)
+
+
+def _patient_list(
+    request: Request, repo: Repository, portal: Portal, q: str, *, error: str | None = None,
+    form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     patients = repo.list_patients()
     query = q.strip().lower()[:100]
@@ -54,8 +80,25 @@ def patient_list(
         ]
     alerts = portal.alerts()
     flagged = {a.patient_identifier for a in alerts}
-    return render(request, "patients.html", patients=patients, q=q[:100], alerts=alerts, flagged=flagged,
-                  error=None, form={}, triage=repo.latest_triage(), urgency=_URGENCY)
+    triage = repo.latest_triage()
+    return render(request, "patients.html", status_code=400 if error else 200,
+                  patients=by_urgency(patients, triage, flagged), q=q[:100], alerts=alerts, flagged=flagged,
+                  error=error, form=form or {}, triage=triage, urgency=_URGENCY)
+
+
+@router.get("/patients")
+def patient_list(
+    request: Request, repo: Repo, portal: PortalStore, q: str = ""
+) -> HTMLResponse:
+    return _patient_list(request, repo, portal, q)
+
+
+def _birth_year(text: str) -> int | None:
+    text = text.strip()
+    try:
+        return int(text) if text else None
+    except ValueError:
+        raise StoreError(f"year of birth: enter a year such as 1966, not {text!r}") from None
 
 
 @router.post("/patients")
@@ -67,21 +110,13 @@ def add_patient(
 ) -> Response:
     values = text_fields(form)
     identifier = values.get("identifier", "").strip()
-    year_text = values.get("birth_year", "").strip()
     try:
         if not identifier:
             raise StoreError("record number: required")
-        try:
-            birth_year = int(year_text) if year_text else None
-        except ValueError:
-            raise StoreError(f"birth year: enter a year such as 1966, not {year_text!r}") from None
+        birth_year = _birth_year(values.get("birth_year", ""))
         record = repo.add_patient(identifier, display_name=values.get("display_name") or None, birth_year=birth_year)
     except StoreError as exc:
-        patients = repo.list_patients()
-        alerts = portal.alerts()
-        return render(request, "patients.html", status_code=400, patients=patients, q="", alerts=alerts,
-                      flagged={a.patient_identifier for a in alerts}, error=str(exc), form=values,
-                      triage=repo.latest_triage(), urgency=_URGENCY)
+        return _patient_list(request, repo, portal, "", error=str(exc), form=values)
     return RedirectResponse(f"/patients/{record.id}/case/new", status_code=303)
 
 
@@ -107,6 +142,28 @@ def patient_page(
         return RedirectResponse(f"/patients/{patient_id}/assessment", status_code=303)
     return render(request, "patient.html", summary=summary, patient=summary.patient,
                   alerts=portal.alerts(identifier=identifier), tab="overview")
+
+
+@router.get("/patients/{patient_id}/edit")
+def edit_patient_form(request: Request, patient_id: int, repo: Repo) -> HTMLResponse:
+    summary = repo.patient(repo.identifier_of(patient_id))
+    patient = summary.patient
+    values = {"display_name": patient.display_name or "", "birth_year": str(patient.birth_year or "")}
+    return render(request, "patient_edit.html", patient=patient, tab="edit", form=values, error=None)
+
+
+@router.post("/patients/{patient_id}/edit")
+def edit_patient(request: Request, patient_id: int, form: CheckedForm, repo: Repo) -> Response:
+    identifier = repo.identifier_of(patient_id)
+    values = text_fields(form)
+    try:
+        repo.update_patient(identifier, display_name=values.get("display_name") or None,
+                            birth_year=_birth_year(values.get("birth_year", "")))
+    except StoreError as exc:
+        patient = repo.patient(identifier).patient
+        return render(request, "patient_edit.html", status_code=400, patient=patient, tab="edit", form=values,
+                      error=str(exc))
+    return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
 
 # -- the new-case form --------------------------------------------------------------------------------------------
@@ -301,6 +358,7 @@ def assessment_page(
         patient=found.patient,
         tab="assessment",
         a=a,
+        summary=decision_summary(a),
         record=record,
         snapshot=snapshot,
         current=current,
@@ -449,7 +507,10 @@ def outcomes_page(
         links=links,
         now=svc.clock(),
         new_link=new_link,
-        portal_sets={tp.id: instruments_for(tp.id, svc.instruments) for tp in svc.instruments.schedule.time_points},
+        portal_sets={
+            tp.id: [svc.instruments.get(i).title for i in instruments_for(tp.id, svc.instruments)]
+            for tp in svc.instruments.schedule.time_points
+        },
         due=[s for s in plan if s.status.value in ("due", "overdue")],
         time_points={tp.id: tp.title for tp in svc.instruments.schedule.time_points},
         outcome_label=OUTCOME_LABEL,
@@ -480,7 +541,9 @@ def create_portal_link(
     token, link = portal.create_link(identifier, time_point=time_point, valid_for=dt.timedelta(days=int(days)))
     url = str(request.base_url).rstrip("/") + f"/portal/open/{token}"
     summary = repo.patient(identifier)
-    return render(request, "portal_link_created.html", patient=summary.patient, tab="outcomes", url=url, link=link)
+    titles = {tp.id: tp.title for tp in svc.instruments.schedule.time_points}
+    return render(request, "portal_link_created.html", patient=summary.patient, tab="outcomes", url=url, link=link,
+                  time_title=titles.get(link.time_point or "", "unscheduled"))
 
 
 @router.post("/patients/{patient_id}/portal-links/{link_id}/revoke")
@@ -513,8 +576,17 @@ def _export(svc: Services, repo: Repository, patient_id: int) -> tuple[str, Asse
     return identifier, _live(svc, record, snapshot), record
 
 
-def _download(body: bytes | str, media: str, name: str) -> Response:
-    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+def _download(body: bytes | str, media: str, name: str, *, inline: bool = False) -> Response:
+    """A report: PDFs are saved (attachment), the HTML report opens in the browser (inline); both carry a name
+    that says whose report, which version, language and page size it is."""
+    disposition = "inline" if inline else "attachment"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'{disposition}; filename="{name}"'})
+
+
+def report_name(identifier: str, kind: str, version: int, lang: str, page: str) -> str:
+    """'DEMO-001-clinician-report-v2-en-A4': record number, kind, case version, language, page size."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", identifier).strip("-.") or "patient"
+    return f"{safe}-{kind}-v{version}-{lang}-{page.upper() if page.lower() == 'a4' else 'Letter'}"
 
 
 @router.get("/patients/{patient_id}/reports/clinician.{fmt}")
@@ -535,9 +607,9 @@ def clinician_report(
     charts = [chart for chart in (_chart_for(svc, trend) for trend in found) if chart is not None]
     extra = (outcomes_section(charts, lang),) if charts else ()
     html = clinician_report_html(a, svc.kb, lang=lang, page=page, extra_sections=extra)
-    name = f"clinician-report-{patient_id}-v{record.case_version}"
+    name = report_name(identifier, "clinician-report", record.case_version, lang, page)
     if fmt == "html":
-        return _download(html, "text/html; charset=utf-8", name + ".html")
+        return _download(html, "text/html; charset=utf-8", name + ".html", inline=True)
     return _download(to_pdf(html), "application/pdf", name + ".pdf")
 
 
@@ -551,6 +623,7 @@ def patient_handout(
 ) -> Response:
     svc = services(request)
     lang, page = _report_options(lang, page)
-    _identifier, a, record = _export(svc, repo, patient_id)
+    identifier, a, record = _export(svc, repo, patient_id)
     html = patient_handout_html(a, svc.kb, lang=lang, page=page, today=svc.today())
-    return _download(to_pdf(html), "application/pdf", f"patient-handout-{patient_id}-v{record.case_version}.pdf")
+    name = report_name(identifier, "patient-handout", record.case_version, lang, page)
+    return _download(to_pdf(html), "application/pdf", name + ".pdf")
