@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fbss.case.model import Case
+from fbss.case.vocabulary import MODALITY_LABEL
 from fbss.errors import FbssError
 from fbss.instruments import schedule
 from fbss.instruments.models import Measure
@@ -182,9 +183,13 @@ def _form_page(
     errors: dict[str, str],
     *,
     proposals: list[dict[str, Any]] | None = None,
+    not_understood: list[str] | None = None,
+    report_modality: str | None = None,
     report_text: str = "",
     status_code: int = 200,
     notice: str | None = None,
+    notes: dict[str, str] | None = None,
+    focus_heading: bool = False,
 ) -> HTMLResponse:
     rows = {kind: [caseform.row_specs(kind, i) for i in range(caseform.row_count(values, kind))]
             for kind in caseform.ROW_MODELS}
@@ -205,25 +210,51 @@ def _form_page(
         base_json=json.dumps(base, separators=(",", ":")),
         errors=errors,
         error_steps={caseform.step_of(name) for name in errors},
-        field_labels=_labels(rows),
+        field_labels=_labels(rows, values),
+        relevant_when=caseform.RELEVANT_WHEN,
+        relevant=lambda name: caseform.relevant(name, values),
+        blank_rows={kind: caseform.row_specs(kind, caseform.TEMPLATE_INDEX) for kind in caseform.ROW_MODELS},
+        max_rows=caseform.MAX_ROWS,
+        notes=notes or {},
+        focus_heading=focus_heading,
         proposals=proposals or [],
         proposals_json=json.dumps(proposals or [], separators=(",", ":")),
+        not_understood=not_understood or [],
+        not_understood_json=json.dumps(not_understood or [], separators=(",", ":")),
+        report_modality=report_modality,
+        modality_options=[(m.value, label) for m, label in MODALITY_LABEL.items()],
         report_text=report_text,
         notice=notice,
     )
 
 
-def _labels(rows: dict[str, list[list[caseform.FieldSpec]]]) -> dict[str, str]:
+def _labels(rows: dict[str, list[list[caseform.FieldSpec]]], values: dict[str, str]) -> dict[str, str]:
+    """Each control's name in messages: 'Finding 2 (Pseudarthrosis): Level', never 'diagnostics row 2'."""
     labels = {f.name: f.label for f in caseform.FIELDS}
-    for specs in rows.values():
-        for row in specs:
+    for kind, specs in rows.items():
+        for index, row in enumerate(specs):
             for spec in row:
-                index = spec.name.split("-")[1]
-                labels[spec.name] = f"{spec.name.split('-')[0].replace('_', ' ')} row {int(index) + 1}: {spec.label}"
-    for _lab, value_spec, date_spec in caseform.LAB_FIELDS:
-        labels[value_spec.name] = value_spec.label
-        labels[date_spec.name] = date_spec.label
+                labels[spec.name] = f"{caseform.row_label(kind, index, values)}: {spec.label}"
+    for _lab, *lab_specs in caseform.LAB_FIELDS:
+        for lab_spec in lab_specs:
+            labels[lab_spec.name] = lab_spec.label
     return labels
+
+
+def _age_from_birth_year(values: dict[str, str], birth_year: int | None) -> dict[str, str]:
+    """Fill an empty age from the patient's year of birth; returns the note shown beside the field."""
+    if birth_year is None or values.get("patient.age"):
+        return {}
+    try:
+        year = dt.date.fromisoformat(values.get("assessment_date", "")).year
+    except ValueError:
+        return {}
+    age = year - birth_year
+    if not 18 <= age <= 110:
+        return {}
+    values["patient.age"] = str(age)
+    return {"patient.age": f"From the year of birth ({birth_year}): {age - 1} if the birthday is still to come this "
+                           "year"}
 
 
 @router.get("/patients/{patient_id}/case/new")
@@ -237,8 +268,9 @@ def case_form(
     values = caseform.values_from_case(base)
     if not values.get("assessment_date"):
         values["assessment_date"] = services(request).today().isoformat()
+    notes = _age_from_birth_year(values, summary.patient.birth_year)
     step = step if step in caseform.STEP_IDS else "surgery"
-    return _form_page(request, summary.patient, step, values, base, {})
+    return _form_page(request, summary.patient, step, values, base, {}, notes=notes)
 
 
 @router.post("/patients/{patient_id}/case/new")
@@ -262,12 +294,13 @@ def case_form_post(
 
     if go == "read_report":
         try:
-            proposals = reading.propose(report_text)
+            found = reading.propose(report_text, values)
         except FbssError as exc:
             return _form_page(request, summary.patient, "imaging", values, base, {"report_text": str(exc)},
                               report_text=report_text, status_code=400)
-        notice = None if proposals else "No finding was recognised in the report; enter findings by hand."
-        return _form_page(request, summary.patient, "imaging", values, base, {}, proposals=proposals,
+        notice = None if found.proposals else "No finding was recognised in the report; enter findings by hand."
+        return _form_page(request, summary.patient, "imaging", values, base, {}, proposals=found.proposals,
+                          not_understood=found.not_understood, report_modality=found.modality,
                           report_text=report_text, notice=notice)
     if go == "apply_report":
         proposals = reading.decode(values.get("_proposals", "[]"))
@@ -276,11 +309,19 @@ def case_form_post(
         if undecided:
             errors = {f"proposal-{p['key']}": "accept or reject this finding" for p in undecided}
             return _form_page(request, summary.patient, "imaging", values, base, errors, proposals=proposals,
-                              report_text=report_text, status_code=400)
-        values = reading.apply(values, proposals, decisions)
-        accepted = sum(1 for d in decisions.values() if d == "accept")
-        return _form_page(request, summary.patient, "imaging", values, base, {},
-                          notice=f"{accepted} finding(s) from the report added below; rejected ones were not.")
+                              not_understood=_strings(values.get("_not_understood", "[]")),
+                              report_modality=values.get("report_modality"), report_text=report_text,
+                              status_code=400)
+        applied = reading.apply(values, proposals, decisions, values.get("report_modality"))
+        notice = (f"From the report: {applied.added} finding(s) added below and {applied.merged} merged with the "
+                  "rows already entered; rejected ones were not added.")
+        if applied.kept:
+            notice += f" Kept as entered, although the report says otherwise: {'; '.join(applied.kept)}."
+        return _form_page(request, summary.patient, "imaging", applied.values, base, {}, notice=notice)
+    if go.startswith("add_row:") and go.removeprefix("add_row:") in caseform.ROW_MODELS:
+        kind = go.removeprefix("add_row:")  # without the browser script: one more blank row, same step
+        values[f"_rows-{kind}"] = str(caseform.row_count(values, kind) + 1)
+        return _form_page(request, summary.patient, "imaging", values, base, {})
 
     result = caseform.case_data_from_form(values, base, _case_id(identifier))
     case, errors = caseform.validate(result)
@@ -294,7 +335,16 @@ def case_form_post(
     if here and caseform.STEP_IDS.index(target) > caseform.STEP_IDS.index(current):
         return _form_page(request, summary.patient, current, values, base, here, status_code=400)
     shown = {name: message for name, message in errors.items() if caseform.step_of(name) == target}
-    return _form_page(request, summary.patient, target, values, base, shown)
+    return _form_page(request, summary.patient, target, values, base, shown, focus_heading=True)
+
+
+def _strings(text: str) -> list[str]:
+    """A JSON list of strings carried through the form (anything else is dropped)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return []
+    return [s for s in found if isinstance(s, str)][:100] if isinstance(found, list) else []
 
 
 def _save(
