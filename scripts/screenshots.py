@@ -53,7 +53,7 @@ def demo_app(directory: Path) -> Iterator[tuple[str, Database]]:
     kb = load_knowledge()
     demo.seed(db, kb)
     demo.ensure_accounts(db)  # the clinician's password comes from FBSS_DEMO_CLINICIAN_PASSWORD (set in main)
-    app = create_app(db, kb, WebConfig(secret_key="screenshots-" + "k" * 40))
+    app = create_app(db, kb, WebConfig(secret_key="screenshots-" + "k" * 40, crisis_contacts_file=demo.CRISIS_CONTACTS))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -66,6 +66,7 @@ def create_app(
         instruments=load_instruments(),
         config=config,
         signer=Signer(config.secret_key),
+        crisis=load_crisis_contacts(config.crisis_contacts_file),
     )
     app = FastAPI(title="FBSS Navigator", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
@@ -110,7 +111,7 @@ def create_app(
     @app.exception_handler(RefusedError)
     async def refused(request: Request, exc: RefusedError) -> Response:
         if exc.portal:
-            contacts = load_crisis_contacts()
+            contacts = services.crisis
             return render(request, "portal/closed.html", status_code=exc.status_code,
                           crisis_message=contacts.default_message, crisis_contacts=contacts.contacts)
         return render(request, "error.html", status_code=exc.status_code, message=exc.message)

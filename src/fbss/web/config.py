@@ -13,6 +13,7 @@ from fbss.store.config import data_dir
 SECRET_KEY_VARIABLE = "FBSS_SECRET_KEY"
 SECURE_COOKIES_VARIABLE = "FBSS_SECURE_COOKIES"
 DATA_DIR_VARIABLE = "FBSS_DATA_DIR"
+CRISIS_CONTACTS_VARIABLE = "FBSS_CRISIS_CONTACTS"
 SECRET_FILE = "secret_key"
 MIN_SECRET = 32
 
@@ -61,10 +62,13 @@ class WebConfig:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     portal_idle_minutes: int = 60
+    crisis_contacts_file: Path | None = None  # the clinic's crisis services (else the packaged message only)
 
     @classmethod
     def from_environment(cls, directory: Path | None = None) -> WebConfig:
+        contacts = os.environ.get(CRISIS_CONTACTS_VARIABLE, "").strip()
         return cls(
             secret_key=secret_key(directory or web_data_dir()),
             secure_cookies=_flag(SECURE_COOKIES_VARIABLE, False),
+            crisis_contacts_file=Path(contacts).expanduser() if contacts else None,
         )

@@ -22,6 +22,7 @@ from fbss.store.outcomes import record_response
 from fbss.store.repository import Repository
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "cases"
+CRISIS_CONTACTS = EXAMPLES.parent / "crisis_contacts.yaml"  # the demo's crisis services (a clinic lists its own)
 DEMO_USER = "demo-seed"
 CLINICIAN_PASSWORD_VARIABLE = "FBSS_DEMO_CLINICIAN_PASSWORD"
 ADMIN_PASSWORD_VARIABLE = "FBSS_DEMO_ADMIN_PASSWORD"

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fbss.instruments import InstrumentCatalogue, InstrumentError, load_crisis_contacts
+from fbss.instruments import InstrumentCatalogue, InstrumentError
 from fbss.instruments.models import Instrument
 from fbss.store.outcomes import record_response
 from fbss.store.portal import Portal, PortalLinkRecord, link_author
@@ -69,8 +69,9 @@ def _progress(request: Request, link: PortalLinkRecord) -> tuple[tuple[str, ...]
     return wanted, _store(request, link).completed_with_link(link.id) & set(wanted)
 
 
-def _crisis() -> dict[str, Any]:
-    contacts = load_crisis_contacts()
+def _crisis(request: Request) -> dict[str, Any]:
+    """The crisis message and the clinic's crisis contacts (FBSS_CRISIS_CONTACTS), shown on every portal page."""
+    contacts = services(request).crisis
     return {"crisis_message": contacts.default_message, "crisis_contacts": contacts.contacts}
 
 
@@ -84,7 +85,7 @@ def open_link(request: Request, token: str) -> Response:
     if link is None:
         session.renew()
         session.lang = lang
-        return render(request, "portal/closed.html", status_code=403, **_crisis())
+        return render(request, "portal/closed.html", status_code=403, **_crisis(request))
     session.renew(portal_link_id=link.id)
     session.lang = lang
     return RedirectResponse("/portal", status_code=303)
@@ -96,7 +97,8 @@ def portal_home(request: Request, link: OpenLink) -> HTMLResponse:
     wanted, done = _progress(request, link)
     forms = [svc.instruments.get(i) for i in wanted]
     following = next((i for i in wanted if i not in done), None)
-    return render(request, "portal/home.html", forms=forms, done=done, following=following, link=link, **_crisis())
+    return render(request, "portal/home.html", forms=forms, done=done, following=following, link=link,
+                  **_crisis(request))
 
 
 @router.get("/portal/q/{instrument_id}")
@@ -108,7 +110,7 @@ def questionnaire(request: Request, instrument_id: str, link: OpenLink) -> Respo
     instrument = svc.instruments.get(instrument_id)
     return render(request, "portal/questionnaire.html", instrument=instrument, questions=questions(instrument),
                   answers={}, error=None, position=wanted.index(instrument_id) + 1, count=len(wanted),
-                  **_crisis())
+                  **_crisis(request))
 
 
 @router.post("/portal/q/{instrument_id}")
@@ -138,7 +140,7 @@ def submit(
         return render(request, "portal/questionnaire.html", status_code=400, instrument=instrument,
                       questions=questions(instrument), answers=values, error=exc,
                       urgent=bool(exc.alerts), position=wanted.index(instrument_id) + 1, count=len(wanted),
-                      **_crisis())
+                      **_crisis(request))
     done = done | {instrument_id}
     finished = all(i in done for i in wanted)
     if finished:
@@ -151,7 +153,7 @@ def submit(
         alert = score.alerts[0]
         message = next(a.patient_message for a in instrument.alerts if a.id == alert.alert_id)
         return render(request, "portal/urgent.html", message=message, following=following, finished=finished,
-                      **_crisis())
+                      **_crisis(request))
     if finished:
-        return render(request, "portal/done.html", **_crisis())
+        return render(request, "portal/done.html", **_crisis(request))
     return RedirectResponse(f"/portal/q/{following}", status_code=303)

@@ -95,7 +95,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, data
     cds = CdsSettings.from_env()
     if "FBSS_APP_BASE_URL" not in os.environ:  # cards link back to this app
         cds = dataclasses.replace(cds, app_base_url=f"http://{shown_host}:{port}")
-    app = create_app(db, kb, WebConfig.from_environment(), cds=cds)
+    config = WebConfig.from_environment()
+    if demo and config.crisis_contacts_file is None:
+        config = dataclasses.replace(config, crisis_contacts_file=demo_data.CRISIS_CONTACTS)
+    app = create_app(db, kb, config, cds=cds)
     print(f"\nFBSS Navigator is running at http://{shown_host}:{port}/", file=out)
     if demo:
         print(f"  clinician: user name 'clinician', password '{accounts.clinician_password}'", file=out)

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from fbss.instruments import InstrumentCatalogue
+from fbss.instruments.models import CrisisContacts
 from fbss.knowledge.base import KnowledgeBase
 from fbss.store.accounts import Accounts, Role, UserRecord
 from fbss.store.database import Database
@@ -28,6 +29,7 @@ class Services:
     instruments: InstrumentCatalogue
     config: WebConfig
     signer: Signer
+    crisis: CrisisContacts
     clock: Callable[[], dt.datetime] = field(default=utc_now)
 
     def today(self) -> dt.date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,11 @@ def local_time(moment: dt.datetime, *, seconds: bool = False) -> str:
     return aware.astimezone(clinic_zone()).strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
+def tel_link(phone: str) -> str:
+    """A phone number as written ('116 123', '+34 900 925 555') as a tap-to-call address."""
+    return "tel:" + re.sub(r"[^0-9+*#]", "", phone)
+
+
 def local_date(moment: dt.datetime) -> str:
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
     return aware.astimezone(clinic_zone()).date().isoformat()
@@ -60,6 +66,7 @@ def environment(lang: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
     env.globals.update(asks=asks, local_time=local_time, local_date=local_date)
+    env.filters["tel"] = tel_link
     return env
 
 

@@ -8,7 +8,11 @@
       if (Number(input.value) >= Number(input.getAttribute("data-alert-from"))) { urgent = true; }
     });
     var box = document.getElementById("crisis-now");
-    if (box) { box.hidden = !urgent; }
+    if (!box) { return; }
+    var appearing = urgent && box.hidden;
+    box.hidden = !urgent;
+    // it sits right under the question; make sure all of it is on the screen the moment it appears
+    if (appearing && box.scrollIntoView) { box.scrollIntoView({ block: "nearest" }); }
   }
   document.addEventListener("change", function (event) {
     if (event.target && event.target.matches && event.target.matches("input[data-alert-from]")) { checkAlerts(); }
