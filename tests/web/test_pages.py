@@ -66,3 +66,62 @@ def test_the_patient_list_shows_red_flags_and_the_leading_cause(clinician: TestC
     assert row and "EMERGENCY" in row.group(0)  # cauda equina: post-operative urinary retention
     calm = re.search(r"<tr>\s*<th scope=\"row\"><a href=\"/patients/\d+\">DEMO-001</a>.*?</tr>", page, re.S)
     assert calm and "EMERGENCY" not in calm.group(0) and "Recurrent disc herniation" in calm.group(0)
+
+
+def test_the_patient_list_puts_the_most_urgent_first(clinician: TestClient) -> None:
+    listed = clinician.get("/patients").text
+    order = [record for _pid, record in re.findall(r'href="/patients/(\d+)">(DEMO-\d+)<', listed)]
+    assert order[0] == "DEMO-008"  # an open PHQ-9 item 9 safety alert heads the list
+    emergencies = {"DEMO-003", "DEMO-011"}  # cauda equina; epidural haematoma
+    assert set(order[1:3]) == emergencies
+    assert order.index("DEMO-009") < order.index("DEMO-001")  # a same-day red flag before a calm case
+
+
+def test_a_patients_name_and_year_of_birth_can_be_corrected(clinician: TestClient) -> None:
+    pid = ids(clinician)["DEMO-012"]
+    page = clinician.get(f"/patients/{pid}/edit").text
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token and 'value="Laura Esposito"' in page
+    bad = clinician.post(f"/patients/{pid}/edit", data={"csrf": token.group(1), "display_name": "L. Esposito",
+                                                         "birth_year": "1850"})
+    assert bad.status_code == 400 and "year of birth" in bad.text and "1850" in bad.text
+    done = clinician.post(f"/patients/{pid}/edit", data={"csrf": token.group(1), "display_name": "Laura E. Esposito",
+                                                          "birth_year": "1961"})
+    assert done.status_code == 303
+    assert "Laura E. Esposito" in clinician.get(f"/patients/{pid}/edit").text
+
+
+def test_report_names_say_whose_which_version_language_and_page(clinician: TestClient) -> None:
+    pid = ids(clinician)["DEMO-002"]
+    names = set()
+    for lang, page in (("en", "A4"), ("es", "A4"), ("en", "Letter")):
+        response = clinician.get(f"/patients/{pid}/reports/clinician.html?lang={lang}&page={page}")
+        assert response.headers["content-disposition"].startswith("inline;")  # opens in the browser
+        names.add(response.headers["content-disposition"].split("filename=")[1])
+    assert names == {'"DEMO-002-clinician-report-v1-en-A4.html"', '"DEMO-002-clinician-report-v1-es-A4.html"',
+                     '"DEMO-002-clinician-report-v1-en-Letter.html"'}
+
+
+def test_every_page_has_an_icon(clinician: TestClient) -> None:
+    assert '<link rel="icon" href="/static/favicon.svg"' in clinician.get("/patients").text
+    icon = clinician.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_times_are_shown_in_the_clinics_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+
+    from fbss.errors import FbssError
+    from fbss.web import templating
+
+    moment = dt.datetime(2026, 1, 15, 13, 5, tzinfo=dt.UTC)
+    templating.clinic_zone.cache_clear()
+    monkeypatch.setenv(templating.TIMEZONE_VARIABLE, "Europe/Madrid")
+    try:
+        assert templating.local_time(moment) == "2026-01-15 14:05 CET"
+        monkeypatch.setenv(templating.TIMEZONE_VARIABLE, "Mars/Olympus")
+        templating.clinic_zone.cache_clear()
+        with pytest.raises(FbssError, match="FBSS_TIMEZONE: 'Mars/Olympus' is not a time zone"):
+            templating.local_time(moment)
+    finally:
+        templating.clinic_zone.cache_clear()
