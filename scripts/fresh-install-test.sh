@@ -43,12 +43,20 @@ for fs in proc sys dev dev/pts; do
 done
 mount -t tmpfs tmpfs "$root/dev/shm" && mounted+=("$root/dev/shm")
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# This network's own certificate authorities (a TLS-inspecting proxy, say), installed the way its IT would install
+# them on any machine; uv reads SSL_CERT_FILE when the host sets it.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  chroot "$root" update-ca-certificates >/dev/null 2>&1
+fi
+tls=()
+[[ -n "${SSL_CERT_FILE:-}" ]] && tls=("SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt")
 
 # The repository as a fresh clone has it: the committed files of HEAD.
 mkdir -p "$root/src/fbss-navigator"
 git -C "$repo" archive HEAD | tar -x -C "$root/src/fbss-navigator"
 inside() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  LANG=C.UTF-8 CI=true bash -c "cd /src/fbss-navigator && $1"; }
+  LANG=C.UTF-8 CI=true "${tls[@]}" bash -c "cd /src/fbss-navigator && $1"; }
 step "inside: $(inside 'python3 --version; command -v uv || echo no uv; python3 -m pip --version 2>&1 | tail -1')"
 
 port=$((20000 + RANDOM % 20000))

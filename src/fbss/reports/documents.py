@@ -195,6 +195,16 @@ def render_pdf(html: str) -> RenderedPdf:
     return RenderedPdf(data, len(document.pages), anchors)
 
 
+def warm_up() -> bool:
+    """Load WeasyPrint and the fonts now (a few seconds), so that the first report a clinician asks for comes as fast
+    as the others; False when PDF output is not available here (no Pango)."""
+    try:
+        render_pdf("<p>FBSS Navigator</p>")
+    except OSError:  # Pango missing: the app runs, PDF downloads say what is missing when asked for
+        return False
+    return True
+
+
 def to_pdf(html: str) -> bytes:
     """Render HTML (with its own @page size) to PDF bytes."""
     return render_pdf(html).data

@@ -8,10 +8,12 @@ import os
 import secrets
 import socket
 import sys
+import threading
 
 from fbss.errors import FbssError
 from fbss.fhir.cds_hooks import CdsSettings
 from fbss.knowledge.loader import load_knowledge
+from fbss.reports.documents import warm_up
 from fbss.store.accounts import Accounts, Role
 from fbss.store.database import Database
 from fbss.web.config import WebConfig, web_data_dir
@@ -119,5 +121,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, data
     else:
         print(f"  EHR connection (CDS Hooks): http://{shown_host}:{port}/cds-services", file=out)
     print("  stop with Ctrl+C\n", file=out, flush=True)
+    # the first PDF would otherwise pay for loading WeasyPrint and the fonts (several seconds)
+    threading.Thread(target=warm_up, name="pdf-warm-up", daemon=True).start()
     configure_logging()
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", server_header=False)
