@@ -31,6 +31,7 @@ else
   if [[ ! -x "$uv" ]]; then
     echo "uv not found: fetching uv $UV_VERSION from PyPI into .tools/ …" >&2
     python3 scripts/bootstrap_uv.py "$UV_VERSION" ".tools/uv-$UV_VERSION" >/dev/null
+    echo "uv is in $(pwd)/.tools/uv-$UV_VERSION/ (add it to PATH for \`uv run\`, or use .venv/bin/fbss)" >&2
   fi
 fi
 

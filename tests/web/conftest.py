@@ -7,9 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from fbss.knowledge.base import KnowledgeBase
-from tests.web.server import LiveServer, prepare, running
+from fbss.web.app import create_app
+from fbss.web.config import WebConfig
+from tests.web.client import sign_in
+from tests.web.server import CLINICIAN_PASSWORD, LiveServer, prepare, running
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -28,6 +32,15 @@ def live(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> Iterato
     db = prepare(directory, kb)
     with running(db, kb) as server:
         yield server
+    db.close()
+
+
+@pytest.fixture(scope="module")
+def clinician(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> Iterator[TestClient]:
+    """The app in-process on a seeded database of the test module's own, signed in as the clinician."""
+    db = prepare(tmp_path_factory.mktemp("clinician"), kb)
+    client = TestClient(create_app(db, kb, WebConfig(secret_key="module-secret-" + "z" * 40)), follow_redirects=False)
+    yield sign_in(client, "clinician", CLINICIAN_PASSWORD)
     db.close()
 
 

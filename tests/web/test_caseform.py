@@ -4,20 +4,14 @@ lab results by their reading, messages that name the finding, age from the year 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
 from fbss.case.model import LabReading, Presence
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.findings import read_findings
-from fbss.store.database import Database
 from fbss.web import caseform
-from fbss.web.app import create_app
-from fbss.web.config import WebConfig
-from tests.web.client import csrf_of, sign_in
-from tests.web.server import CLINICIAN_PASSWORD, prepare
+from tests.web.client import csrf_of
 
 
 def form(**values: str) -> dict[str, str]:
@@ -86,14 +80,6 @@ def test_rows_asked_for_are_kept_and_bounded() -> None:
     assert caseform.row_count({"_rows-diagnostics": "5"}, "diagnostics") == 5
     assert caseform.row_count({"_rows-diagnostics": "100000"}, "diagnostics") == caseform.MAX_ROWS
     assert caseform.row_count({"studies-3-modality": "mri"}, "studies") == 4 + caseform.BLANK_ROWS["studies"]
-
-
-@pytest.fixture(scope="module")
-def clinician(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> Iterator[TestClient]:
-    db: Database = prepare(tmp_path_factory.mktemp("caseform"), kb)
-    client = TestClient(create_app(db, kb, WebConfig(secret_key="caseform-secret-" + "q" * 40)), follow_redirects=False)
-    yield sign_in(client, "clinician", CLINICIAN_PASSWORD)
-    db.close()
 
 
 def new_patient(client: TestClient, record: str, birth_year: str = "") -> str:

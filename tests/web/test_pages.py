@@ -4,25 +4,9 @@ report exported for a stored patient (outcome charts included, drawn by the same
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-
-from fbss.knowledge.base import KnowledgeBase
-from fbss.store.database import Database
-from fbss.web.app import create_app
-from fbss.web.config import WebConfig
-from tests.web.client import sign_in
-from tests.web.server import CLINICIAN_PASSWORD, prepare
-
-
-@pytest.fixture(scope="module")
-def clinician(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> Iterator[TestClient]:
-    db: Database = prepare(tmp_path_factory.mktemp("pages"), kb)
-    client = TestClient(create_app(db, kb, WebConfig(secret_key="pages-secret-" + "z" * 40)), follow_redirects=False)
-    yield sign_in(client, "clinician", CLINICIAN_PASSWORD)
-    db.close()
 
 
 def ids(client: TestClient) -> dict[str, str]:
