@@ -50,6 +50,8 @@ def prefetch_from(data: dict[str, Any]) -> dict[str, Any]:
         "questionnaireResponses": "QuestionnaireResponse",
         "diagnosticReports": "DiagnosticReport",
         "medications": "MedicationStatement",
+        "medicationRequests": "MedicationRequest",
+        "allergies": "AllergyIntolerance",
     }
     prefetch: dict[str, Any] = {"patient": by_type["Patient"][0]["resource"]}
     for key, kind in keys.items():

@@ -30,12 +30,14 @@ def test_cauda_equina_gives_a_critical_card_first(client: TestClient) -> None:
     assert "Retention of urine" in first["detail"] or "retention" in first["detail"].lower()
     assert first["source"]["url"].startswith("http")
     assert first["source"]["topic"]["code"] == "cauda_equina"
-    [link] = first["links"]
+    link, launch = first["links"]
     assert link == {
         "label": "Open the full assessment in FBSS Navigator",
         "url": "https://fbss.example.org/patients/ce-1/assessment",
         "type": "absolute",
     }
+    # the EHR launches the app with this patient (SMART App Launch): the chart becomes a case draft
+    assert launch["type"] == "smart" and launch["url"] == "https://fbss.example.org/smart/launch"
     assert {r["code"] for r in first["overrideReasons"]} >= {"already-addressed", "disagree"}
 
 
@@ -81,6 +83,29 @@ def test_psps_without_an_operation_gets_one_info_card(client: TestClient) -> Non
     request["prefetch"]["procedures"] = None
     [card] = client.post(SERVICE, json=request).json()["cards"]
     assert card["indicator"] == "info" and "no spine operation" in card["summary"]
+    assert "M96.1" in card["detail"]
+    [launch] = card["links"]
+    assert launch["type"] == "smart"  # the clinician adds the operation in the case draft
+
+
+def test_chronic_pain_alone_without_an_operation_gets_no_card(client: TestClient) -> None:
+    """Chronic pain (SNOMED 82423001) is recognised but is not PSPS-T2: no card asks for a spine operation."""
+    data = bundle("epidural_abscess_after_laminectomy")
+    request = hook_request(data)
+    request["prefetch"]["procedures"] = None
+    chronic_pain = {
+        "resourceType": "Condition",
+        "id": "chronic-pain",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                       "code": "active"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "82423001", "display": "Chronic pain"}]},
+        "subject": {"reference": f"Patient/{request['context']['patientId']}"},
+    }
+    conditions = request["prefetch"]["conditions"] or {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    conditions["entry"].append({"resource": chronic_pain})
+    request["prefetch"]["conditions"] = conditions
+    response = client.post(SERVICE, json=request)
+    assert response.status_code == 200 and response.json() == {"cards": []}
 
 
 def test_feedback_for_an_issued_card_is_stored() -> None:

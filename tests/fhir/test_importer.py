@@ -80,10 +80,10 @@ def test_everything_unmappable_is_listed_with_its_reason() -> None:
     assert "unverified" in reasons[("Procedure/fusion-unverified", "code")]
     assert "not in the mapping" in reasons[("Condition/asthma", "code")]
     assert "unverified" in reasons[("Condition/mg30211", "code")]
-    assert "ambiguous" in reasons[("Observation/nrs-no-site", "bodySite")]
+    assert "not within 90 days" in reasons[("Observation/nrs-no-site", "effective[x]")]  # undated: not "now"
     assert "not in the mapping" in reasons[("Observation/odi-score", "code")]
     assert "nmol/L" in reasons[("Observation/crp-bad-unit", "valueQuantity")]
-    assert "ATC" in reasons[("MedicationStatement/rxnorm", "medicationCodeableConcept")]
+    assert "RxNorm or ATC" in reasons[("MedicationStatement/rxnorm", "medication")]
     assert "modality not coded" in reasons[("DiagnosticReport/text-only", "code")]
     assert "no field" in reasons[("QuestionnaireResponse/odi", "score percent")]
     codings = {u.coding for u in report.unmapped}

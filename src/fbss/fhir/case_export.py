@@ -162,12 +162,12 @@ def _observation(b: _Builder, rule: ObservationRule, value: Any, key: str, when:
         resource["valueCodeableConcept"] = concept(b.mapping.coding(ref))
     elif rule.lab is not None:
         unit = LAB_UNITS[rule.lab]
-        lab_code: str = next((u for u, f in rule.units.items() if f == 1), unit)
+        lab_code: str = rule.unit or unit
         resource["valueQuantity"] = {"value": value, "unit": unit, "system": c.UCUM, "code": lab_code}
     elif isinstance(value, int):
         resource["valueInteger"] = value
     else:
-        ucum = next((u for u, f in rule.units.items() if f == 1), None)
+        ucum = rule.unit
         quantity = {"value": value, **({"unit": ucum, "system": c.UCUM, "code": ucum} if ucum else {})}
         resource["valueQuantity"] = quantity
     if rule.body_site:

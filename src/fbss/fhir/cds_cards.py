@@ -84,9 +84,18 @@ def _first_url(ids: tuple[str, ...], kb: KnowledgeBase) -> str | None:
     return next((u for u in (source_url(s, kb) for s in ids) if u), None)
 
 
+SMART_LAUNCH_PATH = "/smart/launch"
+
+
+def smart_link(ctx: CardContext) -> Link:
+    """The EHR launches the app (SMART App Launch) with this patient: the chart is read into a case draft."""
+    url = ctx.app_base_url.rstrip("/") + SMART_LAUNCH_PATH
+    return Link(label="Assess in FBSS Navigator with this chart (opens the case draft)", url=url, type="smart")
+
+
 def _links(ctx: CardContext) -> list[Link]:
     url = f"{ctx.app_base_url.rstrip('/')}/patients/{quote(ctx.patient_id, safe='')}/assessment"
-    return [Link(label="Open the full assessment in FBSS Navigator", url=url, type="absolute")]
+    return [Link(label="Open the full assessment in FBSS Navigator", url=url, type="absolute"), smart_link(ctx)]
 
 
 def _source(label: str, ids: tuple[str, ...], kb: KnowledgeBase, topic: CdsCoding | None = None) -> Source:

@@ -14,6 +14,7 @@ import httpx
 
 from fbss.errors import FbssError
 from fbss.fhir.cds_models import CdsRequest, PatientViewContext
+from fbss.fhir.outbound import send
 
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
@@ -23,6 +24,8 @@ PREFETCH: dict[str, str] = {
     "questionnaireResponses": "QuestionnaireResponse?patient={{context.patientId}}",
     "diagnosticReports": "DiagnosticReport?patient={{context.patientId}}",
     "medications": "MedicationStatement?patient={{context.patientId}}",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+    "allergies": "AllergyIntolerance?patient={{context.patientId}}",
 }
 EXPECTED_TYPE = {
     "patient": "Patient",
@@ -32,6 +35,8 @@ EXPECTED_TYPE = {
     "questionnaireResponses": "QuestionnaireResponse",
     "diagnosticReports": "DiagnosticReport",
     "medications": "MedicationStatement",
+    "medicationRequests": "MedicationRequest",
+    "allergies": "AllergyIntolerance",
 }
 REQUIRED = ("patient", "procedures")  # without the operation there is no case to assess
 MAX_PAGES = 5
@@ -115,7 +120,7 @@ async def _fetch(
     pages = 0
     while url is not None and pages < MAX_PAGES:
         pages += 1
-        response = await client.get(url, headers=headers)
+        response = await send(client, "GET", url, headers=headers)
         if key == "patient" and response.status_code == 404:
             raise DataUnavailableError(f"{base}: Patient/{context.patientId} not found")
         if response.status_code >= 400:

@@ -42,7 +42,7 @@ from fbss.fhir.cds_auth import (
     issuers_from_env,
     replay_store,
 )
-from fbss.fhir.cds_cards import OVERRIDE_REASONS, CardContext, cards_for, short
+from fbss.fhir.cds_cards import OVERRIDE_REASONS, CardContext, cards_for, short, smart_link
 from fbss.fhir.cds_fetch import PREFETCH, ClientFactory, DataUnavailableError, PrefetchError, gather
 from fbss.fhir.cds_models import (
     Card,
@@ -271,16 +271,21 @@ def _service(service_id: str) -> CdsService:
     return service
 
 
+PSPS_RULE = "psps_t2"  # mapping.yaml: post-laminectomy syndrome, ICD-10-CM M96.1, ICD-11 MG30.21
+
+
 def _not_applicable_cards(exc: NotApplicableError, kb: KnowledgeBase, ctx: CardContext) -> list[Card]:
-    if not exc.recognised:
-        return []  # nothing about persistent pain after spine surgery in this record: no card
+    if PSPS_RULE not in exc.recognised_ids:
+        return []  # nothing names persistent pain after spine surgery (chronic pain alone does not): no card
+    psps = [r for r in exc.recognised if r.startswith("Persistent spinal pain syndrome")]
     return [
         Card(
             summary=short("PSPS-T2 is recorded, but no spine operation was found: add it for an FBSS assessment"),
-            detail=f"{exc}\n\nRecognised: {'; '.join(exc.recognised)}",
+            detail=f"{exc}\n\nRecognised: {'; '.join(psps)}",
             indicator="info",
             source=Source(label=f"FBSS Navigator ({kb.version})", url=ctx.app_base_url),
             overrideReasons=OVERRIDE_REASONS,
+            links=[smart_link(ctx)],
         )
     ]
 

@@ -100,6 +100,45 @@ def export_command(
     sys.stdout.write(json.dumps(bundle, ensure_ascii=False, indent=2) + "\n")
 
 
+@fhir_app.command("survey")
+def survey_command(
+    directory: Annotated[Path, typer.Argument(help="A directory of patient Bundles (JSON), searched recursively")],
+    output: Annotated[
+        ImportFormat, typer.Option("--format", "-f", help="text: a table; json: the figures")
+    ] = ImportFormat.text,
+) -> None:
+    """Draft every patient Bundle in a directory and show, item by item, how many records hold it and how many
+    drafts read it; and list any record that crashed the importer (exit status 1 if one did)."""
+    from rich.progress import Progress
+
+    from fbss.fhir.survey import ITEMS, bundle_files, iter_crashes, survey
+
+    if not directory.is_dir():
+        raise FbssError(f"{directory}: not a directory")
+    paths = bundle_files(directory)
+    with Progress(console=stderr, transient=True) as progress:
+        task = progress.add_task("Drafting cases", total=len(paths))
+        result = survey(paths, lambda _path: progress.advance(task))
+    if output is ImportFormat.json:
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+    else:
+        console = Console()
+        console.print(
+            f"{result.records} files: {result.drafted} drafted, {result.not_applicable} not applicable (minors), "
+            f"{len(result.rejected)} not patient records, [bold]{len(result.crashes)} crashes[/bold]; "
+            f"{result.deceased} deceased patients warned about"
+        )
+        table = Table("item", "records holding it", "read into the draft", "share read")
+        for item in ITEMS:
+            held, read = result.held.get(item.name, 0), result.read.get(item.name, 0)
+            table.add_row(item.name, str(held), str(read), f"{100 * read / held:.1f} %" if held else "-")
+        console.print(table)
+    for crash in iter_crashes(result):
+        stderr.print(crash)
+    if result.crashes:
+        raise typer.Exit(1)
+
+
 def _case_from(source: str, version: int | None, database: str | None, user: str | None) -> Case:
     """A case file if `source` names one, else the stored case of the patient with that id."""
     from fbss.case.parse import read_case

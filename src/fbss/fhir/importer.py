@@ -6,6 +6,8 @@ Nothing is dropped silently: every resource, coding, extension or value that doe
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import json
 from collections.abc import Iterable
@@ -33,8 +35,10 @@ from fbss.fhir import codes as c
 from fbss.fhir.case_export import CASE_ID_SYSTEM
 from fbss.fhir.codes import Coding
 from fbss.fhir.mapping import (
+    AllergyRule,
     CodeRef,
     ConditionRule,
+    ContextRule,
     Mapping,
     MedicationRule,
     ObservationRule,
@@ -43,6 +47,7 @@ from fbss.fhir.mapping import (
     Verification,
     default_mapping,
 )
+from fbss.fhir.medicines import default_table
 from fbss.fhir.resources import (
     FhirError,
     Resource,
@@ -56,6 +61,7 @@ from fbss.fhir.resources import (
     validate_bundle_shell,
     validate_resource,
 )
+from fbss.fhir.units import convert
 from fbss.instruments import InstrumentError, load_instruments, score
 
 READ_TYPES = (
@@ -65,7 +71,11 @@ READ_TYPES = (
     "Observation",
     "QuestionnaireResponse",
     "DiagnosticReport",
+    "DocumentReference",
     "MedicationStatement",
+    "MedicationRequest",
+    "Medication",
+    "AllergyIntolerance",
     "Device",
 )
 OUTPUT_TYPES = (
@@ -74,7 +84,6 @@ OUTPUT_TYPES = (
     "DetectedIssue",
     "Flag",
     "Questionnaire",
-    "DocumentReference",
     "Provenance",
     "CarePlan",
     "RequestGroup",
@@ -86,9 +95,10 @@ MAX_BUNDLE_BYTES = 20_000_000
 class NotApplicableError(CaseError):
     """The record holds no case FBSS Navigator can assess (no spine operation, or a minor)."""
 
-    def __init__(self, message: str, recognised: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, recognised: tuple[str, ...] = (), recognised_ids: frozenset[str] = frozenset()):
         super().__init__(message)
         self.recognised = recognised
+        self.recognised_ids = recognised_ids  # the mapping's rule ids, e.g. psps_t2, chronic_pain
 
 
 class _Frozen(BaseModel):
@@ -128,10 +138,32 @@ class ImportResult:
 
 
 @dataclass(frozen=True)
+class DocumentText:
+    """The text of a clinic letter, operative note or report, for the report reader (case drafts)."""
+
+    source: str
+    title: str
+    date: dt.date | None
+    text: str
+
+
+@dataclass(frozen=True)
+class CaseDraft:
+    """What the record says, for a clinician to confirm: case data without the need for an index surgery, where
+    each value came from, and the documents whose text the report reader can propose findings from."""
+
+    data: dict[str, Any]
+    report: ImportReport
+    sources: dict[str, str]  # case path (or list row, e.g. 'labs.crp', 'prior_treatments-0') -> resource and date
+    documents: tuple[DocumentText, ...]
+
+
+@dataclass(frozen=True)
 class _Candidate:
     value: Any
     when: dt.date | None
     source: str
+    caveat: str | None = None  # a fallback reading (e.g. a pain score without body site): used only if no other
 
 
 @dataclass
@@ -158,6 +190,12 @@ class _Collector:
     recognised: list[str] = field(default_factory=list)
     birth_date: dt.date | None = None
     case_id: str | None = None
+    recognised_ids: set[str] = field(default_factory=set)
+    documents: list[DocumentText] = field(default_factory=list)
+    medicines: dict[str, Resource] = field(default_factory=dict)  # Medication resources by reference
+    prescribed: dict[str, list[tuple[dt.date | None, str, MappedItem]]] = field(default_factory=dict)
+    context: dict[str, tuple[ContextRule, list[dt.date | None], str]] = field(default_factory=dict)
+    list_sources: dict[str, list[str]] = field(default_factory=dict)
 
     def skip(self, source: str, element: str, reason: str, coding: Coding | None = None) -> None:
         self.unmapped.append(
@@ -171,9 +209,16 @@ class _Collector:
             self.skip(source, element, reason, coding)
 
     def set(
-        self, path: str, value: Any, when: dt.date | None, source: str, coding: Coding, status: Verification | str
+        self,
+        path: str,
+        value: Any,
+        when: dt.date | None,
+        source: str,
+        coding: Coding,
+        status: Verification | str,
+        caveat: str | None = None,
     ) -> None:
-        self.values.setdefault(path, []).append(_Candidate(value, when, source))
+        self.values.setdefault(path, []).append(_Candidate(value, when, source, caveat))
         shown = value.value if isinstance(value, Enum) else value
         self.mapped.append(
             MappedItem(resource=source, coding=coding.label(), target=path, value=str(shown), status=str(status))
@@ -208,18 +253,14 @@ def _number(resource: Resource) -> tuple[float | None, str | None]:
     return None, None
 
 
-def _convert(rule: ObservationRule, value: float, unit: str | None) -> float | str:
-    """The value in the case's unit, or a reason it cannot be converted."""
-    if not rule.units:
+def _convert(col: _Collector, rule: ObservationRule, value: float, unit: str | None) -> float | str:
+    """The value in the case's unit (UCUM conversion), or a reason it cannot be converted."""
+    if rule.unit is None:
         return value
     if unit is None:
-        return f"no unit given; expected one of {', '.join(rule.units)}"
-    factor = rule.units.get(unit)
-    if factor is None:
-        return f"unit '{unit}' is not convertible; expected one of {', '.join(rule.units)}"
-    if factor == "fahrenheit":
-        return round((value - 32) * 5 / 9, 2)
-    return value * factor
+        return f"no unit given; expected {rule.unit}"
+    unit = col.mapping.data.unit_spellings.get(unit, unit)
+    return convert(value, unit, rule.unit)
 
 
 def _typed(path: str, value: float) -> int | float | str:
@@ -264,6 +305,13 @@ def _read_patient(col: _Collector, resource: Resource, source: str) -> None:
     col.birth_date = date_of(resource.get("birthDate")) or (
         dt.date(int(resource["birthDate"][:4]), 7, 1) if str(resource.get("birthDate", "")).isdigit() else None
     )
+    deceased = resource.get("deceasedBoolean") is True or "deceasedDateTime" in resource
+    if deceased:
+        when = resource.get("deceasedDateTime")
+        col.warnings.append(
+            f"{source}: the patient is recorded as deceased{f' ({when[:10]})' if isinstance(when, str) else ''}: "
+            "check that this is the right record"
+        )
     for url, _value in extensions(resource):
         col.skip(source, f"extension {url}", "extension not read")
 
@@ -291,6 +339,7 @@ def _read_condition(col: _Collector, resource: Resource, source: str) -> None:
             if rule.target == "context":
                 if value is Presence.present:
                     col.recognised.append(f"{rule.title} ({coding.label()}, {source})")
+                    col.recognised_ids.add(rule.id)
                 else:
                     col.skip(source, "code", "refuted; no case field to set", coding)
                 continue
@@ -413,7 +462,8 @@ def _apply_observation(
     narrowed = [
         (rule, ref, coding)
         for rule, ref, coding in candidates
-        if not rule.body_site or any(col.mapping.matches(s, site) for s in rule.body_site for site in sites)
+        if (not rule.unsited or not sites)
+        and (not rule.body_site or any(col.mapping.matches(s, site) for s in rule.body_site for site in sites))
     ]
     rules = {rule.id for rule, _, _ in narrowed}
     if len(rules) != 1:
@@ -425,7 +475,10 @@ def _apply_observation(
     if not ref.import_:
         col.skip(source, "code", f"code {ref.code} is {ref.status.value}: {ref.note or 'not used'}", coding)
         return
-    when = date_of(resource.get("effectiveDateTime")) or date_of(resource.get("issued"))
+    when = _effective(resource) or date_of(resource.get("issued"))
+    if rule.max_age_days is not None and not _recent(col, when, rule.max_age_days):
+        col.skip(source, "effective[x]", f"not within {rule.max_age_days} days before the assessment: history", coding)
+        return
     if rule.value == "coded":
         values = codings(resource.get("valueCodeableConcept"))
         means = [v.means for v in rule.values for x in values if col.mapping.matches(v, x)]
@@ -438,7 +491,7 @@ def _apply_observation(
     if number is None:
         col.skip(source, "value", f"no numeric value for {rule.title}", coding)
         return
-    converted = _convert(rule, number, unit)
+    converted = _convert(col, rule, number, unit)
     if isinstance(converted, str):
         col.skip(source, "valueQuantity", converted, coding)
         return
@@ -458,11 +511,23 @@ def _apply_observation(
             )
         )
         return
-    typed = _typed(rule.target, converted)
+    typed = _typed(rule.target, round(converted) if rule.rounds else converted)
     if isinstance(typed, str):
         col.skip(source, "value", typed, coding)
         return
-    col.set(rule.target, typed, when, source, coding, ref.status)
+    col.set(rule.target, typed, when, source, coding, ref.status, rule.note if rule.unsited else None)
+
+
+def _effective(resource: Resource) -> dt.date | None:
+    return date_of(resource.get("effectiveDateTime")) or date_of((resource.get("effectivePeriod") or {}).get("start"))
+
+
+def _recent(col: _Collector, when: dt.date | None, days: int) -> bool:
+    """Whether a dated value falls within `days` before the assessment (undated values are never recent)."""
+    if when is None:
+        return False
+    on = col.assessment_date or dt.date.today()
+    return 0 <= (on - when).days <= days
 
 
 def _segments_of(sites: list[Any], col: _Collector, source: str) -> list[str]:
@@ -561,6 +626,12 @@ def _read_procedure(col: _Collector, resource: Resource, source: str) -> None:
             )
         )
         return
+    for coding in found:
+        for rule, _ref in col.mapping.find(col.mapping.data.procedures, coding):
+            assert isinstance(rule, ContextRule)
+            _, dates, _first = col.context.setdefault(rule.id, (rule, [], source))
+            dates.append(when)
+            return
     if col.unmapped and col.unmapped[-1].resource == source:
         return  # already listed (an unverified code)
     col.skip_codings(
@@ -611,34 +682,65 @@ def _treatment_details(col: _Collector, resource: Resource, source: str, item: d
     col.lists["prior_treatments"].append(item)
 
 
-def _read_medication(col: _Collector, resource: Resource, source: str) -> None:
-    status = resource.get("status")
-    medicine = resource.get("medicationCodeableConcept")
-    found = codings(medicine)
+@dataclass(frozen=True)
+class _MedicineClass:
+    rule: MedicationRule
+    coding: Coding
+    status: str
+    basis: str
+
+
+def _medicine_codings(col: _Collector, resource: Resource, source: str) -> tuple[list[Coding], str | None] | None:
+    """The codings (and text) of the medicine a request or statement names; None (and listed) if it cannot be had."""
     if "medicationReference" in resource:
-        col.skip(source, "medicationReference", "medication references are not followed; code the medicine itself")
+        ref = reference(resource.get("medicationReference"))
+        medicine = col.medicines.get(ref or "")
+        if medicine is None:
+            col.skip(source, "medicationReference", f"the Medication {ref} is not in the record sent")
+            return None
+        concept_ = medicine.get("code")
+    else:
+        concept_ = resource.get("medicationCodeableConcept")
+    return codings(concept_), (concept_.get("text") if isinstance(concept_, dict) else None)
+
+
+def _classes(col: _Collector, found: list[Coding], text: str | None) -> list[_MedicineClass]:
+    """The mapping's medicine classes for these codings: ATC directly, RxNorm (or the name) through the table."""
+    classes: list[_MedicineClass] = []
+    table = default_table()
+    for coding in found or [Coding(None, None, text)]:  # a medicine given as text only is matched by its name
+        atc: list[tuple[Coding, str, str | None]] = [(coding, "", None)]
+        if coding.system != col.mapping.uri["atc"]:
+            match = table.atc_of(coding, text)
+            atc = [] if match is None else [(Coding(col.mapping.uri["atc"], match.atc), match.basis, match.status)]
+        for atc_coding, basis, status in atc:
+            for rule, ref in col.mapping.find(col.mapping.data.medications, atc_coding):
+                assert isinstance(rule, MedicationRule)
+                if all(x.rule is not rule for x in classes):
+                    shown = f"{basis} -> ATC {atc_coding.code}" if basis else f"ATC {atc_coding.code}"
+                    classes.append(_MedicineClass(rule, coding, status or ref.status.value, shown))
+    return classes
+
+
+def _read_medication(col: _Collector, resource: Resource, source: str) -> None:
+    """MedicationStatement: a treatment tried (one row each, with relief and notes), and current use while active."""
+    status = resource.get("status")
+    medicine = _medicine_codings(col, resource, source)
+    if medicine is None:
         return
+    found, text = medicine
     if status in ("entered-in-error", "not-taken", "intended"):
         col.skip_codings(source, "status", found, f"status {status}: not taken")
         return
-    when = date_of(resource.get("effectiveDateTime")) or date_of((resource.get("effectivePeriod") or {}).get("start"))
+    when = _effective(resource) or date_of(resource.get("dateAsserted"))
     local = next((x for x in found if x.system == c.TREATMENT and x.code in Treatment.__members__), None)
-    treatments: list[tuple[str, Coding, str]] = [(str(local.code), local, "local")] if local else []
-    targets: list[tuple[str, Coding, str]] = []
-    for coding in found:
-        for rule, ref in col.mapping.find(col.mapping.data.medications, coding):
-            assert isinstance(rule, MedicationRule)
-            if rule.treatment is not None and not local:
-                treatments.append((rule.treatment.value, coding, ref.status.value))
-            elif rule.target is not None:
-                targets.append((rule.target, coding, ref.status.value))
-    for target, coding, status_text in targets:
-        if status == "active":
-            col.set(target, Presence.present, when, source, coding, status_text)
-        else:
-            col.skip(source, "status", f"status {status}: not current, so {target} is not set", coding)
-    if treatments:
-        name, coding, status_text = treatments[0]
+    classes = _classes(col, found, text)
+    _current_use(col, classes, source, when, status == "active", f"status {status}")
+    treatment = (str(local.code), local, "local") if local else next(
+        ((x.rule.treatment.value, x.coding, x.status) for x in classes if x.rule.treatment), None
+    )
+    if treatment is not None:
+        name, coding, status_text = treatment
         item: dict[str, Any] = {"treatment": name}
         if when:
             item["date"] = when.isoformat()
@@ -648,10 +750,146 @@ def _read_medication(col: _Collector, resource: Resource, source: str) -> None:
                 resource=source, coding=coding.label(), target="prior_treatments", value=name, status=status_text
             )
         )
-    if not treatments and not targets:
-        col.skip_codings(
-            source, "medicationCodeableConcept", found, "medicine not in the mapping (ATC classes, docs/fhir.md)"
+    _list_other_classes(col, classes, source)
+    if treatment is None and not any(x.rule.target for x in classes) and not classes:
+        col.skip_codings(source, "medication", found, "medicine not in the mapping (RxNorm or ATC, docs/fhir.md)")
+
+
+def _current_use(
+    col: _Collector, classes: list[_MedicineClass], source: str, when: dt.date | None, current: bool, why: str
+) -> None:
+    for x in classes:
+        if x.rule.target is None:
+            continue
+        if current:
+            col.set(x.rule.target, Presence.present, when, source, x.coding, x.status)
+            col.mapped[-1] = col.mapped[-1].model_copy(update={"value": f"present ({x.basis})"})
+        else:
+            col.skip(source, "status", f"{why}: history, not current use, so {x.rule.target} is not set", x.coding)
+
+
+def _list_other_classes(col: _Collector, classes: list[_MedicineClass], source: str) -> None:
+    for x in classes:
+        if x.rule.treatment is None and x.rule.target is None:
+            col.skip(source, "medication", f"{x.rule.label} ({x.basis}): the case has no field for it", x.coding)
+
+
+REQUEST_CURRENT = ("active", "on-hold")
+REQUEST_PAST = ("completed", "stopped", "unknown")
+
+
+def _read_medication_request(col: _Collector, resource: Resource, source: str) -> None:
+    """MedicationRequest: current use while the order is active (and its validity not over); every order, current or
+    not, is a treatment tried, gathered into one row per treatment with the dates of the first and last order."""
+    status = resource.get("status")
+    medicine = _medicine_codings(col, resource, source)
+    if medicine is None:
+        return
+    found, text = medicine
+    if status not in (*REQUEST_CURRENT, *REQUEST_PAST) or resource.get("doNotPerform") is True:
+        why = "do not perform" if resource.get("doNotPerform") is True else f"status {status}"
+        col.skip_codings(source, "status", found, f"{why}: not prescribed")
+        return
+    if resource.get("intent") == "proposal":
+        col.skip_codings(source, "intent", found, "a proposal, not a prescription")
+        return
+    when = date_of(resource.get("authoredOn"))
+    if col.assessment_date and when and when > col.assessment_date:
+        col.skip_codings(source, "authoredOn", found, "ordered after the assessment date")
+        return
+    validity = date_of(((resource.get("dispenseRequest") or {}).get("validityPeriod") or {}).get("end"))
+    ended = validity is not None and col.assessment_date is not None and validity < col.assessment_date
+    current = status in REQUEST_CURRENT and not ended
+    why = f"validity ended {validity}" if ended else f"status {status}"
+    classes = _classes(col, found, text)
+    _current_use(col, classes, source, when, current, why)
+    treatments = [x for x in classes if x.rule.treatment]
+    for x in treatments:
+        assert x.rule.treatment is not None
+        item = MappedItem(
+            resource=source, coding=x.coding.label(), target="prior_treatments", value=x.rule.treatment.value,
+            status=x.status,
         )
+        col.prescribed.setdefault(x.rule.treatment.value, []).append((when, source, item))
+        col.mapped.append(item)
+    _list_other_classes(col, classes, source)
+    if not classes:
+        col.skip_codings(source, "medication", found, "medicine not in the mapping (RxNorm or ATC, docs/fhir.md)")
+
+
+def _prescriptions(col: _Collector) -> None:
+    """One prior-treatment row per treatment ordered: the last order's date, and how many orders over which years."""
+    for treatment, orders in col.prescribed.items():
+        dates = sorted(d for d, _, _ in orders if d)
+        item: dict[str, Any] = {"treatment": treatment}
+        if dates:
+            item["date"] = dates[-1].isoformat()
+        span = f", {dates[0].isoformat()} to {dates[-1].isoformat()}" if len(dates) > 1 else ""
+        item["note"] = f"{len(orders)} prescription(s) in the record{span}"
+        col.lists["prior_treatments"].append(item)
+        col.list_sources.setdefault("prior_treatments", []).append(
+            f"{len(orders)} MedicationRequest(s), latest {orders[-1][1]}"
+        )
+
+
+def _read_medication_resource(col: _Collector, resource: Resource, source: str) -> None:
+    """A Medication is read through the requests and statements that refer to it."""
+
+
+def _read_allergy(col: _Collector, resource: Resource, source: str) -> None:
+    verification = {str(x.code) for x in codings(resource.get("verificationStatus"))}
+    clinical = {str(x.code) for x in codings(resource.get("clinicalStatus"))}
+    found = codings(resource.get("code"))
+    if "entered-in-error" in verification:
+        col.skip_codings(source, "code", found, "entered in error")
+        return
+    value = Presence.absent if "refuted" in verification else Presence.present
+    when = date_of(resource.get("recordedDate")) or date_of(resource.get("onsetDateTime"))
+    for coding in found:
+        for rule, ref in col.mapping.find(col.mapping.data.allergies, coding):
+            assert isinstance(rule, AllergyRule)
+            if value is Presence.present and clinical & {"inactive", "resolved"}:
+                col.skip(source, "clinicalStatus", f"not current ({', '.join(sorted(clinical))})", coding)
+            else:
+                col.set(rule.target, value, when, source, coding, ref.status)
+            return
+    col.skip_codings(source, "code", found, "allergy not in the mapping: the case records only a contrast allergy")
+
+
+OWN_REPORT_TITLE = "FBSS Navigator clinician report"
+TEXT_TYPES = ("text/plain", "text/markdown")
+MAX_DOCUMENT_CHARS = 100_000
+
+
+def _attachment_text(attachment: Any) -> str | None:
+    if not isinstance(attachment, dict) or not isinstance(attachment.get("data"), str):
+        return None
+    kind = str(attachment.get("contentType", "")).split(";")[0].strip().lower()
+    if kind not in TEXT_TYPES:
+        return None
+    try:
+        return base64.b64decode(attachment["data"], validate=True).decode("utf-8")[:MAX_DOCUMENT_CHARS]
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _read_document(col: _Collector, resource: Resource, source: str) -> None:
+    """DocumentReference: clinic letters and operative notes, kept for the report reader of the case draft."""
+    if text_of(resource.get("type")) == OWN_REPORT_TITLE:
+        col.skip(source, "resource", "FBSS Navigator's own report is an assessment output, not an input; not read")
+        return
+    if resource.get("status") == "entered-in-error" or resource.get("docStatus") == "entered-in-error":
+        col.skip(source, "status", "entered in error")
+        return
+    title = text_of(resource.get("type")) or str(resource.get("description") or "document")
+    when = date_of(resource.get("date"))
+    contents = [x.get("attachment") for x in resource.get("content", []) if isinstance(x, dict)]
+    texts = [t for t in map(_attachment_text, contents) if t]
+    if not texts:
+        col.skip(source, "content", "no plain-text attachment (text/plain or text/markdown, inline data) to read")
+        return
+    col.documents.append(DocumentText(source, title, when, "\n\n".join(texts)))
+    col.skip(source, "content", "document text is read by the report reader in the case draft, for acceptance")
 
 
 def _read_report(col: _Collector, resource: Resource, source: str) -> None:
@@ -687,7 +925,17 @@ def _read_report(col: _Collector, resource: Resource, source: str) -> None:
             )
         )
     if resource.get("conclusion") or resource.get("presentedForm"):
-        col.skip(source, "conclusion/presentedForm", "report text is not read here; code its findings as Observations")
+        texts = [str(resource["conclusion"])] if isinstance(resource.get("conclusion"), str) else []
+        texts += [t for t in (_attachment_text(x) for x in resource.get("presentedForm", [])) if t]
+        if texts:
+            title = text_of(resource.get("code")) or "report"
+            when = date_of(resource.get("effectiveDateTime"))
+            col.documents.append(DocumentText(source, title, when, "\n\n".join(texts)))
+        col.skip(
+            source,
+            "conclusion/presentedForm",
+            "report text is not read here (a case draft offers it to the report reader); code findings as Observations",
+        )
     for i, conclusion in enumerate(concepts(resource.get("conclusionCode"))):
         col.skip_codings(source, f"conclusionCode[{i}]", codings(conclusion), "conclusion codes are not mapped")
 
@@ -801,7 +1049,11 @@ READERS = {
     "Observation": _read_observation,
     "QuestionnaireResponse": _read_questionnaire_response,
     "DiagnosticReport": _read_report,
+    "DocumentReference": _read_document,
     "MedicationStatement": _read_medication,
+    "MedicationRequest": _read_medication_request,
+    "Medication": _read_medication_resource,
+    "AllergyIntolerance": _read_allergy,
     "Device": _read_device,
 }
 
@@ -809,10 +1061,14 @@ READERS = {
 # --- assembling the case -----------------------------------------------------------------------------------------
 
 
-def _resolve(col: _Collector) -> dict[str, Any]:
+def _resolve(col: _Collector, sources: dict[str, str] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for path, candidates in col.values.items():
         chosen = _choose(path, candidates, col)
+        if chosen.caveat:
+            col.warnings.append(f"{path}: {chosen.caveat} ({chosen.source})")
+        if sources is not None:
+            sources[path] = chosen.source + (f", {chosen.when.isoformat()}" if chosen.when else "")
         node = data
         parts = path.split(".")
         for part in parts[:-1]:
@@ -821,20 +1077,37 @@ def _resolve(col: _Collector) -> dict[str, Any]:
     return data
 
 
+def _shown(value: Any) -> str:
+    return str(value.value if isinstance(value, Enum) else value)
+
+
 def _choose(path: str, candidates: list[_Candidate], col: _Collector) -> _Candidate:
+    firm = [x for x in candidates if x.caveat is None]
+    candidates = firm or candidates  # fallback readings count only when nothing else says it
     distinct = {str(x.value) for x in candidates}
     if len(distinct) == 1:
-        return candidates[0]
-    if all(isinstance(x.value, Presence) for x in candidates):
+        return max(candidates, key=lambda x: x.when or dt.date.min)
+    if path not in col.mapping.latest_wins and all(isinstance(x.value, Presence) for x in candidates):
         # "present" from any source wins: a red flag or risk factor recorded anywhere must not be hidden
         chosen = next(x for x in candidates if x.value is Presence.present)
         rule = "present wins"
     else:
         chosen = max(candidates, key=lambda x: x.when or dt.date.min)
+        same_day = {str(x.value) for x in candidates if x.when == chosen.when}
+        if chosen.when is not None and len(same_day) == 1:
+            return chosen  # a history of values over time: the latest is the state now, not a conflict
         rule = "the latest wins"
-    listed = ", ".join(f"{x.value.value if isinstance(x.value, Enum) else x.value} ({x.source})" for x in candidates)
+    listed = ", ".join(f"{_shown(x.value)} ({x.source})" for x in candidates)
     col.warnings.append(f"{path}: conflicting values {listed}; {rule}")
     return chosen
+
+
+def _context(col: _Collector) -> None:
+    for rule_id, (rule, dates, source) in col.context.items():
+        known = sorted(d for d in dates if d)
+        latest = f", latest {known[-1].isoformat()}" if known else ""
+        col.recognised.append(f"{rule.title} ({len(dates)} recorded{latest}, {source}): {rule.advice}")
+        col.recognised_ids.add(rule_id)
 
 
 def _surgeries(col: _Collector) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -869,18 +1142,24 @@ def _sanitise_id(text: str) -> str:
     return cleaned or "imported"
 
 
-def _build(col: _Collector, case_id: str | None) -> Case:
-    data = _resolve(col)
+NO_SURGERY = (
+    "no spine operation found: the case needs the index surgery as a Procedure (SNOMED laminectomy 387731002, "
+    "microdiscectomy 178625001, or the local surgery-type code system; see docs/fhir.md)"
+)
+PLACEHOLDER_SURGERY = {"type": "other"}
+
+
+def _case_data(
+    col: _Collector, case_id: str | None, sources: dict[str, str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The case data the record gives (without validation) and the index surgery, if one was found."""
+    _context(col)
+    _prescriptions(col)
+    data = _resolve(col, sources)
     assessment = data.pop("assessment_date", None)
     if col.assessment_date is None and assessment is not None:
         col.assessment_date = assessment
     index, earlier = _surgeries(col)
-    if index is None:
-        raise NotApplicableError(
-            "no spine operation found: the case needs the index surgery as a Procedure (SNOMED laminectomy 387731002, "
-            "microdiscectomy 178625001, or the local surgery-type code system; see docs/fhir.md)",
-            tuple(col.recognised),
-        )
     _age(col, data)
     if col.devices:
         data.setdefault("patient", {})["devices"] = col.devices
@@ -888,11 +1167,14 @@ def _build(col: _Collector, case_id: str | None) -> Case:
         {
             "id": _sanitise_id(case_id or col.case_id or "imported"),
             "assessment_date": col.assessment_date.isoformat() if col.assessment_date else None,
-            "index_surgery": index,
             "earlier_surgeries": earlier,
             **col.lists,
         }
     )
+    return data, index
+
+
+def _validated(col: _Collector, data: dict[str, Any]) -> Case:
     for _attempt in range(20):
         try:
             return Case.model_validate(data)
@@ -900,6 +1182,23 @@ def _build(col: _Collector, case_id: str | None) -> Case:
             if not _drop_invalid(col, data, exc):
                 raise CaseError(f"imported case: {describe_validation_error(exc)}") from None
     raise CaseError("imported case: too many invalid values")
+
+
+def _build(col: _Collector, case_id: str | None) -> Case:
+    data, index = _case_data(col, case_id)
+    if index is None:
+        raise NotApplicableError(NO_SURGERY, tuple(col.recognised), frozenset(col.recognised_ids))
+    data["index_surgery"] = index
+    return _validated(col, data)
+
+
+def _report(col: _Collector) -> ImportReport:
+    return ImportReport(
+        mapped=tuple(col.mapped),
+        unmapped=tuple(col.unmapped),
+        warnings=tuple(col.warnings),
+        recognised=tuple(col.recognised),
+    )
 
 
 def _drop_invalid(col: _Collector, data: dict[str, Any], exc: ValidationError) -> bool:
@@ -968,18 +1267,12 @@ def _subject_ok(resource: Resource, patient_refs: set[str]) -> bool:
     return True
 
 
-def import_resources(
+def _collect(
     resources: Iterable[tuple[str | None, object]],
-    *,
-    assessment_date: dt.date | None = None,
-    case_id: str | None = None,
-    mapping: Mapping | None = None,
-    remember_valid: bool = True,
-) -> ImportResult:
-    """Map (fullUrl, resource) pairs into a Case; raise CaseError when no case can be built (no index surgery).
-
-    `remember_valid=False` when every resource is new (a bulk export): see `validate_resource`.
-    """
+    assessment_date: dt.date | None,
+    mapping: Mapping | None,
+    remember_valid: bool,
+) -> _Collector:
     col = _Collector(mapping or default_mapping(), assessment_date)
     valid: list[tuple[str, Resource]] = []
     for i, (full_url, raw) in enumerate(resources):
@@ -1011,6 +1304,13 @@ def import_resources(
         for _url, other in patients[1:]:
             col.skip(label(other), "resource", "a second Patient: only the first one is read")
     for url, resource in valid:
+        if resource["resourceType"] == "Medication":
+            for key in {url, f"Medication/{resource.get('id')}", f"#{resource.get('id')}"}:
+                col.medicines[key] = resource
+        for contained in resource.get("contained", []):
+            if isinstance(contained, dict) and contained.get("resourceType") == "Medication":
+                col.medicines[f"#{contained.get('id')}"] = contained
+    for url, resource in valid:
         source = label(resource, url if url.startswith(("urn:", "http")) else None)
         if resource["resourceType"] == "Patient" and patients and resource is not patients[0][1]:
             continue
@@ -1018,14 +1318,57 @@ def import_resources(
             col.skip(source, "subject", "refers to a different patient; not read")
             continue
         READERS[str(resource["resourceType"])](col, resource, source)
+    return col
+
+
+def import_resources(
+    resources: Iterable[tuple[str | None, object]],
+    *,
+    assessment_date: dt.date | None = None,
+    case_id: str | None = None,
+    mapping: Mapping | None = None,
+    remember_valid: bool = True,
+) -> ImportResult:
+    """Map (fullUrl, resource) pairs into a Case; raise CaseError when no case can be built (no index surgery).
+
+    `remember_valid=False` when every resource is new (a bulk export): see `validate_resource`.
+    """
+    col = _collect(resources, assessment_date, mapping, remember_valid)
     case = _build(col, case_id)
-    report = ImportReport(
-        mapped=tuple(col.mapped),
-        unmapped=tuple(col.unmapped),
-        warnings=tuple(col.warnings),
-        recognised=tuple(col.recognised),
-    )
-    return ImportResult(case, report)
+    return ImportResult(case, _report(col))
+
+
+def import_draft(
+    resources: Iterable[tuple[str | None, object]],
+    *,
+    assessment_date: dt.date | None = None,
+    case_id: str | None = None,
+    mapping: Mapping | None = None,
+    remember_valid: bool = True,
+) -> CaseDraft:
+    """What the record says, as a case draft for a clinician to confirm: no index surgery needed (the form asks for
+    it), every value with the resource it came from, and the documents for the report reader.
+
+    Raises NotApplicableError for a minor, as `import_resources` does.
+    """
+    col = _collect(resources, assessment_date, mapping, remember_valid)
+    sources: dict[str, str] = {}
+    data, index = _case_data(col, case_id, sources)
+    if index is None:
+        col.warnings.append(NO_SURGERY.replace("no spine operation found: the case needs", "enter"))
+    data["index_surgery"] = index or dict(PLACEHOLDER_SURGERY)
+    case = _validated(col, data)  # drops (and lists) what the case model refuses
+    draft = case.model_dump(mode="json", exclude_defaults=True)
+    if index is None:
+        draft.pop("index_surgery", None)
+    else:
+        sources["index_surgery"] = next(s.source for s in col.surgeries if s.data is index)
+    for kind, rows in col.list_sources.items():
+        for i, where in enumerate(rows, start=len(draft.get(kind, [])) - len(rows)):
+            sources[f"{kind}-{i}"] = where
+    for lab in draft.get("labs", []):
+        sources.setdefault(f"labs.{lab['lab']}", "Observation" + (f", {lab['date']}" if lab.get("date") else ""))
+    return CaseDraft(draft, _report(col), sources, tuple(col.documents))
 
 
 def import_bundle(

@@ -16,6 +16,7 @@ from fbss.case.paths import field_kind
 from fbss.case.vocabulary import Lab, Treatment
 from fbss.errors import KnowledgeError
 from fbss.fhir.codes import Coding
+from fbss.fhir.units import is_ucum
 from fbss.knowledge.yaml_source import read_yaml, strip_lines
 
 MAPPING_FILE = Path(__file__).resolve().parent / "mapping.yaml"
@@ -62,12 +63,17 @@ class ValueRef(CodeRef):
     export: bool = False
 
 
+Resolve = Literal["present_wins", "latest"]
+
+
 class ConditionRule(_Frozen):
     id: str
     title: str
     target: str  # a presence case path, or "context"
     current: bool = False
     export: bool = False
+    resolve: Resolve = "present_wins"  # how conflicting values of the target are settled
+    note: str | None = None
     codes: tuple[CodeRef, ...] = Field(min_length=1)
 
 
@@ -77,7 +83,12 @@ class ObservationRule(_Frozen):
     target: str  # a number or presence case path, or labs.<lab>
     value: Literal["number", "coded"]
     export: bool = False
-    units: dict[str, float | Literal["fahrenheit"]] = Field(default_factory=dict)
+    unit: str | None = None  # the case field's unit, in UCUM; values in other UCUM units are converted
+    resolve: Resolve = "present_wins"
+    unsited: bool = False  # applies only to an Observation without bodySite, and only if no sited value exists
+    max_age_days: int | None = Field(default=None, ge=1)  # older values are history, not the state now
+    rounds: bool = False  # a whole-number scale sent with decimals is rounded to the nearest whole number
+    note: str | None = None
     codes: tuple[CodeRef, ...] = Field(min_length=1)
     body_site: tuple[CodeRef, ...] = ()
     values: tuple[ValueRef, ...] = ()
@@ -93,15 +104,43 @@ class SurgeryRule(_Frozen):
 
 
 class MedicationRule(_Frozen):
+    """An ATC class: a treatment already tried, a presence field set while it is taken, or (neither) a class that
+    is recognised and listed because the case has no field for it."""
+
+    title: str | None = None
     treatment: Treatment | None = None
     target: str | None = None  # a presence case path set while the medicine is taken
     codes: tuple[CodeRef, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _one(self) -> MedicationRule:
-        if (self.treatment is None) == (self.target is None):
-            raise ValueError("a medication rule has exactly one of treatment and target")
+        if self.treatment is not None and self.target is not None:
+            raise ValueError("a medication rule has at most one of treatment and target")
+        if self.treatment is None and self.target is None and not self.title:
+            raise ValueError("a medication rule without treatment or target needs a title")
         return self
+
+    @property
+    def label(self) -> str:
+        return self.title or (self.treatment.value if self.treatment else str(self.target))
+
+
+class ContextRule(_Frozen):
+    """A Procedure recognised without a case field (e.g. a depression screening with no score): listed, with advice."""
+
+    id: str
+    title: str
+    advice: str
+    codes: tuple[CodeRef, ...] = Field(min_length=1)
+
+
+class AllergyRule(_Frozen):
+    """AllergyIntolerance.code -> a presence case field (set present while the allergy is active)."""
+
+    id: str
+    title: str
+    target: str
+    codes: tuple[CodeRef, ...] = Field(min_length=1)
 
 
 class QuestionnaireRule(_Frozen):
@@ -113,14 +152,17 @@ class QuestionnaireRule(_Frozen):
 class MappingFile(_Frozen):
     version: str
     systems: tuple[System, ...]
+    unit_spellings: dict[str, str] = Field(default_factory=dict)  # non-UCUM unit strings seen in records -> UCUM
     conditions: tuple[ConditionRule, ...]
     observations: tuple[ObservationRule, ...]
     surgeries: tuple[SurgeryRule, ...]
+    procedures: tuple[ContextRule, ...] = ()
     medications: tuple[MedicationRule, ...]
+    allergies: tuple[AllergyRule, ...] = ()
     questionnaires: tuple[QuestionnaireRule, ...]
 
 
-Rule = ConditionRule | ObservationRule | SurgeryRule | MedicationRule
+Rule = ConditionRule | ObservationRule | SurgeryRule | MedicationRule | ContextRule | AllergyRule
 
 
 class Mapping:
@@ -130,6 +172,10 @@ class Mapping:
         self.data = data
         self.uri = {s.id: s.uri for s in data.systems}
         self.system_title = {s.uri: s.title for s in data.systems}
+        self.latest_wins = frozenset(
+            [r.target for r in data.conditions if r.resolve == "latest"]
+            + [r.target for r in data.observations if r.resolve == "latest"]
+        )
 
     def coding(self, ref: CodeRef) -> Coding:
         """The FHIR Coding a code reference stands for."""
@@ -163,8 +209,17 @@ class Mapping:
                 yield "Procedure", f"surgery type {s.type}", ref
         for m in self.data.medications:
             for ref in m.codes:
-                target = f"prior treatment {m.treatment.value}" if m.treatment else str(m.target)
-                yield "MedicationStatement", target, ref
+                if m.treatment:
+                    target = f"prior treatment {m.treatment.value}"
+                else:
+                    target = str(m.target) if m.target else f"(recognised: {m.title})"
+                yield "MedicationRequest, MedicationStatement", target, ref
+        for p in self.data.procedures:
+            for ref in p.codes:
+                yield "Procedure", f"(recognised: {p.title})", ref
+        for a in self.data.allergies:
+            for ref in a.codes:
+                yield "AllergyIntolerance", a.target, ref
 
 
 def _check_target(path: str, kinds: tuple[str, ...], where: str) -> None:
@@ -199,6 +254,8 @@ def load_mapping(path: Path | None = None) -> Mapping:
             ("observation", data.observations),
             ("surgery", data.surgeries),
             ("medication", data.medications),
+            ("procedure", data.procedures),
+            ("allergy", data.allergies),
         )
         for rule in rules
         for ref in (*rule.codes, *getattr(rule, "body_site", ()), *getattr(rule, "values", ()))
@@ -219,6 +276,12 @@ def load_mapping(path: Path | None = None) -> Mapping:
     for m in data.medications:
         if m.target is not None:
             _check_target(m.target, ("presence",), "medication")
+    for a in data.allergies:
+        _check_target(a.target, ("presence",), f"allergy '{a.id}'")
+    for o in data.observations:
+        for unit in filter(None, (o.unit, *data.unit_spellings.values())):
+            if not is_ucum(unit):
+                raise KnowledgeError(f"{path.name}, observation '{o.id}': '{unit}' is not a UCUM unit")
     for q in data.questionnaires:
         for target in (*q.scales.values(), *q.items.values()):
             _check_target(target, ("number",), f"questionnaire '{q.instrument}'")

@@ -14,11 +14,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fbss import __version__
 from fbss.errors import FbssError
 from fbss.fhir.cds_hooks import CdsSettings, mount_cds
+from fbss.fhir.smart import SmartSettings
 from fbss.instruments import load_crisis_contacts, load_instruments
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import load_knowledge
 from fbss.store.database import Database
-from fbss.web import admin, auth, clinic, patient_portal
+from fbss.web import admin, auth, clinic, patient_portal, smart
 from fbss.web.config import WebConfig
 from fbss.web.services import RedirectError, RefusedError, Services
 from fbss.web.sessions import COOKIE, Session, Signer
@@ -54,6 +55,7 @@ def create_app(
     config: WebConfig | None = None,
     *,
     cds: CdsSettings | None = None,
+    smart_settings: SmartSettings | None = None,
 ) -> FastAPI:
     """The web app on an already migrated database; with `cds` settings, the CDS Hooks service is mounted beside it
     at /cds-services (it also runs on its own: `fbss cds serve`)."""
@@ -140,6 +142,8 @@ def create_app(
     app.include_router(clinic.router)
     app.include_router(patient_portal.router)
     app.include_router(admin.router)
+    app.include_router(smart.router)
+    app.state.smart = smart_settings or SmartSettings.from_env()
     if cds is not None:
         mount_cds(app, cds, kb=kb)
     return app

@@ -174,6 +174,18 @@ def _case_id(identifier: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._:-" else "-" for ch in identifier)[:100] or "case"
 
 
+case_id_for = _case_id
+IMPORTED_FIELD = "_imported"  # form field -> where the chart's value came from (SMART launch), carried by the form
+CHART_PROPOSALS_FIELD = "_chart_proposals"  # findings read from the chart's documents, until accepted or rejected
+
+
+def _carried(values: dict[str, str], name: str) -> Any:
+    try:
+        return json.loads(values.get(name) or "null")
+    except ValueError:
+        return None
+
+
 def _form_page(
     request: Request,
     patient: Any,
@@ -193,6 +205,10 @@ def _form_page(
 ) -> HTMLResponse:
     rows = {kind: [caseform.row_specs(kind, i) for i in range(caseform.row_count(values, kind))]
             for kind in caseform.ROW_MODELS}
+    marks = _carried(values, IMPORTED_FIELD)
+    marks = {str(k): str(v) for k, v in marks.items()} if isinstance(marks, dict) else {}
+    if proposals is None and step == "imaging" and values.get(CHART_PROPOSALS_FIELD):
+        proposals = reading.decode(values[CHART_PROPOSALS_FIELD])
     return render(
         request,
         "case_form.html",
@@ -225,7 +241,12 @@ def _form_page(
         modality_options=[(m.value, label) for m, label in MODALITY_LABEL.items()],
         report_text=report_text,
         notice=notice,
+        marks=marks,
+        carried={name: values.get(name, "") for name in (IMPORTED_FIELD, CHART_PROPOSALS_FIELD)},
     )
+
+
+form_page = _form_page
 
 
 def _labels(rows: dict[str, list[list[caseform.FieldSpec]]], values: dict[str, str]) -> dict[str, str]:
@@ -313,6 +334,7 @@ def case_form_post(
                               report_modality=values.get("report_modality"), report_text=report_text,
                               status_code=400)
         applied = reading.apply(values, proposals, decisions, values.get("report_modality"))
+        applied.values.pop(CHART_PROPOSALS_FIELD, None)
         notice = (f"From the report: {applied.added} finding(s) added below and {applied.merged} merged with the "
                   "rows already entered; rejected ones were not added.")
         if applied.kept:
