@@ -23,6 +23,7 @@ if ! command -v debootstrap >/dev/null 2>&1; then
 fi
 
 root=$(mktemp -d /var/tmp/fbss-fresh.XXXXXX)
+chmod 755 "$root"  # it becomes "/": other users (postgres) must be able to enter it
 mounted=()
 cleanup() {
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
