@@ -44,6 +44,22 @@ REQUIRED = {
     "metastasis_or_tumour",
     "cauda_equina_compression",
     "postoperative_changes_only",
+    # the presentation vocabulary that reports state
+    "vertebral_erosion",
+    "epidural_soft_tissue",
+    "dural_enhancement",
+    "intradural_lesion",
+    "original_lesion_persists",
+    "coronal_imbalance",
+    "low_bone_density",
+    "prosthesis_subsidence_or_migration",
+    "heterotopic_ossification",
+    "retroperitoneal_mass",
+    "vascular_injury",
+    "visceral_injury",
+    "ssep_abnormal",
+    "mep_abnormal",
+    "discography_concordant_pain",
 }
 
 

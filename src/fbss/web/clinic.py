@@ -221,6 +221,7 @@ def _form_page(
         fields=caseform.fields_of(step),
         all_fields=caseform.FIELDS,
         rows=rows,
+        row_steps={kind: caseform.row_step(kind) for kind in caseform.ROW_MODELS},
         lab_fields=caseform.LAB_FIELDS,
         values=values,
         base_json=json.dumps(base, separators=(",", ":")),
@@ -343,7 +344,7 @@ def case_form_post(
     if go.startswith("add_row:") and go.removeprefix("add_row:") in caseform.ROW_MODELS:
         kind = go.removeprefix("add_row:")  # without the browser script: one more blank row, same step
         values[f"_rows-{kind}"] = str(caseform.row_count(values, kind) + 1)
-        return _form_page(request, summary.patient, "imaging", values, base, {})
+        return _form_page(request, summary.patient, caseform.row_step(kind), values, base, {})
 
     result = caseform.case_data_from_form(values, base, _case_id(identifier))
     case, errors = caseform.validate(result)
