@@ -53,6 +53,7 @@ def prepare(directory: Path, kb: KnowledgeBase, *, seed: bool = True) -> Databas
 
 @contextmanager
 def running(db: Database, kb: KnowledgeBase, **config: object) -> Iterator[LiveServer]:
+    config.setdefault("crisis_contacts_file", demo.CRISIS_CONTACTS)
     app_config = WebConfig(secret_key="test-secret-key-" + "x" * 40, **config)  # type: ignore[arg-type]
     app = create_app(db, kb, app_config)
     port = free_port()

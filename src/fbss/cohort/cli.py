@@ -109,7 +109,15 @@ def run_command(
     when = optional_date(as_of, "--as-of")
     validation = Validation.strict if strict else Validation.lean
     if engine is Engine.spark:
-        from fbss.cohort.spark import run_spark
+        try:
+            from fbss.cohort.spark import run_spark
+        except ModuleNotFoundError as exc:
+            if exc.name != "pyspark" and not (exc.name or "").startswith("pyspark."):
+                raise
+            raise FbssError(
+                "--engine spark needs PySpark, an optional extra: install it with `uv sync --extra spark` "
+                "(or pip install 'fbss-navigator[spark]'), or use --engine local"
+            ) from None
 
         stderr.print("starting Spark…", highlight=False)
         summary = run_spark(

@@ -29,7 +29,8 @@ from fbss.reasoning.care_results import PlanStep, Rating, TestSuggestion
 from fbss.reasoning.results import CauseResult, Reason
 from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, lead_reasons, missing, rating_text, reasons
 from fbss.reports.safety_view import FlagView, ScreenView, safety_view
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.summary import DecisionSummary, decision_summary
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, joined, percent
 
 # A presentation threshold, not a clinical one: a leading cause at or above it makes the differential card a warning.
 STRONG_LEADER = 0.6
@@ -243,6 +244,37 @@ def _reason_list(reasons: tuple[Reason, ...]) -> str:
     )
 
 
+def summary_markdown(summary: DecisionSummary) -> list[str]:
+    """The decision summary as the head of a card: act now, likely causes, next test, options to discuss."""
+    lines = ["**Decision summary**", ""]
+    if summary.act_now:
+        lines += [
+            f"- **Act now:** {_md(URGENCY_LABEL[f.urgency])} — {_md(f.title)}: {_md(f.action)}" for f in summary.act_now
+        ]
+    if summary.screen:
+        lines.append(f"- **Red-flag screen, ask now:** {_md(joined(summary.screen))}")
+    if not summary.act_now and not summary.screen:
+        lines.append("- **Act now:** no red flag fired, and none is waiting on an unknown answer.")
+    causes = "; ".join(
+        f"{_md(c.title)} {c.percent}" + (f" ({_md(', '.join(c.reasons))})" if c.reasons else "") for c in summary.causes
+    )
+    lines.append(f"- **Most likely causes:** {causes}")
+    if summary.next_tests:
+        label = "Urgent tests" if summary.next_tests[0].urgent else "Next test"
+        tests = "; ".join(f"{_md(t.title)}" for t in summary.next_tests)
+        then = f" (then: {_md('; '.join(summary.then_tests))})" if summary.then_tests else ""
+        lines.append(f"- **{label}:** {tests}{then}")
+    options = "; ".join(f"{_md(o.title)} ({o.rating_text})" for o in summary.options)
+    waiting = ""
+    if summary.options_from == "urgent":
+        waiting = " — elective options wait until the red flag has been dealt with"
+    if options or waiting:
+        lines.append(f"- **Options to discuss:** {options or 'none yet'}{waiting}")
+    if summary.scs_advice is not None:
+        lines.append(f"- **Spinal cord stimulation:** {ADVICE_LABEL[summary.scs_advice]}")
+    return [*lines, ""]
+
+
 def differential_card(assessment: Assessment, report: ImportReport, kb: KnowledgeBase, ctx: CardContext) -> Card:
     causes: tuple[CauseResult, ...] = assessment.differential.causes[:TOP_CAUSES]
     leader = causes[0]
@@ -264,6 +296,9 @@ def differential_card(assessment: Assessment, report: ImportReport, kb: Knowledg
         dict.fromkeys(s for cause in causes for r in (*cause.raised_by, *cause.lowered_by) for s in r.sources)
     )
     detail = [
+        *summary_markdown(decision_summary(assessment)),
+        "**Differential**",
+        "",
         "Each cause is scored on its own (several can coexist). Range: the probability if every unknown linked "
         "finding went against or for the cause.",
         "",

@@ -83,15 +83,11 @@ class _Unit:
 
 
 def _patient_record(row: Patient) -> PatientRecord:
-    return PatientRecord(
-        row.id, row.identifier, row.display_name, row.birth_year, row.created_by, row.created_at
-    )
+    return PatientRecord(row.id, row.identifier, row.display_name, row.birth_year, row.created_by, row.created_at)
 
 
 def _version_record(row: CaseVersion, identifier: str) -> CaseVersionRecord:
-    return CaseVersionRecord(
-        row.id, identifier, row.version, row.case_json, row.note, row.created_by, row.created_at
-    )
+    return CaseVersionRecord(row.id, identifier, row.version, row.case_json, row.note, row.created_by, row.created_at)
 
 
 def _assessment_record(row: Assessment, identifier: str, version: int) -> AssessmentRecord:
@@ -184,9 +180,7 @@ class Repository:
     def _find_patient(self, unit: _Unit, identifier: str, *, lock: bool = False) -> Patient:
         query = select(Patient).where(Patient.identifier == check_identifier(identifier))
         if lock:
-            query = (
-                query.with_for_update()
-            )  # serialises version numbering on PostgreSQL; SQLite locks the file
+            query = query.with_for_update()  # serialises version numbering on PostgreSQL; SQLite locks the file
         patient = unit.session.scalar(query)
         if patient is None:
             raise UnknownPatientError(f"no patient with identifier '{identifier}'; see `fbss patient list`")
@@ -194,27 +188,29 @@ class Repository:
 
     # -- patients ------------------------------------------------------------------------------------------
 
+    def _checked_details(self, display_name: str | None, birth_year: int | None) -> str | None:
+        """The name, trimmed; a name too long or a birth year outside 1900 to this year is refused."""
+        if display_name is not None:
+            display_name = display_name.strip() or None
+            if display_name and len(display_name) > MAX_NAME:
+                raise StoreError(f"name (--name): at most {MAX_NAME} characters")
+        this_year = self._clock().year
+        if birth_year is not None and not 1900 <= birth_year <= this_year:
+            raise StoreError(
+                f"year of birth (--birth-year): expected a year from 1900 to {this_year}, got {birth_year}"
+            )
+        return display_name
+
     def add_patient(
         self, identifier: str, *, display_name: str | None = None, birth_year: int | None = None
     ) -> PatientRecord:
         """Register a patient under the clinic's identifier; refuses an identifier already in use."""
         check_identifier(identifier)
-        if display_name is not None:
-            display_name = display_name.strip() or None
-            if display_name and len(display_name) > MAX_NAME:
-                raise StoreError(f"--name: at most {MAX_NAME} characters")
-        this_year = self._clock().year
-        if birth_year is not None and not 1900 <= birth_year <= this_year:
-            raise StoreError(f"--birth-year: expected a year from 1900 to {this_year}, got {birth_year}")
+        display_name = self._checked_details(display_name, birth_year)
         try:
             with self._unit() as unit:
-                if (
-                    unit.session.scalar(select(Patient.id).where(Patient.identifier == identifier))
-                    is not None
-                ):
-                    raise StoreError(
-                        f"a patient with identifier '{identifier}' already exists; nothing was added"
-                    )
+                if unit.session.scalar(select(Patient.id).where(Patient.identifier == identifier)) is not None:
+                    raise StoreError(f"a patient with identifier '{identifier}' already exists; nothing was added")
                 row = Patient(
                     identifier=identifier,
                     display_name=display_name,
@@ -228,9 +224,16 @@ class Repository:
                 return _patient_record(row)
         except IntegrityError:
             # Another user added the same identifier between our check and our insert.
-            raise StoreError(
-                f"a patient with identifier '{identifier}' already exists; nothing was added"
-            ) from None
+            raise StoreError(f"a patient with identifier '{identifier}' already exists; nothing was added") from None
+
+    def update_patient(self, identifier: str, *, display_name: str | None, birth_year: int | None) -> PatientRecord:
+        """Correct a patient's name and year of birth (the record number stays); audited as an update."""
+        display_name = self._checked_details(display_name, birth_year)
+        with self._unit() as unit:
+            row = self._find_patient(unit, identifier, lock=True)
+            row.display_name, row.birth_year = display_name, birth_year
+            unit.log(Action.update, Entity.patient, row.id, row.id)
+            return _patient_record(row)
 
     def identifier_of(self, patient_id: int) -> str:
         """The identifier of a patient known by database id (web addresses carry ids, not record numbers)."""
@@ -265,9 +268,7 @@ class Repository:
                 .where(QuestionnaireResponse.patient_id == row.id)
             )
             unit.log(Action.read, Entity.patient, row.id, row.id)
-            return PatientSummary(
-                _patient_record(row), versions[0], versions[1], assessments or 0, responses or 0
-            )
+            return PatientSummary(_patient_record(row), versions[0], versions[1], assessments or 0, responses or 0)
 
     # -- case versions -------------------------------------------------------------------------------------
 
@@ -337,9 +338,7 @@ class Repository:
         if row is None:
             if version is None:
                 raise StoreError(f"patient '{patient.identifier}' has no saved case; use `fbss case save`")
-            raise StoreError(
-                f"patient '{patient.identifier}' has no case version {version}; see `fbss case history`"
-            )
+            raise StoreError(f"patient '{patient.identifier}' has no case version {version}; see `fbss case history`")
         return row
 
     # -- assessments ---------------------------------------------------------------------------------------
@@ -414,9 +413,11 @@ class Repository:
         with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             unit.log(Action.read, Entity.patient, patient.id, patient.id)
-            if version is None and unit.session.scalar(
-                select(CaseVersion.id).where(CaseVersion.patient_id == patient.id).limit(1)
-            ) is None:
+            if (
+                version is None
+                and unit.session.scalar(select(CaseVersion.id).where(CaseVersion.patient_id == patient.id).limit(1))
+                is None
+            ):
                 return CaseWithAssessment(_patient_record(patient), None, None)
             snapshot = self._version_row(unit, patient, version)
             unit.log(Action.read, Entity.case_version, snapshot.id, patient.id)
@@ -438,20 +439,27 @@ class Repository:
             if row is not None:
                 unit.log(Action.read, Entity.assessment, row.id, patient.id)
                 stamp = AssessmentStamp(
-                    row.id, patient.identifier, snapshot.version, row.as_of, row.engine_version,
-                    row.knowledge_version, row.knowledge_fingerprint, row.created_by, row.created_at,
+                    row.id,
+                    patient.identifier,
+                    snapshot.version,
+                    row.as_of,
+                    row.engine_version,
+                    row.knowledge_version,
+                    row.knowledge_fingerprint,
+                    row.created_by,
+                    row.created_at,
                 )
-            return CaseWithAssessment(
-                _patient_record(patient), _version_record(snapshot, patient.identifier), stamp
-            )
+            return CaseWithAssessment(_patient_record(patient), _version_record(snapshot, patient.identifier), stamp)
 
     def latest_triage(self) -> dict[str, LatestTriage]:
         """Every patient's newest stored assessment of their newest case version, reduced to what the patient
         list shows; only the few fields are read from each stored result, never the whole document."""
         level = Assessment.result[("triage", "level")].as_string()
         fired = func.json_array_length(Assessment.result[("triage", "fired")])
+        ask_now = func.json_array_length(Assessment.result[("triage", "ask_now")])
         if self.db.dialect == "postgresql":
             fired = func.jsonb_array_length(Assessment.result[("triage", "fired")])
+            ask_now = func.jsonb_array_length(Assessment.result[("triage", "ask_now")])
         leading = Assessment.result[("differential", "causes", 0, "title")].as_string()
         with self._read() as unit:
             newest_version = (
@@ -460,7 +468,16 @@ class Repository:
                 .subquery()
             )
             rows = unit.session.execute(
-                select(Patient.identifier, CaseVersion.version, Assessment.id, level, fired, leading)
+                select(
+                    Patient.identifier,
+                    CaseVersion.version,
+                    Assessment.id,
+                    level,
+                    fired,
+                    leading,
+                    Assessment.as_of,
+                    ask_now,
+                )
                 .join(CaseVersion, Assessment.case_version_id == CaseVersion.id)
                 .join(Patient, Patient.id == CaseVersion.patient_id)
                 .join(
@@ -472,8 +489,10 @@ class Repository:
             ).all()
             unit.log(Action.list_, Entity.assessment)
         found: dict[str, LatestTriage] = {}
-        for identifier, version, _id, flag_level, count, cause in rows:  # oldest first: the newest wins
-            found[identifier] = LatestTriage(identifier, version, flag_level, int(count or 0), cause)
+        for identifier, version, _id, flag_level, count, cause, as_of, asks in rows:  # oldest first: newest wins
+            found[identifier] = LatestTriage(
+                identifier, version, flag_level, int(count or 0), cause, as_of, int(asks or 0)
+            )
         return found
 
     def export_assessment(self, identifier: str, assessment_id: int) -> AssessmentRecord:
@@ -515,9 +534,7 @@ class Repository:
         again = to_data(assess(case.model_copy(update={"assessment_date": stored.as_of}), kb), kb)
         if again == stored.result:
             return Reproduction(identical=True, comparable=True, reason="identical")
-        return Reproduction(
-            identical=False, comparable=True, reason="same engine and knowledge, different result"
-        )
+        return Reproduction(identical=False, comparable=True, reason="same engine and knowledge, different result")
 
     # -- questionnaire responses ---------------------------------------------------------------------------
 
@@ -530,9 +547,7 @@ class Repository:
 
     def _check_response(self, response: NewResponse) -> None:
         if not INSTRUMENT_ID.fullmatch(response.instrument_id):
-            raise StoreError(
-                f"instrument id {response.instrument_id!r}: lower-case letters, digits and _ only"
-            )
+            raise StoreError(f"instrument id {response.instrument_id!r}: lower-case letters, digits and _ only")
         if response.completed_at.tzinfo is None:
             raise StoreError("completed_at: give a time with a time zone")
         if response.completed_at > self._clock() + FUTURE_TOLERANCE:

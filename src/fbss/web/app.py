@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -94,9 +94,15 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     if not hasattr(request.state, "session"):
         return Response(message, status_code=status, media_type="text/plain; charset=utf-8")
     if path.startswith(PORTAL_PREFIX):
-        contacts = load_crisis_contacts()
-        return render(request, "portal/problem.html", status_code=status, kind="error",
-                      crisis_message=contacts.default_message, crisis_contacts=contacts.contacts)
+        contacts = request.app.state.services.crisis
+        return render(
+            request,
+            "portal/problem.html",
+            status_code=status,
+            kind="error",
+            crisis_message=contacts.default_message,
+            crisis_contacts=contacts.contacts,
+        )
     return render(request, "error.html", status_code=status, message=message)
 
 
@@ -129,6 +135,7 @@ def create_app(
         instruments=load_instruments(),
         config=config,
         signer=Signer(config.secret_key),
+        crisis=load_crisis_contacts(config.crisis_contacts_file),
     )
     app = FastAPI(title="FBSS Navigator", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
@@ -161,8 +168,13 @@ def create_app(
                 path="/",
             )
         _headers(request, response)
-        log.info("%s %s %d %.1f ms", request.method, _route(request), response.status_code,
-                 (time.perf_counter() - started) * 1000)
+        log.info(
+            "%s %s %d %.1f ms",
+            request.method,
+            _route(request),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         return response
 
     @app.exception_handler(RedirectError)
@@ -172,10 +184,16 @@ def create_app(
     @app.exception_handler(RefusedError)
     async def refused(request: Request, exc: RefusedError) -> Response:
         if exc.portal:
-            contacts = load_crisis_contacts()
+            contacts = services.crisis
             page = "portal/closed.html" if exc.kind == "closed" else "portal/problem.html"
-            return render(request, page, status_code=exc.status_code, kind=exc.kind,
-                          crisis_message=contacts.default_message, crisis_contacts=contacts.contacts)
+            return render(
+                request,
+                page,
+                status_code=exc.status_code,
+                kind=exc.kind,
+                crisis_message=contacts.default_message,
+                crisis_contacts=contacts.contacts,
+            )
         return render(request, "error.html", status_code=exc.status_code, message=exc.message)
 
     @app.exception_handler(DatabaseUnavailableError)
@@ -204,6 +222,12 @@ def create_app(
         return _error_page(request, exc.status_code, messages.get(exc.status_code, "The request could not be handled."))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        # browsers ask for it on pages without an icon link (a saved report, say); the app's icon is an SVG
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
     app.include_router(auth.router)
     app.include_router(account.router)
     app.include_router(lookup.router)  # before clinic's /patients/{patient_id}

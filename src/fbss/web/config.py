@@ -15,6 +15,7 @@ SECRET_KEY_VARIABLE = "FBSS_SECRET_KEY"
 SECURE_COOKIES_VARIABLE = "FBSS_SECURE_COOKIES"
 DATA_DIR_VARIABLE = "FBSS_DATA_DIR"
 PUBLIC_URL_VARIABLE = "FBSS_APP_BASE_URL"
+CRISIS_CONTACTS_VARIABLE = "FBSS_CRISIS_CONTACTS"
 SECRET_FILE = "secret_key"
 MIN_SECRET = 32  # characters; the same bound as fbss.web.sessions.Signer
 
@@ -109,13 +110,16 @@ class WebConfig:
             raise FbssError(f"session signing key: at least {MIN_SECRET} characters, got {len(self.secret_key)}")
         if self.public_url is not None:
             object.__setattr__(self, "public_url", public_url(self.public_url, PUBLIC_URL_VARIABLE))
+    crisis_contacts_file: Path | None = None  # the clinic's crisis services (else the packaged message only)
 
     @classmethod
     def from_environment(cls, directory: Path | None = None) -> WebConfig:
+        contacts = os.environ.get(CRISIS_CONTACTS_VARIABLE, "").strip()
         return cls(
             secret_key=secret_key(directory or web_data_dir()),
             secure_cookies=_flag(SECURE_COOKIES_VARIABLE, False),
             public_url=os.environ.get(PUBLIC_URL_VARIABLE) or None,
+            crisis_contacts_file=Path(contacts).expanduser() if contacts else None,
         )
 
 

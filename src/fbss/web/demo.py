@@ -4,6 +4,7 @@ a second case version to show the history, an open safety alert; and the demo ac
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from fbss.store.outcomes import record_response
 from fbss.store.repository import Repository
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "cases"
+CRISIS_CONTACTS = EXAMPLES.parent / "crisis_contacts.yaml"  # the demo's crisis services (a clinic lists its own)
 DEMO_USER = "demo-seed"
 CLINICIAN_PASSWORD_VARIABLE = "FBSS_DEMO_CLINICIAN_PASSWORD"
 ADMIN_PASSWORD_VARIABLE = "FBSS_DEMO_ADMIN_PASSWORD"
@@ -125,18 +127,43 @@ class DemoAccounts:
     notes: tuple[str, ...] = ()
 
 
-def _password(variable: str) -> str:
-    return os.environ.get(variable) or secrets.token_urlsafe(12)
-
-
 def claim(db: Database) -> None:
     """Make sure the database is the demo's own (an empty one becomes it); a clinic's database is refused."""
     claim_for_demo(db, DEMO_USER)
 
 
-def ensure_accounts(db: Database) -> DemoAccounts:
-    """The demo clinician and admin, with passwords from the environment or new random ones each start; an
-    account an admin of the demo disabled stays disabled."""
+PASSWORDS_FILE = "demo-passwords.json"
+
+
+def _kept(path: Path | None) -> dict[str, str]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in kept.items() if isinstance(v, str) and len(v) >= 10} if isinstance(kept, dict) else {}
+
+
+def _keep(path: Path, passwords: dict[str, str]) -> None:
+    """Written owner-readable only, like the session key beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(passwords, handle)
+    partial.replace(path)
+
+
+def ensure_accounts(db: Database, keep_in: Path | None = None) -> DemoAccounts:
+    """The demo clinician and admin. Passwords come from the environment; else, with `keep_in` (the data
+    directory), the ones made at the first start and kept there, so that a restart does not change them; else new
+    random ones. An account an admin of the demo disabled stays disabled."""
+    path = keep_in / PASSWORDS_FILE if keep_in is not None else None
+    kept = _kept(path)
+    made = {role: kept.get(role) or secrets.token_urlsafe(12) for role in ("clinician", "admin")}
+    if path is not None and made != kept:
+        _keep(path, made)
     accounts = Accounts(db, user=DEMO_USER)
     passwords: list[str | None] = []
     notes = []
@@ -144,7 +171,7 @@ def ensure_accounts(db: Database) -> DemoAccounts:
         ("clinician", Role.clinician, CLINICIAN_PASSWORD_VARIABLE, "Dr Demo Clinician"),
         ("admin", Role.admin, ADMIN_PASSWORD_VARIABLE, "Demo Admin"),
     ):
-        password = _password(variable)
+        password = os.environ.get(variable) or made[username]
         try:
             accounts.ensure_user(username, password, role, display_name=name)
         except StoreError as exc:

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fbss.instruments import InstrumentCatalogue, InstrumentError, load_crisis_contacts, score
+from fbss.instruments import InstrumentCatalogue, InstrumentError, score
 from fbss.instruments.models import Instrument
 from fbss.store.portal import (
     AlreadyAnsweredError,
@@ -76,8 +76,9 @@ def _progress(request: Request, link: PortalLinkRecord) -> tuple[tuple[str, ...]
     return wanted, _store(request, link).completed_with_link(link.id) & set(wanted)
 
 
-def _crisis() -> dict[str, Any]:
-    contacts = load_crisis_contacts()
+def _crisis(request: Request) -> dict[str, Any]:
+    """The crisis message and the clinic's crisis contacts (FBSS_CRISIS_CONTACTS), shown on every portal page."""
+    contacts = services(request).crisis
     return {"crisis_message": contacts.default_message, "crisis_contacts": contacts.contacts}
 
 
@@ -90,10 +91,10 @@ def open_link(request: Request, token: str) -> Response:
     svc = services(request)
     session = request.state.session
     if session.user is not None:
-        return render(request, "portal/problem.html", status_code=409, kind="signed_in", **_crisis())
+        return render(request, "portal/problem.html", status_code=409, kind="signed_in", **_crisis(request))
     link = Portal(svc.db, user="portal", clock=svc.clock).resolve(token)
     if link is None:
-        return render(request, "portal/closed.html", status_code=403, **_crisis())
+        return render(request, "portal/closed.html", status_code=403, **_crisis(request))
     if session.portal_link_id != link.id:
         session.renew(portal_link_id=link.id, reason="portal_link")
     return RedirectResponse("/portal", status_code=303)
@@ -105,7 +106,9 @@ def portal_home(request: Request, link: OpenLink) -> HTMLResponse:
     wanted, done = _progress(request, link)
     forms = [svc.instruments.get(i) for i in wanted]
     following = next((i for i in wanted if i not in done), None)
-    return render(request, "portal/home.html", forms=forms, done=done, following=following, link=link, **_crisis())
+    return render(
+        request, "portal/home.html", forms=forms, done=done, following=following, link=link, **_crisis(request)
+    )
 
 
 @router.get("/portal/q/{instrument_id}")
@@ -115,9 +118,17 @@ def questionnaire(request: Request, instrument_id: str, link: OpenLink) -> Respo
     if instrument_id not in wanted:
         return RedirectResponse("/portal", status_code=303)
     instrument = svc.instruments.get(instrument_id)
-    return render(request, "portal/questionnaire.html", instrument=instrument, questions=questions(instrument),
-                  answers={}, error=None, position=wanted.index(instrument_id) + 1, count=len(wanted),
-                  **_crisis())
+    return render(
+        request,
+        "portal/questionnaire.html",
+        instrument=instrument,
+        questions=questions(instrument),
+        answers={},
+        error=None,
+        position=wanted.index(instrument_id) + 1,
+        count=len(wanted),
+        **_crisis(request),
+    )
 
 
 def read_answers(instrument: Instrument, values: dict[str, str]) -> tuple[dict[str, int | float | None], list[str]]:
@@ -149,26 +160,37 @@ def submit(
     answers, unreadable = read_answers(instrument, values)
 
     def again(error: Exception, urgent: bool) -> HTMLResponse:
-        return render(request, "portal/questionnaire.html", status_code=400, instrument=instrument,
-                      questions=questions(instrument), answers=values, error=error, urgent=urgent,
-                      position=wanted.index(instrument_id) + 1, count=len(wanted), **_crisis())
+        return render(
+            request,
+            "portal/questionnaire.html",
+            status_code=400,
+            instrument=instrument,
+            questions=questions(instrument),
+            answers=values,
+            error=error,
+            urgent=urgent,
+            position=wanted.index(instrument_id) + 1,
+            count=len(wanted),
+            **_crisis(request),
+        )
 
     try:
         result = score(instrument_id, answers, catalogue=svc.instruments)  # an unreadable answer counts as missing
     except InstrumentError as exc:
         return again(exc, bool(exc.alerts))  # alerts in the valid answers show the crisis message at once
     if unreadable:
-        return again(InstrumentError(f"{', '.join(unreadable)}: choose one of the answers", result.alerts),
-                     bool(result.alerts))
+        return again(
+            InstrumentError(f"{', '.join(unreadable)}: choose one of the answers", result.alerts), bool(result.alerts)
+        )
     response = NewResponse(instrument_id, dict(answers), result.model_dump(mode="json"), svc.clock(), link.time_point)
     try:
         submitted = _store(request, link).submit(link.id, session.record.id, response, wanted)
     except AlreadyAnsweredError:
         return RedirectResponse("/portal", status_code=303)
     except LinkElsewhereError:
-        return render(request, "portal/problem.html", status_code=409, kind="elsewhere", **_crisis())
+        return render(request, "portal/problem.html", status_code=409, kind="elsewhere", **_crisis(request))
     except LinkClosedError:
-        return render(request, "portal/closed.html", status_code=403, **_crisis())
+        return render(request, "portal/closed.html", status_code=403, **_crisis(request))
     done = done | {instrument_id}
     if submitted.finished:
         session.forget()  # the link is spent and its sessions ended: this browser can open nothing more with it
@@ -176,8 +198,14 @@ def submit(
     if result.alerts:
         alert = result.alerts[0]
         message = next(a.patient_message for a in instrument.alerts if a.id == alert.alert_id)
-        return render(request, "portal/urgent.html", message=message, following=following,
-                      finished=submitted.finished, **_crisis())
+        return render(
+            request,
+            "portal/urgent.html",
+            message=message,
+            following=following,
+            finished=submitted.finished,
+            **_crisis(request),
+        )
     if submitted.finished:
-        return render(request, "portal/done.html", **_crisis())
+        return render(request, "portal/done.html", **_crisis(request))
     return RedirectResponse(f"/portal/q/{following}", status_code=303)

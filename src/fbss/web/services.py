@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from fbss.instruments import InstrumentCatalogue
+from fbss.instruments.models import CrisisContacts
 from fbss.knowledge.base import KnowledgeBase
 from fbss.store.accounts import Role, UserRecord
 from fbss.store.database import Database
@@ -29,6 +30,7 @@ class Services:
     instruments: InstrumentCatalogue
     config: WebConfig
     signer: Signer
+    crisis: CrisisContacts
     clock: Callable[[], dt.datetime] = field(default=utc_now)
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
 
