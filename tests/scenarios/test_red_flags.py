@@ -581,7 +581,7 @@ SCENARIOS = [
     ),
     Scenario(
         "rod_fracture",
-        "A broken rod two years after an L3-S1 fusion",
+        "A broken rod on plain films two years after an L3-S1 fusion: revision waits for the CT that shows the non-union",
         EXPERT,
         {
             "index_surgery": {"type": "fusion", "date": "2024-01-01", "levels": ["L3-S1"], "approach": "tlif"},
@@ -590,8 +590,28 @@ SCENARIOS = [
         "implant_breakage",
         "within_days",
         "non-union",
-        {"revision_fusion": A},
+        {"revision_fusion": U},
         urgent=("ct_implant", "crp_esr_wbc"),
+        not_fired=("fracture_or_implant_failure",),
+    ),
+    Scenario(
+        "rod_fracture_nonunion_on_ct",
+        "A broken rod two years after an L3-S1 fusion, over a non-union that CT shows at L4-L5: a surgical target",
+        EXPERT,
+        {
+            "index_surgery": {"type": "fusion", "date": "2024-01-01", "levels": ["L3-S1"], "approach": "tlif"},
+            "diagnostics": [
+                {"finding": "rod_fracture", "modality": "xray", "level": "L4-L5"},
+                {"finding": "rod_fracture", "modality": "ct", "level": "L4-L5"},
+                {"finding": "pseudarthrosis", "modality": "ct", "level": "L4-L5"},
+            ],
+        },
+        "implant_breakage",
+        "within_days",
+        "non-union",
+        {"revision_fusion": A},
+        urgent=("crp_esr_wbc",),
+        recorded=("ct_implant",),
         not_fired=("fracture_or_implant_failure",),
     ),
     Scenario(
