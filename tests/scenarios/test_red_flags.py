@@ -581,7 +581,7 @@ SCENARIOS = [
     ),
     Scenario(
         "rod_fracture",
-        "A broken rod on plain films two years after an L3-S1 fusion: revision waits for the CT that shows the non-union",
+        "A broken rod on plain films two years after an L3-S1 fusion: revision waits for the CT showing the non-union",
         EXPERT,
         {
             "index_surgery": {"type": "fusion", "date": "2024-01-01", "levels": ["L3-S1"], "approach": "tlif"},
