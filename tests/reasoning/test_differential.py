@@ -64,7 +64,7 @@ def test_reasons_carry_weights_and_sources(kb: KnowledgeBase) -> None:
     reason = result.raised_by[0]
     assert reason.finding == "dx_recurrent_disc_herniation"
     assert reason.likelihood_ratio == 15.0 and reason.sources == ("hueftle_1988",)
-    assert reason.observed == "L5-S1 mri"
+    assert reason.observed == "L5-S1, MRI"
 
 
 def test_a_study_reported_in_full_rules_out_what_it_would_show(kb: KnowledgeBase) -> None:
@@ -137,8 +137,11 @@ def test_a_finding_is_read_against_the_operated_levels(kb: KnowledgeBase) -> Non
         return assess(parse_case(data), kb).differential.causes[0].cause
 
     assert leader("L3-L4") == "adjacent_segment_disease"
-    asd = cause(kb, {**fusion, "diagnostics": [{"finding": "central_stenosis", "modality": "mri", "level": "L3-L4"}]},
-                "adjacent_segment_disease")
+    asd = cause(
+        kb,
+        {**fusion, "diagnostics": [{"finding": "central_stenosis", "modality": "mri", "level": "L3-L4"}]},
+        "adjacent_segment_disease",
+    )
     assert asd is not None
     assert "dx_stenosis_adjacent_level" in [r.finding for r in asd.raised_by]
 

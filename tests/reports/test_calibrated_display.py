@@ -97,7 +97,7 @@ def test_the_bar_chart_stops_at_the_ceiling(kb: KnowledgeBase) -> None:
     assessment = confident(kb)
     ceiling = assessment.differential.ceiling
     svg = differential_chart(assessment.differential.causes, ceiling)
-    labels = [html.unescape(label) for label in re.findall(r"<!-- (.*?) -->", svg)]
+    labels = [html.unescape(label) for label in re.findall(r"<text[^>]*>(.*?)</text>", svg, re.S)]
     assert f">{ceiling * 100:.0f} %" in labels
     assert point_values_above(" ".join(labels), ceiling) == []
 

@@ -200,6 +200,10 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
             missing = [i for i in expression_ids(cause.applies_if) if i not in findings]
             if missing:
                 raise KnowledgeError(f"{where}: applies_if names unknown finding(s) {missing}")
+        if cause.emergency is not None:
+            for name, expr in (("when", cause.emergency.when), ("not_when", cause.emergency.not_when)):
+                if expr is not None and (missing := [i for i in expression_ids(expr) if i not in findings]):
+                    raise KnowledgeError(f"{where}: emergency '{name}' names unknown finding(s) {missing}")
 
     causes_path = by_name["causes.yaml"]
     differential = _differential_doc(causes_path, documents[causes_path], findings, sources)

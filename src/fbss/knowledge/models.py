@@ -194,6 +194,16 @@ class Link(Cited):
         return self
 
 
+class LesserUrgency(BaseModel):
+    """What a likely emergency calls for when the findings that make it an emergency are not there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    urgency: Urgency
+    action: str = Field(min_length=10)
+    patient_advice: str = Field(min_length=10)
+
+
 class LikelyEmergency(Cited):
     """A cause that needs urgent care once the differential makes it likely, whatever red flag did or did not fire."""
 
@@ -207,6 +217,25 @@ class LikelyEmergency(Cited):
     covered_by: tuple[Id, ...] = Field(
         default=(), description="Red flags that, once fired, already call for this cause's urgent care"
     )
+    when: Expression | None = Field(
+        default=None,
+        description="The findings that make it this urgent (signs, timing, approach); without them it fires at "
+        "`otherwise`, or not at all",
+    )
+    otherwise: LesserUrgency | None = Field(
+        default=None, description="The urgency, action and advice when `when` does not hold"
+    )
+    not_when: Expression | None = Field(
+        default=None, description="Never fires while this holds (e.g. the days when its findings are expected anyway)"
+    )
+
+    @model_validator(mode="after")
+    def _lesser(self) -> LikelyEmergency:
+        if self.otherwise is not None and self.when is None:
+            raise ValueError("'otherwise' needs a 'when' that it is the alternative to")
+        if self.otherwise is not None and URGENCY_RANK[self.otherwise.urgency] <= URGENCY_RANK[self.urgency]:
+            raise ValueError("'otherwise' must be less urgent than the urgency it replaces")
+        return self
 
 
 class CauseDef(_Entry):

@@ -44,7 +44,7 @@ def assess(case: Case, kb: KnowledgeBase) -> Assessment:
     """Triage, differential, option ratings, SCS advice, work-up and plan; pure and deterministic."""
     findings = read_findings(case, kb)
     causes = differential(findings, kb)
-    flags = with_likely_emergencies(triage(findings, kb), causes, kb)
+    flags = with_likely_emergencies(triage(findings, kb), causes, findings.state, kb)
     care = care_states(findings, flags, causes, kb)
     ratings = appropriateness(care, kb)
     scs = scs_advice(care, kb)

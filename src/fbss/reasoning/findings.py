@@ -14,7 +14,7 @@ from typing import Any
 
 from fbss.case.derived import DerivedFacts, LevelledFinding, derive, levelled_findings, where
 from fbss.case.levels import LevelRelation
-from fbss.case.model import Case, DiagnosticResult, LabResult, Presence, PriorTreatment
+from fbss.case.model import Case, DiagnosticResult, LabReading, LabResult, Presence, PriorTreatment
 from fbss.case.paths import DERIVED_PREFIX
 from fbss.case.vocabulary import RESPONSE_RELIEF, DiagnosticFinding, Lab, Modality, Treatment
 from fbss.knowledge.base import KnowledgeBase
@@ -65,9 +65,8 @@ def index_case(case: Case) -> CaseIndex:
         derived=derived,
         diagnostics=diagnostics,
         full_studies=frozenset(s.modality for s in case.studies if s.reported_in_full),
-        reported=frozenset(
-            [s.modality for s in case.studies] + [d.modality for d in case.diagnostics]
-        ) - {Modality.other},
+        reported=frozenset([s.modality for s in case.studies] + [d.modality for d in case.diagnostics])
+        - {Modality.other},
         levelled=levelled_findings(case, derived),
         latest_lab=latest,
         treatments=treatments,
@@ -201,6 +200,8 @@ def _lab_reader(finding: FindingDef) -> Reader:
         latest = ix.latest_lab.get(lab)
         if latest is None:
             return U, None
+        if latest.value is None:  # only the reading is known: raised means above the reference range
+            return (P if latest.reading is LabReading.raised else A), latest.reading.value if latest.reading else None
         return (P if passes(latest.value) else A), latest.value
 
     return read

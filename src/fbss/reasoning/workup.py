@@ -137,10 +137,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             timing=tuple(compile_expression(t.when) for t in test.timing),
             urgent_if=compile_expression(test.urgent_if) if test.urgent_if is not None else None,
             applies_if=compile_expression(test.applies_if) if test.applies_if is not None else None,
-            burden=1
-            + weights.invasiveness * b.invasiveness
-            + weights.radiation * b.radiation
-            + weights.cost * b.cost,
+            burden=1 + weights.invasiveness * b.invasiveness + weights.radiation * b.radiation + weights.cost * b.cost,
             concepts=tuple(c for c in cause_concepts if set(c[1]) & set(by_cause)),
         )
     expansions: dict[str, tuple[str, ...]] = {}
@@ -485,9 +482,7 @@ def workup(
     top_ids = [c.cause for c in top]
     logits = {cause: _logit(p) for cause, p in care.probability.items()}
     # the causes compete for the main explanation: a concept's causes are likely together by the sum of their shares
-    concept_now = {
-        cid: sum(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)
-    }
+    concept_now = {cid: sum(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)}
     cause_titles = {c.cause: c.title for c in differential.causes}
     concept_titles = titles(kb)
 
@@ -527,6 +522,13 @@ def workup(
         if test.id in seen:
             continue
         seen.add(test.id)
+        if not t.findings:  # e.g. discography: kept in the catalogue for its contraindications and cautions
+            not_suggested.append(
+                SetAside(
+                    test.id, test.title, "No finding in the knowledge base takes its result", "no_change", None, ()
+                )
+            )
+            continue
         open_findings = [f for f, v in zip(t.findings, t.read(states), strict=True) if v is U]
         if not open_findings:
             present = [_phrase(f, care, concept_titles) for f in test.reveals if states[f] is P]
@@ -568,9 +570,14 @@ def workup(
                 if c in reach
             ):
                 continue
-            if now >= threshold and now - sum(
-                probability.get(c, 0.0) - _sigmoid(logits.get(c, -99.0) + reach[c][1]) for c in causes if c in reach
-            ) >= threshold:
+            if (
+                now >= threshold
+                and now
+                - sum(
+                    probability.get(c, 0.0) - _sigmoid(logits.get(c, -99.0) + reach[c][1]) for c in causes if c in reach
+                )
+                >= threshold
+            ):
                 continue
             moved = {c: m for c in causes if c in groups and (m := swing(c)) is not None}
             if not moved:
