@@ -330,6 +330,7 @@ SCENARIOS = [
         "same_day",
         "Same-day review",
         {"infection_management": U},
+        urgent=("blood_cultures",),
     ),
     Scenario(
         "infection_crp_120_two_months",
@@ -359,8 +360,9 @@ SCENARIOS = [
         {**early(21, **TLIF), "labs": [{"lab": "crp", "value": 40}], "exam": {"temperature_c": 38.4}},
         "wound_infection_or_discitis",
         "same_day",
-        "blood cultures if febrile",
+        "two sets of blood cultures",
         {"infection_management": A},
+        urgent=("blood_cultures",),
     ),
     Scenario(
         "infection_crp_with_night_pain",
@@ -369,8 +371,9 @@ SCENARIOS = [
         {**early(21), "labs": [{"lab": "crp", "value": 30}], "pain": {"night_or_rest_pain": "present"}},
         "wound_infection_or_discitis",
         "same_day",
-        "blood cultures if febrile",
+        "two sets of blood cultures (whether or not febrile)",
         {"infection_management": U},
+        urgent=("blood_cultures", "mri_gadolinium"),  # afebrile: IDSA 2015 takes them in every suspected case
     ),
     Scenario(
         "infection_discitis_on_mri",
@@ -451,6 +454,70 @@ SCENARIOS = [
         "emergency",
         "meningitis",
         {"infection_management": A, "dural_repair": A},
+    ),
+    Scenario(
+        "meningitis_dural_tear_day5",
+        "Fever and headache on day 5 after a dural tear during an endoscopic decompression, no leak seen",
+        "idsa_meningitis_2017",
+        {
+            **early(5, type="laminectomy", dural_tear="present"),
+            "red_flags": {"fever": "present"},
+            "systemic": {"headache": "present"},
+        },
+        "csf_leak_with_meningism",
+        "emergency",
+        "empirical intravenous antibiotics without delay",
+        {"infection_management": A},
+        urgent=("blood_cultures",),
+    ),
+    Scenario(
+        "meningitis_dural_tear_confused",
+        "A temperature of 38.6 and new confusion a week after a fusion with a repaired dural tear",
+        "idsa_meningitis_2017",
+        {
+            **early(7, **TLIF, dural_tear="present"),
+            "exam": {"temperature_c": 38.6},
+            "systemic": {"reduced_consciousness": "present"},
+        },
+        "csf_leak_with_meningism",
+        "emergency",
+        "blood cultures",
+    ),
+    Scenario(
+        "meningitis_dural_tear_no_dates",
+        "Fever and vomiting after a laminectomy with a dural tear, no dates recorded",
+        "idsa_meningitis_2017",
+        {
+            "index_surgery": {"type": "laminectomy", "levels": ["L4-L5"], "dural_tear": "present", "date": None},
+            "red_flags": {"fever": "present"},
+            "systemic": {"vomiting": "present"},
+        },
+        "csf_leak_with_meningism",
+        "emergency",
+        "meningitis",
+    ),
+    Scenario(
+        "control_dural_tear_headache_afebrile",
+        "Headache on day 5 after a dural tear, no fever: not meningitis on these findings",
+        "idsa_meningitis_2017",
+        {**early(5, type="laminectomy", dural_tear="present"), "red_flags": {"fever": "absent"}, "systemic": {"headache": "present"}},
+        None,
+        None,
+        not_fired=("csf_leak_with_meningism",),
+    ),
+    Scenario(
+        "control_dural_tear_years_ago_fever",
+        "Fever and headache two years after a laminectomy with a dural tear, no leak or swelling",
+        "idsa_meningitis_2017",
+        {
+            "assessment_date": "2026-03-01",
+            "index_surgery": {"type": "laminectomy", "date": "2024-03-01", "levels": ["L4-L5"], "dural_tear": "present"},
+            "red_flags": {"fever": "present", "clear_fluid_leak": "absent"},
+            "systemic": {"headache": "present"},
+        },
+        None,
+        None,
+        not_fired=("csf_leak_with_meningism",),
     ),
     Scenario(
         "leaking_wound_day10",
@@ -679,7 +746,7 @@ SCENARIOS = [
         },
         "retroperitoneal_bleeding",
         "emergency",
-        "cross-match",
+        "call the vascular surgeon now",
         {"vascular_emergency_care": A},
         urgent=("ct_angiography", "fbc_crossmatch"),
     ),
@@ -926,6 +993,52 @@ SCENARIOS = [
         not_fired=("cauda_equina",),
     ),
     # ---- suicide risk: Simon 2013, NICE NG222, NICE NG225 ---------------------------------------------------------
+    # ---- a new deficit when the operation's date is not known: an unknown interval never silences it ----------------
+    Scenario(
+        "new_arm_weakness_after_fusion_no_dates",
+        "New weakness and tingling in both arms after an L4-L5 fusion, no dates recorded",
+        "chou_2007",
+        {
+            "index_surgery": {"type": "fusion", "levels": ["L4-L5"], "date": None},
+            "exam": {"motor_deficit": "present", "motor_deficit_new": "present", "arm_signs": "present"},
+        },
+        "new_deficit_timing_unknown",
+        "same_day",
+        "find out when the operation was",
+        urgent=("mri_plain",),
+    ),
+    Scenario(
+        "arm_numbness_after_lumbar_operation_no_dates",
+        "Numbness in an arm after a lumbar decompression, no dates, leg strength not recorded",
+        "chou_2007",
+        {"index_surgery": {"type": "laminectomy", "levels": ["L4-L5"], "date": None}, "exam": {"arm_signs": "present"}},
+        "new_deficit_timing_unknown",
+        "same_day",
+        "brachial plexus",
+    ),
+    Scenario(
+        "new_weakness_day5_known_timing",
+        "New foot weakness on day 5 after a microdiscectomy: the timing is known, the emergency rule applies",
+        "chou_2007",
+        {**early(5), "exam": {"motor_deficit": "present", "motor_deficit_new": "present"}},
+        "progressive_deficit",
+        "emergency",
+        "same-hour spinal surgical review",
+        not_fired=("new_deficit_timing_unknown",),
+    ),
+    Scenario(
+        "control_stable_deficit_six_months",
+        "Weakness new since a microdiscectomy six months ago, known not to be progressing",
+        "chou_2007",
+        {
+            "assessment_date": "2026-09-01",
+            "index_surgery": {"type": "microdiscectomy", "date": "2026-03-01", "levels": ["L5-S1"], "side": "left"},
+            "exam": {"motor_deficit": "present", "motor_deficit_new": "present", "motor_deficit_progressive": "absent"},
+        },
+        None,
+        None,
+        not_fired=("new_deficit_timing_unknown", "progressive_deficit"),
+    ),
     Scenario(
         "suicidal_thoughts_item9",
         "PHQ-9 of 19 with thoughts of being better off dead",
@@ -992,3 +1105,18 @@ def test_the_suite_covers_every_flag_and_enough_scenarios(kb: KnowledgeBase) -> 
     assert {f.id for f in kb.red_flags} <= flags
     assert len(SCENARIOS) >= 60
     assert sum(1 for s in SCENARIOS if s.flag is None) >= 8
+
+
+def test_resuscitation_comes_before_another_emergency_s_scan(kb: KnowledgeBase) -> None:
+    """Bleeding after an XLIF with new leg weakness: resuscitate and call the vascular surgeon before the MRI."""
+    case = make_case(
+        **early(2, type="fusion", levels=["L3-L4"], approach="lateral"),
+        urgent_signs={"haemodynamic_instability": "present"},
+        exam={"motor_deficit": "present", "motor_deficit_new": "present"},
+    )
+    fired = [f.flag for f in assess(case, kb).triage.fired]
+    assert {"retroperitoneal_bleeding", "epidural_haematoma"} <= set(fired), fired
+    assert fired.index("retroperitoneal_bleeding") < fired.index("epidural_haematoma"), fired
+    bleeding = next(f for f in assess(case, kb).triage.fired if f.flag == "retroperitoneal_bleeding")
+    for phrase in ("group and cross-match", "stop or reverse anticoagulation", "intravenous access"):
+        assert phrase in bleeding.action
