@@ -61,3 +61,21 @@ def test_the_cds_differential_card_opens_with_the_summary(kb: KnowledgeBase) -> 
     assert f"**Most likely causes:** Recurrent disc herniation >{ceiling * 100:.0f} %" in head
     assert f"**Next test:** {a.workup.ranked[0].title}" in head
     assert "**Options to discuss:** Revision micro- or endoscopic discectomy (appropriate 8/9)" in head
+
+
+def test_outside_the_lumbar_spine_the_summary_says_the_causes_are_not_ranked(kb: KnowledgeBase) -> None:
+    """A cervical operation: never a bare "Most likely causes:" heading, in the card, the report or in Spanish."""
+    from fbss.reports.documents import clinician_report_html
+    from fbss.reports.readability import visible_text
+
+    a = assessment_of("worsening_myelopathy_after_cervical_laminectomy", kb)
+    summary = decision_summary(a)
+    assert summary.causes == () and summary.not_ranked_for == "cervical"
+    wanted = "Not ranked for cervical operations — assess clinically; the red flags and work-up still apply"
+    ctx = CardContext(patient_id="p-1", hook_instance="h-1", app_base_url="https://fbss.example.org")
+    [card] = [c for c in cards_for(a, ImportReport(), kb, ctx) if c.source.label.startswith("FBSS Navigator differ")]
+    assert f"**Most likely causes:** {wanted}" in card.detail
+    assert wanted in visible_text(clinician_report_html(a, kb))
+    assert "No se clasifican para operaciones cervicales" in visible_text(clinician_report_html(a, kb, lang="es"))
+    lumbar = decision_summary(assessment_of("recurrent_herniation_after_discectomy", kb))
+    assert lumbar.causes and lumbar.not_ranked_for is None
