@@ -500,7 +500,11 @@ SCENARIOS = [
         "control_dural_tear_headache_afebrile",
         "Headache on day 5 after a dural tear, no fever: not meningitis on these findings",
         "idsa_meningitis_2017",
-        {**early(5, type="laminectomy", dural_tear="present"), "red_flags": {"fever": "absent"}, "systemic": {"headache": "present"}},
+        {
+            **early(5, type="laminectomy", dural_tear="present"),
+            "red_flags": {"fever": "absent"},
+            "systemic": {"headache": "present"},
+        },
         None,
         None,
         not_fired=("csf_leak_with_meningism",),
@@ -511,7 +515,9 @@ SCENARIOS = [
         "idsa_meningitis_2017",
         {
             "assessment_date": "2026-03-01",
-            "index_surgery": {"type": "laminectomy", "date": "2024-03-01", "levels": ["L4-L5"], "dural_tear": "present"},
+            "index_surgery": {
+                "type": "laminectomy", "date": "2024-03-01", "levels": ["L4-L5"], "dural_tear": "present"
+            },
             "red_flags": {"fever": "present", "clear_fluid_leak": "absent"},
             "systemic": {"headache": "present"},
         },

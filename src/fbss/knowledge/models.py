@@ -230,8 +230,8 @@ class LikelyEmergency(Cited):
     )
     resuscitation: Resuscitation | None = Field(
         default=None,
-        description="The resuscitation step the action starts with: listed first within its urgency (airway, breathing, "
-        "circulation)",
+        description="The resuscitation step the action starts with: listed first within its urgency (airway, "
+        "breathing, circulation)",
     )
 
     @model_validator(mode="after")
@@ -359,7 +359,8 @@ URGENCY_RANK = {Urgency.emergency: 0, Urgency.same_day: 1, Urgency.within_days: 
 
 
 class Resuscitation(StrEnum):
-    """The step of resuscitation a flag's action starts with, in the order it comes (airway, breathing, circulation)."""
+    """The step of resuscitation a flag's action starts with, in the order it comes (airway, breathing,
+    circulation)."""
 
     airway = "airway"
     breathing = "breathing"
@@ -371,7 +372,8 @@ _RESUSCITATION_RANK = {Resuscitation.airway: 0, Resuscitation.breathing: 1, Resu
 
 def act_now_rank(urgency: Urgency, resuscitation: Resuscitation | None) -> tuple[int, int]:
     """Most urgent first; within an urgency, actions that start with resuscitation first, airway before circulation."""
-    return URGENCY_RANK[urgency], len(_RESUSCITATION_RANK) if resuscitation is None else _RESUSCITATION_RANK[resuscitation]
+    step = len(_RESUSCITATION_RANK) if resuscitation is None else _RESUSCITATION_RANK[resuscitation]
+    return URGENCY_RANK[urgency], step
 
 
 class RedFlagDef(Cited):
@@ -392,8 +394,8 @@ class RedFlagDef(Cited):
     )
     resuscitation: Resuscitation | None = Field(
         default=None,
-        description="The resuscitation step the action starts with: listed first within its urgency (airway, breathing, "
-        "circulation)",
+        description="The resuscitation step the action starts with: listed first within its urgency (airway, "
+        "breathing, circulation)",
     )
     line: int | None = Field(default=None, exclude=True)
 

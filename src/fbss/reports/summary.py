@@ -108,7 +108,10 @@ class DecisionSummary:
         """What stands in for the causes when none is ranked (in English; the templates translate it)."""
         if self.not_ranked_for is None:
             return None
-        return f"Not ranked for {self.not_ranked_for} operations — assess clinically; the red flags and work-up still apply"
+        return (
+            f"Not ranked for {self.not_ranked_for} operations — assess clinically; the red flags and work-up still "
+            "apply"
+        )
 
 
 def strongest_reasons(cause: CauseResult, limit: int = REASONS_PER_CAUSE) -> tuple[str, ...]:
