@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_cli import fbss
 
 
@@ -32,13 +34,14 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert report.returncode == 1 and "does not exist" in report.stderr
 
 
-def test_the_spark_engine_without_the_spark_extra_says_how_to_add_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("missing", ["pyspark", "pyarrow"])
+def test_the_spark_engine_without_the_spark_extra_says_how_to_add_it(tmp_path: Path, missing: str) -> None:
     """The app installs without PySpark (an optional extra); asking for the Spark engine then names the fix."""
     import subprocess
     import sys
 
     program = (
-        "import sys; sys.modules['pyspark'] = None\n"  # as if the extra were not installed
+        f"import sys; sys.modules[{missing!r}] = None\n"  # as if the extra were not installed
         "from fbss.cli import main\n"
         f"sys.argv = ['fbss', 'cohort', 'run', {str(tmp_path)!r}, '--out', {str(tmp_path / 'r')!r},"
         " '--engine', 'spark']\n"
