@@ -4,7 +4,7 @@ vs the Spark local run, on the same synthetic exports.
     uv run python bench/cohort_bench.py                      # 10,000 patients
     uv run python bench/cohort_bench.py --sizes 10000,100000 # both sizes (100k takes the better part of an hour)
     uv run python bench/cohort_bench.py --skip spark         # without Spark
-    uv run python bench/cohort_bench.py --baseline /tmp/old  # also the local run of another source tree (its src/)
+    uv run python bench/cohort_bench.py --baseline /tmp/old  # also the runs of another source tree (its src/)
 
 Each measurement runs in a fresh subprocess; its peak memory is the largest sum of resident memory over the whole
 process tree (driver, workers, the Spark JVM), sampled from /proc every 0.2 s, and its CPU time that of the whole
@@ -149,7 +149,7 @@ def child(phase: str, export: Path, out: Path) -> None:
         result = phase_local(export, out)
     elif phase == "strict":
         result = phase_local(export, out, strict=True)
-    elif phase == "spark":
+    elif phase in ("spark", "spark_baseline"):
         result = phase_spark(export, out)
     else:
         result = phase_profile(export)
@@ -199,7 +199,7 @@ def _tree_sample(root: int) -> tuple[float, float]:
 
 def measure(phase: str, export: Path, out: Path, baseline: Path | None = None) -> dict[str, Any]:
     environment = dict(os.environ)
-    if phase == "baseline" and baseline is not None:  # the other tree's package is found first
+    if phase in ("baseline", "spark_baseline") and baseline is not None:  # the other tree's package is found first
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(baseline / "src"), os.environ.get("PYTHONPATH")]))
     process = subprocess.Popen(
         [sys.executable, __file__, "--child", phase, "--export", str(export), "--out", str(out)],
@@ -238,7 +238,7 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated phases to skip: read, local, spark, profile")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--baseline", type=Path, help="a source tree (e.g. `git archive main`) whose local run is measured too"
+        "--baseline", type=Path, help="a source tree (e.g. `git archive main`) whose local and Spark runs are measured"
     )
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "fbss-cohort-bench")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -260,13 +260,14 @@ def main() -> None:
             print(f"synth {size:,}: {time.perf_counter() - started:.1f} s", flush=True)
         size_mb = sum(p.stat().st_size for p in export.glob("*.ndjson")) / 1e6
         results: dict[str, Any] = {"export_mb": size_mb}
-        for phase in (*PHASES, "baseline", "profile"):
-            if phase in skip or (phase == "baseline" and args.baseline is None):
+        for phase in (*PHASES, "baseline", "spark_baseline", "profile"):
+            of = {"baseline": "local", "spark_baseline": "spark"}.get(phase)  # a baseline phase is skipped with its own
+            if phase in skip or of in skip or (of is not None and args.baseline is None):
                 continue
             with tempfile.TemporaryDirectory(dir=args.data) as out:
                 results[phase] = measure(phase, export, Path(out), args.baseline)
             print(f"{size:,} {phase}: {json.dumps(results[phase])}", flush=True)
-        for phase in ("local", "baseline", "strict", "spark"):
+        for phase in ("local", "baseline", "strict", "spark", "spark_baseline"):
             for floor in FLOORS:
                 if floor in results and phase in results:
                     results[f"{phase}_vs_{floor}"] = results[phase]["wall"] / results[floor]["wall"]
