@@ -10,7 +10,6 @@ the ranges before it in the same file).
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,26 +92,28 @@ def range_problems(
 def read_bucket(
     work: Path, bucket: int, ranges: Sequence[ByteRange], first: Sequence[int], files: Sequence[Path]
 ) -> dict[str, list[PatientLine]]:
-    """One bucket's lines, grouped by patient, read from the export files at the offsets the index gives."""
+    """One bucket's lines, grouped by patient, read from the export files at the offsets the index gives.
+
+    Each line is read with `pread` rather than through a memory map: mapped pages would count in the worker's
+    resident memory until unmapped, though they are only the page cache.
+    """
     grouped: dict[str, list[PatientLine]] = {}
-    opened: dict[int, mmap.mmap] = {}
+    opened: dict[int, int] = {}
     try:
         for position, byte_range in enumerate(ranges):
             index = np.load(index_path(work, position), mmap_mode="r")
             low, high = np.searchsorted(index["bucket"], [bucket, bucket + 1])
             if low == high:
                 continue
-            data = opened.get(byte_range.file)
-            if data is None:
-                with files[byte_range.file].open("rb") as handle:
-                    data = opened[byte_range.file] = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-            name = files[byte_range.file].name
+            if byte_range.file not in opened:
+                opened[byte_range.file] = os.open(files[byte_range.file], os.O_RDONLY)
+            descriptor, name = opened[byte_range.file], files[byte_range.file].name
             for _bucket, offset, length, number, id_at, id_length in index[low:high].tolist():
-                text = line_text(data[offset : offset + length])
+                text = line_text(os.pread(descriptor, length, offset))
                 patient = text[id_at : id_at + id_length] if id_at >= 0 else route_line(text).patient
                 assert patient is not None, "an indexed line routes to a patient"
                 grouped.setdefault(patient, []).append(PatientLine(name, first[position] + number + 1, text))
     finally:
-        for data in opened.values():
-            data.close()
+        for descriptor in opened.values():
+            os.close(descriptor)
     return grouped
