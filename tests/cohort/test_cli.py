@@ -52,8 +52,8 @@ def test_the_spark_engine_without_the_spark_extra_says_how_to_add_it(tmp_path: P
     assert "uv sync --extra spark" in run.stderr and "Traceback" not in run.stderr
 
 
-def test_the_command_line_loads_the_database_code_only_for_commands_that_use_it() -> None:
-    """A cohort run forks its workers from the `fbss` process: the database code would be carried into each one."""
+def test_the_command_line_loads_the_database_code_and_plotting_only_for_commands_that_use_them() -> None:
+    """A cohort run forks its workers from the `fbss` process: whatever it loaded would be carried into each one."""
     import subprocess
     import sys
 
@@ -61,7 +61,7 @@ def test_the_command_line_loads_the_database_code_only_for_commands_that_use_it(
         "import sys\nfrom fbss.cli import app\nfrom typer.main import get_command\n"
         "commands = get_command(app).commands\n"  # every command is still listed
         "assert {'patient', 'case', 'db', 'user', 'record', 'outcomes', 'cohort'} <= set(commands), sorted(commands)\n"
-        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'fbss.store.database') if m in sys.modules))\n"
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'fbss.store.database', 'matplotlib') if m in sys.modules))\n"
     )
     ran = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=False)
     assert ran.returncode == 0, ran.stderr
