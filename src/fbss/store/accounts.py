@@ -18,7 +18,7 @@ from fbss.store.errors import StoreError
 from fbss.store.models import User
 from fbss.store.passwords import dummy_hash, hash_password, password_problem, verify_password
 from fbss.store.repository import Repository
-from fbss.store.roles import Role
+from fbss.store.roles import Role as Role  # callers import it from here too
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")  # with fullmatch: no trailing newline
 
