@@ -173,6 +173,8 @@ def load_care(
                 )
         if test.modality is not None and test.modality not in Modality.__members__:
             raise KnowledgeError(f"{where}: unknown modality '{test.modality}'")
+        if test.study is not None and test.study not in Modality.__members__:
+            raise KnowledgeError(f"{where}: unknown study kind '{test.study}'; expected {[m.value for m in Modality]}")
         bad = [t for t in test.includes if t not in test_ids or t == test.id]
         if bad:
             raise KnowledgeError(f"{where}: 'includes' names unknown test(s) {bad}")

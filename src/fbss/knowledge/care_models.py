@@ -208,7 +208,10 @@ class BurdenWeights(Cited):
     invasiveness: float = Field(ge=0)
     radiation: float = Field(ge=0)
     cost: float = Field(ge=0)
-    decision_weight: float = Field(ge=0, description="Value of settling one undecided decision point")
+    decision_weight: float = Field(ge=0, description="Value of settling one undecided decision point (questions)")
+    investigation_decision_weight: float = Field(
+        default=0.0, ge=0, description="Value of settling one undecided decision point, for an investigation"
+    )
     top_causes: int = Field(ge=1, le=30, description="How many leading causes the expected change is summed over")
     shown: int = Field(ge=1, le=50)
 
@@ -235,6 +238,11 @@ class TestDef(_Entry):
     cautions: tuple[Caution, ...] = ()
     modality: str | None = Field(
         default=None, description="For imaging: the study kind that, done at this visit, means it need not be repeated"
+    )
+    study: str | None = Field(
+        default=None,
+        description="The kind of study whose sensitivities (study_sensitivity.yaml) apply to what it reveals, when "
+        "it has no modality of its own (plain films, nerve studies, the ankle-brachial index)",
     )
     of_the_spine: bool = Field(
         default=True,

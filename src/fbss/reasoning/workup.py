@@ -48,7 +48,7 @@ class _Test:
     test: TestDef
     findings: tuple[str, ...]  # revealed findings and the expression findings built on them
     read: Callable[[dict[str, Presence]], tuple[Presence, ...]]  # the states of `findings`, in order
-    groups: dict[str, tuple[tuple[str, float, float], ...]]  # cause -> (finding, ln LR+, ln LR-)
+    groups: dict[str, tuple[tuple[str, int, float, float], ...]]  # cause -> (finding, evidence group, for, against)
     reach: dict[str, tuple[float, float]]  # cause -> the most its findings could move its log-odds up, down
     contraindications: tuple[Compiled, ...]
     timing: tuple[Compiled, ...]
@@ -64,13 +64,34 @@ class _Compiled:
     expansions: dict[str, tuple[str, ...]]  # finding or concept id -> the expression it stands for (ids it reads)
 
 
+def _not_shown(lr_present: float, lr_absent: float, sensitivity: float) -> float:
+    """ln LR of 'the test was done and did not show the finding', as the differential reads a study that was done:
+    (1 - a s) / (1 - b s) with a = P(finding | cause), b = P(finding | other causes) from the two ratios."""
+    if sensitivity <= 0.0:
+        return 0.0
+    if sensitivity >= 1.0 or lr_present == lr_absent:
+        return math.log(lr_absent)
+    b = (1.0 - lr_absent) / (lr_present - lr_absent)
+    if not 0.0 < b < 1.0:
+        return math.log(lr_absent)
+    a = min(lr_present * b, 1.0)
+    return math.log((1.0 - a * sensitivity) / (1.0 - b * sensitivity))
+
+
 @cache
 def _compiled(kb: KnowledgeBase) -> _Compiled:
     weights = kb.care.tests.weights
+    group_of: dict[str, int] = {}
+    for position, group in enumerate(kb.differential.evidence_groups):
+        for fid in group.findings:
+            group_of[fid] = position
+    sensitivity: dict[str, dict[str, float]] = {}
+    for entry in kb.sensitivities:
+        sensitivity.setdefault(entry.finding, {})[entry.modality] = entry.sensitivity
     links: dict[str, list[tuple[str, float, float]]] = {}
     for cause in kb.causes:
         for link in cause.links:
-            links.setdefault(link.finding, []).append((cause.id, math.log(link.lr_present), math.log(link.lr_absent)))
+            links.setdefault(link.finding, []).append((cause.id, link.lr_present, link.lr_absent))
     readers: dict[str, set[str]] = {}  # finding -> expression findings that read it (directly)
     for fid in finding_order(kb):
         expression = kb.findings[fid].expression
@@ -90,10 +111,18 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
                 continue
             closure.append(fid)
             todo += sorted(readers.get(fid, ()))
-        by_cause: dict[str, list[tuple[str, float, float]]] = {}
+        # a finding the study is known to miss at times says less when not shown (study_sensitivity.yaml); one with
+        # no sensitivity recorded for any study is taken as the catalogue states it: shown when present
+        study = test.study or test.modality
+        by_cause: dict[str, list[tuple[str, int, float, float]]] = {}
         for fid in closure:
-            for cause_id, lnp, lna in links.get(fid, ()):
-                by_cause.setdefault(cause_id, []).append((fid, lnp, lna))
+            known = sensitivity.get(fid)
+            s = 1.0 if known is None or study is None else known.get(study, 0.0)
+            for cause_id, lr_p, lr_a in links.get(fid, ()):
+                lnp, against = math.log(lr_p), _not_shown(lr_p, lr_a, s)
+                by_cause.setdefault(cause_id, []).append(
+                    (fid, group_of.get(fid, -1), max(lnp, against), min(lnp, against))
+                )
         b = test.burden
         tests[test.id] = _Test(
             test=test,
@@ -101,7 +130,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             read=_getter(tuple(closure)),
             groups={c: tuple(v) for c, v in by_cause.items()},
             reach={
-                c: (sum(max(lp, la, 0.0) for _, lp, la in v), sum(min(lp, la, 0.0) for _, lp, la in v))
+                c: (sum(max(up, 0.0) for _, _, up, _ in v), sum(min(down, 0.0) for _, _, _, down in v))
                 for c, v in by_cause.items()
             },
             contraindications=tuple(compile_expression(c.when) for c in test.contraindications),
@@ -213,18 +242,26 @@ def _contraindication_ids(kb: KnowledgeBase) -> frozenset[str]:
 
 
 def _swing(
-    base: float, states: dict[str, Presence], group: tuple[tuple[str, float, float], ...]
+    base: float, states: dict[str, Presence], links: tuple[tuple[str, int, float, float], ...]
 ) -> tuple[float, float] | None:
-    """The probability of a cause if every unknown finding the test reveals went for it, and against it."""
+    """The probability of a cause if every unknown finding the test reveals went for it, and against it.
+
+    As in the differential, an evidence group counts once (its strongest finding for, its strongest against), and a
+    finding the test can miss counts against the cause only as much as 'not shown' says.
+    """
     up = down = 0.0
-    for fid, lnp, lna in group:
+    best: dict[int, float] = {}
+    worst: dict[int, float] = {}
+    for fid, group, for_cause, against in links:
         if states[fid] is U:
-            if lnp > lna:
-                up += lnp
-                down += lna
+            if group < 0:
+                up += for_cause
+                down += against
             else:
-                up += lna
-                down += lnp
+                best[group] = max(best.get(group, 0.0), for_cause)
+                worst[group] = min(worst.get(group, 0.0), against)
+    up += sum(best.values())
+    down += sum(worst.values())
     if up == 0.0 and down == 0.0:
         return None
     return _sigmoid(base + up), _sigmoid(base + down)
@@ -503,7 +540,7 @@ def workup(
 
         def swing(
             cause: str,
-            groups: dict[str, tuple[tuple[str, float, float], ...]] = groups,
+            groups: dict[str, tuple[tuple[str, int, float, float], ...]] = groups,
             swings: dict[str, tuple[float, float] | None] = swings,
         ) -> tuple[float, float] | None:
             if cause not in swings:
@@ -578,7 +615,10 @@ def workup(
                 expected += p * (hi - p) + (1 - p) * (p - lo)
                 shifts.append(CauseShift(cause, cause_titles[cause], p, hi, lo))
         shifts.sort(key=lambda s: (-(s.if_for - s.if_against), s.cause))
-        value = expected + weights.decision_weight * weight
+        # a question costs only time and is asked for what it settles as well; an investigation is ordered for what
+        # it would show about the leading causes
+        per_point = weights.decision_weight if test.kind.is_question else weights.investigation_decision_weight
+        value = expected + per_point * weight
         parts = []
         if shifts:
             s = shifts[0]
@@ -619,7 +659,7 @@ LEADING_CAUSE = Item("leading_cause", "Which cause is the main one (the result c
 def _leader_change(
     differential: Differential,
     care: CareStates,
-    groups: dict[str, tuple[tuple[str, float, float], ...]],
+    groups: dict[str, tuple[tuple[str, int, float, float], ...]],
     swing: Callable[[str], tuple[float, float] | None],
 ) -> float | None:
     """The chance that the result changes which cause leads, when some result could; None when none could.
