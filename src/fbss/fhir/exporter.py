@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from fbss.case.model import Case, Presence
+from fbss.case.model import Case
 from fbss.fhir import codes as c
 from fbss.fhir.care_plan import care_plan
 from fbss.fhir.case_export import NAMESPACE, case_resources
@@ -26,7 +26,7 @@ from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment, assess
 from fbss.reasoning.results import CauseResult, Reason, RedFlagResult
 from fbss.reports.markdown import render_markdown
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, fired_by_text, percent
 
 SEVERITY = {Urgency.emergency: "high", Urgency.same_day: "high", Urgency.within_days: "moderate"}
 METHOD = Coding(c.local_system("method"), "fbss-differential", "FBSS Navigator differential (independent Bayesian)")
@@ -59,7 +59,7 @@ def cause_rationale(cause: CauseResult, kb: KnowledgeBase) -> str:
 
 
 def flag_detail(flag: RedFlagResult, kb: KnowledgeBase) -> str:
-    fired = ", ".join(finding_phrase(t.title, Presence.present, t.observed) for t in flag.fired_by)
+    fired = fired_by_text(flag, ", ")
     return (
         f"{URGENCY_LABEL[flag.urgency]}: {flag.title}. {flag.action} Fired by: {fired}. "
         f"Basis: {EVIDENCE_LABEL[flag.evidence]}; {citations(flag.sources, kb)}."
@@ -159,7 +159,7 @@ def _clinical_impression(
     findings = [
         {
             "itemReference": {"reference": url, "display": flag.title},
-            "basis": f"Fired by: {', '.join(t.title for t in flag.fired_by)}",
+            "basis": f"Fired by: {fired_by_text(flag, ', ')}",
         }
         for flag, url in issues
     ]

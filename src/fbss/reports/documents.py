@@ -24,7 +24,7 @@ from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart,
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
 from fbss.reports.safety_view import safety_view
 from fbss.reports.summary import decision_summary
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, asks, finding_phrase, percent
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, asks, finding_phrase, fired_by_text, percent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
@@ -48,6 +48,7 @@ def _environment(lang: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
     env.globals["asks"] = asks
+    env.globals["fired_by"] = fired_by_text
     return env
 
 

@@ -7,7 +7,7 @@ from fbss.reasoning.assess import Assessment
 from fbss.reports.care_markdown import options_markdown, plan_markdown, scs_markdown, workup_markdown
 from fbss.reports.care_wording import lead_reasons, rating_text
 from fbss.reports.safety_view import safety_view
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, fired_by_text, percent
 
 
 def _cite(ids: tuple[str, ...], kb: KnowledgeBase) -> str:
@@ -25,7 +25,7 @@ def red_flags_markdown(assessment: Assessment, kb: KnowledgeBase) -> list[str]:
         out += [f"  - Order now: {t.title}" for t in item.tests]
         out += [f"  - Already done: {d.title}: {d.result}" for d in item.recorded]
         out += [
-            f"  - Fired by: {', '.join(t.title for t in flag.fired_by)}",
+            f"  - Fired by: {fired_by_text(flag, ', ')}",
             f"  - Basis: {EVIDENCE_LABEL[flag.evidence]}; {_cite(flag.sources, kb)}",
         ]
     screen = view.screen

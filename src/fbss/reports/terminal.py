@@ -14,7 +14,7 @@ from fbss.reasoning.results import CauseResult
 from fbss.reports.care_terminal import render_options, render_plan, render_scs, render_workup
 from fbss.reports.care_wording import lead_reasons, rating_text
 from fbss.reports.safety_view import FlagView, ScreenView, safety_view
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, fired_by_text, percent
 
 SHOWN_CAUSES = 8
 
@@ -34,7 +34,7 @@ def _flag_panel(view: FlagView, kb: KnowledgeBase) -> Panel:
         lines.append(f"{done.title}: {done.result}\n")
     if flag.fired_by:
         lines.append("Fired by: ", style="bold")
-        lines.append(", ".join(t.title + (f" [{t.observed}]" if t.observed is not None else "") for t in flag.fired_by))
+        lines.append(fired_by_text(flag, ", "))
         lines.append("\n")
     cites = ", ".join(kb.sources[s].citation.split(".")[0] for s in flag.sources) or "no published source"
     lines.append(f"Basis: {EVIDENCE_LABEL[flag.evidence]}; {cites}", style="dim")
