@@ -107,8 +107,8 @@ def finding_phrase(title: str, state: Presence, observed: Observed, source: str 
     text = title if state is Presence.present else f"not: {title}"
     if observed is not None:
         value = observed_text(observed, source)
-        # never two brackets in a row: 'PHQ-9 item 9 above 0 (thoughts of death or self-harm), scored 1'
-        text += f", {value}" if text.endswith(")") else f" ({value})"
+        # a value with its unit never follows a bracket in brackets: '… (thoughts of death or self-harm), scored 1'
+        text += f", {value}" if source and text.endswith(")") else f" ({value})"
     return text
 
 
