@@ -59,6 +59,9 @@ class DiagnosticFinding(StrEnum):
     epidural_soft_tissue = "epidural_soft_tissue"  # epidural soft tissue not characterised as scar, disc or collection
     dural_enhancement = "dural_enhancement"  # thickened or enhancing dura or meninges
     intradural_lesion = "intradural_lesion"  # intradural or cord lesion: tumour, syrinx, tethering, dural AV fistula
+    # a peripheral nerve or the lumbosacral plexus compressed, swollen, divided or with a mass along it, on nerve
+    # ultrasound or MR neurography (entrapment, neuroma, nerve sheath tumour)
+    peripheral_nerve_lesion = "peripheral_nerve_lesion"
     original_lesion_persists = "original_lesion_persists"  # the lesion operated on is still there, unchanged
     # alignment and bone
     coronal_imbalance = "coronal_imbalance"  # coronal malalignment on standing films
@@ -90,6 +93,8 @@ class DiagnosticFinding(StrEnum):
     blood_culture_positive = "blood_culture_positive"
     wound_culture_positive = "wound_culture_positive"
     csf_culture_positive = "csf_culture_positive"
+    # the head after a leak of cerebrospinal fluid: subdural or remote cerebellar bleed, brain sag, hydrocephalus
+    intracranial_complication = "intracranial_complication"
 
 
 class Modality(StrEnum):

@@ -154,6 +154,9 @@ def load_care(
     tests = _many(TestDef, path, doc, "tests", with_line=True)
     _unique((t.id, path, raw) for t, raw in tests)
     test_ids = {t.id for t, _ in tests}
+    for cause in causes:
+        if cause.emergency is not None and (bad := [t for t in cause.emergency.tests if t not in test_ids]):
+            raise KnowledgeError(f"causes.yaml, cause '{cause.id}': emergency names unknown test(s) {bad}")
     for test, raw in tests:
         where = _where(path, raw, test.id)
         checker.check(test, where)
@@ -170,6 +173,8 @@ def load_care(
                 )
         if test.modality is not None and test.modality not in Modality.__members__:
             raise KnowledgeError(f"{where}: unknown modality '{test.modality}'")
+        if test.study is not None and test.study not in Modality.__members__:
+            raise KnowledgeError(f"{where}: unknown study kind '{test.study}'; expected {[m.value for m in Modality]}")
         bad = [t for t in test.includes if t not in test_ids or t == test.id]
         if bad:
             raise KnowledgeError(f"{where}: 'includes' names unknown test(s) {bad}")

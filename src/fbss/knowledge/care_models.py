@@ -169,14 +169,26 @@ class AppropriatenessDoc(_Entry):
 
 
 class TestKind(StrEnum):
+    """What kind of item a work-up entry is; history, examination and questionnaires are questions, the rest
+    investigations."""
+
     history = "history"
     examination = "examination"
+    questionnaire = "questionnaire"
     laboratory = "laboratory"
     imaging = "imaging"
     electrodiagnostic = "electrodiagnostic"
     diagnostic_block = "diagnostic_block"
     psychological = "psychological"
     bedside = "bedside"
+
+    @property
+    def is_question(self) -> bool:
+        """Asked or examined at the visit, as opposed to an investigation that is ordered."""
+        return self in QUESTION_KINDS
+
+
+QUESTION_KINDS = frozenset({TestKind.history, TestKind.examination, TestKind.questionnaire, TestKind.psychological})
 
 
 class Burden(Cited):
@@ -196,7 +208,10 @@ class BurdenWeights(Cited):
     invasiveness: float = Field(ge=0)
     radiation: float = Field(ge=0)
     cost: float = Field(ge=0)
-    decision_weight: float = Field(ge=0, description="Value of settling one undecided decision point")
+    decision_weight: float = Field(ge=0, description="Value of settling one undecided decision point (questions)")
+    investigation_decision_weight: float = Field(
+        default=0.0, ge=0, description="Value of settling one undecided decision point, for an investigation"
+    )
     top_causes: int = Field(ge=1, le=30, description="How many leading causes the expected change is summed over")
     shown: int = Field(ge=1, le=50)
 
@@ -223,6 +238,11 @@ class TestDef(_Entry):
     cautions: tuple[Caution, ...] = ()
     modality: str | None = Field(
         default=None, description="For imaging: the study kind that, done at this visit, means it need not be repeated"
+    )
+    study: str | None = Field(
+        default=None,
+        description="The kind of study whose sensitivities (study_sensitivity.yaml) apply to what it reveals, when "
+        "it has no modality of its own (plain films, nerve studies, the ankle-brachial index)",
     )
     of_the_spine: bool = Field(
         default=True,

@@ -30,6 +30,7 @@ Row = tuple[str, str, str, str | None, Urgency | None, tuple[str, ...], str | No
 
 P = Presence.present
 PLAN_TESTS = 5
+PLAN_QUESTIONS = 2  # questions (history, examination) placed before the investigations
 UNCERTAIN_SHOWN = 4
 _STEP = {
     PanelCategory.conservative: 1,
@@ -202,7 +203,8 @@ def plan(
             )
         )
     else:
-        for test in work.ranked[:PLAN_TESTS]:
+        # the questions that cost only time come first, then the investigations to order
+        for test in (*work.questions[:PLAN_QUESTIONS], *work.ranked[:PLAN_TESTS]):
             rows.append(
                 (
                     "test",
@@ -224,7 +226,7 @@ def plan(
                     (
                         "refer",
                         f"Treat or refer: {cause.title}",
-                        f"Likely at {cause.probability:.0%}; treat it before spinal options",
+                        f"Likely at {differential.percent(cause.probability)}; treat it before spinal options",
                         None,
                         None,
                         cause.prior_sources,

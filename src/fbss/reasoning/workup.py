@@ -36,6 +36,7 @@ from fbss.reasoning.care_results import (
 )
 from fbss.reasoning.concepts import CareStates, compiled_concepts, titles
 from fbss.reasoning.findings import finding_order
+from fbss.reasoning.likely_emergency import urgent_tests
 from fbss.reasoning.logic import Compiled, compile_expression, leaves
 from fbss.reasoning.results import Differential, Triage
 
@@ -47,14 +48,14 @@ class _Test:
     test: TestDef
     findings: tuple[str, ...]  # revealed findings and the expression findings built on them
     read: Callable[[dict[str, Presence]], tuple[Presence, ...]]  # the states of `findings`, in order
-    groups: dict[str, tuple[tuple[str, float, float], ...]]  # cause -> (finding, ln LR+, ln LR-)
+    groups: dict[str, tuple[tuple[str, int, float, float], ...]]  # cause -> (finding, evidence group, for, against)
     reach: dict[str, tuple[float, float]]  # cause -> the most its findings could move its log-odds up, down
     contraindications: tuple[Compiled, ...]
     timing: tuple[Compiled, ...]
     urgent_if: Compiled | None
     applies_if: Compiled | None
     burden: float
-    concepts: tuple[tuple[str, tuple[str, ...], float, float], ...]  # concepts it can move: causes, p, logit
+    concepts: tuple[tuple[str, tuple[str, ...], float], ...]  # concepts it can move: their causes and threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +64,34 @@ class _Compiled:
     expansions: dict[str, tuple[str, ...]]  # finding or concept id -> the expression it stands for (ids it reads)
 
 
+def _not_shown(lr_present: float, lr_absent: float, sensitivity: float) -> float:
+    """ln LR of 'the test was done and did not show the finding', as the differential reads a study that was done:
+    (1 - a s) / (1 - b s) with a = P(finding | cause), b = P(finding | other causes) from the two ratios."""
+    if sensitivity <= 0.0:
+        return 0.0
+    if sensitivity >= 1.0 or lr_present == lr_absent:
+        return math.log(lr_absent)
+    b = (1.0 - lr_absent) / (lr_present - lr_absent)
+    if not 0.0 < b < 1.0:
+        return math.log(lr_absent)
+    a = min(lr_present * b, 1.0)
+    return math.log((1.0 - a * sensitivity) / (1.0 - b * sensitivity))
+
+
 @cache
 def _compiled(kb: KnowledgeBase) -> _Compiled:
     weights = kb.care.tests.weights
+    group_of: dict[str, int] = {}
+    for position, group in enumerate(kb.differential.evidence_groups):
+        for fid in group.findings:
+            group_of[fid] = position
+    sensitivity: dict[str, dict[str, float]] = {}
+    for entry in kb.sensitivities:
+        sensitivity.setdefault(entry.finding, {})[entry.modality] = entry.sensitivity
     links: dict[str, list[tuple[str, float, float]]] = {}
     for cause in kb.causes:
         for link in cause.links:
-            links.setdefault(link.finding, []).append((cause.id, math.log(link.lr_present), math.log(link.lr_absent)))
+            links.setdefault(link.finding, []).append((cause.id, link.lr_present, link.lr_absent))
     readers: dict[str, set[str]] = {}  # finding -> expression findings that read it (directly)
     for fid in finding_order(kb):
         expression = kb.findings[fid].expression
@@ -89,10 +111,18 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
                 continue
             closure.append(fid)
             todo += sorted(readers.get(fid, ()))
-        by_cause: dict[str, list[tuple[str, float, float]]] = {}
+        # a finding the study is known to miss at times says less when not shown (study_sensitivity.yaml); one with
+        # no sensitivity recorded for any study is taken as the catalogue states it: shown when present
+        study = test.study or test.modality
+        by_cause: dict[str, list[tuple[str, int, float, float]]] = {}
         for fid in closure:
-            for cause_id, lnp, lna in links.get(fid, ()):
-                by_cause.setdefault(cause_id, []).append((fid, lnp, lna))
+            known = sensitivity.get(fid)
+            s = 1.0 if known is None or study is None else known.get(study, 0.0)
+            for cause_id, lr_p, lr_a in links.get(fid, ()):
+                lnp, against = math.log(lr_p), _not_shown(lr_p, lr_a, s)
+                by_cause.setdefault(cause_id, []).append(
+                    (fid, group_of.get(fid, -1), max(lnp, against), min(lnp, against))
+                )
         b = test.burden
         tests[test.id] = _Test(
             test=test,
@@ -100,7 +130,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             read=_getter(tuple(closure)),
             groups={c: tuple(v) for c, v in by_cause.items()},
             reach={
-                c: (sum(max(lp, la, 0.0) for _, lp, la in v), sum(min(lp, la, 0.0) for _, lp, la in v))
+                c: (sum(max(up, 0.0) for _, _, up, _ in v), sum(min(down, 0.0) for _, _, _, down in v))
                 for c, v in by_cause.items()
             },
             contraindications=tuple(compile_expression(c.when) for c in test.contraindications),
@@ -108,7 +138,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             urgent_if=compile_expression(test.urgent_if) if test.urgent_if is not None else None,
             applies_if=compile_expression(test.applies_if) if test.applies_if is not None else None,
             burden=1 + weights.invasiveness * b.invasiveness + weights.radiation * b.radiation + weights.cost * b.cost,
-            concepts=tuple((*c, _logit(c[2])) for c in cause_concepts if set(c[1]) & set(by_cause)),
+            concepts=tuple(c for c in cause_concepts if set(c[1]) & set(by_cause)),
         )
     expansions: dict[str, tuple[str, ...]] = {}
     for fid, finding in kb.findings.items():
@@ -212,18 +242,26 @@ def _contraindication_ids(kb: KnowledgeBase) -> frozenset[str]:
 
 
 def _swing(
-    base: float, states: dict[str, Presence], group: tuple[tuple[str, float, float], ...]
+    base: float, states: dict[str, Presence], links: tuple[tuple[str, int, float, float], ...]
 ) -> tuple[float, float] | None:
-    """The probability of a cause if every unknown finding the test reveals went for it, and against it."""
+    """The probability of a cause if every unknown finding the test reveals went for it, and against it.
+
+    As in the differential, an evidence group counts once (its strongest finding for, its strongest against), and a
+    finding the test can miss counts against the cause only as much as 'not shown' says.
+    """
     up = down = 0.0
-    for fid, lnp, lna in group:
+    best: dict[int, float] = {}
+    worst: dict[int, float] = {}
+    for fid, group, for_cause, against in links:
         if states[fid] is U:
-            if lnp > lna:
-                up += lnp
-                down += lna
+            if group < 0:
+                up += for_cause
+                down += against
             else:
-                up += lna
-                down += lnp
+                best[group] = max(best.get(group, 0.0), for_cause)
+                worst[group] = min(worst.get(group, 0.0), against)
+    up += sum(best.values())
+    down += sum(worst.values())
     if up == 0.0 and down == 0.0:
         return None
     return _sigmoid(base + up), _sigmoid(base + down)
@@ -364,9 +402,11 @@ def _urgent(
     fired = [f.flag for f in triage.fired]
     shown = {t.finding for f in triage.fired for t in f.fired_by}
     chosen: dict[str, tuple[list[str], str | None]] = {}
+    likely = urgent_tests(kb)
     recorded: dict[str, tuple[list[str], str]] = {}
     for t in compiled.tests.values():
-        flags = [f for f in fired if f in t.test.urgent_for]
+        calls = (*t.test.urgent_for, *likely.get(t.test.id, ()))
+        flags = [f for f in fired if f in calls]
         if not flags or (t.urgent_if is not None and t.urgent_if(states) is A):
             continue
         found = _recorded(t, shown, care, kb)
@@ -441,12 +481,15 @@ def workup(
     top = differential.causes[: weights.top_causes]
     top_ids = [c.cause for c in top]
     logits = {cause: _logit(p) for cause, p in care.probability.items()}
-    concept_now = {cid: max(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)}
+    # the causes compete for the main explanation: a concept's causes are likely together by the sum of their shares
+    concept_now = {cid: sum(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)}
     cause_titles = {c.cause: c.title for c in differential.causes}
     concept_titles = titles(kb)
 
     if triage.fired:  # elective work-up waits until the red flag is dealt with
-        return Workup(urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=(), recorded=tuple(recorded))
+        return Workup(
+            urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=(), questions=(), recorded=tuple(recorded)
+        )
     candidates: list[tuple[_Test, str | None]] = []
     deferred: list[SetAside] = []
     not_suggested: list[SetAside] = []
@@ -497,7 +540,7 @@ def workup(
 
         def swing(
             cause: str,
-            groups: dict[str, tuple[tuple[str, float, float], ...]] = groups,
+            groups: dict[str, tuple[tuple[str, int, float, float], ...]] = groups,
             swings: dict[str, tuple[float, float] | None] = swings,
         ) -> tuple[float, float] | None:
             if cause not in swings:
@@ -512,23 +555,39 @@ def workup(
                 if point.id not in settles:
                     settles[point.id] = point
                     weight += 1.0
+        leading = _leader_change(differential, care, groups, swing)
+        if leading is not None and LEADING_CAUSE.id not in settles:
+            settles[LEADING_CAUSE.id] = LEADING_CAUSE
+            weight += leading
         reach = t.reach
-        for concept_id, causes, threshold, cut in t.concepts:
+        for concept_id, causes, threshold in t.concepts:
             now = concept_now[concept_id]
-            # skip without computing when no result could carry any of its causes across the threshold
-            if now < threshold and all(logits.get(c, -99.0) + reach[c][0] < cut for c in causes if c in reach):
+            probability = care.probability
+            # skip without computing when no result could carry the concept across the threshold
+            if now < threshold and all(
+                now - probability.get(c, 0.0) + _sigmoid(logits.get(c, -99.0) + reach[c][0]) < threshold
+                for c in causes
+                if c in reach
+            ):
                 continue
-            if now >= threshold and any(logits.get(c, -99.0) + reach[c][1] >= cut for c in causes if c in reach):
+            if (
+                now >= threshold
+                and now
+                - sum(
+                    probability.get(c, 0.0) - _sigmoid(logits.get(c, -99.0) + reach[c][1]) for c in causes if c in reach
+                )
+                >= threshold
+            ):
                 continue
-            moved = [m for c in causes if c in groups and (m := swing(c)) is not None]
+            moved = {c: m for c in causes if c in groups and (m := swing(c)) is not None}
             if not moved:
                 continue
             if now >= threshold:
-                others = [care.probability.get(c, 0.0) for c in causes if swings.get(c) is None]
-                flips = all(lo < threshold for _, lo in moved) and all(o < threshold for o in others)
+                after = sum(moved[c][1] if c in moved else probability.get(c, 0.0) for c in causes)
+                flips = after < threshold
                 chance = 1.0 - now
             else:
-                flips = any(hi >= threshold for hi, _ in moved)
+                flips = any(now - probability.get(c, 0.0) + hi >= threshold for c, (hi, _) in moved.items())
                 chance = now
             if flips and concept_id not in settles:
                 settles[concept_id] = Item(concept_id, concept_titles[concept_id])
@@ -556,11 +615,15 @@ def workup(
                 expected += p * (hi - p) + (1 - p) * (p - lo)
                 shifts.append(CauseShift(cause, cause_titles[cause], p, hi, lo))
         shifts.sort(key=lambda s: (-(s.if_for - s.if_against), s.cause))
-        value = expected + weights.decision_weight * weight
+        # a question costs only time and is asked for what it settles as well; an investigation is ordered for what
+        # it would show about the leading causes
+        per_point = weights.decision_weight if test.kind.is_question else weights.investigation_decision_weight
+        value = expected + per_point * weight
         parts = []
         if shifts:
             s = shifts[0]
-            parts.append(f"{s.title}: {s.now:.0%} now, {s.if_against:.0%}-{s.if_for:.0%} after the result")
+            shown = differential.percent
+            parts.append(f"{s.title}: {shown(s.now)} now, {shown(s.if_against)}-{shown(s.if_for)} after the result")
         parts.append("could settle: " + "; ".join(p.title for p in list(settles.values())[:3]))
         suggestion = _suggestion(
             t,
@@ -576,17 +639,57 @@ def workup(
         )
         scored.append((-suggestion.score, t.burden, test.id, suggestion))
     scored.sort(key=lambda x: x[:3])
-    ranked = tuple(_renumber(s, i + 1) for i, (_, _, _, s) in enumerate(scored))
+    # questions (history, examination, questionnaires) cost only time: listed apart so that the investigations to
+    # order are not pushed down by them
+    asked = [s for _, _, _, s in scored if s.kind.is_question]
+    ordered = [s for _, _, _, s in scored if not s.kind.is_question]
     return Workup(
         urgent=tuple(urgent),
-        ranked=ranked,
+        ranked=tuple(_renumber(s, i + 1) for i, s in enumerate(ordered)),
         deferred=tuple(deferred),
         not_suggested=tuple(not_suggested),
+        questions=tuple(_renumber(s, i + 1) for i, s in enumerate(asked)),
         recorded=tuple(recorded),
     )
 
 
+LEADING_CAUSE = Item("leading_cause", "Which cause is the main one (the result could change the leading cause)")
+
+
+def _leader_change(
+    differential: Differential,
+    care: CareStates,
+    groups: dict[str, tuple[tuple[str, int, float, float], ...]],
+    swing: Callable[[str], tuple[float, float] | None],
+) -> float | None:
+    """The chance that the result changes which cause leads, when some result could; None when none could.
+
+    A cause that rises takes its share from the others in proportion, so the leader's share falls with it.
+    """
+    causes = differential.causes
+    if len(causes) < 2:
+        return None
+    leader, runner_up = causes[0], causes[1]
+    for cause in causes[:TOP_FOR_LEADER]:
+        if cause.cause not in groups or (moved := swing(cause.cause)) is None:
+            continue
+        high, low = moved
+        if cause is leader:
+            others = (1.0 - low) / max(1.0 - leader.probability, 1e-9)
+            if low < runner_up.probability * others:
+                return 1.0 - leader.probability
+        else:
+            rest = (1.0 - high) / max(1.0 - cause.probability, 1e-9)
+            if high > leader.probability * rest:
+                return cause.probability
+    return None
+
+
+TOP_FOR_LEADER = 6
+
+
 def _renumber(s: TestSuggestion, rank: int) -> TestSuggestion:
+    """The suggestion at its place in its own list."""
     return TestSuggestion(
         s.test,
         s.title,
