@@ -201,7 +201,7 @@ def test_mri_in_the_first_month_is_deferred_without_a_red_flag(kb: KnowledgeBase
     deferred = {d.test: d for d in a.workup.deferred}
     assert "mri_gadolinium" in deferred
     assert deferred["mri_gadolinium"].earliest_months == 1
-    assert "postop_mri_ucsd" in deferred["mri_gadolinium"].sources
+    assert "first month" in deferred["mri_gadolinium"].reason
 
 
 def test_gadolinium_is_avoided_in_severe_renal_failure(kb: KnowledgeBase) -> None:

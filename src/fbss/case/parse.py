@@ -14,11 +14,12 @@ from fbss.errors import CaseError
 MAX_CASE_BYTES = 2_000_000
 
 
-def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
-    """One line naming each bad field, what was expected and what was given."""
+def describe_validation_error(exc: ValidationError, limit: int = 3, whole: str = "(case)") -> str:
+    """One line naming each bad field, what was expected and what was given; `whole` names an error of the
+    entry as a whole (empty: the message stands alone)."""
     parts = []
     for error in exc.errors()[:limit]:
-        location = ".".join(str(p) for p in error["loc"]) or "(case)"
+        location = ".".join(str(p) for p in error["loc"]) or whole
         message = error["msg"].removeprefix("Value error, ")
         given = error.get("input")
         if error["type"] in {"missing", "extra_forbidden"}:
@@ -29,7 +30,7 @@ def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
             shown = ""
         if error["type"] == "extra_forbidden":
             message = "is not a known field"
-        parts.append(f"{location}: {message}{shown}")
+        parts.append(f"{location}: {message}{shown}" if location else f"{message}{shown}")
     more = len(exc.errors()) - limit
     suffix = f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else ""
     return "; ".join(parts) + suffix

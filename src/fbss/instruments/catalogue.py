@@ -72,6 +72,8 @@ def _load(path: Path, sources_path: Path) -> InstrumentCatalogue:
         raise KnowledgeError(f"{name}: unknown top-level keys {unknown_keys}; expected sources, schedule, instruments")
 
     bibliography = _read_sources(sources_path)
+    for extra in sorted(sources_path.parent.glob("*_sources.yaml")):  # the safety and care bibliographies
+        bibliography.update(_read_sources(extra))
     own = _read_sources_list(raw.get("sources") or [], path.name)
     sources = dict(bibliography)
     for source_id, source in own.items():
@@ -133,7 +135,8 @@ def _validate(model: type[M], raw: Any, file_name: str, entry: str) -> M:
         line = line_at(raw, error["loc"])
         where = f" at {location}" if location else ""
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise KnowledgeError(f"{file_name}: {entry} (line {line}){where}: {error['msg']}{more}") from None
+        message = error["msg"].removeprefix("Value error, ")
+        raise KnowledgeError(f"{file_name}: {entry} (line {line}){where}: {message}{more}") from None
 
 
 

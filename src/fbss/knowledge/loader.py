@@ -65,7 +65,7 @@ def _parse(model: type[M], path: Path, raw: Any, with_line: bool = True) -> M:
         line = line_at(raw, exc.errors()[0]["loc"])
         where = f"{path.name} line {line}" if line else path.name
         entry = f", entry '{data['id']}'" if isinstance(data.get("id"), str) else ""
-        raise KnowledgeError(f"{where}{entry}: {describe_validation_error(exc)}") from None
+        raise KnowledgeError(f"{where}{entry}: {describe_validation_error(exc, whole='')}") from None
 
 
 def _unique(items: Iterable[tuple[str, Path, Any]]) -> None:
