@@ -135,8 +135,7 @@ def _validate(model: type[M], raw: Any, file_name: str, entry: str) -> M:
         line = line_at(raw, error["loc"])
         where = f" at {location}" if location else ""
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        message = error["msg"].removeprefix("Value error, ")
-        raise KnowledgeError(f"{file_name}: {entry} (line {line}){where}: {message}{more}") from None
+        raise KnowledgeError(f"{file_name}: {entry} (line {line}){where}: {error['msg']}{more}") from None
 
 
 

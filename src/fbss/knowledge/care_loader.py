@@ -17,6 +17,7 @@ from fbss.knowledge.care_models import (
     AppropriatenessDoc,
     BurdenWeights,
     CategoryDef,
+    CausePath,
     ConceptDef,
     ConceptKind,
     Contraindication,
@@ -235,10 +236,23 @@ def load_care(
     doc = documents[path]
     if not isinstance(doc, dict) or not isinstance(doc.get("grid_options"), int):
         raise KnowledgeError(f"{path.name}: needs 'grid_options', a whole number")
+    paths = _many(CausePath, path, doc, "cause_paths", with_line=False)
+    seen_causes: set[str] = set()
+    for cause_path, raw in paths:
+        where = _where(path, raw, cause_path.cause)
+        if cause_path.cause not in cause_ids:
+            raise KnowledgeError(f"{where}: cause_paths names unknown cause '{cause_path.cause}'")
+        if cause_path.cause in seen_causes:
+            raise KnowledgeError(f"{where}: cause '{cause_path.cause}' already has a path")
+        seen_causes.add(cause_path.cause)
+        bad = [o for o in cause_path.options if o not in treatment_ids]
+        if bad:
+            raise KnowledgeError(f"{where}: options names unknown treatment(s) {bad}")
     plan = PlanDoc(
         follow_up=tuple(f for f, _ in _many(FollowUp, path, doc, "follow_up")),
         outcomes=tuple(o for o, _ in _many(Outcome, path, doc, "outcomes")),
         grid_options=doc["grid_options"],
+        cause_paths=tuple(c for c, _ in paths),
     )
     checker.check(plan, path.name)
 

@@ -294,6 +294,10 @@ class TreatmentDef(_Entry):
     disadvantages: tuple[str, ...] = Field(min_length=1)
     evidence: tuple[Statement, ...] = Field(min_length=1)
     recovery: Statement
+    success: Statement = Field(
+        description="What counts as success for this treatment, cited: the SCS responder definition, the minimal "
+        "important change or surgical success"
+    )
     rating: OptionRating
     next_step: str | None = Field(default=None, description="The decision point after this treatment")
     includes: tuple[Id, ...] = Field(
@@ -380,7 +384,22 @@ class Outcome(Cited):
     change: str = Field(description="What counts as a meaningful change")
 
 
+class CausePath(Cited):
+    """What to do when a cause is likely: who sees the patient, what they do first, what decides the next step.
+
+    `options` are the treatments that complete the path: when one of them is already rated appropriate, the plan
+    lists that treatment and does not repeat the referral.
+    """
+
+    cause: Id
+    title: str = Field(min_length=5, description="The step, e.g. 'Refer to an orthopaedic hip specialist'")
+    action: str = Field(min_length=10)
+    decision_point: str | None = None
+    options: tuple[Id, ...] = ()
+
+
 class PlanDoc(_Entry):
     follow_up: tuple[FollowUp, ...] = Field(min_length=1)
     outcomes: tuple[Outcome, ...] = Field(min_length=1)
     grid_options: int = Field(ge=1, le=20)
+    cause_paths: tuple[CausePath, ...] = ()

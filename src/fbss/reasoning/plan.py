@@ -8,7 +8,7 @@ from functools import cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.care_models import AdviceLevel, PanelCategory, TreatmentDef
+from fbss.knowledge.care_models import AdviceLevel, CausePath, PanelCategory, TreatmentDef
 from fbss.knowledge.models import Category, Urgency
 from fbss.reasoning.care_results import (
     DefinitiveCare,
@@ -52,7 +52,9 @@ def _treatments(kb: KnowledgeBase) -> dict[str, TreatmentDef]:
 
 @cache
 def _option_sources(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
-    return {t.id: tuple(dict.fromkeys(s for e in t.evidence for s in e.sources)) for t in kb.care.treatments}
+    return {
+        t.id: tuple(dict.fromkeys(s for e in (*t.evidence, t.success) for s in e.sources)) for t in kb.care.treatments
+    }
 
 
 def _treatment_step(
@@ -67,7 +69,9 @@ def _treatment_step(
     cautions = "; ".join(b.because for b in rating.because if b.effect == "caution")
     if cautions:
         detail += f". Caution: {cautions}"
-    return option.title, detail, option.next_step, _option_sources(kb)[option.id]
+    success = f"Success: {option.success.text}"
+    decision = f"{option.next_step.rstrip('.')}. {success}" if option.next_step else success
+    return option.title, detail, decision, _option_sources(kb)[option.id]
 
 
 def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
@@ -85,6 +89,28 @@ def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
         "If the trial gives 50 % relief or more, implant; if not, remove the trial leads and revisit the plan"
     )
     return "Refer for SCS assessment by the multidisciplinary team, then a trial", detail, decision
+
+
+@cache
+def _cause_paths(kb: KnowledgeBase) -> dict[str, CausePath]:
+    return {p.cause: p for p in kb.care.plan.cause_paths}
+
+
+def _cause_path_rows(differential: Differential, appropriate: set[str], kb: KnowledgeBase) -> list[Row]:
+    """A referral or treatment step for each likely cause, unless a treatment that completes its path is already
+    rated appropriate (the plan lists that treatment). Causes outside the spine are treated before spinal options."""
+    likely = kb.care.appropriateness.scale.likely
+    paths = _cause_paths(kb)
+    rows: list[Row] = []
+    for cause in differential.causes:
+        path = paths.get(cause.cause)
+        if cause.probability < likely or path is None or appropriate & set(path.options):
+            continue
+        where = "treat it before spinal options" if cause.category is Category.extraspinal else "its next step"
+        detail = f"{cause.title} likely at {cause.probability:.0%}; {where}: {path.action}"
+        sources = path.sources or cause.prior_sources
+        rows.append(("refer", path.title, detail, path.decision_point, None, sources, cause.cause))
+    return rows
 
 
 def definitive_options(flag: RedFlagResult, ratings: dict[str, Rating]) -> list[Rating]:
@@ -222,21 +248,8 @@ def plan(
                 f"from {aside.earliest_months:g} months after surgery" if aside.earliest_months else "later"
             )
             rows.append(("test", f"{aside.title} ({when})", aside.reason, None, None, aside.sources, aside.test))
-        likely = kb.care.appropriateness.scale.likely
-        for cause in differential.causes:
-            if cause.category is Category.extraspinal and cause.probability >= likely:
-                rows.append(
-                    (
-                        "refer",
-                        f"Treat or refer: {cause.title}",
-                        f"Likely at {cause.probability:.0%}; treat it before spinal options",
-                        None,
-                        None,
-                        cause.prior_sources,
-                        cause.cause,
-                    )
-                )
         appropriate = [r for r in ratings.options if r.label is Label.appropriate]
+        rows += _cause_path_rows(differential, {r.id for r in appropriate}, kb)
         appropriate.sort(key=lambda r: (r.elective, _STEP[r.category], -r.score, r.id))
         scs_row = _scs_step(scs)
         scs_done = False
