@@ -49,7 +49,7 @@ def test_minimal_case_is_valid_and_everything_else_unknown() -> None:
         ("psychosocial.phq9_item9", 4, "psychosocial.phq9_item9: Input should be less than or equal to 3"),
         ("course.pain_free_interval_months", "six", "course.pain_free_interval_months"),
         ("pain.colour", "red", "pain.colour: is not a known field"),
-        ("schema_version", "9", "schema_version: this version reads case schema '1'"),
+        ("schema_version", "9", "schema_version: this version reads case schema '2' (and migrates older ones)"),
         ("id", "has space", "id: String should match pattern"),
     ],
 )

@@ -55,3 +55,26 @@ def test_the_population_varies_the_examples() -> None:
 def test_refuses_to_mix_with_an_existing_export(clean_export: Path) -> None:
     with pytest.raises(FbssError, match="already holds NDJSON"):
         write_population(5, clean_export)
+
+
+def test_synthetic_patients_use_the_presentation_vocabulary_plausibly() -> None:
+    cases = [case for case, _clinic in synth_cases(400, seed=SEED)]
+    assert sum(c.work.status.value != "unknown" for c in cases) > 150
+    assert sum(c.function.odi_percent is not None for c in cases) > 120
+    assert sum(c.pain.back_intensity.value != "unknown" for c in cases) > 40  # words instead of a number
+    for case in cases:
+        if case.work.status.value == "retired":
+            assert case.patient.age is not None and case.patient.age >= 55
+        if case.pain.neurogenic_claudication.value == "present" and case.function.walking_distance_m is not None:
+            assert case.function.walking_distance_m <= 500
+        if case.pain.neurogenic_claudication.value == "present":
+            assert case.pain.worse_standing.value == "present"
+    flatbacks = [c for c in cases if any(d.finding.value == "sagittal_imbalance" for d in c.diagnostics)]
+    others = [c for c in cases if c.alignment.pelvic_incidence_deg is not None and c not in flatbacks]
+    mismatch = [
+        (c.alignment.pelvic_incidence_deg or 0) - (c.alignment.lumbar_lordosis_deg or 0)
+        for c in flatbacks
+        if c.alignment.pelvic_incidence_deg is not None
+    ]
+    assert flatbacks and others and min(mismatch) >= 20
+    assert max((c.alignment.pelvic_incidence_deg or 0) - (c.alignment.lumbar_lordosis_deg or 0) for c in others) < 10

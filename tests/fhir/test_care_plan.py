@@ -106,7 +106,10 @@ def test_a_red_flag_puts_its_actions_and_urgent_tests_first(kb: KnowledgeBase) -
     # flag never caps them), the plan ends its steps with a review
     spared = set(kb.care.appropriateness.red_flag_override.never_capped)
     elective = {
-        t.id for t in kb.care.treatments if t.elective and not spared & set(t.tags)
+        t.id
+        for t in kb.care.treatments
+        if t.elective
+        and not spared & set(t.tags)
         and not any(t.id in f.definitive for f in kb.red_flags if f.id in fired)
     }
     for activity in activities:

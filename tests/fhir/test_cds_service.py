@@ -97,8 +97,9 @@ def test_chronic_pain_alone_without_an_operation_gets_no_card(client: TestClient
     chronic_pain = {
         "resourceType": "Condition",
         "id": "chronic-pain",
-        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                       "code": "active"}]},
+        "clinicalStatus": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+        },
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "82423001", "display": "Chronic pain"}]},
         "subject": {"reference": f"Patient/{request['context']['patientId']}"},
     }

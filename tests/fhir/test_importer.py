@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import pytest
 
@@ -168,3 +169,50 @@ def test_resources_seen_once_are_validated_without_being_remembered() -> None:
     valid = {**observation, "status": "final"}
     assert validate_resource(valid, remember=False) is valid
     assert not _VALID.seen(hashlib.blake2b(json.dumps(valid, separators=(",", ":")).encode(), digest_size=16).digest())
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "expected"),
+    [
+        ("http://snomed.info/sct", "254637007", Presence.present),  # non-small cell lung cancer
+        ("http://snomed.info/sct", "254837009", Presence.present),  # malignant neoplasm of breast
+        ("http://snomed.info/sct", "93761005", Presence.present),  # primary malignant neoplasm of colon
+        ("http://snomed.info/sct", "126906006", Presence.present),  # neoplasm of prostate, as Synthea codes the cancer
+        ("http://hl7.org/fhir/sid/icd-10-cm", "C50.911", Presence.present),  # breast cancer, ICD-10-CM chapter 2
+        ("http://hl7.org/fhir/sid/icd-10-cm", "Z85.3", Presence.present),  # personal history of breast cancer
+        ("http://hl7.org/fhir/sid/icd-10-cm", "D36.9", Presence.unknown),  # a benign neoplasm is not a cancer history
+    ],
+)
+def test_a_record_that_names_a_specific_cancer_sets_the_cancer_history(
+    system: str, code: str, expected: Presence
+) -> None:
+    """A history of cancer alone is a red flag, so a resolved cancer coded by its site must set it too."""
+    data = bundle("recurrent_herniation_after_microdiscectomy")
+    data["entry"].append(
+        {
+            "resource": {
+                "resourceType": "Condition",
+                "id": "cancer",
+                "clinicalStatus": {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "resolved"}
+                    ]
+                },
+                "verificationStatus": {
+                    "coding": [
+                        {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}
+                    ]
+                },
+                "code": {"coding": [{"system": system, "code": code}]},
+                "subject": {"reference": "Patient/" + _patient_id(data)},
+            }
+        }
+    )
+    result = import_bundle(data, assessment_date=ASSESSED_ON)
+    assert result.case.red_flags.cancer_history is expected
+    if expected is Presence.unknown:
+        assert any(u.coding and code in u.coding for u in result.report.unmapped)  # listed back, not dropped
+
+
+def _patient_id(data: dict[str, Any]) -> str:
+    return next(e["resource"]["id"] for e in data["entry"] if e["resource"]["resourceType"] == "Patient")

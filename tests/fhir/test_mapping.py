@@ -50,9 +50,7 @@ def test_a_target_that_is_not_a_case_field_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_unknown_code_system_is_refused(tmp_path: Path) -> None:
-    text = MAPPING_FILE.read_text(encoding="utf-8").replace(
-        '{system: atc, code: "N02A"', '{system: ndc, code: "N02A"'
-    )
+    text = MAPPING_FILE.read_text(encoding="utf-8").replace('{system: atc, code: "N02A"', '{system: ndc, code: "N02A"')
     bad = tmp_path / "mapping.yaml"
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(KnowledgeError, match="unknown code system 'ndc'"):

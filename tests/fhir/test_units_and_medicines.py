@@ -51,8 +51,14 @@ def test_an_unlisted_product_is_read_by_its_single_ingredient_name_only() -> Non
 def test_the_table_is_validated_on_load(tmp_path: Path) -> None:
     text = TABLE_FILE.read_text(encoding="utf-8")
     bad = tmp_path / "rxnorm_atc.yaml"
-    bad.write_text(text.replace("atc: B01AA03, status: corroborated, sources: [rxnorm, who_atc_index]",
-                                "atc: B01AA03, status: corroborated, sources: [a_blog]", 1), encoding="utf-8")
+    bad.write_text(
+        text.replace(
+            "atc: B01AA03, status: corroborated, sources: [rxnorm, who_atc_index]",
+            "atc: B01AA03, status: corroborated, sources: [a_blog]",
+            1,
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(KnowledgeError, match="unknown source"):
         load_table(bad)
     bad.write_text(text.replace("atc: B01AA03", "atc: warfarin", 1), encoding="utf-8")

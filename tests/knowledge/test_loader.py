@@ -175,7 +175,7 @@ def test_editing_a_number_changes_the_fingerprint(kb_dir: Path, kb: KnowledgeBas
             "red_flags.yaml",
             "urgency: within_days",
             "urgency: next_week",
-            r"entry 'possible_malignancy'.*urgency",
+            r"line \d+, entry '\w+': urgency: Input should be",
         ),
         (
             "sources.yaml",

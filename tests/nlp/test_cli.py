@@ -14,9 +14,7 @@ runner = CliRunner()
 
 def test_extract_json(tmp_path: Path) -> None:
     report = tmp_path / "mri.txt"
-    report.write_text(
-        "MRI LUMBAR SPINE\nFINDINGS: Rod fracture at L4-5. No screw loosening.\n", encoding="utf-8"
-    )
+    report.write_text("MRI LUMBAR SPINE\nFINDINGS: Rod fracture at L4-5. No screw loosening.\n", encoding="utf-8")
     result = runner.invoke(nlp_app, ["extract", str(report), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)

@@ -28,9 +28,7 @@ def test_recurrent_herniation_with_level_side_modality_and_span() -> None:
 
 
 def test_negated_finding_is_returned_flagged_but_not_present() -> None:
-    extraction = extract(
-        "FINDINGS: No recurrent disc herniation. No evidence of pseudarthrosis or screw loosening."
-    )
+    extraction = extract("FINDINGS: No recurrent disc herniation. No evidence of pseudarthrosis or screw loosening.")
     assert {f.code for f in extraction.findings} >= {
         F.recurrent_disc_herniation,
         F.pseudarthrosis,
@@ -41,21 +39,15 @@ def test_negated_finding_is_returned_flagged_but_not_present() -> None:
 
 
 def test_hedged_finding_is_uncertain() -> None:
-    finding = _one(
-        extract("IMPRESSION: Early discitis at L4-5 cannot be excluded."), F.discitis_osteomyelitis
-    )
+    finding = _one(extract("IMPRESSION: Early discitis at L4-5 cannot be excluded."), F.discitis_osteomyelitis)
     assert finding.uncertain and not finding.negated and not finding.affirmed
 
 
 def test_indication_is_not_a_finding() -> None:
-    extraction = extract(
-        "CLINICAL HISTORY: Rule out epidural abscess.\nFINDINGS: Postoperative changes only."
-    )
+    extraction = extract("CLINICAL HISTORY: Rule out epidural abscess.\nFINDINGS: Postoperative changes only.")
     abscess = _one(extraction, F.epidural_abscess)
     assert abscess.historical and abscess.section == "history"
-    assert _present_codes("INDICATION: pseudarthrosis?\nFINDINGS: Solid fusion.") == {
-        F.postoperative_changes_only
-    }
+    assert _present_codes("INDICATION: pseudarthrosis?\nFINDINGS: Solid fusion.") == {F.postoperative_changes_only}
 
 
 def test_negation_on_the_other_side_does_not_negate_this_side() -> None:
@@ -74,15 +66,11 @@ def test_negation_at_another_level_stays_there() -> None:
 
 def test_but_and_semicolon_end_the_negation() -> None:
     assert F.epidural_fibrosis in _present_codes("No recurrent herniation, but there is epidural fibrosis.")
-    assert F.foraminal_stenosis in _present_codes(
-        "No central stenosis; severe right foraminal stenosis at L4-5."
-    )
+    assert F.foraminal_stenosis in _present_codes("No central stenosis; severe right foraminal stenosis at L4-5.")
 
 
 def test_no_change_in_is_not_a_negation() -> None:
-    assert F.foraminal_stenosis in _present_codes(
-        "No interval change in the moderate left foraminal stenosis."
-    )
+    assert F.foraminal_stenosis in _present_codes("No interval change in the moderate left foraminal stenosis.")
 
 
 def test_hard_wrapped_lines_keep_the_negation() -> None:
@@ -91,9 +79,7 @@ def test_hard_wrapped_lines_keep_the_negation() -> None:
 
 
 def test_level_heading_applies_to_its_lines() -> None:
-    extraction = extract(
-        "FINDINGS:\nL4-5: Mild facet arthropathy. Moderate central stenosis.\nL5-S1: Normal."
-    )
+    extraction = extract("FINDINGS:\nL4-5: Mild facet arthropathy. Moderate central stenosis.\nL5-S1: Normal.")
     assert _one(extraction, F.central_stenosis).levels == ("L4-L5",)
 
 
@@ -110,9 +96,7 @@ def test_coordinated_findings_share_the_level() -> None:
 def test_postoperative_changes_only_withdrawn_when_complication_present() -> None:
     text = "Findings: Postoperative changes at L4-5. Large recurrent disc herniation at L4-5."
     assert F.postoperative_changes_only not in _present_codes(text)
-    assert F.postoperative_changes_only in _present_codes(
-        "Findings: Postoperative changes at L4-5. No complication."
-    )
+    assert F.postoperative_changes_only in _present_codes("Findings: Postoperative changes at L4-5. No complication.")
 
 
 def test_adjacent_segment_stenosis_is_derived_from_position() -> None:
@@ -126,9 +110,7 @@ def test_us_and_uk_spellings() -> None:
 
 
 def test_flexion_extension_modality_and_instability() -> None:
-    extraction = extract(
-        "FLEXION-EXTENSION RADIOGRAPHS\nAnterolisthesis of L4 on L5 increases to 8 mm on flexion."
-    )
+    extraction = extract("FLEXION-EXTENSION RADIOGRAPHS\nAnterolisthesis of L4 on L5 increases to 8 mm on flexion.")
     assert extraction.modality is Modality.flexion_extension_xray and extraction.contrast is None
     assert _one(extraction, F.dynamic_instability).levels == ("L4-L5",)
 

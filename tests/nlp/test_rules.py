@@ -44,6 +44,22 @@ REQUIRED = {
     "metastasis_or_tumour",
     "cauda_equina_compression",
     "postoperative_changes_only",
+    # the presentation vocabulary that reports state
+    "vertebral_erosion",
+    "epidural_soft_tissue",
+    "dural_enhancement",
+    "intradural_lesion",
+    "original_lesion_persists",
+    "coronal_imbalance",
+    "low_bone_density",
+    "prosthesis_subsidence_or_migration",
+    "heterotopic_ossification",
+    "retroperitoneal_mass",
+    "vascular_injury",
+    "visceral_injury",
+    "ssep_abnormal",
+    "mep_abnormal",
+    "discography_concordant_pain",
 }
 
 
@@ -63,9 +79,7 @@ def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
 
 def test_unknown_code_names_file_and_line(tmp_path: Path) -> None:
     path = _broken_copy(tmp_path, "- code: arachnoiditis", "- code: arachnitis")
-    with pytest.raises(
-        KnowledgeError, match=r"nlp_targets.yaml, line \d+: 'arachnitis' is not a DiagnosticFinding"
-    ):
+    with pytest.raises(KnowledgeError, match=r"nlp_targets.yaml, line \d+: 'arachnitis' is not a DiagnosticFinding"):
         load_rules(path, CONTEXT_FILE)
 
 

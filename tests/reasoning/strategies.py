@@ -42,11 +42,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
 def _number(info: Any, kind: type) -> st.SearchStrategy[Any]:
     low = next((m.ge for m in info.metadata if isinstance(m, Ge)), 0)
     high = next((m.le for m in info.metadata if isinstance(m, Le)), 100)
-    values = (
-        st.integers(int(low), int(high))
-        if kind is int
-        else st.floats(float(low), float(high), allow_nan=False)
-    )
+    values = st.integers(int(low), int(high)) if kind is int else st.floats(float(low), float(high), allow_nan=False)
     return st.none() | values
 
 
@@ -95,13 +91,9 @@ def cases(draw: st.DrawFn) -> Case:
         "index_surgery": {
             "type": draw(st.sampled_from([t.value for t in SurgeryType])),
             "date": surgery_date.isoformat(),
-            "levels": draw(
-                st.sampled_from([[], ["L4-L5"], ["L5-S1"], ["L4-S1"], ["L2-L5"], ["C5-C6"], ["T10-T11"]])
-            ),
+            "levels": draw(st.sampled_from([[], ["L4-L5"], ["L5-S1"], ["L4-S1"], ["L2-L5"], ["C5-C6"], ["T10-T11"]])),
             "instrumented": draw(st.sampled_from(["present", "absent", "unknown"])),
-            "approach": draw(
-                st.sampled_from(["posterior", "tlif", "plif", "alif", "lateral", "anterior", "unknown"])
-            ),
+            "approach": draw(st.sampled_from(["posterior", "tlif", "plif", "alif", "lateral", "anterior", "unknown"])),
         },
         "total_spine_operations": draw(st.none() | st.integers(1, 6)),
         "red_flag_screen": draw(

@@ -55,9 +55,7 @@ def test_a_red_flag_never_lowers_the_rating_of_its_own_definitive_action(case: C
 
 
 # the red-flag screen's questions read straight from a presence field, so a test can answer them
-SCREEN_FIELDS = sorted(
-    q for q in KB.screen if KB.findings[q].threshold is None and KB.findings[q].one_of is None
-)
+SCREEN_FIELDS = sorted(q for q in KB.screen if KB.findings[q].threshold is None and KB.findings[q].one_of is None)
 
 
 def _answer_no(case: Case, path: str) -> Case:
@@ -115,8 +113,11 @@ def test_no_test_with_a_recorded_result_is_ordered_again(case: Case) -> None:
             days = care.study_days.get(test.modality, within + 1)
             assert days is not None and days > within, f"{test.id}: a study of this visit is in the case"
         elif test.modality is not None:  # imaging elsewhere: ordered unless a study of its kind showed its finding
-            seen = [f for f in test.reveals if care.states[f] is P and test.modality in care.seen_on.get(
-                str(KB.findings[f].diagnostic), ())]
+            seen = [
+                f
+                for f in test.reveals
+                if care.states[f] is P and test.modality in care.seen_on.get(str(KB.findings[f].diagnostic), ())
+            ]
             assert not seen, f"{test.id}: its study showed {seen}"
         elif test.reveals:
             assert any(care.states[f] is U for f in test.reveals), f"{test.id}: every result it gives is recorded"

@@ -58,8 +58,13 @@ def test_answers_implied_by_others_are_not_asked(kb: KnowledgeBase) -> None:
     implied = bare(exam={"wound": "healed", "motor_deficit": "absent"}, psychosocial={"phq9_item9": 0})
     asked = open_questions(kb, implied)
     # a healed wound is not leaking; no deficit cannot be new or getting worse; no thoughts of death, no plan
-    assert not {"wound_leak", "deficit_new_early_or_progressive", "new_or_progressive_deficit",
-                "suicidal_plan_or_intent", "phq9_item9_positive"} & set(asked)
+    assert not {
+        "wound_leak",
+        "deficit_new_early_or_progressive",
+        "new_or_progressive_deficit",
+        "suicidal_plan_or_intent",
+        "phq9_item9_positive",
+    } & set(asked)
 
 
 def test_a_question_asked_by_a_wider_one_is_folded_into_it_and_follow_ups_wait_for_a_yes(kb: KnowledgeBase) -> None:

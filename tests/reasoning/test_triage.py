@@ -8,6 +8,7 @@ from fbss.case.model import UrgentSigns
 from fbss.case.parse import parse_case
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import assess
+from tests.conftest import make_case
 
 ALL_CLEAR_FLAGS = {
     "bladder_bowel_change": "absent",
@@ -140,3 +141,18 @@ def test_fired_flags_come_most_urgent_first(kb: KnowledgeBase) -> None:
     order = [f.urgency.value for f in result.fired]
     assert order == sorted(order, key=["emergency", "same_day", "within_days"].index)
     assert result.fired[0].fired_by and result.fired[0].sources
+
+
+def test_a_flag_another_fired_flag_covers_is_listed_right_after_it(kb: KnowledgeBase) -> None:
+    """A draining wound with fever at three weeks: the infection flag leads, the leaking wound is listed within it."""
+    a = assess(
+        make_case(
+            assessment_date="2026-03-20",
+            index_surgery={"type": "microdiscectomy", "date": "2026-03-01", "levels": ["L5-S1"], "side": "left"},
+            red_flags={"fever": "present"},
+            exam={"wound": "draining", "temperature_c": 38.9},
+        ),
+        kb,
+    )
+    order = [(f.flag, f.within) for f in a.triage.fired]
+    assert order[:2] == [("wound_infection_or_discitis", None), ("leaking_wound", "wound_infection_or_discitis")]

@@ -40,18 +40,14 @@ def test_no_clear_anatomic_abnormality_makes_conservative_care_appropriate(kb: K
 
 def test_new_pain_different_from_the_original_makes_conservative_care_appropriate(kb: KnowledgeBase) -> None:
     """New, different back pain; no complication suspected."""
-    a = assess(
-        make_case(course={"pain_compared_with_before": "different"}, pain={"back_share_percent": 70}), kb
-    )
+    a = assess(make_case(course={"pain_compared_with_before": "different"}, pain={"back_share_percent": 70}), kb)
     conservative = category(a, "conservative")
     assert conservative.label is Label.appropriate
     assert any(b.rule == "cons_new_different_pain" for b in conservative.because)
 
 
 def test_new_different_pain_does_not_apply_while_a_complication_is_suspected(kb: KnowledgeBase) -> None:
-    case = make_case(
-        course={"pain_compared_with_before": "different"}, red_flags={"urinary_retention": "present"}
-    )
+    case = make_case(course={"pain_compared_with_before": "different"}, red_flags={"urinary_retention": "present"})
     conservative = category(assess(case, kb), "conservative")
     assert conservative.label is Label.inappropriate
     assert not any(b.rule == "cons_new_different_pain" for b in conservative.because)
@@ -137,9 +133,7 @@ def test_instability_makes_reoperation_appropriate(kb: KnowledgeBase) -> None:
         index_surgery={"type": "laminectomy", "date": "2023-01-01", "levels": ["L4-L5"]},
         pain={"back_share_percent": 70, "mechanical": "present"},
         studies=[{"modality": "flexion_extension_xray", "date": "2026-02-01", "reported_in_full": True}],
-        diagnostics=[
-            {"finding": "dynamic_instability", "modality": "flexion_extension_xray", "level": "L4-L5"}
-        ],
+        diagnostics=[{"finding": "dynamic_instability", "modality": "flexion_extension_xray", "level": "L4-L5"}],
     )
     a = assess(case, kb)
     assert category(a, "reoperation").label is Label.appropriate
@@ -154,9 +148,7 @@ def test_reoperation_without_an_anatomic_target_is_inappropriate(kb: KnowledgeBa
     )
     a = assess(case, kb)
     assert category(a, "reoperation").label is Label.inappropriate
-    assert all(
-        r.label is not Label.appropriate for r in a.options.options if r.category.value == "reoperation"
-    )
+    assert all(r.label is not Label.appropriate for r in a.options.options if r.category.value == "reoperation")
 
 
 # ---- red flags pre-empt elective care ----------------------------------------------------------------------
@@ -167,8 +159,15 @@ def test_a_red_flag_caps_elective_options_but_not_the_care_it_calls_for(kb: Know
     decompression it calls for, pain relief and psychological care are rated on their own merits."""
     a = assess(make_case(red_flags={"urinary_retention": "present"}), kb)
     assert all(r.label is Label.inappropriate for r in a.options.categories)
-    exempt = {"emergency_decompression", "analgesics_nociceptive", "neuropathic_medication", "opioid_short_course",
-              "pain_psychology", "depression_care", "psychiatric_referral"}
+    exempt = {
+        "emergency_decompression",
+        "analgesics_nociceptive",
+        "neuropathic_medication",
+        "opioid_short_course",
+        "pain_psychology",
+        "depression_care",
+        "psychiatric_referral",
+    }
     assert all(r.label is Label.inappropriate for r in a.options.options if r.elective and r.id not in exempt)
     assert not any(b.rule == "red_flag_override" for r in a.options.options if r.id in exempt for b in r.because)
     assert [s.kind for s in a.plan.steps[:2]] == ["red_flag", "definitive"]
@@ -195,9 +194,7 @@ def test_a_red_flag_in_the_first_month_skips_the_timing_rule(kb: KnowledgeBase) 
 
 
 def test_mri_in_the_first_month_is_deferred_without_a_red_flag(kb: KnowledgeBase) -> None:
-    a = assess(
-        make_case(assessment_date="2025-01-15", pain={"back_share_percent": 20, "dermatomal": "present"}), kb
-    )
+    a = assess(make_case(assessment_date="2025-01-15", pain={"back_share_percent": 20, "dermatomal": "present"}), kb)
     deferred = {d.test: d for d in a.workup.deferred}
     assert "mri_gadolinium" in deferred
     assert deferred["mri_gadolinium"].earliest_months == 1
@@ -222,9 +219,7 @@ INSTABILITY = {
     "index_surgery": {"type": "laminectomy", "date": "2023-01-01", "levels": ["L4-L5"]},
     "pain": {"back_share_percent": 70, "mechanical": "present"},
     "studies": [{"modality": "flexion_extension_xray", "date": "2026-02-01", "reported_in_full": True}],
-    "diagnostics": [
-        {"finding": "dynamic_instability", "modality": "flexion_extension_xray", "level": "L4-L5"}
-    ],
+    "diagnostics": [{"finding": "dynamic_instability", "modality": "flexion_extension_xray", "level": "L4-L5"}],
 }
 
 
@@ -241,9 +236,7 @@ def test_smoking_diabetes_and_osteoporosis_count_against_fusion(kb: KnowledgeBas
         "mi_fusion",
     )
     assert risky.score == clean.score - 3
-    assert {"mod_smoking_fusion", "mod_diabetes_fusion", "mod_osteoporosis_fusion"} <= {
-        b.rule for b in risky.because
-    }
+    assert {"mod_smoking_fusion", "mod_diabetes_fusion", "mod_osteoporosis_fusion"} <= {b.rule for b in risky.because}
 
 
 def test_each_previous_operation_counts_against_reoperation(kb: KnowledgeBase) -> None:
@@ -255,17 +248,11 @@ def test_each_previous_operation_counts_against_reoperation(kb: KnowledgeBase) -
 
 def test_failed_conservative_care_and_preference_move_the_ratings(kb: KnowledgeBase) -> None:
     base = make_case(**NEUROPATHIC_LEG)
-    tried = make_case(
-        **NEUROPATHIC_LEG, prior_treatments=[{"treatment": "physiotherapy", "relief_percent": 10}]
-    )
+    tried = make_case(**NEUROPATHIC_LEG, prior_treatments=[{"treatment": "physiotherapy", "relief_percent": 10}])
     declined = make_case(**NEUROPATHIC_LEG, planning={"declines_implanted_device": "present"})
+    assert category(assess(tried, kb), "neurostimulation").score >= category(assess(base, kb), "neurostimulation").score
     assert (
-        category(assess(tried, kb), "neurostimulation").score
-        >= category(assess(base, kb), "neurostimulation").score
-    )
-    assert (
-        category(assess(declined, kb), "neurostimulation").score
-        < category(assess(base, kb), "neurostimulation").score
+        category(assess(declined, kb), "neurostimulation").score < category(assess(base, kb), "neurostimulation").score
     )
 
 
@@ -288,9 +275,7 @@ def test_scs_advice_drops_as_psychosocial_factors_accumulate(kb: KnowledgeBase) 
     ranks = []
     for n in range(len(FACTORS) + 1):
         present = {f: ("present" if i < n else "absent") for i, f in enumerate(FACTORS)}
-        case = make_case(
-            **{**NEUROPATHIC_LEG, "psychosocial": {**NEUROPATHIC_LEG["psychosocial"], **present}}
-        )
+        case = make_case(**{**NEUROPATHIC_LEG, "psychosocial": {**NEUROPATHIC_LEG["psychosocial"], **present}})
         a = assess(case, kb)
         assert a.scs.advice is not None
         ranks.append(ADVICE_RANK[a.scs.advice])
@@ -306,9 +291,7 @@ def test_scs_contraindications_stop_the_advice(kb: KnowledgeBase) -> None:
         {"psychosocial": {"able_to_operate_device": "absent"}},
     ):
         case = make_case(**NEUROPATHIC_LEG)
-        case = make_case(
-            **{**NEUROPATHIC_LEG, **{k: {**NEUROPATHIC_LEG.get(k, {}), **v} for k, v in extra.items()}}
-        )
+        case = make_case(**{**NEUROPATHIC_LEG, **{k: {**NEUROPATHIC_LEG.get(k, {}), **v} for k, v in extra.items()}})
         advice = assess(case, kb).scs
         assert advice.advice is None, extra
         assert advice.stopped_by

@@ -26,9 +26,7 @@ def test_example_plan(name: str, kb: KnowledgeBase) -> None:
     a = assess(read_case(path), kb)
     categories = {r.id: r.label for r in a.options.categories}
     for category, label in expected.get("categories", {}).items():
-        assert categories[category] is Label(label), (
-            f"{category}: {categories[category].value}, expected {label}"
-        )
+        assert categories[category] is Label(label), f"{category}: {categories[category].value}, expected {label}"
     if "scs" in expected:
         got = "stopped" if a.scs.advice is None else a.scs.advice.value
         assert got == expected["scs"]

@@ -41,8 +41,17 @@ SUPPORTED = {
     *(
         f"patient/{kind}.{access}"
         for kind in (
-            "Patient", "Condition", "Procedure", "Observation", "MedicationRequest", "MedicationStatement",
-            "AllergyIntolerance", "DiagnosticReport", "DocumentReference", "QuestionnaireResponse", "Binary",
+            "Patient",
+            "Condition",
+            "Procedure",
+            "Observation",
+            "MedicationRequest",
+            "MedicationStatement",
+            "AllergyIntolerance",
+            "DiagnosticReport",
+            "DocumentReference",
+            "QuestionnaireResponse",
+            "Binary",
         )
         for access in ("r", "rs")
     ),

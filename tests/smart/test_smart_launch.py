@@ -81,8 +81,14 @@ def test_the_clinician_confirms_and_the_case_is_assessed(ehr: Ehr, app: App) -> 
     client = signed_in(app)
     page, _ = follow(client, launch_url(ehr, app, patient))
     form = _form_fields(page.text)
-    form.update({"index_surgery.type": "microdiscectomy", "index_surgery.date": "2025-11-03",
-                 "index_surgery.levels": "L4-L5", "go": "save"})
+    form.update(
+        {
+            "index_surgery.type": "microdiscectomy",
+            "index_surgery.date": "2025-11-03",
+            "index_surgery.levels": "L4-L5",
+            "go": "save",
+        }
+    )
     action = _form_action(page.text)
     saved = client.post(action, data=form)
     assert saved.status_code == 303 and saved.headers["location"].endswith("/assessment")
@@ -123,8 +129,13 @@ def test_the_ehr_refuses_a_token_request_without_the_right_verifier(ehr: Ehr, ap
     _client, code = authorised(ehr, app)
     stolen = httpx.post(
         ehr.url + "/auth/token",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": app.url + "/smart/callback",
-              "client_id": "fbss-navigator", "code_verifier": "x" * 50},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": app.url + "/smart/callback",
+            "client_id": "fbss-navigator",
+            "code_verifier": "x" * 50,
+        },
     )
     assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
 

@@ -113,8 +113,12 @@ def test_backup_never_overwrites_and_names_its_format(db: Database, tmp_path: Pa
         ),
         (
             json.dumps(
-                {"format": "fbss-backup", "format_version": 1, "schema_revision": migrate.head_revision(),
-                 "tables": {"patients": [{"id": 1}]}}
+                {
+                    "format": "fbss-backup",
+                    "format_version": 1,
+                    "schema_revision": migrate.head_revision(),
+                    "tables": {"patients": [{"id": 1}]},
+                }
             ),
             "exactly the columns",
         ),
@@ -170,9 +174,7 @@ def test_import_is_all_or_nothing(
     assert target.row_counts() == before
 
 
-def test_an_export_with_an_invalid_case_is_refused(
-    db: Database, example_case: Case, kb: KnowledgeBase
-) -> None:
+def test_an_export_with_an_invalid_case_is_refused(db: Database, example_case: Case, kb: KnowledgeBase) -> None:
     fill(Repository(db, "dr-test"), example_case, kb)
     data = json.loads(transfer.export_patients(db, "dr-test").model_dump_json())
     data["patients"][0]["case_versions"][1]["case"]["pain"]["nrs_leg"] = 14

@@ -41,8 +41,7 @@ def fbss(db: Database) -> Fbss:
 
 def test_patient_case_history_and_assessment(fbss: Fbss, tmp_path: Path) -> None:
     assert (
-        "added patient MRN-7"
-        in fbss("patient", "add", "MRN-7", "--name", "Test Person", "--birth-year", "1966").output
+        "added patient MRN-7" in fbss("patient", "add", "MRN-7", "--name", "Test Person", "--birth-year", "1966").output
     )
     assert "saved version 1" in fbss("case", "save", "MRN-7", str(EXAMPLE), "--note", "first visit").output
     edited = json.loads(EXAMPLE.read_text())
@@ -57,9 +56,7 @@ def test_patient_case_history_and_assessment(fbss: Fbss, tmp_path: Path) -> None
     as_json = json.loads(fbss("case", "history", "MRN-7", "--format", "json").output)
     assert as_json[1]["changes"][0] == {"path": "pain.nrs_leg", "kind": "changed", "old": 7, "new": 5}
     listed = json.loads(fbss("patient", "list", "-f", "json").output)
-    assert [(p["identifier"], p["display_name"], p["birth_year"]) for p in listed] == [
-        ("MRN-7", "Test Person", 1966)
-    ]
+    assert [(p["identifier"], p["display_name"], p["birth_year"]) for p in listed] == [("MRN-7", "Test Person", 1966)]
     shown = json.loads(fbss("patient", "show", "MRN-7", "-f", "json").output)
     assert shown["case_versions"] == 2
     assessed = json.loads(fbss("case", "assess", "MRN-7", "-f", "json").output)
@@ -105,9 +102,7 @@ def test_record_and_outcomes(fbss: Fbss) -> None:
         "--completed-at",
         "2026-07-10",
     )
-    fbss(
-        "record", "nrs_leg", "-p", "MRN-7", "-a", '{"pain": 8}', "--completed-at", "2026-01-10T08:00:00+01:00"
-    )
+    fbss("record", "nrs_leg", "-p", "MRN-7", "-a", '{"pain": 8}', "--completed-at", "2026-01-10T08:00:00+01:00")
     text = fbss("outcomes", "MRN-7").output
     assert "Oswestry" in text and "grey zone" in text and "success" in text
     assert "trend: 53.33 → 35.56 → 15.56" in text

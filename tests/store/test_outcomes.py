@@ -76,9 +76,7 @@ def test_bad_answers_are_refused_and_nothing_is_written(
     assert db.row_counts() == before
 
 
-def test_unknown_patient_unknown_time_point_and_future_dates_write_nothing(
-    db: Database, repo: Repository
-) -> None:
+def test_unknown_patient_unknown_time_point_and_future_dates_write_nothing(db: Database, repo: Repository) -> None:
     repo.add_patient("MRN-1")
     before = db.row_counts()
     with pytest.raises(UnknownPatientError):
@@ -121,12 +119,8 @@ def test_trend_classifies_each_follow_up_against_baseline(repo: Repository) -> N
 def test_the_response_marked_baseline_is_the_baseline(repo: Repository) -> None:
     repo.add_patient("MRN-1")
     record_response(repo, "MRN-1", "nrs_leg", {"pain": 5}, completed_at=at("2026-01-01"), time_point="week_6")
-    record_response(
-        repo, "MRN-1", "nrs_leg", {"pain": 9}, completed_at=at("2026-02-01"), time_point="baseline"
-    )
-    record_response(
-        repo, "MRN-1", "nrs_leg", {"pain": 3}, completed_at=at("2026-05-01"), time_point="month_3"
-    )
+    record_response(repo, "MRN-1", "nrs_leg", {"pain": 9}, completed_at=at("2026-02-01"), time_point="baseline")
+    record_response(repo, "MRN-1", "nrs_leg", {"pain": 3}, completed_at=at("2026-05-01"), time_point="month_3")
     [trend] = trends(repo.responses("MRN-1"))
     assert [r.is_baseline for r in trend.rows] == [False, True, False]
     last = trend.rows[-1].change

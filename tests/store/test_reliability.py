@@ -41,9 +41,7 @@ def _run_threads(count: int, work: Callable[[int], None]) -> list[BaseException]
     return errors
 
 
-def test_concurrent_writers_to_one_patient_get_distinct_consecutive_versions(
-    db: Database, example_case: Case
-) -> None:
+def test_concurrent_writers_to_one_patient_get_distinct_consecutive_versions(db: Database, example_case: Case) -> None:
     Repository(db, "setup").add_patient("MRN-1")
     writers, each = 6, 8
 
@@ -110,9 +108,7 @@ def _check_after_kill(db: Database, confirmed: int, at_most: int) -> None:
     assert repo.add_patient("AFTER").identifier == "AFTER"
 
 
-def test_a_writer_killed_inside_a_transaction_loses_nothing_confirmed(
-    db: Database, example_case: Case
-) -> None:
+def test_a_writer_killed_inside_a_transaction_loses_nothing_confirmed(db: Database, example_case: Case) -> None:
     Repository(db, "setup").add_patient("MRN-1")
     process = _writer(db.engine.url.render_as_string(hide_password=False), "hold", 3)
     assert process.stdout is not None

@@ -79,6 +79,10 @@ def test_clinician_walk_from_sign_in_to_pdfs(live: LiveServer, browser: Any, tmp
     page.get_by_role("button", name="Next: Examination and red flags").click()
 
     page.check("#f-red_flags-urinary_retention-present")
+    # a reflex row is entered on the examination step and travels with the other steps
+    page.select_option("#f-reflexes-0-reflex", "achilles")
+    page.select_option("#f-reflexes-0-side", "left")
+    page.select_option("#f-reflexes-0-state", "absent")
     page.get_by_role("button", name="Next: Imaging, labs and treatments").click()
 
     page.fill("#f-report_text", REPORT)
@@ -94,6 +98,9 @@ def test_clinician_walk_from_sign_in_to_pdfs(live: LiveServer, browser: Any, tmp
     page.get_by_role("button", name="Add the accepted findings").click()
     assert page.locator("#f-diagnostics-0-finding").input_value() == "recurrent_disc_herniation"
     assert page.locator("#f-diagnostics-1-finding").input_value() in ("", "recurrent_disc_herniation")
+    page.get_by_role("button", name="Examination and red flags").click()
+    assert page.locator("#f-reflexes-0-state").input_value() == "absent"
+    page.get_by_role("button", name="Next: Imaging, labs and treatments").click()
 
     page.fill("#f-note", "walk-through")
     page.get_by_role("button", name="Save and assess").click()
@@ -209,6 +216,7 @@ def test_pages_are_accessible_and_keyboard_navigable(live: LiveServer, browser: 
         f"/patients/{by_record['DEMO-001']}/history",
         f"/patients/{by_record['DEMO-001']}/outcomes",
         f"/patients/{by_record['DEMO-001']}/case/new",
+        f"/patients/{by_record['DEMO-001']}/case/new?step=pain",
         f"/patients/{by_record['DEMO-001']}/case/new?step=exam",
         f"/patients/{by_record['DEMO-001']}/case/new?step=imaging",
     ]

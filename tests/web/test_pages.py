@@ -66,3 +66,21 @@ def test_the_patient_list_shows_red_flags_and_the_leading_cause(clinician: TestC
     assert row and "EMERGENCY" in row.group(0)  # cauda equina: post-operative urinary retention
     calm = re.search(r"<tr>\s*<td><a href=\"/patients/\d+\">DEMO-001</a>.*?</tr>", page, re.S)
     assert calm and "EMERGENCY" not in calm.group(0) and "Recurrent disc herniation" in calm.group(0)
+
+
+def test_the_case_form_asks_for_the_presentation_vocabulary_on_each_step(clinician: TestClient) -> None:
+    form = f"/patients/{ids(clinician)['DEMO-001']}/case/new"
+    surgery = clinician.get(form + "?step=surgery").text
+    assert "Done in the same operation" in surgery and 'name="index_surgery.combined_with.laminectomy"' in surgery
+    assert 'id="f-index_surgery-position"' in surgery and "Level confirmed with intra-operative imaging" in surgery
+    pain = clinician.get(form + "?step=pain").text
+    assert "Walking and function" in pain and 'id="f-function-odi_percent"' in pain
+    assert 'id="f-pain-back_intensity"' in pain and 'id="f-pain-trend"' in pain
+    exam = clinician.get(form + "?step=exam").text
+    assert "Tendon reflexes" in exam and 'id="f-reflexes-0-reflex"' in exam
+    assert "General, visceral and circulation signs" in exam and 'name="systemic.hypotension"' in exam
+    imaging = clinician.get(form + "?step=imaging").text
+    assert "Spinopelvic alignment" in imaging and 'id="f-alignment-pelvic_incidence_deg"' in imaging
+    assert '<input type="hidden" name="reflexes-0-reflex"' in imaging  # rows of other steps travel along
+    assert 'id="f-labs-csf_protein"' in imaging
+    assert 'id="f-work-status"' in clinician.get(form + "?step=psychosocial").text

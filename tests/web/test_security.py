@@ -125,9 +125,7 @@ def test_admin_cannot_reach_patient_routes(admin: TestClient, database: Database
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
-def test_portal_link_cannot_reach_patient_routes(
-    database: Database, kb: KnowledgeBase, method: str, path: str
-) -> None:
+def test_portal_link_cannot_reach_patient_routes(database: Database, kb: KnowledgeBase, method: str, path: str) -> None:
     client = portal_client(database, kb)
     token = csrf_of(client, "/portal/q/nrs_back")
     url = fill(path, patient_id(database, "DEMO-002"))
@@ -140,8 +138,13 @@ def test_portal_link_cannot_reach_patient_routes(
 
 def test_clinician_reaches_patient_pages(clinician: TestClient, database: Database) -> None:
     pid = patient_id(database)
-    for path in ("/patients", f"/patients/{pid}/assessment", f"/patients/{pid}/history",
-                 f"/patients/{pid}/outcomes", f"/patients/{pid}/case/new"):
+    for path in (
+        "/patients",
+        f"/patients/{pid}/assessment",
+        f"/patients/{pid}/history",
+        f"/patients/{pid}/outcomes",
+        f"/patients/{pid}/case/new",
+    ):
         response = clinician.get(path)
         assert response.status_code == 200, path
     assert "Alex Moreno" in clinician.get(f"/patients/{pid}/assessment").text
@@ -262,8 +265,15 @@ def test_logs_hold_no_patient_data(
     token = csrf_of(client, f"/patients/{pid}/case/new")
     page = client.get(f"/patients/{pid}/case/new").text
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
-    fields.update({"csrf": token, "go": "save", "_step": "surgery", "index_surgery.type": "microdiscectomy",
-                   "note": "Frank Lindqvist DEMO-006 follow-up"})
+    fields.update(
+        {
+            "csrf": token,
+            "go": "save",
+            "_step": "surgery",
+            "index_surgery.type": "microdiscectomy",
+            "note": "Frank Lindqvist DEMO-006 follow-up",
+        }
+    )
     client.post(f"/patients/{pid}/case/new", data=fields)
     portal = portal_client(database, kb, "DEMO-006")
     portal.get("/portal")

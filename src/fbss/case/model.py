@@ -4,53 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from fbss.case.vocabulary import LAB_RANGES, DiagnosticFinding, Lab, Modality, Treatment, parse_segment, segment_regions
+from fbss.case.base import CaseModel, Segment, U, check_segments
+from fbss.case.base import Presence as Presence  # re-exported: the rest of the code imports it from here
+from fbss.case.base import Side as Side
+from fbss.case.migrate import SCHEMA_VERSION, migrate
+from fbss.case.presentation import Alignment, Function, ReflexExam, SystemicSigns, Work
+from fbss.case.vocabulary import (
+    LAB_RANGES,
+    RESPONSE_RELIEF,
+    DiagnosticFinding,
+    Lab,
+    Modality,
+    PeripheralNerve,
+    Treatment,
+    TreatmentResponse,
+    segment_regions,
+)
 
-SCHEMA_VERSION = "1"
-
-
-class Presence(StrEnum):
-    """A clinical item is present, absent, or not known; unknown is never read as absent."""
-
-    present = "present"
-    absent = "absent"
-    unknown = "unknown"
-
-
-U = Presence.unknown
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
-
-
-Segment = Annotated[str, Field(description="A motion segment or range, e.g. 'L4-L5' or 'L4-S1'")]
-
-
-def _check_segments(values: list[str]) -> list[str]:
-    cleaned = []
-    for value in values:
-        upper, lower = parse_segment(value)
-        cleaned.append(f"{upper}-{lower}")
-    return cleaned
+_Model = CaseModel
+_check_segments = check_segments
 
 
 class Sex(StrEnum):
     female = "female"
     male = "male"
     other = "other"
-    unknown = "unknown"
-
-
-class Side(StrEnum):
-    left = "left"
-    right = "right"
-    bilateral = "bilateral"
-    midline = "midline"
     unknown = "unknown"
 
 
@@ -88,9 +70,14 @@ class SurgeryType(StrEnum):
     laminotomy = "laminotomy"
     laminectomy = "laminectomy"
     foraminotomy = "foraminotomy"
+    discectomy = "discectomy"  # technique not stated
     fusion = "fusion"
     disc_arthroplasty = "disc_arthroplasty"
+    dynamic_stabilisation = "dynamic_stabilisation"  # pedicle-screw based, non-fusion
+    interspinous_device = "interspinous_device"
+    implant_removal = "implant_removal"
     other = "other"
+    unknown = "unknown"  # an operation whose type is not stated
 
 
 class Approach(StrEnum):
@@ -120,10 +107,43 @@ class SymptomPattern(StrEnum):
     unknown = "unknown"
 
 
+class Technique(StrEnum):
+    open = "open"
+    minimally_invasive = "minimally_invasive"  # tubular or mini-open
+    endoscopic = "endoscopic"
+    percutaneous = "percutaneous"
+    unknown = "unknown"
+
+
+class Position(StrEnum):
+    """How the patient lay on the operating table."""
+
+    prone = "prone"
+    lateral = "lateral"
+    supine = "supine"
+    knee_chest = "knee_chest"  # kneeling
+    unknown = "unknown"
+
+
+class Neuromonitoring(StrEnum):
+    """Intra-operative neuromonitoring (SSEP/MEP) and what it showed."""
+
+    not_used = "not_used"
+    no_change = "no_change"
+    alert_recovered = "alert_recovered"  # a significant change that recovered before the end of the operation
+    alert_persistent = "alert_persistent"  # a significant change still present at the end
+    unknown = "unknown"
+
+
 class Surgery(_Model):
     """One spine operation."""
 
     type: SurgeryType
+    combined_with: tuple[SurgeryType, ...] = Field(
+        default=(), description="Other procedures done in the same operation, e.g. a laminectomy with a fusion"
+    )
+    staged: Presence = Field(default=U, description="Done in two or more stages on different days")
+    technique: Technique = Technique.unknown
     date: dt.date | None = None
     levels: tuple[Segment, ...] = Field(default=(), description="Operated segments, e.g. ['L5-S1'] or ['C5-C6']")
     region: SpineRegion | None = Field(
@@ -132,11 +152,27 @@ class Surgery(_Model):
     )
     side: Side = Side.unknown
     approach: Approach = Approach.unknown
+    other_approaches: tuple[Approach, ...] = Field(
+        default=(), description="Further approaches in the same or a staged operation, e.g. ALIF then posterior"
+    )
+    position: Position = Position.unknown
     instrumented: Presence = U
     interbody_cage: Presence = U
     iliac_crest_graft: Presence = U
+    implants_removed: Presence = Field(default=U, description="Screws, rods or other implants were taken out")
     indication: str | None = Field(default=None, max_length=500)
     preoperative_symptoms: SymptomPattern = SymptomPattern.unknown
+    preoperative_imaging_concordant: Presence = Field(
+        default=U, description="Pre-operative imaging showed a lesion that matched the symptoms and signs"
+    )
+    level_confirmed: Presence = Field(default=U, description="The level was confirmed with intra-operative imaging")
+    target_lesion_found: Presence = Field(
+        default=U, description="The lesion the operation was for was found and dealt with"
+    )
+    dural_tear: Presence = Field(default=U, description="Incidental durotomy or CSF leak during the operation")
+    excessive_bleeding: Presence = Field(default=U, description="Heavy bleeding during the operation")
+    bmp_used: Presence = Field(default=U, description="Bone morphogenetic protein (rhBMP-2) used in the fusion")
+    neuromonitoring: Neuromonitoring = Neuromonitoring.unknown
 
     @field_validator("levels")
     @classmethod
@@ -144,7 +180,18 @@ class Surgery(_Model):
         return tuple(_check_segments(list(value)))
 
     @model_validator(mode="after")
-    def _region_matches_levels(self) -> Surgery:
+    def _combined(self) -> Surgery:
+        if self.type in self.combined_with:
+            raise ValueError(f"combined_with repeats the operation's own type '{self.type.value}'")
+        vague = {SurgeryType.unknown} & set(self.combined_with)
+        if vague:
+            raise ValueError("combined_with lists 'unknown'; leave out what is not known")
+        if self.approach in self.other_approaches:
+            raise ValueError(f"other_approaches repeats the main approach '{self.approach.value}'")
+        if Approach.unknown in self.other_approaches:
+            raise ValueError("other_approaches lists 'unknown'; leave out what is not known")
+        if self.type is SurgeryType.implant_removal and self.implants_removed is Presence.absent:
+            raise ValueError("implants_removed is 'absent' but the operation is an implant removal")
         if self.region is not None and self.levels:
             reached = frozenset().union(*(segment_regions(level) for level in self.levels))
             if self.region.value not in reached:
@@ -174,11 +221,45 @@ class Course(_Model):
     )
     pain_compared_with_before: PainComparison = PainComparison.unknown
     fall_or_injury_since_surgery: Presence = U
+    uneventful_early_recovery: Presence = Field(
+        default=U, description="The first weeks after the operation went as expected"
+    )
+
+
+class Intensity(StrEnum):
+    """Pain intensity in words, as the patient or the notes give it."""
+
+    none = "none"
+    mild = "mild"
+    moderate = "moderate"
+    severe = "severe"
+    unknown = "unknown"
+
+
+class Onset(StrEnum):
+    sudden = "sudden"
+    gradual = "gradual"
+    unknown = "unknown"
+
+
+class Trend(StrEnum):
+    """How the pain has been changing recently."""
+
+    improving = "improving"
+    stable = "stable"
+    fluctuating = "fluctuating"
+    worsening = "worsening"  # getting worse
+    progressive = "progressive"  # steadily worse over weeks to months
+    unknown = "unknown"
 
 
 class Pain(_Model):
     """The pain now."""
 
+    back_pain: Presence = Field(default=U, description="Back pain now, whatever its intensity")
+    leg_pain: Presence = Field(default=U, description="Leg pain now, whatever its intensity")
+    back_intensity: Intensity = Field(default=Intensity.unknown, description="Back pain in words")
+    leg_intensity: Intensity = Field(default=Intensity.unknown, description="Leg pain in words")
     back_share_percent: int | None = Field(default=None, ge=0, le=100, description="Back pain as % of the total")
     side: Side = Side.unknown
     dermatomal: Presence = U
@@ -186,9 +267,26 @@ class Pain(_Model):
     electric: Presence = U
     numbness: Presence = U
     allodynia: Presence = U
+    shooting: Presence = U
+    tingling: Presence = Field(default=U, description="Pins and needles (paraesthesia)")
+    aching: Presence = U
+    deep: Presence = Field(default=U, description="Deep, boring pain")
+    sharp: Presence = Field(default=U, description="Sharp or stabbing")
+    cramping: Presence = U
+    constant: Presence = Field(default=U, description="Present all the time rather than coming and going")
+    radiates_below_knee: Presence = Field(default=U, description="Leg pain reaching below the knee")
+    onset: Onset = Field(default=Onset.unknown, description="How the current pain began")
+    onset_after_lifting_or_strain: Presence = Field(default=U, description="Began on lifting, bending or a strain")
+    trend: Trend = Field(default=Trend.unknown, description="How the pain has been changing")
     mechanical: Presence = Field(default=U, description="Worse with movement or loading, eased by rest")
     worse_sitting: Presence = U
+    worse_standing: Presence = U
+    worse_walking: Presence = U
+    worse_bending_forward: Presence = U
     worse_extension: Presence = U
+    worse_twisting: Presence = U
+    worse_coughing_or_straining: Presence = Field(default=U, description="Worse on coughing, sneezing or straining")
+    eased_lying_down: Presence = U
     neurogenic_claudication: Presence = U
     vascular_claudication: Presence = Field(default=U, description="Calf pain on walking eased by standing still")
     buttock_or_groin_below_l5: Presence = Field(default=U, description="Pain over the sacroiliac joint or groin")
@@ -202,9 +300,32 @@ class Pain(_Model):
     widespread_pain: Presence = U
     nrs_back: int | None = Field(default=None, ge=0, le=10)
     nrs_leg: int | None = Field(default=None, ge=0, le=10)
+    nrs_overall: int | None = Field(
+        default=None, ge=0, le=10, description="One 0-10 score when back and leg pain are not scored apart"
+    )
     duration_months: float | None = Field(
         default=None, ge=0, le=1200, description="How long the current pain has lasted"
     )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Pain:
+        for where, said, nrs, words in (
+            ("back", self.back_pain, self.nrs_back, self.back_intensity),
+            ("leg", self.leg_pain, self.nrs_leg, self.leg_intensity),
+        ):
+            if said is Presence.absent and nrs:
+                raise ValueError(f"{where}_pain is 'absent' but nrs_{where} is {nrs}")
+            if said is Presence.absent and words not in (Intensity.none, Intensity.unknown):
+                raise ValueError(f"{where}_pain is 'absent' but {where}_intensity is '{words.value}'")
+            if said is Presence.present and (nrs == 0 or words is Intensity.none):
+                shown = f"nrs_{where} is 0" if nrs == 0 else f"{where}_intensity is 'none'"
+                raise ValueError(f"{where}_pain is 'present' but {shown}")
+            if nrs == 0 and words not in (Intensity.none, Intensity.unknown):
+                raise ValueError(f"nrs_{where} is 0 but {where}_intensity is '{words.value}'")
+        no_pain = self.back_pain is Presence.absent and self.leg_pain is Presence.absent
+        if no_pain and self.nrs_overall:
+            raise ValueError(f"back_pain and leg_pain are 'absent' but nrs_overall is {self.nrs_overall}")
+        return self
 
 
 class WoundState(StrEnum):
@@ -219,8 +340,32 @@ class Examination(_Model):
     motor_deficit: Presence = U
     motor_deficit_new: Presence = Field(default=U, description="Not present before surgery")
     motor_deficit_progressive: Presence = U
+    motor_grade_weakest: int | None = Field(
+        default=None, ge=0, le=5, description="MRC grade of the weakest muscle, 0-5 (5 = normal power)"
+    )
     sensory_change: Presence = U
+    deficit_type_unstated: Presence = Field(
+        default=U, description="A neurological deficit is reported without saying whether motor or sensory"
+    )
+    peripheral_nerve_deficit: Presence = Field(
+        default=U, description="A deficit confined to one peripheral nerve's territory"
+    )
+    peripheral_nerve: PeripheralNerve = Field(
+        default=PeripheralNerve.unknown, description="Which nerve's territory the deficit follows"
+    )
+    arm_signs: Presence = Field(default=U, description="Weakness, numbness or reflex change in an arm")
+    four_limb_signs: Presence = Field(default=U, description="Weakness or sensory change in all four limbs")
+    bulbar_signs: Presence = Field(default=U, description="Facial weakness, dysarthria or other cranial nerve signs")
+    reflexes: tuple[ReflexExam, ...] = Field(default=(), description="Tendon reflexes examined, e.g. left ankle absent")
     straight_leg_raise: Presence = U
+    crossed_straight_leg_raise: Presence = Field(default=U, description="Raising the other leg brings on the pain")
+    femoral_stretch_test: Presence = Field(default=U, description="Positive femoral nerve stretch test")
+    spinal_tenderness: Presence = Field(default=U, description="Tenderness over the spinous processes")
+    lumbar_movement_restricted: Presence = Field(default=U, description="Lumbar range of movement limited or stiff")
+    ascending_weakness: Presence = Field(
+        default=U, description="Weakness spreading upwards from the feet over days (as in Guillain-Barré syndrome)"
+    )
+    operative_site_swelling: Presence = Field(default=U, description="Swelling or a mass at the operative site")
     si_provocation_positive_tests: int | None = Field(default=None, ge=0, le=6, description="Of the usual cluster")
     hip_exam_painful: Presence = U
     tinel_or_entrapment_sign: Presence = U
@@ -232,6 +377,18 @@ class Examination(_Model):
     hip_flexion_weakness: Presence = U
     wound: WoundState = WoundState.unknown
     temperature_c: float | None = Field(default=None, ge=30, le=45)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Examination:
+        grade = self.motor_grade_weakest
+        if grade is not None and grade < 5 and self.motor_deficit is Presence.absent:
+            raise ValueError(f"motor_deficit is 'absent' but motor_grade_weakest is {grade}/5")
+        if grade == 5 and self.motor_deficit is Presence.present:
+            raise ValueError("motor_deficit is 'present' but motor_grade_weakest is 5/5 (normal power)")
+        nerve = self.peripheral_nerve
+        if nerve is not PeripheralNerve.unknown and self.peripheral_nerve_deficit is Presence.absent:
+            raise ValueError(f"peripheral_nerve is '{nerve.value}' but peripheral_nerve_deficit is 'absent'")
+        return self
 
 
 class RedFlagItems(_Model):
@@ -303,14 +460,48 @@ class RedFlagScreen(_Model):
 
 
 class RiskFactors(_Model):
+    """Risk factors and other conditions (comorbidities)."""
+
     diabetes: Presence = U
     osteoporosis: Presence = U
+    osteopenia: Presence = Field(default=U, description="Low bone density short of osteoporosis")
+    dexa_t_score: float | None = Field(default=None, ge=-8, le=5, description="Lowest DEXA T-score (spine or hip)")
+    osteoporosis_treated: Presence = Field(
+        default=U, description="On bone-protective treatment (bisphosphonate, denosumab, teriparatide ...)"
+    )
+    hypertension: Presence = U
+    heart_disease: Presence = U
+    chronic_kidney_disease: Presence = U
+    inflammatory_arthritis: Presence = Field(default=U, description="Rheumatoid arthritis or spondyloarthritis")
+    parkinsons_disease: Presence = U
+    fibromyalgia: Presence = U
+    other_conditions: tuple[str, ...] = Field(
+        default=(), max_length=30, description="Other conditions, in words (e.g. 'prostate hyperplasia')"
+    )
     smoking: Presence = U
     bmi: float | None = Field(default=None, ge=10, le=90)
     peripheral_vascular_disease: Presence = U
     peripheral_neuropathy: Presence = U
     hip_arthritis: Presence = U
     long_term_steroids: Presence = U
+
+    @field_validator("other_conditions")
+    @classmethod
+    def _conditions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(v.strip() for v in value)
+        for item in cleaned:
+            if not item or len(item) > 100:
+                raise ValueError(f"each condition needs 1-100 characters, got {item!r}")
+        return cleaned
+
+    @model_validator(mode="after")
+    def _bone(self) -> RiskFactors:
+        t = self.dexa_t_score
+        if t is not None and t <= -2.5 and self.osteoporosis is Presence.absent:
+            raise ValueError(f"osteoporosis is 'absent' but dexa_t_score {t} is in its range (-2.5 or less)")
+        if t is not None and t > -1 and Presence.present in (self.osteoporosis, self.osteopenia):
+            raise ValueError(f"dexa_t_score {t} is normal (above -1) but osteoporosis or osteopenia is 'present'")
+        return self
 
 
 class Expectations(StrEnum):
@@ -373,6 +564,10 @@ class PriorTreatment(_Model):
     treatment: Treatment
     date: dt.date | None = None
     relief_percent: int | None = Field(default=None, ge=0, le=100)
+    response: TreatmentResponse = Field(
+        default=TreatmentResponse.unknown,
+        description="The response in words when no percentage is given: worse, none, partial, marked, complete",
+    )
     relief_weeks: float | None = Field(default=None, ge=0, le=1000)
     side: Side = Side.unknown
     levels: tuple[Segment, ...] = ()
@@ -382,6 +577,16 @@ class PriorTreatment(_Model):
     @classmethod
     def _levels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_check_segments(list(value)))
+
+    @model_validator(mode="after")
+    def _response_matches_relief(self) -> PriorTreatment:
+        band = RESPONSE_RELIEF.get(self.response)
+        if band is not None and self.relief_percent is not None and not band[0] <= self.relief_percent <= band[1]:
+            raise ValueError(
+                f"response '{self.response.value}' means {band[0]:g}-{band[1]:g} % relief, "
+                f"but relief_percent is {self.relief_percent}"
+            )
+        return self
 
 
 class DiagnosticResult(_Model):
@@ -436,7 +641,9 @@ class LabResult(_Model):
 class Case(_Model):
     """One patient's case at one visit."""
 
-    schema_version: str = SCHEMA_VERSION
+    schema_version: str = Field(
+        default=SCHEMA_VERSION, description="Case schema version; files without one are version 1 and are migrated"
+    )
     id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
     assessment_date: dt.date | None = None
     patient: Patient = Patient()
@@ -446,11 +653,15 @@ class Case(_Model):
     course: Course = Course()
     pain: Pain = Pain()
     exam: Examination = Examination()
+    function: Function = Function()
+    systemic: SystemicSigns = SystemicSigns()
     red_flags: RedFlagItems = RedFlagItems()
     urgent_signs: UrgentSigns = UrgentSigns()
     red_flag_screen: RedFlagScreen | None = None
     risk_factors: RiskFactors = RiskFactors()
+    alignment: Alignment = Alignment()
     psychosocial: Psychosocial = Psychosocial()
+    work: Work = Work()
     planning: Planning = Planning()
     prior_treatments: tuple[PriorTreatment, ...] = ()
     studies: tuple[Study, ...] = ()
@@ -458,11 +669,18 @@ class Case(_Model):
     labs: tuple[LabResult, ...] = ()
     notes: str | None = Field(default=None, max_length=5000)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        return migrate(data) if isinstance(data, dict) else data
+
     @field_validator("schema_version")
     @classmethod
     def _schema(cls, value: str) -> str:
         if value != SCHEMA_VERSION:
-            raise ValueError(f"this version reads case schema {SCHEMA_VERSION!r}, got {value!r}")
+            raise ValueError(
+                f"this version reads case schema {SCHEMA_VERSION!r} (and migrates older ones), got {value!r}"
+            )
         return value
 
     @model_validator(mode="after")

@@ -54,6 +54,22 @@ class DiagnosticFinding(StrEnum):
     sacral_fracture = "sacral_fracture"
     pars_or_pedicle_fracture = "pars_or_pedicle_fracture"
     metastasis_or_tumour = "metastasis_or_tumour"
+    vertebral_erosion = "vertebral_erosion"  # erosion of an endplate or vertebral body (infection, tumour, wear)
+    # soft tissue, dura and neural elements
+    epidural_soft_tissue = "epidural_soft_tissue"  # epidural soft tissue not characterised as scar, disc or collection
+    dural_enhancement = "dural_enhancement"  # thickened or enhancing dura or meninges
+    intradural_lesion = "intradural_lesion"  # intradural or cord lesion: tumour, syrinx, tethering, dural AV fistula
+    original_lesion_persists = "original_lesion_persists"  # the lesion operated on is still there, unchanged
+    # alignment and bone
+    coronal_imbalance = "coronal_imbalance"  # coronal malalignment on standing films
+    low_bone_density = "low_bone_density"  # osteopenia or osteoporosis on imaging or densitometry
+    # disc arthroplasty
+    prosthesis_subsidence_or_migration = "prosthesis_subsidence_or_migration"  # of a disc replacement
+    heterotopic_ossification = "heterotopic_ossification"
+    # access complications (anterior and lateral approaches)
+    retroperitoneal_mass = "retroperitoneal_mass"  # retroperitoneal or psoas mass or collection (haematoma, urinoma)
+    vascular_injury = "vascular_injury"  # pseudoaneurysm, arteriovenous fistula, arterial or venous injury
+    visceral_injury = "visceral_injury"  # bowel, ureter or bladder injury: free air, urinoma, contrast leak
     # normal
     postoperative_changes_only = "postoperative_changes_only"  # expected post-operative appearance, no complication
     # extraspinal
@@ -66,6 +82,14 @@ class DiagnosticFinding(StrEnum):
     emg_peripheral_neuropathy = "emg_peripheral_neuropathy"
     emg_entrapment_neuropathy = "emg_entrapment_neuropathy"
     emg_lumbosacral_plexopathy = "emg_lumbosacral_plexopathy"
+    ssep_abnormal = "ssep_abnormal"  # somatosensory evoked potentials delayed or lost
+    mep_abnormal = "mep_abnormal"  # motor evoked potentials reduced or lost
+    # provocative discography
+    discography_concordant_pain = "discography_concordant_pain"  # injecting the disc reproduced the usual pain
+    # microbiology
+    blood_culture_positive = "blood_culture_positive"
+    wound_culture_positive = "wound_culture_positive"
+    csf_culture_positive = "csf_culture_positive"
 
 
 class Modality(StrEnum):
@@ -82,6 +106,9 @@ class Modality(StrEnum):
     emg_ncs = "emg_ncs"
     ankle_brachial_index = "ankle_brachial_index"
     dexa = "dexa"
+    discography = "discography"
+    evoked_potentials = "evoked_potentials"  # SSEP and MEP
+    microbiology = "microbiology"  # blood, wound or CSF culture
     other = "other"
 
 
@@ -91,10 +118,27 @@ class Lab(StrEnum):
     crp = "crp"  # mg/L
     esr = "esr"  # mm/h
     wbc = "wbc"  # 10^9/L
+    csf_wbc = "csf_wbc"  # cerebrospinal fluid white cells, cells/µL
+    csf_protein = "csf_protein"  # cerebrospinal fluid protein, g/L
+    csf_glucose_ratio = "csf_glucose_ratio"  # cerebrospinal fluid to blood glucose ratio
 
 
-LAB_UNITS: dict[Lab, str] = {Lab.crp: "mg/L", Lab.esr: "mm/h", Lab.wbc: "10^9/L"}
-LAB_RANGES: dict[Lab, tuple[float, float]] = {Lab.crp: (0, 600), Lab.esr: (0, 200), Lab.wbc: (0, 200)}
+LAB_UNITS: dict[Lab, str] = {
+    Lab.crp: "mg/L",
+    Lab.esr: "mm/h",
+    Lab.wbc: "10^9/L",
+    Lab.csf_wbc: "cells/µL",
+    Lab.csf_protein: "g/L",
+    Lab.csf_glucose_ratio: "ratio",
+}
+LAB_RANGES: dict[Lab, tuple[float, float]] = {
+    Lab.crp: (0, 600),
+    Lab.esr: (0, 200),
+    Lab.wbc: (0, 200),
+    Lab.csf_wbc: (0, 100_000),
+    Lab.csf_protein: (0, 50),
+    Lab.csf_glucose_ratio: (0, 2),
+}
 
 
 class Treatment(StrEnum):
@@ -110,6 +154,14 @@ class Treatment(StrEnum):
     tens = "tens"
     acupuncture = "acupuncture"
     chiropractic = "chiropractic"
+    rest_or_activity_restriction = "rest_or_activity_restriction"
+    bracing = "bracing"
+    conservative_unspecified = "conservative_unspecified"  # conservative care of a kind not stated
+    oral_steroid_course = "oral_steroid_course"  # a systemic corticosteroid course
+    antibiotics = "antibiotics"
+    interlaminar_epidural_steroid = "interlaminar_epidural_steroid"
+    facet_joint_injection = "facet_joint_injection"  # intra-articular
+    si_joint_injection = "si_joint_injection"  # therapeutic (steroid); the diagnostic block is si_joint_block
     transforaminal_epidural_steroid = "transforaminal_epidural_steroid"
     caudal_epidural = "caudal_epidural"
     selective_nerve_root_block = "selective_nerve_root_block"
@@ -126,6 +178,81 @@ class Treatment(StrEnum):
     intrathecal_therapy = "intrathecal_therapy"
     revision_surgery = "revision_surgery"
     other = "other"
+
+
+class TreatmentResponse(StrEnum):
+    """How a treatment worked, in the words clinicians use when no percentage is given.
+
+    Each word stands for a band of relief, so that a threshold on % relief can be read from it when the band lies
+    wholly on one side: worse and none = 0 %; partial = some relief, not complete (1-99 %); marked = half or more
+    (50-100 %); complete = 100 %.
+    """
+
+    worse = "worse"
+    none = "none"
+    partial = "partial"
+    marked = "marked"
+    complete = "complete"
+    unknown = "unknown"
+
+
+RESPONSE_RELIEF: dict[TreatmentResponse, tuple[float, float]] = {
+    TreatmentResponse.worse: (0, 0),
+    TreatmentResponse.none: (0, 0),
+    TreatmentResponse.partial: (1, 99),
+    TreatmentResponse.marked: (50, 100),
+    TreatmentResponse.complete: (100, 100),
+}
+"""The % relief band each response word stands for (inclusive)."""
+
+
+class Reflex(StrEnum):
+    """A tendon reflex, named as examined; `ROOT_OF_REFLEX` gives the root it tests."""
+
+    patellar = "patellar"  # knee jerk
+    achilles = "achilles"  # ankle jerk
+    medial_hamstring = "medial_hamstring"
+    biceps = "biceps"
+    brachioradialis = "brachioradialis"
+    triceps = "triceps"
+    unspecified = "unspecified"  # "reflexes reduced" without saying which
+
+
+ROOT_OF_REFLEX: dict[Reflex, str] = {
+    Reflex.patellar: "L4",
+    Reflex.achilles: "S1",
+    Reflex.medial_hamstring: "L5",
+    Reflex.biceps: "C5",
+    Reflex.brachioradialis: "C6",
+    Reflex.triceps: "C7",
+}
+
+
+class ReflexState(StrEnum):
+    normal = "normal"
+    reduced = "reduced"
+    absent = "absent"
+    brisk = "brisk"  # pathologically brisk (upper motor neurone)
+
+
+class PeripheralNerve(StrEnum):
+    """Peripheral nerves whose territory a deficit may follow (positioning, retractor or graft-site injuries)."""
+
+    common_peroneal = "common_peroneal"
+    tibial = "tibial"
+    sciatic = "sciatic"
+    femoral = "femoral"
+    obturator = "obturator"
+    lateral_femoral_cutaneous = "lateral_femoral_cutaneous"
+    genitofemoral = "genitofemoral"
+    ilioinguinal_or_iliohypogastric = "ilioinguinal_or_iliohypogastric"
+    cluneal = "cluneal"
+    ulnar = "ulnar"
+    median = "median"
+    radial = "radial"
+    brachial_plexus = "brachial_plexus"
+    other = "other"
+    unknown = "unknown"
 
 
 SPINE_LEVELS: tuple[str, ...] = (

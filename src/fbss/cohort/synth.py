@@ -1,7 +1,8 @@
 """A seeded synthetic population as a FHIR Bulk Data export: the example cases, perturbed, written by case_export.
 
 Every patient starts from one of the example cases in `examples/cases/` (a small share from those with red flags),
-then ages, dates, levels, some findings and scores are varied; the case is validated and written as FHIR resources by
+then ages, dates, levels, some findings and scores are varied and the presentation vocabulary is filled in to agree
+with the story (`fbss.cohort.synth_presentation`); the case is validated and written as FHIR resources by
 `fbss.fhir.case_export`, so that importing the export gives the perturbed case back. Patient `i` depends only on the
 seed and `i`, so the output is the same whatever the number of worker processes.
 """
@@ -22,6 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from fbss.case.model import Case
+from fbss.cohort.synth_presentation import add_presentation
 from fbss.errors import FbssError
 from fbss.fhir.case_export import case_resources
 
@@ -124,7 +126,7 @@ def perturb(template: dict[str, Any], rng: random.Random, case_id: str) -> dict[
     risk = data.get("risk_factors", {})
     if isinstance(risk.get("bmi"), int | float):
         risk["bmi"] = round(_clamp(risk["bmi"] + rng.uniform(-2.5, 2.5), 16, 50), 1)
-    return data
+    return add_presentation(data, rng)
 
 
 def _case_for(index: int, seed: int, plain: list[Template], flagged: list[Template]) -> tuple[Case, str | None]:

@@ -154,9 +154,7 @@ class _Writer:
             *(Coding(c.RED_FLAG, f.flag, f.title) for f in at_stake.values()),
             text="Red flags that cannot be ruled out: the items that decide them are unknown",
         )
-        description = self._cited(
-            _text(lead, f"Ask: {step.detail}", step.decision_point), step.sources
-        )
+        description = self._cited(_text(lead, f"Ask: {step.detail}", step.decision_point), step.sources)
         code = concept(Coding(c.PLAN_STEP, step.kind, STEP_TITLE[step.kind]), text=step.title)
         return Activity(
             _detail(kind="Task", code=code, reason=reason, description=description, scheduled=SCHEDULE_ASK_NOW),

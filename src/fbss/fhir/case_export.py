@@ -31,8 +31,29 @@ NAMESPACE = uuid.UUID("4f0f7a52-6f1e-4c59-9a0e-2a4a0b7d3c11")
 CASE_ID_SYSTEM = f"{c.BASE}/case-id"
 
 # Sections whose leaf fields travel as case-item Observations unless a standard code exists.
-SECTIONS = ("patient", "course", "pain", "exam", "red_flags", "urgent_signs", "risk_factors", "psychosocial")
-OBSERVATION_CATEGORY = {"exam": "exam", "psychosocial": "survey", "risk_factors": "social-history"}
+SECTIONS = (
+    "patient",
+    "course",
+    "pain",
+    "exam",
+    "function",
+    "systemic",
+    "red_flags",
+    "urgent_signs",
+    "risk_factors",
+    "alignment",
+    "psychosocial",
+    "work",
+)
+OBSERVATION_CATEGORY = {
+    "exam": "exam",
+    "systemic": "exam",
+    "psychosocial": "survey",
+    "function": "survey",
+    "risk_factors": "social-history",
+    "work": "social-history",
+    "alignment": "imaging",
+}
 MEDICINES = {Treatment.nsaid, Treatment.paracetamol, Treatment.neuropathic_medication, Treatment.opioid}
 IMAGING = {
     Modality.xray,
@@ -332,8 +353,8 @@ def _leaves(model: BaseModel, prefix: str) -> list[tuple[str, Any]]:
     found = []
     for name in type(model).model_fields:
         value = getattr(model, name)
-        if isinstance(value, BaseModel | tuple):
-            continue
+        if isinstance(value, BaseModel | tuple) or (isinstance(value, str) and not isinstance(value, Enum)):
+            continue  # sub-models and lists are written elsewhere; free text stays in the case file
         found.append((f"{prefix}{name}", value))
     return found
 

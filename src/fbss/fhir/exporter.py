@@ -167,9 +167,7 @@ def _clinical_impression(
     notes = (
         [
             f"Red-flag screen: {len(open_questions)} question(s) open: "
-            + "; ".join(
-                f"{q.text} ({URGENCY_LABEL[q.urgency].lower()} if yes)" for q in open_questions
-            )
+            + "; ".join(f"{q.text} ({URGENCY_LABEL[q.urgency].lower()} if yes)" for q in open_questions)
         ]
         if open_questions
         else []

@@ -753,8 +753,10 @@ def _read_medication(col: _Collector, resource: Resource, source: str) -> None:
     local = next((x for x in found if x.system == c.TREATMENT and x.code in Treatment.__members__), None)
     classes = _classes(col, found, text)
     _current_use(col, classes, source, when, status == "active", f"status {status}")
-    treatment = (str(local.code), local, "local") if local else next(
-        ((x.rule.treatment.value, x.coding, x.status) for x in classes if x.rule.treatment), None
+    treatment = (
+        (str(local.code), local, "local")
+        if local
+        else next(((x.rule.treatment.value, x.coding, x.status) for x in classes if x.rule.treatment), None)
     )
     if treatment is not None:
         name, coding, status_text = treatment
@@ -824,7 +826,10 @@ def _read_medication_request(col: _Collector, resource: Resource, source: str) -
     for x in treatments:
         assert x.rule.treatment is not None
         item = MappedItem(
-            resource=source, coding=x.coding.label(), target="prior_treatments", value=x.rule.treatment.value,
+            resource=source,
+            coding=x.coding.label(),
+            target="prior_treatments",
+            value=x.rule.treatment.value,
             status=x.status,
         )
         col.prescribed.setdefault(x.rule.treatment.value, []).append((when, source, item))

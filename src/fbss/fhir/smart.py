@@ -96,7 +96,9 @@ class SmartSettings:
                     raise SmartError(f"FBSS_SMART_CLIENTS[{iss!r}]: needs a client_id")
                 secret = entry.get("client_secret")
                 clients[iss.rstrip("/")] = SmartClient(
-                    iss.rstrip("/"), entry["client_id"], secret if isinstance(secret, str) else None,
+                    iss.rstrip("/"),
+                    entry["client_id"],
+                    secret if isinstance(secret, str) else None,
                     str(entry.get("scope") or " ".join(SCOPES)),
                 )
         try:

@@ -140,9 +140,7 @@ class Survey:
             "rejected": len(self.rejected),
             "crashes": len(self.crashes),
             "deceased": self.deceased,
-            "items": {
-                name: {"held": self.held.get(name, 0), "read": self.read.get(name, 0)} for name in self.held
-            },
+            "items": {name: {"held": self.held.get(name, 0), "read": self.read.get(name, 0)} for name in self.held},
         }
 
 

@@ -138,7 +138,6 @@ def _validate(model: type[M], raw: Any, file_name: str, entry: str) -> M:
         raise KnowledgeError(f"{file_name}: {entry} (line {line}){where}: {error['msg']}{more}") from None
 
 
-
 def _read_sources(path: Path) -> dict[str, Source]:
     raw = read_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("sources"), list):

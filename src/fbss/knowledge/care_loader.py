@@ -56,9 +56,7 @@ def _one(model: type[Any], path: Path, document: Any, key: str) -> Any:
     return _parse(model, path, _section(path, document, key), with_line=False)
 
 
-def _many(
-    model: type[Any], path: Path, document: Any, key: str, with_line: bool = False
-) -> list[tuple[Any, Any]]:
+def _many(model: type[Any], path: Path, document: Any, key: str, with_line: bool = False) -> list[tuple[Any, Any]]:
     return [(_parse(model, path, raw, with_line=with_line), raw) for raw in _entries(path, document, key)]
 
 
@@ -128,9 +126,7 @@ def load_care(
     for concept, raw in concepts:
         where = _where(path, raw, concept.id)
         if concept.id in checker.known:
-            raise KnowledgeError(
-                f"{where}: concept id '{concept.id}' is already a finding or built-in concept"
-            )
+            raise KnowledgeError(f"{where}: concept id '{concept.id}' is already a finding or built-in concept")
         bad = [c for c in concept.causes if c not in cause_ids]
         if bad:
             raise KnowledgeError(f"{where}: unknown cause id(s) {bad}")
@@ -139,9 +135,7 @@ def load_care(
     categories = _many(CategoryDef, path, doc, "categories", with_line=True)
     seen_categories = [c.id for c, _ in categories]
     if sorted(seen_categories) != sorted(PanelCategory):
-        raise KnowledgeError(
-            f"{path.name}: 'categories' must list each of {[c.value for c in PanelCategory]} once"
-        )
+        raise KnowledgeError(f"{path.name}: 'categories' must list each of {[c.value for c in PanelCategory]} once")
     modifiers = _many(Modifier, path, doc, "modifiers")
     appropriateness = AppropriatenessDoc(
         scale=_one(Scale, path, doc, "scale"),
@@ -267,9 +261,7 @@ def load_care(
         for _, model in _walk(container, ""):
             if isinstance(model, (Rule, Contraindication)):
                 if model.id in rule_places:
-                    raise KnowledgeError(
-                        f"{place}: rule id '{model.id}' is already used in {rule_places[model.id]}"
-                    )
+                    raise KnowledgeError(f"{place}: rule id '{model.id}' is already used in {rule_places[model.id]}")
                 rule_places[model.id] = place
 
     return CareKnowledge(

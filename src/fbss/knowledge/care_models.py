@@ -37,9 +37,7 @@ class Rule(Cited):
     adjust: int | None = Field(default=None, ge=-8, le=8)
     cap: int | None = Field(default=None, ge=1, le=9)
     because: str = Field(min_length=5)
-    pattern: bool = Field(
-        default=False, description="Reproduces a published panel pattern (the label, not the number)"
-    )
+    pattern: bool = Field(default=False, description="Reproduces a published panel pattern (the label, not the number)")
 
     @model_validator(mode="after")
     def _one_effect(self) -> Rule:
@@ -92,9 +90,7 @@ class ConceptDef(_Entry):
     title: str = Field(min_length=3)
     kind: ConceptKind
     causes: tuple[Id, ...] = ()
-    at_least: float | None = Field(
-        default=None, gt=0, lt=1, description="Probability threshold (default: likely)"
-    )
+    at_least: float | None = Field(default=None, gt=0, lt=1, description="Probability threshold (default: likely)")
     shown_by: Expression | None = Field(default=None, description="For a target: the finding that shows it")
     expression: Expression | None = None
     question: str | None = Field(default=None, description="What to do to settle it when unknown")
@@ -184,12 +180,8 @@ class TestKind(StrEnum):
 
 
 class Burden(Cited):
-    invasiveness: int = Field(
-        ge=0, le=3, description="0 none, 1 venepuncture, 2 needle procedure, 3 surgical"
-    )
-    radiation: int = Field(
-        ge=0, le=3, description="0 none, 1 low (plain films, DEXA), 2 CT, 3 CT myelography"
-    )
+    invasiveness: int = Field(ge=0, le=3, description="0 none, 1 venepuncture, 2 needle procedure, 3 surgical")
+    radiation: int = Field(ge=0, le=3, description="0 none, 1 low (plain films, DEXA), 2 CT, 3 CT myelography")
     cost: int = Field(ge=1, le=4, description="Cost tier, 1 cheapest")
 
 
@@ -205,9 +197,7 @@ class BurdenWeights(Cited):
     radiation: float = Field(ge=0)
     cost: float = Field(ge=0)
     decision_weight: float = Field(ge=0, description="Value of settling one undecided decision point")
-    top_causes: int = Field(
-        ge=1, le=30, description="How many leading causes the expected change is summed over"
-    )
+    top_causes: int = Field(ge=1, le=30, description="How many leading causes the expected change is summed over")
     shown: int = Field(ge=1, le=50)
 
 
@@ -222,9 +212,7 @@ class TestDef(_Entry):
     timing: tuple[Timing, ...] = ()
     contraindications: tuple[Contraindication, ...] = ()
     urgent_for: tuple[Id, ...] = Field(default=(), description="Red flags that call for this test at once")
-    urgent_if: Expression | None = Field(
-        default=None, description="Ordered for a red flag only when this holds"
-    )
+    urgent_if: Expression | None = Field(default=None, description="Ordered for a red flag only when this holds")
     elective: bool = Field(default=True, description="False: ordered only for a red flag, never ranked")
     applies_if: Expression | None = Field(
         default=None, description="Not suggested when this is absent (CT of a fusion needs a fusion)"
@@ -363,9 +351,7 @@ class ScsDoc(_Entry):
     factors: tuple[PsychosocialFactor, ...] = Field(min_length=1)
     advice: AdviceTable
     contraindications: tuple[Contraindication, ...]
-    conditions: tuple[Contraindication, ...] = Field(
-        default=(), description="Do not stop advice; restrict the system"
-    )
+    conditions: tuple[Contraindication, ...] = Field(default=(), description="Do not stop advice; restrict the system")
     nice: tuple[NiceCriterion, ...]
 
 

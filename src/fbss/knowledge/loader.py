@@ -18,6 +18,7 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.education import parse_education
 from fbss.knowledge.evidence import Source
 from fbss.knowledge.models import (
+    URGENCY_RANK,
     CauseDef,
     Cited,
     FindingDef,
@@ -201,6 +202,16 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         missing = [i for i in expression_ids(flag.when) if i not in findings]
         if missing:
             raise KnowledgeError(f"{where}: 'when' names unknown finding(s) {missing}")
+    urgency = {f.id: f.urgency for f, _, _ in flag_entries}
+    for flag, path, raw in flag_entries:
+        where = _where(path, raw, flag.id)
+        unknown = [c for c in flag.covered_by if c not in urgency or c == flag.id]
+        if unknown:
+            raise KnowledgeError(f"{where}: 'covered_by' names unknown flag(s) {unknown}")
+        # a flag is listed inside another only if that one is at least as urgent
+        milder = [c for c in flag.covered_by if URGENCY_RANK[urgency[c]] > URGENCY_RANK[flag.urgency]]
+        if milder:
+            raise KnowledgeError(f"{where}: 'covered_by' names less urgent flag(s) {milder}")
 
     screen = _screen(by_name["red_flags.yaml"], documents[by_name["red_flags.yaml"]], findings, sources)
 
@@ -215,8 +226,15 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     care = load_care(documents, by_name, findings, causes, red_flags, sources)
     education_path = by_name.get("patient_education.yaml")
     education = parse_education(education_path, documents[education_path], sources) if education_path else None
-    typed = {MANIFEST, "findings.yaml", "causes.yaml", "red_flags.yaml", "sources.yaml", "patient_education.yaml",
-             *CARE_FILES}
+    typed = {
+        MANIFEST,
+        "findings.yaml",
+        "causes.yaml",
+        "red_flags.yaml",
+        "sources.yaml",
+        "patient_education.yaml",
+        *CARE_FILES,
+    }
     sections = {p.stem: documents[p] for p in paths if p.name not in typed and not _only_sources(documents[p])}
     return KnowledgeBase(
         version=manifest["version"],

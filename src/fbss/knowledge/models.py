@@ -244,6 +244,11 @@ class RedFlagDef(Cited):
         default=(),
         description="Treatment options that act on the flag: never capped by it, listed right after its action",
     )
+    covered_by: tuple[Id, ...] = Field(
+        default=(),
+        description="Flags whose action already includes this one's: when one of them fired too, this flag is "
+        "listed right after it and marked as within it",
+    )
     line: int | None = Field(default=None, exclude=True)
 
 

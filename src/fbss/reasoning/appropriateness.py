@@ -60,11 +60,29 @@ class _Step:
         return (want, *(states[i] for i in self.ids))
 
 
-def _step(id_: str, kind: str, value: int, when: Expression, because: str,
-          cited: Rule | Contraindication | Requirement | Caution, pattern: bool = False) -> _Step:
+def _step(
+    id_: str,
+    kind: str,
+    value: int,
+    when: Expression,
+    because: str,
+    cited: Rule | Contraindication | Requirement | Caution,
+    pattern: bool = False,
+) -> _Step:
     effect = {"set": f"set {value}", "adjust": f"{value:+d}", "caution": "caution"}.get(kind, f"cap {value}")
-    return _Step(id_, kind, value, when, compile_expression(when), because, cited.evidence, cited.sources, pattern,
-                 effect, tuple(dict.fromkeys(expression_ids(when))))
+    return _Step(
+        id_,
+        kind,
+        value,
+        when,
+        compile_expression(when),
+        because,
+        cited.evidence,
+        cited.sources,
+        pattern,
+        effect,
+        tuple(dict.fromkeys(expression_ids(when))),
+    )
 
 
 def _from_rule(rule: Rule) -> _Step:
@@ -116,9 +134,20 @@ def _ordered(steps: list[_Step]) -> tuple[_Step, ...]:
     return tuple(sorted(steps, key=lambda s: _ORDER[s.kind]))  # stable: file order within a kind
 
 
-def rateable(id_: str, title: str, category: PanelCategory, elective: bool, is_category: bool, base: int,
-             requires: Requirement | None, rules: list[Rule], contras: list[Contraindication],
-             kb: KnowledgeBase, cautions: tuple[Caution, ...] = (), tags: tuple[str, ...] = ()) -> _Rateable:
+def rateable(
+    id_: str,
+    title: str,
+    category: PanelCategory,
+    elective: bool,
+    is_category: bool,
+    base: int,
+    requires: Requirement | None,
+    rules: list[Rule],
+    contras: list[Contraindication],
+    kb: KnowledgeBase,
+    cautions: tuple[Caution, ...] = (),
+    tags: tuple[str, ...] = (),
+) -> _Rateable:
     """Compile one thing to rate (a category, an option, the SCS clinical rating)."""
     steps = [_from_rule(r) for r in rules] + [_from_contraindication(c) for c in contras]
     steps += [_from_caution(c) for c in cautions]
@@ -128,8 +157,20 @@ def rateable(id_: str, title: str, category: PanelCategory, elective: bool, is_c
     ids = [i for step in steps for i in step.ids] + (list(requirement.ids) if requirement else [])
     ids += ["red_flag_fired", "red_flag_pending", *definitive_of]
     unique = tuple(dict.fromkeys(ids))  # always two or more: the red-flag built-ins
-    return _Rateable(id_, title, category, elective, is_category, base, never_capped, definitive_of, requirement,
-                     _ordered(steps), unique, operator.itemgetter(*unique))
+    return _Rateable(
+        id_,
+        title,
+        category,
+        elective,
+        is_category,
+        base,
+        never_capped,
+        definitive_of,
+        requirement,
+        _ordered(steps),
+        unique,
+        operator.itemgetter(*unique),
+    )
 
 
 @cache
@@ -138,8 +179,18 @@ def compiled_ratings(kb: KnowledgeBase) -> tuple[tuple[_Rateable, ...], tuple[_R
     doc = kb.care.appropriateness
     modifiers = doc.modifiers
     categories = [
-        rateable(c.id.value, c.title, c.id, True, True, c.base, c.requires,
-                 [*c.rules, *(m for m in modifiers if c.id.value in m.applies_to)], [], kb)
+        rateable(
+            c.id.value,
+            c.title,
+            c.id,
+            True,
+            True,
+            c.base,
+            c.requires,
+            [*c.rules, *(m for m in modifiers if c.id.value in m.applies_to)],
+            [],
+            kb,
+        )
         for c in sorted(doc.categories, key=lambda c: c.step)
     ]
     options = []
@@ -151,9 +202,22 @@ def compiled_ratings(kb: KnowledgeBase) -> tuple[tuple[_Rateable, ...], tuple[_R
         contras = list(option.contraindications)
         if "scs" in option.tags:
             contras += list(kb.care.scs.contraindications)
-        options.append(rateable(option.id, option.title, option.category, option.elective, False,
-                                option.rating.base, option.rating.requires, rules, contras, kb, option.cautions,
-                                option.tags))
+        options.append(
+            rateable(
+                option.id,
+                option.title,
+                option.category,
+                option.elective,
+                False,
+                option.rating.base,
+                option.rating.requires,
+                rules,
+                contras,
+                kb,
+                option.cautions,
+                option.tags,
+            )
+        )
     return tuple(categories), tuple(options)
 
 
@@ -172,7 +236,10 @@ def _labels(kb: KnowledgeBase) -> tuple[Label, ...]:
     """Label by score, index 0-9."""
     scale = kb.care.appropriateness.scale
     return tuple(
-        Label.appropriate if s >= scale.appropriate_from else Label.inappropriate if s <= scale.inappropriate_to
+        Label.appropriate
+        if s >= scale.appropriate_from
+        else Label.inappropriate
+        if s <= scale.inappropriate_to
         else Label.uncertain
         for s in range(10)
     )
@@ -198,10 +265,22 @@ def _fixed(kb: KnowledgeBase) -> _Fixed:
     o = doc.red_flag_override
     names = items_by_id(kb)
     return _Fixed(
-        Basis("red_flag_override", o.because_absent, f"cap {o.absent_cap}", _items(["red_flag_fired"], names),
-              o.evidence, o.sources),
-        Basis("red_flag_override", o.because_unknown, f"cap {o.unknown_cap}", _items(["red_flag_pending"], names),
-              o.evidence, o.sources),
+        Basis(
+            "red_flag_override",
+            o.because_absent,
+            f"cap {o.absent_cap}",
+            _items(["red_flag_fired"], names),
+            o.evidence,
+            o.sources,
+        ),
+        Basis(
+            "red_flag_override",
+            o.because_unknown,
+            f"cap {o.unknown_cap}",
+            _items(["red_flag_pending"], names),
+            o.evidence,
+            o.sources,
+        ),
         Pending("red_flag_override", o.because_unknown, f"cap {o.unknown_cap}", _items(["red_flag_pending"], names)),
         doc.requirement_caps.unknown_cap,
     )
@@ -334,8 +413,16 @@ def _rate(item: _Rateable, states: States, kb: KnowledgeBase) -> Rating:
     pattern = bool(setter and setter.pattern and labels[setter.value] is label)
     basis = (PATTERN_BASIS if pattern else CATEGORY_BASIS) if item.is_category else OPTION_BASIS
     return Rating(
-        id=item.id, title=item.title, category=item.category, score=score, label=label, elective=item.elective,
-        published_pattern=pattern, score_basis=basis, because=tuple(because), pending=tuple(pending),
+        id=item.id,
+        title=item.title,
+        category=item.category,
+        score=score,
+        label=label,
+        elective=item.elective,
+        published_pattern=pattern,
+        score_basis=basis,
+        because=tuple(because),
+        pending=tuple(pending),
     )
 
 

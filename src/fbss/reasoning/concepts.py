@@ -24,7 +24,7 @@ class CareStates:
     probability: dict[str, float]
     observed: dict[str, Observed] = field(default_factory=dict)  # what was recorded, for result texts
     study_days: dict[str, int | None] = field(default_factory=dict)  # modality -> days since its latest study
-    seen_on: dict[str, tuple[str, ...]] = field(default_factory=dict)  # diagnostic finding -> modalities
+    seen_on: dict[str, dict[str, str]] = field(default_factory=dict)  # diagnostic finding -> modality -> where
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +72,7 @@ def questions(kb: KnowledgeBase) -> dict[str, str]:
     return result
 
 
-def care_states(
-    findings: FindingStates, triage: Triage, differential: Differential, kb: KnowledgeBase
-) -> CareStates:
+def care_states(findings: FindingStates, triage: Triage, differential: Differential, kb: KnowledgeBase) -> CareStates:
     """Findings plus the built-in red-flag states and every concept, in file order (pure)."""
     states = dict(findings.state)
     states["red_flag_fired"] = P if triage.fired else A

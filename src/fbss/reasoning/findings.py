@@ -10,11 +10,12 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from fbss.case.derived import DerivedFacts, derive
+from fbss.case.derived import DerivedFacts, derive, where
 from fbss.case.model import Case, DiagnosticResult, LabResult, Presence, PriorTreatment
 from fbss.case.paths import DERIVED_PREFIX
-from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
+from fbss.case.vocabulary import RESPONSE_RELIEF, DiagnosticFinding, Lab, Modality, Treatment
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import finding_inputs
 from fbss.knowledge.models import AllOf, AnyOf, Expression, FindingDef, Not, Threshold
@@ -128,11 +129,6 @@ def _field_reader(finding: FindingDef) -> Reader:
     return read_presence
 
 
-def _where(result: DiagnosticResult) -> str | None:
-    side = result.side.value if result.side.value != "unknown" else None
-    return " ".join(x for x in (result.level, side, result.modality.value) if x) or None
-
-
 def _diagnostic_reader(finding: FindingDef) -> Reader:
     code = DiagnosticFinding(finding.diagnostic or "")
     seen_on = frozenset(Modality(m) for m in finding.seen_on)
@@ -151,7 +147,7 @@ def _diagnostic_reader(finding: FindingDef) -> Reader:
         if results:
             for result in results:
                 if result.presence is P:
-                    return P, _where(result)
+                    return P, where(result)
             if any(result.presence is A for result in results):
                 return A, None
         if seen_on and not seen_on.isdisjoint(ix.full_studies):
@@ -175,9 +171,30 @@ def _lab_reader(finding: FindingDef) -> Reader:
     return read
 
 
+def _bounds(threshold: Threshold) -> int:
+    return sum(b is not None for b in (threshold.above, threshold.at_least, threshold.below, threshold.at_most))
+
+
+def _relief_state(prior: PriorTreatment, passes: Callable[[float], bool], one_sided: bool) -> tuple[Presence, Observed]:
+    """A % relief threshold read from the stated percentage, else from the band the response word stands for."""
+    if prior.relief_percent is not None:
+        return (P if passes(prior.relief_percent) else A), prior.relief_percent
+    band = RESPONSE_RELIEF.get(prior.response)
+    if band is None:
+        return U, None
+    low, high = (passes(end) for end in band)
+    if low and high:
+        return P, prior.response.value
+    if not low and not high and one_sided:
+        return A, prior.response.value
+    return U, None
+
+
 def _treatment_reader(finding: FindingDef) -> Reader:
     treatment = Treatment(finding.treatment or "")
-    passes = _compare(finding.threshold) if finding.threshold is not None else None
+    threshold = finding.threshold
+    passes = _compare(threshold) if threshold is not None else None
+    one_sided = threshold is not None and _bounds(threshold) == 1
 
     def read(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
         tried = ix.treatments.get(treatment)
@@ -187,11 +204,11 @@ def _treatment_reader(finding: FindingDef) -> Reader:
             return P, tried[0].relief_percent
         state = U
         for prior in tried:
-            if prior.relief_percent is None:
-                continue
-            if passes(prior.relief_percent):
-                return P, prior.relief_percent
-            state = A
+            value, seen = _relief_state(prior, passes, one_sided)
+            if value is P:
+                return P, seen
+            if value is A:
+                state = A
         return state, None
 
     return read
@@ -316,12 +333,125 @@ def compiled_readers(kb: KnowledgeBase) -> tuple[tuple[str, Reader], ...]:
     return tuple(readers)
 
 
+Getter = Callable[[object], tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldBatch:
+    """Field findings of one kind read from one object (the case or its derived facts) with one attribute getter."""
+
+    ids: tuple[str, ...]
+    values: Getter
+    tests: tuple[Any, ...] = ()  # numbers: the threshold test; choices: the wanted values
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingPlan:
+    """How a knowledge base's findings are read: field findings in batches (they depend on no other finding), then
+    every other finding in dependency order."""
+
+    presence: tuple[FieldBatch, FieldBatch]  # (case, derived)
+    numbers: tuple[FieldBatch, FieldBatch]
+    choices: tuple[FieldBatch, FieldBatch]
+    diagnostics: tuple[tuple[str, DiagnosticFinding, frozenset[Modality], Reader], ...]
+    others: tuple[tuple[str, Reader], ...]
+
+
+def _getter(paths: list[str]) -> Getter:
+    if not paths:
+        return lambda _obj: ()
+    get: Callable[[object], Any] = operator.attrgetter(*paths)
+    if len(paths) == 1:
+        return lambda obj: (get(obj),)
+    return get  # several names: attrgetter returns a tuple
+
+
+def _kind(finding: FindingDef) -> str:
+    if finding.diagnostic is not None and not finding.ruled_out:
+        return "diagnostic"
+    if finding.field is None:
+        return "other"
+    if finding.threshold is not None:
+        return "number"
+    if finding.one_of is not None:
+        return "choice"
+    return "presence"
+
+
+def _batches(kb: KnowledgeBase, ids: list[str], kind: str) -> tuple[FieldBatch, FieldBatch]:
+    batches = []
+    for on_derived in (False, True):
+        chosen = [f for f in ids if (kb.findings[f].field or "").startswith(DERIVED_PREFIX) is on_derived]
+        paths = [(kb.findings[f].field or "").removeprefix(DERIVED_PREFIX) for f in chosen]
+        tests: tuple[Any, ...] = ()
+        if kind == "number":
+            tests = tuple(_compare(kb.findings[f].threshold) for f in chosen)  # type: ignore[arg-type]
+        elif kind == "choice":
+            tests = tuple(frozenset(kb.findings[f].one_of or ()) for f in chosen)
+        batches.append(FieldBatch(tuple(chosen), _getter(paths), tests))
+    return batches[0], batches[1]
+
+
+@cache
+def reading_plan(kb: KnowledgeBase) -> ReadingPlan:
+    """The reading plan of a knowledge base, built once."""
+    grouped: dict[str, list[str]] = {"presence": [], "number": [], "choice": []}
+    diagnostics: list[tuple[str, DiagnosticFinding, frozenset[Modality], Reader]] = []
+    others: list[tuple[str, Reader]] = []
+    screen = frozenset(kb.screen)
+    for fid, reader in compiled_readers(kb):
+        finding = kb.findings[fid]
+        # an item other answers can imply (absent_if, a negative red-flag screen) is read after them, in order
+        kind = "other" if finding.absent_if is not None or fid in screen else _kind(finding)
+        if kind == "other":
+            others.append((fid, reader))
+        elif kind == "diagnostic":
+            seen_on = frozenset(Modality(m) for m in finding.seen_on)
+            diagnostics.append((fid, DiagnosticFinding(finding.diagnostic or ""), seen_on, reader))
+        else:
+            grouped[kind].append(fid)
+    return ReadingPlan(
+        presence=_batches(kb, grouped["presence"], "presence"),
+        numbers=_batches(kb, grouped["number"], "number"),
+        choices=_batches(kb, grouped["choice"], "choice"),
+        diagnostics=tuple(diagnostics),
+        others=tuple(others),
+    )
+
+
 def read_findings(case: Case, kb: KnowledgeBase) -> FindingStates:
     """Evaluate every finding of the knowledge base against a case."""
     ix = index_case(case)
+    plan = reading_plan(kb)
     state: States = {}
     observed: dict[str, Observed] = {}
-    for fid, reader in compiled_readers(kb):
+    for batch, source in zip(plan.presence, (case, ix.derived), strict=True):
+        state.update(zip(batch.ids, batch.values(source), strict=True))
+    for batch, source in zip(plan.numbers, (case, ix.derived), strict=True):
+        for fid, number, passes in zip(batch.ids, batch.values(source), batch.tests, strict=True):
+            if number is None:
+                state[fid] = U
+            else:
+                state[fid] = P if passes(number) else A
+                observed[fid] = number
+    for batch, source in zip(plan.choices, (case, ix.derived), strict=True):
+        for fid, choice, wanted in zip(batch.ids, batch.values(source), batch.tests, strict=True):
+            value = choice.value
+            if value == "unknown":
+                state[fid] = U
+            else:
+                state[fid] = P if value in wanted else A
+                observed[fid] = value
+    rows, full = ix.diagnostics, ix.full_studies
+    for fid, code, seen_on, reader in plan.diagnostics:
+        if code in rows:
+            value, seen = reader(ix, state)
+            state[fid] = value
+            if seen is not None:
+                observed[fid] = seen
+        else:  # not listed: absent only if a study that shows it was reported in full
+            state[fid] = A if seen_on and not seen_on.isdisjoint(full) else U
+    for fid, reader in plan.others:
         value, seen = reader(ix, state)
         state[fid] = value
         if seen is not None:

@@ -60,15 +60,13 @@ def _option_sources(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
 def _treatment_step(
     rating: Rating, option: TreatmentDef, kb: KnowledgeBase
 ) -> tuple[str, str, str | None, tuple[str, ...]]:
-    reasons = "; ".join(
-        b.because for b in rating.because if b.effect.startswith("set") or b.rule == "requires"
-    )
+    reasons = "; ".join(b.because for b in rating.because if b.effect.startswith("set") or b.rule == "requires")
     detail = f"{rating.label.value}, {rating.score}/9 ({rating.score_basis})"
     if reasons:
         detail += f". {reasons}"
     cautions = "; ".join(b.because for b in rating.because if b.effect == "caution")
     if cautions:
-        detail += f". Caution: {cautions}"
+        detail += f". {cautions}"  # each reads "Caution: ..."
     success = f"Success: {option.success.text}"
     decision = f"{option.next_step.rstrip('.')}. {success}" if option.next_step else success
     return option.title, detail, decision, _option_sources(kb)[option.id]
@@ -85,9 +83,7 @@ def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
     unmet = [n.title for n in scs.nice if n.state is not P]
     if unmet:
         detail += ". NICE TA159 still to meet: " + "; ".join(unmet)
-    decision = (
-        "If the trial gives 50 % relief or more, implant; if not, remove the trial leads and revisit the plan"
-    )
+    decision = "If the trial gives 50 % relief or more, implant; if not, remove the trial leads and revisit the plan"
     return "Refer for SCS assessment by the multidisciplinary team, then a trial", detail, decision
 
 
@@ -244,9 +240,7 @@ def plan(
                 )
             )
         for aside in work.deferred:
-            when = (
-                f"from {aside.earliest_months:g} months after surgery" if aside.earliest_months else "later"
-            )
+            when = f"from {aside.earliest_months:g} months after surgery" if aside.earliest_months else "later"
             rows.append(("test", f"{aside.title} ({when})", aside.reason, None, None, aside.sources, aside.test))
         appropriate = [r for r in ratings.options if r.label is Label.appropriate]
         rows += _cause_path_rows(differential, {r.id for r in appropriate}, kb)
@@ -264,9 +258,7 @@ def plan(
             rows.append(("treatment", title, detail, decision, None, sources, rating.id))
         if scs_row and not scs_done:
             rows.append(("scs", *scs_row, None, scs.advice_basis.sources, None))
-        uncertain = [r for r in ratings.options if r.label is Label.uncertain and r.elective][
-            :UNCERTAIN_SHOWN
-        ]
+        uncertain = [r for r in ratings.options if r.label is Label.uncertain and r.elective][:UNCERTAIN_SHOWN]
         if uncertain:
             rows.append(
                 (
@@ -294,13 +286,11 @@ def plan(
     )
     doc = kb.care.plan
     follow_up = tuple(FollowUpItem(f.at, f.what, f.evidence, f.sources) for f in doc.follow_up)
-    outcomes = tuple(
-        OutcomeItem(o.id, o.title, o.instrument, o.change, o.evidence, o.sources) for o in doc.outcomes
-    )
+    outcomes = tuple(OutcomeItem(o.id, o.title, o.instrument, o.change, o.evidence, o.sources) for o in doc.outcomes)
     # while a red flag is being dealt with there is no elective choice to share yet
-    grid_ratings = [] if triage.fired else [
-        r for r in ratings.options if r.label is not Label.inappropriate and r.elective
-    ]
+    grid_ratings = (
+        [] if triage.fired else [r for r in ratings.options if r.label is not Label.inappropriate and r.elective]
+    )
     grid = tuple(
         GridRow(
             option=r.id,

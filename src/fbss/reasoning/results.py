@@ -93,6 +93,7 @@ class RedFlagResult(NamedTuple):
     evidence: Evidence
     sources: tuple[str, ...]
     definitive: tuple[str, ...] = ()  # the treatment options that act on it (ids), listed right after the action
+    within: str | None = None  # a fired flag whose action already includes this one's (covered_by): listed after it
 
 
 class FlagAtStake(NamedTuple):

@@ -35,9 +35,18 @@ class _Compiled:
 @cache
 def _compiled(kb: KnowledgeBase) -> _Compiled:
     doc = kb.care.scs
-    clinical = rateable("scs_clinical", "SCS: clinical appropriateness", PanelCategory.neurostimulation,
-                        elective=False, is_category=False, base=doc.clinical.base, requires=doc.clinical.requires,
-                        rules=list(doc.clinical.rules), contras=[], kb=kb)
+    clinical = rateable(
+        "scs_clinical",
+        "SCS: clinical appropriateness",
+        PanelCategory.neurostimulation,
+        elective=False,
+        is_category=False,
+        base=doc.clinical.base,
+        requires=doc.clinical.requires,
+        rules=list(doc.clinical.rules),
+        contras=[],
+        kb=kb,
+    )
     return _Compiled(
         clinical=clinical,
         factors=tuple(compile_expression(f.when) for f in doc.factors),

@@ -144,10 +144,32 @@ def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
             definitive=flag.definitive,
         )
         (fired if status is P else ask).append(result)
-    fired.sort(key=lambda r: URGENCY_RANK[r.urgency])
+    fired = _grouped(fired, kb)
     ask.sort(key=lambda r: URGENCY_RANK[r.urgency])
     level = fired[0].urgency if fired else None
     return Triage(level=level, fired=tuple(fired), ask_now=tuple(ask), screen=_screen(ask, states, findings, kb))
+
+
+def _grouped(fired: list[RedFlagResult], kb: KnowledgeBase) -> list[RedFlagResult]:
+    """Most urgent first; a flag another fired flag covers (`covered_by`) is marked `within` it and listed after it."""
+    ids = {r.flag for r in fired}
+    covered_by = {f.id: f.covered_by for f in kb.red_flags}
+    within = {r.flag: next((c for c in covered_by[r.flag] if c in ids), None) for r in fired}
+    heads = sorted((r for r in fired if within[r.flag] is None), key=lambda r: URGENCY_RANK[r.urgency])
+    grouped: list[RedFlagResult] = []
+    for head in heads:
+        grouped.append(head)
+        grouped += [r._replace(within=head.flag) for r in fired if _root(r.flag, within) == head.flag and r is not head]
+    listed = {r.flag for r in grouped}
+    return grouped + [r for r in fired if r.flag not in listed]  # never drop a fired flag (a cycle in covered_by)
+
+
+def _root(flag: str, within: dict[str, str | None]) -> str:
+    seen = {flag}
+    while (up := within.get(flag)) is not None and up not in seen:
+        seen.add(up)
+        flag = up
+    return flag
 
 
 @cache

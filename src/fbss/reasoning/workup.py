@@ -60,9 +60,7 @@ class _Test:
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     tests: dict[str, _Test]
-    expansions: dict[
-        str, tuple[str, ...]
-    ]  # finding or concept id -> the expression it stands for (ids it reads)
+    expansions: dict[str, tuple[str, ...]]  # finding or concept id -> the expression it stands for (ids it reads)
 
 
 @cache
@@ -71,9 +69,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
     links: dict[str, list[tuple[str, float, float]]] = {}
     for cause in kb.causes:
         for link in cause.links:
-            links.setdefault(link.finding, []).append(
-                (cause.id, math.log(link.lr_present), math.log(link.lr_absent))
-            )
+            links.setdefault(link.finding, []).append((cause.id, math.log(link.lr_present), math.log(link.lr_absent)))
     readers: dict[str, set[str]] = {}  # finding -> expression findings that read it (directly)
     for fid in finding_order(kb):
         expression = kb.findings[fid].expression
@@ -111,10 +107,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             timing=tuple(compile_expression(t.when) for t in test.timing),
             urgent_if=compile_expression(test.urgent_if) if test.urgent_if is not None else None,
             applies_if=compile_expression(test.applies_if) if test.applies_if is not None else None,
-            burden=1
-            + weights.invasiveness * b.invasiveness
-            + weights.radiation * b.radiation
-            + weights.cost * b.cost,
+            burden=1 + weights.invasiveness * b.invasiveness + weights.radiation * b.radiation + weights.cost * b.cost,
             concepts=tuple((*c, _logit(c[2])) for c in cause_concepts if set(c[1]) & set(by_cause)),
         )
     expansions: dict[str, tuple[str, ...]] = {}
@@ -170,9 +163,7 @@ def _decision_points(
             if item_id not in compiled.expansions:
                 found = frozenset((item_id,)) if states.get(item_id) is U else frozenset()
             else:
-                found = frozenset().union(
-                    *(expand(c) for c in compiled.expansions[item_id] if states.get(c) is U)
-                )
+                found = frozenset().union(*(expand(c) for c in compiled.expansions[item_id] if states.get(c) is U))
             memo[item_id] = found
         return found
 
@@ -220,9 +211,9 @@ def _contraindication_ids(kb: KnowledgeBase) -> frozenset[str]:
     return frozenset(ids | {c.id for c in kb.care.scs.contraindications})
 
 
-def _swing(base: float, states: dict[str, Presence], group: tuple[tuple[str, float, float], ...]) -> (
-    tuple[float, float] | None
-):
+def _swing(
+    base: float, states: dict[str, Presence], group: tuple[tuple[str, float, float], ...]
+) -> tuple[float, float] | None:
     """The probability of a cause if every unknown finding the test reveals went for it, and against it."""
     up = down = 0.0
     for fid, lnp, lna in group:
@@ -244,9 +235,7 @@ def _cautions(t: _Test, states: dict[str, Presence], urgent: bool) -> list[State
     for contra, fn in zip(test.contraindications, t.contraindications, strict=True):
         state = fn(states)
         if state is P and not contra.absolute:
-            out.append(
-                Statement(f"Relative contraindication: {contra.reason}", contra.evidence, contra.sources)
-            )
+            out.append(Statement(f"Relative contraindication: {contra.reason}", contra.evidence, contra.sources))
         elif state is U:
             out.append(Statement(f"Check first: {contra.reason}", contra.evidence, contra.sources))
     if not urgent:
@@ -308,9 +297,10 @@ def _suggestion(
     )
 
 
-def _phrase(fid: str, care: CareStates, names: dict[str, str]) -> str:
-    """'CRP above 10 mg/L (92)', 'Post-void residual above 200 mL: no (60)': a finding with its recorded value."""
-    seen = care.observed.get(fid)
+def _phrase(fid: str, care: CareStates, names: dict[str, str], shown: str | None = None) -> str:
+    """'CRP above 10 mg/L (92)', 'Post-void residual above 200 mL: no (60)': a finding with its recorded value, or
+    where the study in question showed it ('Broken rod (L4-L5 left ct)' for the CT, not the plain film)."""
+    seen = shown or care.observed.get(fid)
     value = f" ({seen:g})" if isinstance(seen, float) else f" ({seen})" if seen is not None else ""
     return names.get(fid, fid) + (": no" if care.states.get(fid) is A else "") + value
 
@@ -335,16 +325,18 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
     test = t.test
     # imaging reports what it showed; a bedside or laboratory test every value it gave
     present = [f for f in test.reveals if states[f] is P]
-    report = "; ".join(_phrase(f, care, names) for f in present) if test.modality else _results(
-        list(test.reveals), care, names
+    on = {f: _shown(f, test.modality, care, kb) for f in present} if test.modality else {}
+    report = (
+        "; ".join(_phrase(f, care, names, on[f]) for f in present)
+        if test.modality
+        else _results(list(test.reveals), care, names)
     )
     triggers = [f for f in t.findings if f in shown]
-    if triggers and (test.modality is None or any(_seen_with(f, test.modality, care, kb) for f in triggers)):
+    if triggers and (test.modality is None or any(_shown(f, test.modality, care, kb) for f in triggers)):
         return report or "; ".join(names.get(f, f) for f in triggers)
     if test.modality is not None:
         if not test.of_the_spine:  # elsewhere: done only if a study of its kind showed one of its findings
-            seen = [f for f in present if _seen_with(f, test.modality, care, kb)]
-            return "; ".join(_phrase(f, care, names) for f in seen) or None
+            return "; ".join(_phrase(f, care, names, on[f]) for f in present if on[f]) or None
         if test.modality not in care.study_days:
             return None
         days = care.study_days[test.modality]
@@ -356,10 +348,13 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
     return None
 
 
-def _seen_with(fid: str, modality: str, care: CareStates, kb: KnowledgeBase) -> bool:
-    """Whether a finding was shown by a study of this kind (a clinical sign or a lab value was not)."""
+def _shown(fid: str, modality: str | None, care: CareStates, kb: KnowledgeBase) -> str | None:
+    """Where a study of this kind showed a finding ('L4-L5 left ct'); None if none did (a clinical sign or a lab
+    value is never shown by a study)."""
     diagnostic = kb.findings[fid].diagnostic
-    return diagnostic is not None and modality in care.seen_on.get(str(diagnostic), ())
+    if diagnostic is None or modality is None:
+        return None
+    return care.seen_on.get(str(diagnostic), {}).get(modality)
 
 
 def _urgent(
@@ -393,9 +388,7 @@ def _urgent(
         entry[0].extend(f for f in flags if f not in entry[0])
     # a test whose result another one gives as well (plain MRI within MRI with gadolinium) is not listed twice
     for tid in [*chosen, *recorded]:
-        owner = next(
-            (o for o in (*recorded, *chosen) if o != tid and tid in compiled.tests[o].test.includes), None
-        )
+        owner = next((o for o in (*recorded, *chosen) if o != tid and tid in compiled.tests[o].test.includes), None)
         if owner is None:
             continue
         moved = chosen.pop(tid)[0] if tid in chosen else recorded.pop(tid)[0]
@@ -448,9 +441,7 @@ def workup(
     top = differential.causes[: weights.top_causes]
     top_ids = [c.cause for c in top]
     logits = {cause: _logit(p) for cause, p in care.probability.items()}
-    concept_now = {
-        cid: max(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)
-    }
+    concept_now = {cid: max(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)}
     cause_titles = {c.cause: c.title for c in differential.causes}
     concept_titles = titles(kb)
 
@@ -536,15 +527,12 @@ def workup(
                 settles[concept_id] = Item(concept_id, concept_titles[concept_id])
                 weight += chance
         if not settles:
-            not_suggested.append(SetAside(test.id, test.title, "Its result could not change management now",
-                                          "no_change", None, ()))
+            not_suggested.append(
+                SetAside(test.id, test.title, "Its result could not change management now", "no_change", None, ())
+            )
             continue
         defer = next(
-            (
-                tm
-                for tm, fn in zip(test.timing, t.timing, strict=True)
-                if tm.action == "defer" and fn(states) is P
-            ),
+            (tm for tm, fn in zip(test.timing, t.timing, strict=True) if tm.action == "defer" and fn(states) is P),
             None,
         )
         if defer is not None:  # useful, but not yet: the timing rule holds it back

@@ -54,9 +54,7 @@ def options_markdown(ratings: OptionRatings) -> list[str]:
         "| Category | Rating | Because | Missing to decide |",
         "|---|---|---|---|",
     ]
-    out += [
-        f"| {r.title} | {rating_text(r)} | {reasons(r)} | {missing(r) or '—'} |" for r in ratings.categories
-    ]
+    out += [f"| {r.title} | {rating_text(r)} | {reasons(r)} | {missing(r) or '—'} |" for r in ratings.categories]
     out += [
         "",
         "Specific options (every score an expert estimate: the panel rated only the four categories):",
@@ -65,8 +63,7 @@ def options_markdown(ratings: OptionRatings) -> list[str]:
         "|---|---|---|---|",
     ]
     out += [
-        f"| {r.title} | {r.label.value} {r.score}/9 | {reasons(r, 2)} | {missing(r) or '—'} |"
-        for r in ratings.options
+        f"| {r.title} | {r.label.value} {r.score}/9 | {reasons(r, 2)} | {missing(r) or '—'} |" for r in ratings.options
     ]
     return [*out, ""]
 
@@ -100,9 +97,7 @@ def plan_markdown(plan: Plan) -> list[str]:
         if step.decision_point:
             out.append(f"   - Then: {step.decision_point}")
     out += ["", "### Follow-up", ""] + [f"- {f.at}: {f.what}" for f in plan.follow_up]
-    out += ["", "### Outcomes to collect", ""] + [
-        f"- {o.title}: {o.instrument}; {o.change}" for o in plan.outcomes
-    ]
+    out += ["", "### Outcomes to collect", ""] + [f"- {o.title}: {o.instrument}; {o.change}" for o in plan.outcomes]
     if plan.grid:
         out += [
             "",

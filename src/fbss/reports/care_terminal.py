@@ -26,15 +26,11 @@ def render_workup(work: Workup, kb: KnowledgeBase, console: Console) -> None:
         lines = Text(test.why + "\n")
         for caution in test.cautions:
             lines.append(f"• {caution.text}\n", style="yellow")
-        console.print(
-            Panel(lines, title=f"[bold]URGENT TEST[/] {test.title}", border_style="red", title_align="left")
-        )
+        console.print(Panel(lines, title=f"[bold]URGENT TEST[/] {test.title}", border_style="red", title_align="left"))
     for done in work.recorded:
         console.print(f"[bold]Already done[/] (not ordered again): {done.title} — {done.result}")
     if work.ranked:
-        table = Table(
-            title="Work-up, ranked by value of information per burden", show_lines=True, expand=True
-        )
+        table = Table(title="Work-up, ranked by value of information per burden", show_lines=True, expand=True)
         table.add_column("#", justify="right", width=3)
         table.add_column("Test", ratio=2)
         table.add_column("Why: what it could change", ratio=4)
@@ -54,16 +50,13 @@ def render_workup(work: Workup, kb: KnowledgeBase, console: Console) -> None:
     if work.not_suggested:
         names = "; ".join(a.title.split(" (")[0] for a in work.not_suggested)
         console.print(
-            f"[dim]Not suggested now (contraindicated, already known, or could not change management): "
-            f"{names}[/]"
+            f"[dim]Not suggested now (contraindicated, already known, or could not change management): {names}[/]"
         )
 
 
 def render_options(ratings: OptionRatings, console: Console) -> None:
     """The four panel categories, then the specific options."""
-    table = Table(
-        title="Appropriateness of the four panel categories (RAND/UCLA 1-9)", show_lines=True, expand=True
-    )
+    table = Table(title="Appropriateness of the four panel categories (RAND/UCLA 1-9)", show_lines=True, expand=True)
     table.add_column("Category", ratio=1, min_width=14)
     table.add_column("Rating", ratio=2)
     table.add_column("Because", ratio=4)
@@ -89,9 +82,7 @@ def render_scs(scs: ScsAdvice, kb: KnowledgeBase, console: Console) -> None:
     else:
         lines.append(f"Advice: {ADVICE_LABEL[scs.advice]}", style="bold")
         if scs.advice_if_unknowns_present and scs.advice_if_unknowns_present is not scs.advice:
-            lines.append(
-                f" (if the unassessed factors were present: {ADVICE_LABEL[scs.advice_if_unknowns_present]})"
-            )
+            lines.append(f" (if the unassessed factors were present: {ADVICE_LABEL[scs.advice_if_unknowns_present]})")
         lines.append("\n")
     lines.append(f"Clinical: {rating_text(scs.clinical)} — {reasons(scs.clinical)}\n")
     present = [f.title for f in scs.factors if f.state.value == "present"]
@@ -112,9 +103,7 @@ def render_scs(scs: ScsAdvice, kb: KnowledgeBase, console: Console) -> None:
         f"{_cite(scs.advice_basis.sources, kb)})",
         style="dim",
     )
-    console.print(
-        Panel(lines, title="Spinal cord stimulation candidacy", border_style="magenta", title_align="left")
-    )
+    console.print(Panel(lines, title="Spinal cord stimulation candidacy", border_style="magenta", title_align="left"))
 
 
 def render_plan(plan: Plan, console: Console) -> None:

@@ -45,7 +45,7 @@ def lead_reasons(rating: Rating) -> str:
     """The most decisive rule, and every caution: what a definitive treatment is shown with."""
     rules = [b for b in rating.because if b.effect != "caution"][:1]
     cautions = [b for b in rating.because if b.effect == "caution"]
-    parts = [f"{b.because} [{b.effect}]" for b in rules] + [f"Caution: {b.because}" for b in cautions]
+    parts = [f"{b.because} [{b.effect}]" for b in rules] + [b.because for b in cautions]
     return "; ".join(parts) or "base score"
 
 

@@ -76,8 +76,9 @@ def summarise(result: Mapping[str, Any]) -> StoredSummary:
         categories=_ratings(_items(data, "options", "categories")),
         options=_ratings(_items(data, "options", "options")),
         scs_advice=advice,
-        urgent_tests={str(t["test"]): str(t.get("title", t["test"])) for t in _items(data, "workup", "urgent")
-                      if "test" in t},
+        urgent_tests={
+            str(t["test"]): str(t.get("title", t["test"])) for t in _items(data, "workup", "urgent") if "test" in t
+        },
     )
 
 
@@ -93,9 +94,7 @@ def _rating_changes(kind: str, old: Mapping[str, RatingLine], new: Mapping[str, 
     for key, after in new.items():
         before = old.get(key)
         if before is not None and before.label != after.label:
-            lines.append(
-                f"{kind} {after.title}: {before.label} {before.score}/9 → {after.label} {after.score}/9"
-            )
+            lines.append(f"{kind} {after.title}: {before.label} {before.score}/9 → {after.label} {after.score}/9")
     return lines
 
 

@@ -32,8 +32,7 @@ def red_flags_markdown(assessment: Assessment, kb: KnowledgeBase) -> list[str]:
     if screen.open:
         out += ["", f"**{screen.headline}** (a yes raises the flag named):", ""]
         out += [
-            f"- [ ] {q.text} — {', '.join(f.title for f in q.flags)} "
-            f"({URGENCY_LABEL[q.urgency].lower()})"
+            f"- [ ] {q.text} — {', '.join(f.title for f in q.flags)} ({URGENCY_LABEL[q.urgency].lower()})"
             for q in screen.open
         ]
     elif not view.flags:
@@ -83,8 +82,13 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
     if assessment.differential.ask_next:
         out += ["", "## Would change the differential most", ""]
         out += [f"- {q.question or q.title}" for q in assessment.differential.ask_next]
-    out += ["", *workup_markdown(assessment.workup, kb), *options_markdown(assessment.options),
-            *scs_markdown(assessment.scs, kb), *plan_markdown(assessment.plan)]
+    out += [
+        "",
+        *workup_markdown(assessment.workup, kb),
+        *options_markdown(assessment.options),
+        *scs_markdown(assessment.scs, kb),
+        *plan_markdown(assessment.plan),
+    ]
     out += [
         "",
         f"_Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
@@ -96,7 +100,12 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
 
 def render_plan_markdown(assessment: Assessment) -> str:
     """The stepped plan alone, for `fbss plan`."""
-    out = [f"# Care plan for case {assessment.case_id}", "", *plan_markdown(assessment.plan),
-           f"_Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
-           f"({assessment.knowledge_fingerprint}). Decision support for clinicians._", ""]
+    out = [
+        f"# Care plan for case {assessment.case_id}",
+        "",
+        *plan_markdown(assessment.plan),
+        f"_Engine {assessment.engine_version}, knowledge base {assessment.knowledge_version} "
+        f"({assessment.knowledge_fingerprint}). Decision support for clinicians._",
+        "",
+    ]
     return "\n".join(out)

@@ -38,8 +38,9 @@ def _flag_panel(view: FlagView, kb: KnowledgeBase) -> Panel:
         lines.append("\n")
     cites = ", ".join(kb.sources[s].citation.split(".")[0] for s in flag.sources) or "no published source"
     lines.append(f"Basis: {EVIDENCE_LABEL[flag.evidence]}; {cites}", style="dim")
-    return Panel(lines, title=f"[bold]{URGENCY_LABEL[flag.urgency]}[/] {flag.title}", border_style="red",
-                 title_align="left")
+    return Panel(
+        lines, title=f"[bold]{URGENCY_LABEL[flag.urgency]}[/] {flag.title}", border_style="red", title_align="left"
+    )
 
 
 def _screen_panel(screen: ScreenView) -> Panel | None:
@@ -52,8 +53,9 @@ def _screen_panel(screen: ScreenView) -> Panel | None:
         lines.append(f"☐ {q.text}", style="bold" if q.urgency is Urgency.emergency else "")
         lines.append(f"  — a yes raises: {at_stake} ({URGENCY_LABEL[q.urgency].lower()})\n", style="dim")
     if screen.answerable:
-        lines.append(f"{screen.answerable} of these are answered at once by recording the screen negative.",
-                     style="dim")
+        lines.append(
+            f"{screen.answerable} of these are answered at once by recording the screen negative.", style="dim"
+        )
     return Panel(lines, title=f"[bold]{screen.headline}[/]", border_style="yellow", title_align="left")
 
 

@@ -51,9 +51,7 @@ def check_username(username: str) -> str:
 class Accounts(Repository):
     """User accounts; `user` (the audit log's "who") is the admin acting, or the person signing in."""
 
-    def create_user(
-        self, username: str, password: str, role: Role, *, display_name: str | None = None
-    ) -> UserRecord:
+    def create_user(self, username: str, password: str, role: Role, *, display_name: str | None = None) -> UserRecord:
         """Add an account; refuses a user name already in use or a password that is too short."""
         check_username(username)
         problem = password_problem(password)

@@ -31,12 +31,8 @@ from fbss.store.outcomes import InstrumentTrend, record_response, trends
 from fbss.store.records import ResponseRecord
 from fbss.store.repository import Repository
 
-patient_app = typer.Typer(
-    help="Register patients, show them, export and import their records.", no_args_is_help=True
-)
-case_app = typer.Typer(
-    help="Save case versions, show their history, assess a saved case.", no_args_is_help=True
-)
+patient_app = typer.Typer(help="Register patients, show them, export and import their records.", no_args_is_help=True)
+case_app = typer.Typer(help="Save case versions, show their history, assess a saved case.", no_args_is_help=True)
 db_app = typer.Typer(help="Create or upgrade the database; back it up and restore it; read the audit log.")
 db_app.info.no_args_is_help = True
 
@@ -45,9 +41,7 @@ stderr = Console(stderr=True)
 
 UserOption = Annotated[
     str | None,
-    typer.Option(
-        "--user", envvar="FBSS_USER", help="Who is acting, for the audit log (default: the OS user)"
-    ),
+    typer.Option("--user", envvar="FBSS_USER", help="Who is acting, for the audit log (default: the OS user)"),
 ]
 DatabaseOption = Annotated[
     str | None,
@@ -119,9 +113,7 @@ def patient_add(
 
 
 @patient_app.command("list")
-def patient_list(
-    output: FormatOption = Format.text, user: UserOption = None, database: DatabaseOption = None
-) -> None:
+def patient_list(output: FormatOption = Format.text, user: UserOption = None, database: DatabaseOption = None) -> None:
     """List every patient."""
     with _repository(database, user) as repo:
         patients = repo.list_patients()
@@ -130,9 +122,7 @@ def patient_list(
         return
     table = Table("identifier", "name", "born", "registered")
     for p in patients:
-        table.add_row(
-            escape(p.identifier), escape(p.display_name or ""), str(p.birth_year or ""), _when(p.created_at)
-        )
+        table.add_row(escape(p.identifier), escape(p.display_name or ""), str(p.birth_year or ""), _when(p.created_at))
     stdout.print(table)
 
 
@@ -175,9 +165,7 @@ def patient_show(
 @patient_app.command("export")
 def patient_export(
     identifiers: Annotated[list[str] | None, typer.Argument(help="Patients to export (default: all)")] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout)")] = None,
     user: UserOption = None,
     database: DatabaseOption = None,
 ) -> None:
@@ -226,9 +214,7 @@ def case_save(
     case = read_case(case_file)
     with _repository(database, user) as repo:
         saved = repo.save_case(identifier, case, note=note)
-    stdout.print(
-        f"saved version {saved.version} of {escape(saved.patient_identifier)}'s case", highlight=False
-    )
+    stdout.print(f"saved version {saved.version} of {escape(saved.patient_identifier)}'s case", highlight=False)
 
 
 @case_app.command("history")
@@ -286,9 +272,7 @@ def case_history(
 @case_app.command("show")
 def case_show(
     identifier: PatientArgument,
-    version: Annotated[
-        int | None, typer.Option("--version", "-v", help="Version number (default: latest)")
-    ] = None,
+    version: Annotated[int | None, typer.Option("--version", "-v", help="Version number (default: latest)")] = None,
     user: UserOption = None,
     database: DatabaseOption = None,
 ) -> None:
@@ -301,9 +285,7 @@ def case_show(
 @case_app.command("assess")
 def case_assess(
     identifier: PatientArgument,
-    version: Annotated[
-        int | None, typer.Option("--version", "-v", help="Version number (default: latest)")
-    ] = None,
+    version: Annotated[int | None, typer.Option("--version", "-v", help="Version number (default: latest)")] = None,
     output: FormatOption = Format.text,
     knowledge: Annotated[
         Path | None, typer.Option("--knowledge", help="Knowledge-base directory", envvar="FBSS_KNOWLEDGE_DIR")
@@ -521,9 +503,7 @@ def _print_trend(trend: InstrumentTrend) -> None:
             change = "baseline"
         elif row.change is not None and row.change.improvement_points is not None:
             pct = row.change.improvement_percent
-            change = f"{row.change.improvement_points:+.4g} points" + (
-                "" if pct is None else f" ({pct:+.0f} %)"
-            )
+            change = f"{row.change.improvement_points:+.4g} points" + ("" if pct is None else f" ({pct:+.0f} %)")
             if row.change.mcid_met is not None:
                 change += ", MCID met" if row.change.mcid_met else ", MCID not met"
         if row.change is not None and row.change.outcome is not None:
@@ -603,9 +583,7 @@ def db_restore(
 
 @db_app.command("audit")
 def db_audit(
-    patient: Annotated[
-        str | None, typer.Option("--patient", "-p", help="Only entries about this patient")
-    ] = None,
+    patient: Annotated[str | None, typer.Option("--patient", "-p", help="Only entries about this patient")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many of the latest entries")] = 50,
     verify: Annotated[bool, typer.Option("--verify", help="Check the whole hash chain instead")] = False,
     user: UserOption = None,
@@ -616,9 +594,7 @@ def db_audit(
         if verify:
             check = repo.verify_audit()
             if not check.intact:
-                raise StoreError(
-                    f"audit log altered: entry {check.first_broken_id} does not match the hash chain"
-                )
+                raise StoreError(f"audit log altered: entry {check.first_broken_id} does not match the hash chain")
             stdout.print(f"audit log intact: {check.entries} entries, hash chain verified", highlight=False)
             return
         entries = repo.audit_entries(patient, limit)

@@ -38,9 +38,7 @@ def database_url(explicit: str | None = None) -> URL:
     if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
     if url.get_backend_name() not in ("sqlite", "postgresql"):
-        raise StoreError(
-            f"{DATABASE_URL_VARIABLE}: only SQLite and PostgreSQL are supported, got '{url.drivername}'"
-        )
+        raise StoreError(f"{DATABASE_URL_VARIABLE}: only SQLite and PostgreSQL are supported, got '{url.drivername}'")
     return url
 
 

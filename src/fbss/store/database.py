@@ -82,8 +82,7 @@ class Database:
         known = {script.revision for script in migrate.scripts()}
         if current in known:
             raise StoreError(
-                f"database {self.url} is at schema revision {current}, this version needs {head}; "
-                "run `fbss db upgrade`"
+                f"database {self.url} is at schema revision {current}, this version needs {head}; run `fbss db upgrade`"
             )
         raise StoreError(
             f"database {self.url} is at schema revision {current}, unknown to this version "

@@ -72,9 +72,7 @@ class Patient(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime]
 
-    __table_args__ = (
-        CheckConstraint("birth_year IS NULL OR (birth_year BETWEEN 1900 AND 2200)", name="birth_year"),
-    )
+    __table_args__ = (CheckConstraint("birth_year IS NULL OR (birth_year BETWEEN 1900 AND 2200)", name="birth_year"),)
 
 
 class CaseVersion(Base):
@@ -127,9 +125,7 @@ class QuestionnaireResponse(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime]
 
-    __table_args__ = (
-        Index("ix_questionnaire_responses_patient", "patient_id", "instrument_id", "completed_at"),
-    )
+    __table_args__ = (Index("ix_questionnaire_responses_patient", "patient_id", "instrument_id", "completed_at"),)
 
 
 class AuditEntry(Base):

@@ -41,9 +41,7 @@ def record_response(
     catalogue = catalogue or load_instruments()
     known = time_point_ids(catalogue)
     if time_point is not None and time_point not in known:
-        raise StoreError(
-            f"--time-point: unknown time point {time_point!r}; expected one of: {', '.join(known)}"
-        )
+        raise StoreError(f"--time-point: unknown time point {time_point!r}; expected one of: {', '.join(known)}")
     result = score(instrument_id, answers, catalogue=catalogue)
     response = NewResponse(
         instrument_id=result.instrument_id,
@@ -93,9 +91,7 @@ def _baseline(rows: Sequence[ResponseRecord]) -> ResponseRecord:
     return marked[-1] if marked else rows[0]
 
 
-def trends(
-    responses: Sequence[ResponseRecord], catalogue: InstrumentCatalogue | None = None
-) -> list[InstrumentTrend]:
+def trends(responses: Sequence[ResponseRecord], catalogue: InstrumentCatalogue | None = None) -> list[InstrumentTrend]:
     """Group responses by instrument (in catalogue order) and classify each follow-up against the baseline."""
     catalogue = catalogue or load_instruments()
     by_instrument: dict[str, list[ResponseRecord]] = {}
@@ -127,11 +123,7 @@ def trends(
                     change=change,
                 )
             )
-        scale_title = (
-            next((s.title for s in instrument.scales if s.id == primary), None) if instrument else None
-        )
+        scale_title = next((s.title for s in instrument.scales if s.id == primary), None) if instrument else None
         title = instrument.title if instrument else instrument_id
-        result.append(
-            InstrumentTrend(instrument_id, title, scale_title, change_scale is not None, tuple(outcome_rows))
-        )
+        result.append(InstrumentTrend(instrument_id, title, scale_title, change_scale is not None, tuple(outcome_rows)))
     return result

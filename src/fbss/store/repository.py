@@ -83,15 +83,11 @@ class _Unit:
 
 
 def _patient_record(row: Patient) -> PatientRecord:
-    return PatientRecord(
-        row.id, row.identifier, row.display_name, row.birth_year, row.created_by, row.created_at
-    )
+    return PatientRecord(row.id, row.identifier, row.display_name, row.birth_year, row.created_by, row.created_at)
 
 
 def _version_record(row: CaseVersion, identifier: str) -> CaseVersionRecord:
-    return CaseVersionRecord(
-        row.id, identifier, row.version, row.case_json, row.note, row.created_by, row.created_at
-    )
+    return CaseVersionRecord(row.id, identifier, row.version, row.case_json, row.note, row.created_by, row.created_at)
 
 
 def _assessment_record(row: Assessment, identifier: str, version: int) -> AssessmentRecord:
@@ -163,9 +159,7 @@ class Repository:
     def _find_patient(self, unit: _Unit, identifier: str, *, lock: bool = False) -> Patient:
         query = select(Patient).where(Patient.identifier == check_identifier(identifier))
         if lock:
-            query = (
-                query.with_for_update()
-            )  # serialises version numbering on PostgreSQL; SQLite locks the file
+            query = query.with_for_update()  # serialises version numbering on PostgreSQL; SQLite locks the file
         patient = unit.session.scalar(query)
         if patient is None:
             raise UnknownPatientError(f"no patient with identifier '{identifier}'; see `fbss patient list`")
@@ -187,13 +181,8 @@ class Repository:
             raise StoreError(f"--birth-year: expected a year from 1900 to {this_year}, got {birth_year}")
         try:
             with self._unit() as unit:
-                if (
-                    unit.session.scalar(select(Patient.id).where(Patient.identifier == identifier))
-                    is not None
-                ):
-                    raise StoreError(
-                        f"a patient with identifier '{identifier}' already exists; nothing was added"
-                    )
+                if unit.session.scalar(select(Patient.id).where(Patient.identifier == identifier)) is not None:
+                    raise StoreError(f"a patient with identifier '{identifier}' already exists; nothing was added")
                 row = Patient(
                     identifier=identifier,
                     display_name=display_name,
@@ -207,9 +196,7 @@ class Repository:
                 return _patient_record(row)
         except IntegrityError:
             # Another user added the same identifier between our check and our insert.
-            raise StoreError(
-                f"a patient with identifier '{identifier}' already exists; nothing was added"
-            ) from None
+            raise StoreError(f"a patient with identifier '{identifier}' already exists; nothing was added") from None
 
     def identifier_of(self, patient_id: int) -> str:
         """The identifier of a patient known by database id (web addresses carry ids, not record numbers)."""
@@ -244,9 +231,7 @@ class Repository:
                 .where(QuestionnaireResponse.patient_id == row.id)
             )
             unit.log(Action.read, Entity.patient, row.id, row.id)
-            return PatientSummary(
-                _patient_record(row), versions[0], versions[1], assessments or 0, responses or 0
-            )
+            return PatientSummary(_patient_record(row), versions[0], versions[1], assessments or 0, responses or 0)
 
     # -- case versions -------------------------------------------------------------------------------------
 
@@ -306,9 +291,7 @@ class Repository:
         if row is None:
             if version is None:
                 raise StoreError(f"patient '{patient.identifier}' has no saved case; use `fbss case save`")
-            raise StoreError(
-                f"patient '{patient.identifier}' has no case version {version}; see `fbss case history`"
-            )
+            raise StoreError(f"patient '{patient.identifier}' has no case version {version}; see `fbss case history`")
         return row
 
     # -- assessments ---------------------------------------------------------------------------------------
@@ -383,9 +366,11 @@ class Repository:
         with self._unit() as unit:
             patient = self._find_patient(unit, identifier)
             unit.log(Action.read, Entity.patient, patient.id, patient.id)
-            if version is None and unit.session.scalar(
-                select(CaseVersion.id).where(CaseVersion.patient_id == patient.id).limit(1)
-            ) is None:
+            if (
+                version is None
+                and unit.session.scalar(select(CaseVersion.id).where(CaseVersion.patient_id == patient.id).limit(1))
+                is None
+            ):
                 return CaseWithAssessment(_patient_record(patient), None, None)
             snapshot = self._version_row(unit, patient, version)
             unit.log(Action.read, Entity.case_version, snapshot.id, patient.id)
@@ -407,12 +392,17 @@ class Repository:
             if row is not None:
                 unit.log(Action.read, Entity.assessment, row.id, patient.id)
                 stamp = AssessmentStamp(
-                    row.id, patient.identifier, snapshot.version, row.as_of, row.engine_version,
-                    row.knowledge_version, row.knowledge_fingerprint, row.created_by, row.created_at,
+                    row.id,
+                    patient.identifier,
+                    snapshot.version,
+                    row.as_of,
+                    row.engine_version,
+                    row.knowledge_version,
+                    row.knowledge_fingerprint,
+                    row.created_by,
+                    row.created_at,
                 )
-            return CaseWithAssessment(
-                _patient_record(patient), _version_record(snapshot, patient.identifier), stamp
-            )
+            return CaseWithAssessment(_patient_record(patient), _version_record(snapshot, patient.identifier), stamp)
 
     def latest_triage(self) -> dict[str, LatestTriage]:
         """Every patient's newest stored assessment of their newest case version, reduced to what the patient
@@ -484,18 +474,14 @@ class Repository:
         again = to_data(assess(case.model_copy(update={"assessment_date": stored.as_of}), kb), kb)
         if again == stored.result:
             return Reproduction(identical=True, comparable=True, reason="identical")
-        return Reproduction(
-            identical=False, comparable=True, reason="same engine and knowledge, different result"
-        )
+        return Reproduction(identical=False, comparable=True, reason="same engine and knowledge, different result")
 
     # -- questionnaire responses ---------------------------------------------------------------------------
 
     def add_response(self, identifier: str, response: NewResponse) -> ResponseRecord:
         """Store a scored questionnaire response."""
         if not INSTRUMENT_ID.match(response.instrument_id):
-            raise StoreError(
-                f"instrument id {response.instrument_id!r}: lower-case letters, digits and _ only"
-            )
+            raise StoreError(f"instrument id {response.instrument_id!r}: lower-case letters, digits and _ only")
         if response.completed_at.tzinfo is None:
             raise StoreError("completed_at: give a time with a time zone")
         if response.completed_at > self._clock() + FUTURE_TOLERANCE:

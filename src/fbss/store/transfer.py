@@ -102,13 +102,9 @@ def export_patients(db: Database, user: str, identifiers: Sequence[str] = ()) ->
         if identifiers:
             patients = []
             for identifier in identifiers:
-                row = session.scalar(
-                    select(Patient).where(Patient.identifier == check_identifier(identifier))
-                )
+                row = session.scalar(select(Patient).where(Patient.identifier == check_identifier(identifier)))
                 if row is None:
-                    raise UnknownPatientError(
-                        f"no patient with identifier '{identifier}'; nothing was exported"
-                    )
+                    raise UnknownPatientError(f"no patient with identifier '{identifier}'; nothing was exported")
                 patients.append(row)
         else:
             patients = list(session.scalars(select(Patient).order_by(Patient.identifier)))
@@ -130,9 +126,7 @@ def export_patients(db: Database, user: str, identifiers: Sequence[str] = ()) ->
                         created_at=a.created_at,
                     )
                     for a in session.scalars(
-                        select(Assessment)
-                        .where(Assessment.case_version_id == version.id)
-                        .order_by(Assessment.id)
+                        select(Assessment).where(Assessment.case_version_id == version.id).order_by(Assessment.id)
                     )
                 ]
                 versions.append(
@@ -208,13 +202,9 @@ def import_patients(db: Database, user: str, document: Export) -> list[str]:
     with db.errors(), db.sessions() as session, session.begin():
         identifiers = [p.identifier for p in document.patients]
         if identifiers:
-            taken = sorted(
-                session.scalars(select(Patient.identifier).where(Patient.identifier.in_(identifiers)))
-            )
+            taken = sorted(session.scalars(select(Patient.identifier).where(Patient.identifier.in_(identifiers))))
             if taken:
-                raise StoreError(
-                    f"identifier(s) already in this database: {', '.join(taken)}; nothing was imported"
-                )
+                raise StoreError(f"identifier(s) already in this database: {', '.join(taken)}; nothing was imported")
         events: list[Event] = []
         for item in document.patients:
             patient = Patient(
@@ -266,8 +256,6 @@ def import_patients(db: Database, user: str, document: Export) -> list[str]:
                 )
                 session.add(response)
                 session.flush()
-                events.append(
-                    Event(Action.import_, Entity.questionnaire_response, str(response.id), patient.id)
-                )
+                events.append(Event(Action.import_, Entity.questionnaire_response, str(response.id), patient.id))
         audit.append(session, user, events, utc_now())
     return identifiers

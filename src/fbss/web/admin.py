@@ -21,8 +21,9 @@ def _accounts(request: Request, user: UserRecord) -> Accounts:
 
 @router.get("/users")
 def users_page(request: Request, user: AdminUser) -> HTMLResponse:
-    return render(request, "admin_users.html", users=_accounts(request, user).list_users(), error=None, form={},
-                  roles=list(Role))
+    return render(
+        request, "admin_users.html", users=_accounts(request, user).list_users(), error=None, form={}, roles=list(Role)
+    )
 
 
 @router.post("/users")
@@ -36,19 +37,28 @@ def create_user(request: Request, form: CheckedForm, user: AdminUser) -> Respons
     try:
         if role is None:
             raise StoreError("role: choose clinician or admin")
-        accounts.create_user(values.get("username", "").strip().lower(), values.get("password", ""), role,
-                             display_name=values.get("display_name") or None)
+        accounts.create_user(
+            values.get("username", "").strip().lower(),
+            values.get("password", ""),
+            role,
+            display_name=values.get("display_name") or None,
+        )
     except StoreError as exc:
         values.pop("password", None)
-        return render(request, "admin_users.html", status_code=400, users=accounts.list_users(), error=str(exc),
-                      form=values, roles=list(Role))
+        return render(
+            request,
+            "admin_users.html",
+            status_code=400,
+            users=accounts.list_users(),
+            error=str(exc),
+            form=values,
+            roles=list(Role),
+        )
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/users/{user_id}/active")
-def set_active(
-    request: Request, user_id: int, form: CheckedForm, user: AdminUser
-) -> Response:
+def set_active(request: Request, user_id: int, form: CheckedForm, user: AdminUser) -> Response:
     if user_id == user.id:
         raise StoreError("you cannot disable your own account")
     _accounts(request, user).set_active(user_id, form.get("active") == "true")

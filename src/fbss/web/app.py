@@ -101,8 +101,9 @@ def create_app(
         # The route template (/patients/{identifier}), never the path: paths hold record numbers and tokens.
         route = request.scope.get("route")
         template = getattr(route, "path", "(no route)")
-        log.info("%s %s %d %.1f ms", request.method, template, response.status_code,
-                 (time.perf_counter() - started) * 1000)
+        log.info(
+            "%s %s %d %.1f ms", request.method, template, response.status_code, (time.perf_counter() - started) * 1000
+        )
         return response
 
     @app.exception_handler(RedirectError)
@@ -113,8 +114,13 @@ def create_app(
     async def refused(request: Request, exc: RefusedError) -> Response:
         if exc.portal:
             contacts = load_crisis_contacts()
-            return render(request, "portal/closed.html", status_code=exc.status_code,
-                          crisis_message=contacts.default_message, crisis_contacts=contacts.contacts)
+            return render(
+                request,
+                "portal/closed.html",
+                status_code=exc.status_code,
+                crisis_message=contacts.default_message,
+                crisis_contacts=contacts.contacts,
+            )
         return render(request, "error.html", status_code=exc.status_code, message=exc.message)
 
     @app.exception_handler(FbssError)
@@ -140,4 +146,3 @@ def create_app(
     if cds is not None:
         mount_cds(app, cds, kb=kb)
     return app
-

@@ -32,6 +32,7 @@ from fbss.case.model import (
     Surgery,
     UrgentSigns,
 )
+from fbss.case.presentation import Alignment, Function, ReflexExam, SystemicSigns, Work
 from fbss.case.vocabulary import LAB_UNITS, Lab
 
 STEPS: tuple[tuple[str, str], ...] = (
@@ -97,20 +98,63 @@ LABELS: dict[str, str] = {
     "psychosocial.startback_total": "STarT Back total (0-9)",
     "psychosocial.startback_distress": "STarT Back distress subscore (0-5)",
     "psychosocial.opioid_mme": "Opioids, oral morphine mg equivalents/day",
+    "index_surgery.combined_with": "Done in the same operation",
+    "index_surgery.other_approaches": "Further approaches",
+    "index_surgery.preoperative_imaging_concordant": "Pre-operative imaging matched the symptoms",
+    "index_surgery.level_confirmed": "Level confirmed with intra-operative imaging",
+    "index_surgery.target_lesion_found": "Lesion found and dealt with at operation",
+    "index_surgery.dural_tear": "Dural tear or CSF leak",
+    "index_surgery.bmp_used": "BMP (rhBMP-2) used",
+    "pain.nrs_overall": "Pain now, one NRS 0-10 (if not split)",
+    "pain.radiates_below_knee": "Leg pain below the knee",
+    "index_surgery.neuromonitoring": "Neuromonitoring (SSEP/MEP)",
+    "course.uneventful_early_recovery": "Uneventful first weeks after surgery",
+    "pain.back_intensity": "Back pain in words",
+    "pain.leg_intensity": "Leg pain in words",
+    "pain.onset_after_lifting_or_strain": "Began on lifting or a strain",
+    "pain.worse_coughing_or_straining": "Worse on coughing or straining",
+    "exam.motor_grade_weakest": "Weakest muscle, MRC grade 0-5",
+    "exam.deficit_type_unstated": "Deficit of unstated type",
+    "exam.peripheral_nerve_deficit": "Deficit in one peripheral nerve's territory",
+    "exam.crossed_straight_leg_raise": "Crossed straight-leg raise",
+    "exam.four_limb_signs": "Signs in all four limbs",
+    "exam.bulbar_signs": "Bulbar or cranial nerve signs",
+    "exam.operative_site_swelling": "Swelling at the operative site",
+    "function.walking_distance_m": "Walking distance (m)",
+    "function.odi_percent": "Oswestry Disability Index (0-100 %)",
+    "function.rmdq_total": "Roland-Morris (0-24)",
+    "function.lefs_total": "Lower Extremity Functional Scale (0-80)",
+    "systemic.haemoglobin_falling": "Haemoglobin falling",
+    "alignment.pelvic_incidence_deg": "Pelvic incidence (°)",
+    "alignment.lumbar_lordosis_deg": "Lumbar lordosis L1-S1 (°)",
+    "alignment.pelvic_tilt_deg": "Pelvic tilt (°)",
+    "alignment.sagittal_vertical_axis_mm": "Sagittal vertical axis (mm)",
+    "alignment.coronal_offset_mm": "C7 plumb line to central sacral line (mm)",
+    "risk_factors.dexa_t_score": "Lowest DEXA T-score",
+    "risk_factors.osteoporosis_treated": "On bone-protective treatment",
+    "risk_factors.other_conditions": "Other conditions",
+    "work.months_off_work": "Months off work",
     "notes": "Notes",
 }
 WORDS = {"nrs": "NRS", "mri": "MRI", "ct": "CT", "si": "SI", "emg": "EMG", "ncs": "NCS", "scs": "SCS", "drg": "DRG",
          "nsaid": "NSAID", "tens": "TENS", "dexa": "DEXA", "crp": "CRP", "esr": "ESR", "wbc": "WBC", "xray": "X-ray",
-         "alif": "ALIF", "plif": "PLIF", "tlif": "TLIF", "olif": "OLIF", "iv": "IV"}
+         "alif": "ALIF", "plif": "PLIF", "tlif": "TLIF", "olif": "OLIF", "iv": "IV", "csf": "CSF", "ssep": "SSEP",
+         "mep": "MEP", "esi": "ESI"}
 
 ROW_MODELS: dict[str, type[BaseModel]] = {
+    "reflexes": ReflexExam,
     "studies": Study,
     "diagnostics": DiagnosticResult,
     "prior_treatments": PriorTreatment,
 }
-ROW_KEY = {"studies": "modality", "diagnostics": "finding", "prior_treatments": "treatment"}
-BLANK_ROWS = {"studies": 1, "diagnostics": 2, "prior_treatments": 1}
+ROW_KEY = {"reflexes": "reflex", "studies": "modality", "diagnostics": "finding", "prior_treatments": "treatment"}
+BLANK_ROWS = {"reflexes": 2, "studies": 1, "diagnostics": 2, "prior_treatments": 1}
+ROW_PATH = {"reflexes": "exam.reflexes"}
+"""Where a list of rows lives in the case when it is not a top-level list."""
 LIST_STEP = "imaging"
+ROW_STEP = {"reflexes": "exam"}
+"""The step a list of rows is entered on (default: LIST_STEP)."""
+MULTI_SEPARATOR = ";"
 
 
 def humanise(text: str) -> str:
@@ -125,7 +169,7 @@ class FieldSpec:
 
     name: str
     label: str
-    kind: str  # presence, enum, int, float, date, text, textarea, segments, segment, bool
+    kind: str  # presence, enum, multi, int, float, date, text, textlist, textarea, segments, segment, bool
     step: str
     help: str | None = None
     options: tuple[tuple[str, str], ...] = ()
@@ -136,6 +180,13 @@ class FieldSpec:
     @property
     def dom_id(self) -> str:
         return "f-" + re.sub(r"[^A-Za-z0-9_-]", "-", self.name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The form names this control posts: one per choice for `multi`, else its own name."""
+        if self.kind == "multi":
+            return tuple(f"{self.name}.{value}" for value, _ in self.options)
+        return (self.name,)
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -179,7 +230,14 @@ def _field_spec(name: str, info: Any, step: str, label: str | None = None) -> Fi
     if typing.get_origin(annotation) is tuple and short == "levels":
         common["help"] = common["help"] or "Comma-separated, e.g. L4-L5, L5-S1"
         return FieldSpec(name, label, "segments", step, **common)
-    return None  # lists of sub-models (devices, earlier surgeries) are kept from the case being edited
+    item = typing.get_args(annotation)[0] if typing.get_origin(annotation) is tuple else None
+    if isinstance(item, type) and issubclass(item, Enum):
+        options = tuple((str(m.value), humanise(str(m.value))) for m in item if m.value != "unknown")
+        return FieldSpec(name, label, "multi", step, options=options, **common)
+    if item is str:
+        common["help"] = f"{common['help'] or ''}; separate them with '{MULTI_SEPARATOR}'".lstrip("; ")
+        return FieldSpec(name, label, "textlist", step, **common)
+    return None  # lists of sub-models (devices, earlier surgeries, reflexes) are kept or entered as rows
 
 
 def _model_fields(prefix: str, model: type[BaseModel], step: str) -> list[FieldSpec]:
@@ -202,11 +260,13 @@ def _build_fields() -> list[FieldSpec]:
     assert total is not None
     specs.append(total)
     specs += _model_fields("course", Course, "course") + _model_fields("risk_factors", RiskFactors, "course")
-    specs += _model_fields("pain", Pain, "pain")
-    specs += _model_fields("exam", Examination, "exam") + _model_fields("red_flags", RedFlagItems, "exam")
+    specs += _model_fields("pain", Pain, "pain") + _model_fields("function", Function, "pain")
+    specs += _model_fields("exam", Examination, "exam") + _model_fields("systemic", SystemicSigns, "exam")
+    specs += _model_fields("red_flags", RedFlagItems, "exam")
     specs += _model_fields("urgent_signs", UrgentSigns, "exam")
     specs.append(FieldSpec(SCREEN_FIELD, LABELS[SCREEN_FIELD], "bool", "exam", help=SCREEN_HELP))
-    specs += _model_fields("psychosocial", Psychosocial, "psychosocial")
+    specs += _model_fields("alignment", Alignment, "imaging")
+    specs += _model_fields("psychosocial", Psychosocial, "psychosocial") + _model_fields("work", Work, "psychosocial")
     specs.append(FieldSpec("notes", LABELS["notes"], "textarea", "psychosocial", help="At most 5000 characters"))
     return [
         FieldSpec(s.name, s.label, s.kind, s.step, s.help, s.options, s.minimum, s.maximum, True)
@@ -219,18 +279,25 @@ def _build_fields() -> list[FieldSpec]:
 FIELDS: tuple[FieldSpec, ...] = tuple(_build_fields())
 BY_NAME = {f.name: f for f in FIELDS}
 LAB_FIELDS = tuple(
-    (lab, FieldSpec(f"labs.{lab.value}", f"{humanise(lab.value)} ({LAB_UNITS[lab]})", "float", LIST_STEP),
-     FieldSpec(f"labs.{lab.value}.date", f"{humanise(lab.value)} date", "date", LIST_STEP))
+    (
+        lab,
+        FieldSpec(f"labs.{lab.value}", f"{humanise(lab.value)} ({LAB_UNITS[lab]})", "float", LIST_STEP),
+        FieldSpec(f"labs.{lab.value}.date", f"{humanise(lab.value)} date", "date", LIST_STEP),
+    )
     for lab in Lab
 )
 
 
+def row_step(kind: str) -> str:
+    return ROW_STEP.get(kind, LIST_STEP)
+
+
 def row_specs(kind: str, index: int) -> list[FieldSpec]:
-    """The controls of one row of a list (a study, a diagnostic finding, a prior treatment)."""
+    """The controls of one row of a list (a reflex, a study, a diagnostic finding, a prior treatment)."""
     model = ROW_MODELS[kind]
     specs = []
     for name, info in model.model_fields.items():
-        spec = _field_spec(f"{kind}-{index}-{name}", info, LIST_STEP, label=humanise(name))
+        spec = _field_spec(f"{kind}-{index}-{name}", info, row_step(kind), label=humanise(name))
         if spec is not None:
             specs.append(spec)
     return specs
@@ -273,13 +340,28 @@ def _screen_current(data: Mapping[str, Any]) -> bool:
     return not when or screen["at"][:10] >= when
 
 
+def _multi_values(spec: FieldSpec, value: Any) -> dict[str, str]:
+    chosen = set(value or ())
+    return {f"{spec.name}.{option}": "on" if option in chosen else "" for option, _ in spec.options}
+
+
 def values_from_case(data: Mapping[str, Any]) -> dict[str, str]:
     """Form values (strings) for a case given as JSON data."""
-    values = {f.name: _text(_get(data, f.name)) for f in FIELDS if f.name != SCREEN_FIELD}
+    values: dict[str, str] = {}
+    for f in FIELDS:
+        if f.name == SCREEN_FIELD:
+            continue
+        value = _get(data, f.name)
+        if f.kind == "multi":
+            values.update(_multi_values(f, value))
+        elif f.kind == "textlist":
+            values[f.name] = f"{MULTI_SEPARATOR} ".join(value or ())
+        else:
+            values[f.name] = _text(value)
     # a screen recorded at an earlier visit is not offered as ticked: it has to be asked again
     values[SCREEN_FIELD] = "on" if _screen_current(data) else ""
     for kind in ROW_MODELS:
-        for index, row in enumerate(data.get(kind) or []):
+        for index, row in enumerate(_get(data, ROW_PATH.get(kind, kind)) or []):
             for spec in row_specs(kind, index):
                 values[spec.name] = _text(row.get(spec.name.rsplit("-", 1)[-1]))
     for lab in data.get("labs") or []:
@@ -341,6 +423,8 @@ def _convert(spec: FieldSpec, raw: str) -> tuple[Any, str | None]:
         return [part.strip().upper() for part in re.split(r"[,;\s]+", raw) if part.strip()], None
     if spec.kind == "segment":
         return raw.upper(), None
+    if spec.kind == "textlist":
+        return [part.strip() for part in raw.split(MULTI_SEPARATOR) if part.strip()], None
     if spec.kind in ("presence", "enum") and spec.options and raw not in {v for v, _ in spec.options}:
         return None, f"choose one of the listed answers, not {raw!r}"
     if spec.kind == "presence" and raw not in {p.value for p in Presence}:
@@ -372,13 +456,21 @@ def case_data_from_form(
     'red-flag screen negative' is stored with who ticked it and when."""
     data: dict[str, Any] = json.loads(json.dumps(base)) if base else {}
     data["id"] = data.get("id") or case_id
-    for key in ("labs", "red_flag_screen", *ROW_MODELS):
-        data.pop(key, None)
+    data.pop("red_flag_screen", None)
+    for key in ("labs", *ROW_MODELS):
+        section, _, leaf = ROW_PATH.get(key, key).rpartition(".")
+        target = _get(data, section) if section else data
+        if isinstance(target, dict):
+            target.pop(leaf, None)
     errors: dict[str, str] = {}
     for spec in FIELDS:
         if spec.name == SCREEN_FIELD:
             continue
-        value, problem = _convert(spec, form.get(spec.name, ""))
+        if spec.kind == "multi":
+            chosen = [option for option, _ in spec.options if form.get(f"{spec.name}.{option}", "") in ("on", "true")]
+            value, problem = chosen or None, None
+        else:
+            value, problem = _convert(spec, form.get(spec.name, ""))
         if problem:
             errors[spec.name] = problem
             continue
@@ -404,7 +496,7 @@ def case_data_from_form(
                     row[spec.name.rsplit("-", 1)[-1]] = value
             rows.append((index, row))
         if rows:
-            data[kind] = [row for _, row in rows]
+            _set(data, ROW_PATH.get(kind, kind), [row for _, row in rows])
             data.setdefault("_row_index", {})[kind] = [index for index, _ in rows]
     labs = []
     for lab, value_spec, date_spec in LAB_FIELDS:
@@ -427,6 +519,12 @@ def case_data_from_form(
 def _field_for(loc: tuple[Any, ...], message: str, row_index: Mapping[str, list[int]]) -> str:
     """The form field a validation error belongs to (model-level errors: the first field the message names)."""
     parts = [str(p) for p in loc]
+    for kind, path in ROW_PATH.items():
+        where = path.split(".")
+        if parts[: len(where)] == where and len(parts) > len(where):
+            parts = [kind, *parts[len(where) :]]
+    if len(parts) > 1 and parts[-1].isdigit() and ".".join(parts[:-1]) in BY_NAME:
+        parts = parts[:-1]  # one item of a multiple choice or list field: the field itself
     if parts and parts[0] in ROW_MODELS and len(parts) >= 2 and parts[1].isdigit():
         kind, position = parts[0], int(parts[1])
         indexes = row_index.get(kind, [])
@@ -472,4 +570,5 @@ def validate(result: FormResult) -> tuple[Case | None, dict[str, str]]:
 def step_of(name: str) -> str:
     if name in BY_NAME:
         return BY_NAME[name].step
-    return LIST_STEP
+    kind = name.split("-", 1)[0]
+    return row_step(kind) if kind in ROW_MODELS else LIST_STEP

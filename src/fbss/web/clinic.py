@@ -44,19 +44,25 @@ _URGENCY = {u.value: label for u, label in URGENCY_LABEL.items()}
 
 
 @router.get("/patients")
-def patient_list(
-    request: Request, repo: Repo, portal: PortalStore, q: str = ""
-) -> HTMLResponse:
+def patient_list(request: Request, repo: Repo, portal: PortalStore, q: str = "") -> HTMLResponse:
     patients = repo.list_patients()
     query = q.strip().lower()[:100]
     if query:
-        patients = [
-            p for p in patients if query in p.identifier.lower() or query in (p.display_name or "").lower()
-        ]
+        patients = [p for p in patients if query in p.identifier.lower() or query in (p.display_name or "").lower()]
     alerts = portal.alerts()
     flagged = {a.patient_identifier for a in alerts}
-    return render(request, "patients.html", patients=patients, q=q[:100], alerts=alerts, flagged=flagged,
-                  error=None, form={}, triage=repo.latest_triage(), urgency=_URGENCY)
+    return render(
+        request,
+        "patients.html",
+        patients=patients,
+        q=q[:100],
+        alerts=alerts,
+        flagged=flagged,
+        error=None,
+        form={},
+        triage=repo.latest_triage(),
+        urgency=_URGENCY,
+    )
 
 
 @router.post("/patients")
@@ -80,16 +86,24 @@ def add_patient(
     except StoreError as exc:
         patients = repo.list_patients()
         alerts = portal.alerts()
-        return render(request, "patients.html", status_code=400, patients=patients, q="", alerts=alerts,
-                      flagged={a.patient_identifier for a in alerts}, error=str(exc), form=values,
-                      triage=repo.latest_triage(), urgency=_URGENCY)
+        return render(
+            request,
+            "patients.html",
+            status_code=400,
+            patients=patients,
+            q="",
+            alerts=alerts,
+            flagged={a.patient_identifier for a in alerts},
+            error=str(exc),
+            form=values,
+            triage=repo.latest_triage(),
+            urgency=_URGENCY,
+        )
     return RedirectResponse(f"/patients/{record.id}/case/new", status_code=303)
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-def acknowledge_alert(
-    alert_id: int, form: CheckedForm, portal: PortalStore
-) -> Response:
+def acknowledge_alert(alert_id: int, form: CheckedForm, portal: PortalStore) -> Response:
     portal.acknowledge(alert_id)
     back = str(form.get("back", ""))
     return RedirectResponse(back if back.startswith("/patients") else "/patients", status_code=303)
@@ -99,15 +113,19 @@ def acknowledge_alert(
 
 
 @router.get("/patients/{patient_id}")
-def patient_page(
-    request: Request, patient_id: int, repo: Repo, portal: PortalStore
-) -> Response:
+def patient_page(request: Request, patient_id: int, repo: Repo, portal: PortalStore) -> Response:
     identifier = repo.identifier_of(patient_id)
     summary = repo.patient(identifier)
     if summary.case_versions:
         return RedirectResponse(f"/patients/{patient_id}/assessment", status_code=303)
-    return render(request, "patient.html", summary=summary, patient=summary.patient,
-                  alerts=portal.alerts(identifier=identifier), tab="overview")
+    return render(
+        request,
+        "patient.html",
+        summary=summary,
+        patient=summary.patient,
+        alerts=portal.alerts(identifier=identifier),
+        tab="overview",
+    )
 
 
 # -- the new-case form --------------------------------------------------------------------------------------------
@@ -142,8 +160,10 @@ def _form_page(
     status_code: int = 200,
     notice: str | None = None,
 ) -> HTMLResponse:
-    rows = {kind: [caseform.row_specs(kind, i) for i in range(caseform.row_count(values, kind))]
-            for kind in caseform.ROW_MODELS}
+    rows = {
+        kind: [caseform.row_specs(kind, i) for i in range(caseform.row_count(values, kind))]
+        for kind in caseform.ROW_MODELS
+    }
     marks = _carried(values, IMPORTED_FIELD)
     marks = {str(k): str(v) for k, v in marks.items()} if isinstance(marks, dict) else {}
     if proposals is None and step == "imaging" and values.get(CHART_PROPOSALS_FIELD):
@@ -160,6 +180,7 @@ def _form_page(
         fields=caseform.fields_of(step),
         all_fields=caseform.FIELDS,
         rows=rows,
+        row_steps={kind: caseform.row_step(kind) for kind in caseform.ROW_MODELS},
         lab_fields=caseform.LAB_FIELDS,
         values=values,
         base_json=json.dumps(base, separators=(",", ":")),
@@ -192,9 +213,7 @@ def _labels(rows: dict[str, list[list[caseform.FieldSpec]]]) -> dict[str, str]:
 
 
 @router.get("/patients/{patient_id}/case/new")
-def case_form(
-    request: Request, patient_id: int, repo: Repo, step: str = "surgery"
-) -> HTMLResponse:
+def case_form(request: Request, patient_id: int, repo: Repo, step: str = "surgery") -> HTMLResponse:
     identifier = repo.identifier_of(patient_id)
     summary = repo.patient(identifier)
     base: dict[str, Any] = {}
@@ -207,9 +226,7 @@ def case_form(
 
 
 @router.post("/patients/{patient_id}/case/new")
-def case_form_post(
-    request: Request, patient_id: int, form: CheckedForm, repo: Repo
-) -> Response:
+def case_form_post(request: Request, patient_id: int, form: CheckedForm, repo: Repo) -> Response:
     svc = services(request)
     identifier = repo.identifier_of(patient_id)
     summary = repo.patient(identifier)
@@ -229,24 +246,57 @@ def case_form_post(
         try:
             proposals = reading.propose(report_text)
         except FbssError as exc:
-            return _form_page(request, summary.patient, "imaging", values, base, {"report_text": str(exc)},
-                              report_text=report_text, status_code=400)
+            return _form_page(
+                request,
+                summary.patient,
+                "imaging",
+                values,
+                base,
+                {"report_text": str(exc)},
+                report_text=report_text,
+                status_code=400,
+            )
         notice = None if proposals else "No finding was recognised in the report; enter findings by hand."
-        return _form_page(request, summary.patient, "imaging", values, base, {}, proposals=proposals,
-                          report_text=report_text, notice=notice)
+        return _form_page(
+            request,
+            summary.patient,
+            "imaging",
+            values,
+            base,
+            {},
+            proposals=proposals,
+            report_text=report_text,
+            notice=notice,
+        )
     if go == "apply_report":
         proposals = reading.decode(values.get("_proposals", "[]"))
         decisions = {p["key"]: values.get(f"proposal-{p['key']}", "") for p in proposals}
         undecided = [p for p in proposals if p["choosable"] and decisions[p["key"]] not in ("accept", "reject")]
         if undecided:
             errors = {f"proposal-{p['key']}": "accept or reject this finding" for p in undecided}
-            return _form_page(request, summary.patient, "imaging", values, base, errors, proposals=proposals,
-                              report_text=report_text, status_code=400)
+            return _form_page(
+                request,
+                summary.patient,
+                "imaging",
+                values,
+                base,
+                errors,
+                proposals=proposals,
+                report_text=report_text,
+                status_code=400,
+            )
         values = reading.apply(values, proposals, decisions)
         values.pop(CHART_PROPOSALS_FIELD, None)
         accepted = sum(1 for d in decisions.values() if d == "accept")
-        return _form_page(request, summary.patient, "imaging", values, base, {},
-                          notice=f"{accepted} finding(s) from the report added below; rejected ones were not.")
+        return _form_page(
+            request,
+            summary.patient,
+            "imaging",
+            values,
+            base,
+            {},
+            notice=f"{accepted} finding(s) from the report added below; rejected ones were not.",
+        )
 
     user = getattr(request.state, "user", None)
     result = caseform.case_data_from_form(
@@ -383,8 +433,15 @@ def history_page(request: Request, patient_id: int, repo: Repo) -> HTMLResponse:
         stored = repo.latest_assessment(identifier, version.version)
         result = summarise(stored.result) if stored is not None else None
         effects = assessment_changes(previous_result, result) if previous_result and result else None
-        entries.append({"version": version, "fields": _field_rows(changes), "first": previous is None,
-                        "assessed": stored, "effects": effects})
+        entries.append(
+            {
+                "version": version,
+                "fields": _field_rows(changes),
+                "first": previous is None,
+                "assessed": stored,
+                "effects": effects,
+            }
+        )
         previous, previous_result = version, result or previous_result
     return render(request, "history.html", patient=summary.patient, tab="history", entries=list(reversed(entries)))
 
@@ -461,8 +518,12 @@ def outcomes_page(
         charts.append({"trend": trend, "svg": _outcome_svg(chart, trend.instrument_id) if chart else None})
     today = svc.today()
     start = reference_date(responses, summary.patient.created_at.date())
-    plan = schedule(start, {r.completed_at.date() for r in responses if r.completed_at.date() <= today}, today,
-                    catalogue=svc.instruments)
+    plan = schedule(
+        start,
+        {r.completed_at.date() for r in responses if r.completed_at.date() <= today},
+        today,
+        catalogue=svc.instruments,
+    )
     links = portal.links(identifier)
     new_link = request.query_params.get("new_link")
     return render(

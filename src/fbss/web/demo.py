@@ -42,8 +42,18 @@ PATIENTS: tuple[tuple[str, str, int, str], ...] = (
 )
 
 # Questionnaires over time: (days before today, time point, {instrument: answers}).
-ODI_WORSE = {"pain_intensity": 4, "personal_care": 2, "lifting": 4, "walking": 3, "sitting": 3, "standing": 3,
-             "sleeping": 2, "sex_life": 2, "social_life": 3, "travelling": 3}
+ODI_WORSE = {
+    "pain_intensity": 4,
+    "personal_care": 2,
+    "lifting": 4,
+    "walking": 3,
+    "sitting": 3,
+    "standing": 3,
+    "sleeping": 2,
+    "sex_life": 2,
+    "social_life": 3,
+    "travelling": 3,
+}
 ODI_BETTER = {k: max(0, v - 2) for k, v in ODI_WORSE.items()}
 PHQ_LOW = {f"item{i}": 1 if i in (3, 4) else 0 for i in range(1, 10)}
 
@@ -58,8 +68,17 @@ FOLLOW_UP: dict[str, tuple[tuple[int, str, dict[str, dict[str, int]]], ...]] = {
     "DEMO-001": (
         (190, "baseline", {"nrs_back": {"pain": 4}, "nrs_leg": {"pain": 8}, "odi": ODI_WORSE, "phq9": PHQ_LOW}),
         (148, "week_6", {"nrs_back": {"pain": 3}, "nrs_leg": {"pain": 6}, "odi": ODI_WORSE}),
-        (100, "month_3", {"nrs_back": {"pain": 3}, "nrs_leg": {"pain": 4}, "odi": ODI_BETTER, "phq9": PHQ_LOW,
-                          "pgic": {"rating": 3}}),
+        (
+            100,
+            "month_3",
+            {
+                "nrs_back": {"pain": 3},
+                "nrs_leg": {"pain": 4},
+                "odi": ODI_BETTER,
+                "phq9": PHQ_LOW,
+                "pgic": {"rating": 3},
+            },
+        ),
     ),
     "DEMO-004": (
         (120, "baseline", {"nrs_back": {"pain": 7}, "nrs_leg": {"pain": 2}, "odi": ODI_WORSE}),
@@ -144,7 +163,14 @@ def seed(
         for days, time_point, forms in FOLLOW_UP.get(identifier, ()):
             when = now - dt.timedelta(days=days, hours=2)
             for instrument_id, answers in forms.items():
-                record_response(repo, identifier, instrument_id, dict(answers), completed_at=when,
-                                time_point=time_point, catalogue=catalogue)
+                record_response(
+                    repo,
+                    identifier,
+                    instrument_id,
+                    dict(answers),
+                    completed_at=when,
+                    time_point=time_point,
+                    catalogue=catalogue,
+                )
         added += 1
     return added

@@ -106,9 +106,17 @@ def questionnaire(request: Request, instrument_id: str, link: OpenLink) -> Respo
     if instrument_id not in wanted:
         return RedirectResponse("/portal", status_code=303)
     instrument = svc.instruments.get(instrument_id)
-    return render(request, "portal/questionnaire.html", instrument=instrument, questions=questions(instrument),
-                  answers={}, error=None, position=wanted.index(instrument_id) + 1, count=len(wanted),
-                  **_crisis())
+    return render(
+        request,
+        "portal/questionnaire.html",
+        instrument=instrument,
+        questions=questions(instrument),
+        answers={},
+        error=None,
+        position=wanted.index(instrument_id) + 1,
+        count=len(wanted),
+        **_crisis(),
+    )
 
 
 @router.post("/portal/q/{instrument_id}")
@@ -131,14 +139,27 @@ def submit(
     repo = Repository(svc.db, user=link_author(link.id), clock=svc.clock)
     try:
         _response, score = record_response(
-            repo, link.patient_identifier, instrument_id, answers, time_point=link.time_point,
+            repo,
+            link.patient_identifier,
+            instrument_id,
+            answers,
+            time_point=link.time_point,
             catalogue=svc.instruments,
         )
     except InstrumentError as exc:
-        return render(request, "portal/questionnaire.html", status_code=400, instrument=instrument,
-                      questions=questions(instrument), answers=values, error=exc,
-                      urgent=bool(exc.alerts), position=wanted.index(instrument_id) + 1, count=len(wanted),
-                      **_crisis())
+        return render(
+            request,
+            "portal/questionnaire.html",
+            status_code=400,
+            instrument=instrument,
+            questions=questions(instrument),
+            answers=values,
+            error=exc,
+            urgent=bool(exc.alerts),
+            position=wanted.index(instrument_id) + 1,
+            count=len(wanted),
+            **_crisis(),
+        )
     done = done | {instrument_id}
     finished = all(i in done for i in wanted)
     if finished:
@@ -150,8 +171,9 @@ def submit(
     if score.alerts:
         alert = score.alerts[0]
         message = next(a.patient_message for a in instrument.alerts if a.id == alert.alert_id)
-        return render(request, "portal/urgent.html", message=message, following=following, finished=finished,
-                      **_crisis())
+        return render(
+            request, "portal/urgent.html", message=message, following=following, finished=finished, **_crisis()
+        )
     if finished:
         return render(request, "portal/done.html", **_crisis())
     return RedirectResponse(f"/portal/q/{following}", status_code=303)

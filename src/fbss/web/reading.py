@@ -44,8 +44,9 @@ def propose(text: str) -> list[dict[str, Any]]:
                 "levels": list(finding.levels),
                 "side": finding.side.value if finding.side else None,
                 "modality": modality.value if modality else None,
-                "contrast": None if contrast is None else ("absent" if contrast.value == "without_contrast"
-                                                           else "present"),
+                "contrast": None
+                if contrast is None
+                else ("absent" if contrast.value == "without_contrast" else "present"),
                 "section": finding.section,
                 "quote": finding.span.text,
                 "flags": flags,

@@ -39,8 +39,14 @@ class Session:
     changed: bool = False
 
     def to_data(self) -> dict[str, Any]:
-        return {"c": self.csrf, "u": self.user_id, "p": self.portal_link_id, "l": self.lang, "i": self.issued,
-                "s": self.seen}
+        return {
+            "c": self.csrf,
+            "u": self.user_id,
+            "p": self.portal_link_id,
+            "l": self.lang,
+            "i": self.issued,
+            "s": self.seen,
+        }
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Session:

@@ -79,7 +79,12 @@ async def launch(request: Request, user: ClinicianUser, iss: str = "", launch: s
     response = RedirectResponse(url, status_code=302)
     sealed = _fernet(services(request)).encrypt(json.dumps(asdict(pending)).encode()).decode()
     response.set_cookie(
-        COOKIE, sealed, max_age=MAX_AGE_SECONDS, path="/smart", httponly=True, samesite="lax",
+        COOKIE,
+        sealed,
+        max_age=MAX_AGE_SECONDS,
+        path="/smart",
+        httponly=True,
+        samesite="lax",
         secure=services(request).config.secure_cookies,
     )
     return response

@@ -39,12 +39,16 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     """A page: the template with the request, session, CSRF token, signed-in user and language."""
     lang = language(request)
     session = request.state.session
-    html = environment(lang).get_template(template).render(
-        request=request,
-        csrf=session.csrf,
-        user=getattr(request.state, "user", None),
-        lang=lang,
-        languages=LANGUAGES,
-        **context,
+    html = (
+        environment(lang)
+        .get_template(template)
+        .render(
+            request=request,
+            csrf=session.csrf,
+            user=getattr(request.state, "user", None),
+            lang=lang,
+            languages=LANGUAGES,
+            **context,
+        )
     )
     return HTMLResponse(html, status_code=status_code)

@@ -101,9 +101,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=100), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.CheckConstraint("version >= 1", name=op.f("ck_case_versions_version_positive")),
-        sa.ForeignKeyConstraint(
-            ["patient_id"], ["patients.id"], name=op.f("fk_case_versions_patient_id_patients")
-        ),
+        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], name=op.f("fk_case_versions_patient_id_patients")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_versions")),
         sa.UniqueConstraint("patient_id", "version", name=op.f("uq_case_versions_patient_id_version")),
     )

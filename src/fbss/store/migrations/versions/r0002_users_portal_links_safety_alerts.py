@@ -98,9 +98,7 @@ def upgrade() -> None:
         sa.Column("raised_at", UtcDateTime(), nullable=False),
         sa.Column("acknowledged_by", sa.String(length=100), nullable=True),
         sa.Column("acknowledged_at", UtcDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["patient_id"], ["patients.id"], name=op.f("fk_safety_alerts_patient_id_patients")
-        ),
+        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], name=op.f("fk_safety_alerts_patient_id_patients")),
         sa.ForeignKeyConstraint(
             ["response_id"],
             ["questionnaire_responses.id"],
