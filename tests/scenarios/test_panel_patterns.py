@@ -159,15 +159,9 @@ def test_a_red_flag_caps_elective_options_but_not_the_care_it_calls_for(kb: Know
     decompression it calls for, pain relief and psychological care are rated on their own merits."""
     a = assess(make_case(red_flags={"urinary_retention": "present"}), kb)
     assert all(r.label is Label.inappropriate for r in a.options.categories)
-    exempt = {
-        "emergency_decompression",
-        "analgesics_nociceptive",
-        "neuropathic_medication",
-        "opioid_short_course",
-        "pain_psychology",
-        "depression_care",
-        "psychiatric_referral",
-    }
+    never_capped = set(kb.care.appropriateness.red_flag_override.never_capped)
+    exempt = {"emergency_decompression"} | {t.id for t in kb.care.treatments if set(t.tags) & never_capped}
+    assert {"analgesics_nociceptive", "neuropathic_medication", "pain_psychology", "depression_care"} <= exempt
     assert all(r.label is Label.inappropriate for r in a.options.options if r.elective and r.id not in exempt)
     assert not any(b.rule == "red_flag_override" for r in a.options.options if r.id in exempt for b in r.because)
     assert [s.kind for s in a.plan.steps[:2]] == ["red_flag", "definitive"]

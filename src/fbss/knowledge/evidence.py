@@ -57,10 +57,7 @@ class Source(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def citation(self) -> str:
-        """The reference as one line: authors. title. venue year;locator (detail)."""
+        """The reference as one line: authors. title. venue year;locator (the figures taken from it, `detail`,
+        are quoted where they are used, not repeated in the reference)."""
         line = f"{self.authors.rstrip('.')}. {self.title.rstrip('.')}. {self.venue} {self.year}"
-        if self.locator:
-            line += f";{self.locator}"
-        if self.detail:
-            line += f" ({self.detail})"
-        return line
+        return f"{line};{self.locator}" if self.locator else line
