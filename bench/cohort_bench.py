@@ -1,4 +1,5 @@
-"""Cohort benchmark: bare read-and-parse vs the full local run vs the Spark local run, on the same synthetic exports.
+"""Cohort benchmark: bare read-and-parse (json.loads and orjson) vs the full local run (lean and strict validation)
+vs the Spark local run, on the same synthetic exports.
 
     uv run python bench/cohort_bench.py                      # 10,000 patients
     uv run python bench/cohort_bench.py --sizes 10000,100000 # both sizes (100k takes the better part of an hour)
@@ -21,17 +22,21 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-PHASES = ("read", "local", "spark")
+import orjson
+
+PHASES = ("read", "orjson", "local", "strict", "spark")
+FLOORS = ("read", "orjson")
 
 
 # --- the measured phases (run in a child process) ------------------------------------------------------------------
 
 
-def phase_read(export: Path) -> dict[str, Any]:
-    """(a) json.loads of every line and grouping by patient, in memory, in one process: the floor."""
+def phase_read(export: Path, loads: Callable[[str], Any] = json.loads) -> dict[str, Any]:
+    """json.loads (or orjson.loads) of every line and grouping by patient, in memory, in one process: the floor."""
     from fbss.cohort.routing import patient_of
 
     grouped: dict[str, list[str]] = {}
@@ -40,16 +45,18 @@ def phase_read(export: Path) -> dict[str, Any]:
         with path.open(encoding="utf-8") as handle:
             for text in handle:
                 lines += 1
-                owner = patient_of(json.loads(text))
+                owner = patient_of(loads(text))
                 if owner is not None:
                     grouped.setdefault(owner, []).append(text)
     return {"patients": len(grouped), "lines": lines}
 
 
-def phase_local(export: Path, out: Path) -> dict[str, Any]:
+def phase_local(export: Path, out: Path, strict: bool = False) -> dict[str, Any]:
     from fbss.cohort.local import run_local
+    from fbss.fhir.resources import Validation
 
-    summary = run_local(export, out / "local.parquet")
+    validation = Validation.strict if strict else Validation.lean
+    summary = run_local(export, out / "local.parquet", validation=validation)
     return {"patients": summary.patients, "seconds": summary.seconds, "buckets": summary.buckets}
 
 
@@ -75,7 +82,7 @@ def phase_profile(export: Path, sample: int = 1000) -> dict[str, Any]:
     from fbss.cohort.patient import PatientLine, RunSettings, assess_patient
     from fbss.cohort.routing import export_files, route_line
     from fbss.fhir.importer import import_resources
-    from fbss.fhir.resources import validate_resource
+    from fbss.fhir.resources import Validation, validate_resource
     from fbss.reasoning.assess import assess
 
     grouped: dict[str, list[PatientLine]] = {}
@@ -96,23 +103,33 @@ def phase_profile(export: Path, sample: int = 1000) -> dict[str, Any]:
     for patient in patients[:20]:  # compile the engine's memos once, as a worker does on its first patient
         assess_patient(patient, grouped[patient], settings)
     clock = time.process_time
-    steps = ("decode (json.loads)", "FHIR validation (fhir.resources)", "import mapping", "assess (engine)")
+    steps = (
+        "decode (orjson)",
+        "FHIR validation, lean read models",
+        "FHIR validation, full models (--strict)",
+        "import mapping",
+        "assess (engine)",
+    )
     spent = dict.fromkeys(steps, 0.0)
     for patient in patients:
         t0 = clock()
-        decoded = [json.loads(line.text) for line in grouped[patient]]
+        decoded = [orjson.loads(line.text) for line in grouped[patient]]
         t1 = clock()
         for item in decoded:
-            validate_resource(item, remember=False)
+            validate_resource(item, remember=False, validation=Validation.lean)
         t2 = clock()
-        case = import_resources([(None, r) for r in decoded], remember_valid=False).case
+        for item in decoded:
+            validate_resource(item, remember=False, validation=Validation.strict)
         t3 = clock()
-        assess(case if case.assessment_date else case.model_copy(update={"assessment_date": settings.as_of}), kb)
+        case = import_resources([(None, r) for r in decoded], remember_valid=False).case
         t4 = clock()
+        assess(case if case.assessment_date else case.model_copy(update={"assessment_date": settings.as_of}), kb)
+        t5 = clock()
         spent[steps[0]] += t1 - t0
         spent[steps[1]] += t2 - t1
-        spent[steps[2]] += (t3 - t2) - (t2 - t1)  # the import validates again: mapping is the difference
-        spent[steps[3]] += t4 - t3
+        spent[steps[2]] += t3 - t2
+        spent[steps[3]] += (t4 - t3) - (t2 - t1)  # the import validates again (lean): mapping is the difference
+        spent[steps[4]] += t5 - t4
     started = clock()
     for patient in patients:
         assess_patient(patient, grouped[patient], settings)
@@ -124,8 +141,12 @@ def child(phase: str, export: Path, out: Path) -> None:
     started = time.perf_counter()
     if phase == "read":
         result = phase_read(export)
+    elif phase == "orjson":
+        result = phase_read(export, orjson.loads)
     elif phase == "local":
         result = phase_local(export, out)
+    elif phase == "strict":
+        result = phase_local(export, out, strict=True)
     elif phase == "spark":
         result = phase_spark(export, out)
     else:
@@ -236,10 +257,11 @@ def main() -> None:
             with tempfile.TemporaryDirectory(dir=args.data) as out:
                 results[phase] = measure(phase, export, Path(out))
             print(f"{size:,} {phase}: {json.dumps(results[phase])}", flush=True)
-        for phase in ("local", "spark"):
-            if "read" in results and phase in results:
-                results[f"{phase}_vs_read"] = results[phase]["wall"] / results["read"]["wall"]
-                results[f"{phase}_vs_read_cpu"] = results[phase]["cpu_seconds"] / results["read"]["cpu_seconds"]
+        for phase in ("local", "strict", "spark"):
+            for floor in FLOORS:
+                if floor in results and phase in results:
+                    results[f"{phase}_vs_{floor}"] = results[phase]["wall"] / results[floor]["wall"]
+                    results[f"{phase}_vs_{floor}_cpu"] = results[phase]["cpu_seconds"] / results[floor]["cpu_seconds"]
         report["sizes"][size] = results
     print(json.dumps(report, indent=1))
 

@@ -3,7 +3,9 @@
     uv run --frozen python scripts/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
 
 Runs the app on loopback (uvicorn in a thread) on a throw-away SQLite file seeded like `fbss serve --demo`, signs
-in as the demo clinician, walks a patient through the portal on a phone-sized screen, and writes one PNG per page.
+in as the demo clinician on a desktop (1280x900) and on a phone (390x844), walks a patient through the portal on the
+phone, and writes one PNG per page (`-phone` in the name: the phone's first screen or the stated part of the page),
+plus page 1 of a clinician report.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def demo_app(directory: Path) -> Iterator[tuple[str, Database]]:
     kb = load_knowledge()
     demo.seed(db, kb)
     demo.ensure_accounts(db)  # the clinician's password comes from FBSS_DEMO_CLINICIAN_PASSWORD (set in main)
-    app = create_app(db, kb, WebConfig(secret_key="screenshots-" + "k" * 40))
+    config = WebConfig(secret_key="screenshots-" + "k" * 40, crisis_contacts_file=demo.CRISIS_CONTACTS)
+    app = create_app(db, kb, config)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -76,6 +79,13 @@ def demo_app(directory: Path) -> Iterator[tuple[str, Database]]:
         db.close()
 
 
+def save_existing(path: Path) -> Path:
+    """A PNG already written, reduced to a 256-colour palette."""
+    with Image.open(path) as image:
+        image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    return path
+
+
 def save(page: Any, path: Path, *, element: str | None = None, height: int | None = None) -> Path:
     """A PNG of the page (or one element), cut to `height` pixels, reduced to a 256-colour palette."""
     if element is not None:
@@ -93,6 +103,23 @@ def save(page: Any, path: Path, *, element: str | None = None, height: int | Non
     with Image.open(path) as image:
         image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
     return path
+
+
+REPORT = """CT LUMBAR SPINE
+FINDINGS: L4-S1 posterolateral fusion. No bridging bone at L5-S1; solid bridging bone across L4-5.
+Lucency around the left S1 screw, concerning for loosening. No evidence of infection.
+The conus ends at L1.
+IMPRESSION: Pseudarthrosis at L5-S1."""
+
+
+def report_page_one(url: str, cookies: list[dict[str, Any]], pid: str, path: Path) -> Path:
+    """Page 1 of the clinician report (the decision summary), rendered from the PDF the app serves."""
+    import pypdfium2 as pdfium
+
+    jar = {c["name"]: c["value"] for c in cookies}
+    pdf = httpx.get(f"{url}/patients/{pid}/reports/clinician.pdf", cookies=jar, timeout=120).content
+    pdfium.PdfDocument(pdf)[0].render(scale=1.4).to_pil().save(path)
+    return save_existing(path)
 
 
 def patient_ids(page: Any) -> dict[str, str]:
@@ -134,6 +161,28 @@ def take(out: Path, chromium: Path) -> list[Path]:
         written.append(save(page, out / "history.png", height=1300))
         page.goto(url + f"/patients/{ids['DEMO-001']}/outcomes")
         written.append(save(page, out / "outcomes.png", height=2000))
+        page.goto(url + f"/patients/{ids['DEMO-002']}/case/new?step=imaging")
+        page.fill("#f-report_text", REPORT)
+        page.get_by_role("button", name="Read the report").click()
+        reading = "fieldset:has(> legend:text('Paste a radiology report'))"
+        written.append(save(page, out / "report-reading.png", element=reading, height=1500))
+        written.append(report_page_one(url, desk.cookies(), ids["DEMO-001"], out / "clinician-report-page-1.png"))
+
+        mobile = browser.new_context(viewport=PHONE, device_scale_factor=1)
+        small = mobile.new_page()
+        small.goto(url + "/login")
+        small.fill("#username", "clinician")
+        small.fill("#password", PASSWORD)
+        small.get_by_role("button", name="Sign in").click()
+        small.wait_for_url(re.compile(r"/patients$"))
+        written.append(save(small, out / "patients-phone.png", height=PHONE["height"]))
+        small.goto(url + f"/patients/{ids['DEMO-001']}/assessment")
+        written.append(save(small, out / "assessment-phone.png", height=PHONE["height"]))
+        small.goto(url + f"/patients/{ids['DEMO-003']}/assessment")
+        written.append(save(small, out / "assessment-red-flag-phone.png", height=PHONE["height"]))
+        small.goto(url + f"/patients/{ids['DEMO-001']}/case/new?step=imaging")
+        written.append(save(small, out / "case-form-phone.png", element="fieldset.rows", height=PHONE["height"]))
+        mobile.close()
 
         token, _link = Portal(db, user="screenshots").create_link("DEMO-002", time_point="baseline")
         phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=1)
@@ -149,7 +198,9 @@ def take(out: Path, chromium: Path) -> list[Path]:
         written.append(save(patient, out / "portal-questionnaire.png", height=1600))
         for item in range(1, 9):
             patient.locator(f"#q-item{item} input[value='0']").check()
-        patient.locator("#q-item9 input[value='1']").check()
+        patient.locator("#q-item9 label").filter(has=patient.locator("input[value='1']")).click()
+        patient.screenshot(path=str(out / "portal-crisis-phone.png"))  # what the phone shows the moment it is chosen
+        written.append(save_existing(out / "portal-crisis-phone.png"))
         patient.get_by_role("button", name="Send these answers").click()
         patient.get_by_role("alert").wait_for()
         written.append(save(patient, out / "portal-urgent.png"))

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: install, lint, type-check, run every test.
+# The whole test suite: install everything (Spark, test and lint tools, Debian packages), lint, type-check, test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --system
-uv run --frozen ruff check src tests bench
-uv run --frozen mypy
-uv run --frozen pytest -n 2 "$@"
+.venv/bin/ruff check src tests bench scripts
+.venv/bin/mypy
+.venv/bin/pytest -n 2 "$@"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -259,7 +260,10 @@ def knowledge_show(
 
 
 def main() -> None:
-    """Entry point: run the app; report project errors in one line, never a traceback."""
+    """Entry point: run the app; report project errors in one line, never a traceback.
+
+    Every file the command line creates (database, backups, exports, reports) is readable by its owner only."""
+    os.umask(0o077)
     try:
         app()
     except FbssError as exc:

@@ -161,6 +161,10 @@ def test_pelvic_incidence_lumbar_lordosis_mismatch() -> None:
         ("L4-L5", ["L2-L3", "L5-S1"], LevelRelation.adjacent),
         ("L4-L5", [], LevelRelation.unknown),
         (None, ["L4-L5"], LevelRelation.unknown),
+        ("S1", ["L4-S1"], LevelRelation.same),  # a screw at S1 in an L4-S1 fusion
+        ("L3", ["L4-S1"], LevelRelation.adjacent),
+        ("L1", ["L4-S1"], LevelRelation.remote),
+        ("pelvis", ["L4-S1"], LevelRelation.unknown),  # an iliac screw: not a spinal level
     ],
 )
 def test_level_relative_to_the_operated_levels(

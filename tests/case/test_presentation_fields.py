@@ -6,7 +6,7 @@ import pytest
 
 from fbss.case.model import Intensity, Presence
 from fbss.case.parse import parse_case
-from fbss.case.vocabulary import Reflex, TreatmentResponse
+from fbss.case.vocabulary import MODALITY_LABEL, Modality, Reflex, TreatmentResponse
 from fbss.errors import CaseError
 from tests.case.test_validation import MINIMAL, with_
 
@@ -132,3 +132,7 @@ def test_contradictions_are_refused_by_name(data: dict[str, object], expected: s
 def test_an_operation_of_unknown_type_can_be_recorded() -> None:
     case = parse_case({"id": "p1", "index_surgery": {"type": "unknown", "levels": ["L4-L5"]}})
     assert case.index_surgery.type.value == "unknown"
+
+
+def test_every_kind_of_study_has_a_name_to_show() -> None:
+    assert set(MODALITY_LABEL) == set(Modality)  # the form's study list and report reading name each one

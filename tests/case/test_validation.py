@@ -116,3 +116,10 @@ def test_schema_round_trip() -> None:
     assert case.diagnostics[0].level == "L4-L5"
     again = parse_case(case.model_dump_json())
     assert again == case
+
+
+def test_the_moment_a_red_flag_screen_was_recorded_is_checked_like_a_date() -> None:
+    recorded = {"result": "negative", "by": "dr.lee", "at": "2026-10-02T09:30:00Z"}
+    assert parse_case(with_("red_flag_screen", recorded)).red_flag_screen is not None
+    with pytest.raises(CaseError, match=r"red_flag_screen\.at: a date from 1900-01-01 to 2100-12-31"):
+        parse_case(with_("red_flag_screen", {**recorded, "at": "2199-01-01T00:00:00Z"}))

@@ -30,3 +30,20 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "--as-of" in bad.stderr
     report = fbss("cohort", "report", str(tmp_path / "none.parquet"))
     assert report.returncode == 1 and "does not exist" in report.stderr
+
+
+def test_the_spark_engine_without_the_spark_extra_says_how_to_add_it(tmp_path: Path) -> None:
+    """The app installs without PySpark (an optional extra); asking for the Spark engine then names the fix."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys; sys.modules['pyspark'] = None\n"  # as if the extra were not installed
+        "from fbss.cli import main\n"
+        f"sys.argv = ['fbss', 'cohort', 'run', {str(tmp_path)!r}, '--out', {str(tmp_path / 'r')!r},"
+        " '--engine', 'spark']\n"
+        "main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert "uv sync --extra spark" in run.stderr and "Traceback" not in run.stderr

@@ -13,6 +13,7 @@ from fbss.cohort.patient import COLUMNS, SCHEMA
 from fbss.cohort.routing import bucket_of
 from fbss.cohort.synth import synth_cases
 from fbss.errors import FbssError
+from fbss.fhir.resources import Validation
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import assess
 from tests.cohort.conftest import AS_OF, PATIENTS, SEED, read_rows
@@ -113,6 +114,31 @@ def test_a_record_without_a_spine_operation_is_a_row_not_a_crash(tmp_path: Path)
     assert row["status"] == "not_applicable"
     assert "no spine operation" in row["problem"]
     assert row["cause_1"] is None and row["resources"] == 2
+
+
+def test_strict_validation_refuses_what_the_lean_one_does_not_read_and_a_run_resumes_only_as_it_began(
+    tmp_path: Path,
+) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    # a narrative whose div is not a string: invalid FHIR, in an element the importer does not read
+    (export / "Patient.ndjson").write_text(
+        '{"resourceType":"Patient","id":"p1","gender":"female","text":{"status":"generated","div":12}}\n'
+    )
+    (export / "Procedure.ndjson").write_text(
+        '{"resourceType":"Procedure","status":"completed","subject":{"reference":"Patient/p1"},"code":{"coding":'
+        '[{"system":"http://fbss-navigator.org/fhir/CodeSystem/surgery-type","code":"microdiscectomy"}]}}\n'
+    )
+    lean = run_local(export, tmp_path / "lean.parquet", workers=1, as_of=AS_OF)
+    strict = run_local(export, tmp_path / "strict.parquet", workers=1, as_of=AS_OF, validation=Validation.strict)
+    lean_row, strict_row = (dict(zip(COLUMNS, read_rows(s.out)[0], strict=True)) for s in (lean, strict))
+    assert lean_row["status"] == strict_row["status"] == "assessed"
+    # strict validation refuses the Patient (its sex is then unknown) and lists it as invalid FHIR
+    assert strict_row["unmapped"] == lean_row["unmapped"] + 1
+    work = tmp_path / "work"
+    run_local(export, tmp_path / "again.parquet", workers=1, as_of=AS_OF, work_dir=work, keep_work=True)
+    with pytest.raises(FbssError, match="started without --strict"):
+        run_local(export, tmp_path / "again.parquet", workers=1, work_dir=work, validation=Validation.strict)
 
 
 def test_an_export_directory_without_ndjson_is_refused(tmp_path: Path) -> None:

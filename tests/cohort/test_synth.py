@@ -69,7 +69,11 @@ def test_synthetic_patients_use_the_presentation_vocabulary_plausibly() -> None:
             assert case.function.walking_distance_m <= 500
         if case.pain.neurogenic_claudication.value == "present":
             assert case.pain.worse_standing.value == "present"
-    flatbacks = [c for c in cases if any(d.finding.value == "sagittal_imbalance" for d in c.diagnostics)]
+    flatbacks = [
+        c
+        for c in cases
+        if any(d.finding.value == "sagittal_imbalance" and d.presence.value == "present" for d in c.diagnostics)
+    ]
     others = [c for c in cases if c.alignment.pelvic_incidence_deg is not None and c not in flatbacks]
     mismatch = [
         (c.alignment.pelvic_incidence_deg or 0) - (c.alignment.lumbar_lordosis_deg or 0)

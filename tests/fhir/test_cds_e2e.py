@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
 
 from fbss.fhir.cds_hooks import CdsSettings
 from tests.fhir.conftest import SERVICE, bundle, card_of, cds_client
+from tests.web.server import serving
 
 TOKEN = "stub-access-token"
 PAGE = 2
@@ -86,16 +86,8 @@ def fhir_server() -> Iterator[tuple[str, list[str]]]:
         "broken-1": _renamed("cauda_equina_after_microdiscectomy", "broken-1"),
     }
     app, seen = stub_fhir_app(patients)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/fhir", seen
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield f"{url}/fhir", seen
 
 
 def request(pid: str, server: str, token: str | None = TOKEN) -> dict[str, Any]:
@@ -116,10 +108,15 @@ def request(pid: str, server: str, token: str | None = TOKEN) -> dict[str, Any]:
     return body
 
 
+def stub_client(server: str, **settings: Any) -> TestClient:
+    """The service with the stub server on its allow list (a loopback address is refused otherwise)."""
+    return cds_client(CdsSettings(auth_required=False, allowed_fhir_servers=(server,), **settings))
+
+
 def test_without_prefetch_the_service_fetches_everything(fhir_server: tuple[str, list[str]]) -> None:
     server, seen = fhir_server
     seen.clear()
-    response = cds_client().post(SERVICE, json=request("rdh-1", server))
+    response = stub_client(server).post(SERVICE, json=request("rdh-1", server))
     assert response.status_code == 200, response.text
     differential = card_of(response.json()["cards"], "differential")
     assert differential["summary"].startswith("Most likely cause: Recurrent disc herniation")
@@ -133,7 +130,7 @@ def test_partial_prefetch_is_completed_from_the_server(fhir_server: tuple[str, l
     body = request("rdh-1", server)
     data = bundle("recurrent_herniation_after_microdiscectomy")
     body["prefetch"] = {"patient": data["entry"][0]["resource"], "medications": None}
-    response = cds_client().post(SERVICE, json=body)
+    response = stub_client(server).post(SERVICE, json=body)
     assert response.status_code == 200
     assert not any("/Patient/" in url or "MedicationStatement" in url for url in seen)
     assert any("Procedure?patient=rdh-1" in url for url in seen)
@@ -141,20 +138,20 @@ def test_partial_prefetch_is_completed_from_the_server(fhir_server: tuple[str, l
 
 def test_a_rejected_token_means_412(fhir_server: tuple[str, list[str]]) -> None:
     server, _ = fhir_server
-    response = cds_client().post(SERVICE, json=request("rdh-1", server, token="wrong"))
+    response = stub_client(server).post(SERVICE, json=request("rdh-1", server, token="wrong"))
     assert response.status_code == 412
     assert "HTTP 401" in response.json()["issue"][0]["diagnostics"]
 
 
 def test_an_unknown_patient_means_412(fhir_server: tuple[str, list[str]]) -> None:
     server, _ = fhir_server
-    response = cds_client().post(SERVICE, json=request("nobody", server))
+    response = stub_client(server).post(SERVICE, json=request("nobody", server))
     assert response.status_code == 412 and "not found" in response.text
 
 
 def test_a_failing_optional_query_is_named_on_the_card(fhir_server: tuple[str, list[str]]) -> None:
     server, _ = fhir_server
-    response = cds_client().post(SERVICE, json=request("broken-1", server))
+    response = stub_client(server).post(SERVICE, json=request("broken-1", server))
     assert response.status_code == 200
     cards = response.json()["cards"]
     assert cards[0]["indicator"] == "critical"
@@ -163,7 +160,7 @@ def test_a_failing_optional_query_is_named_on_the_card(fhir_server: tuple[str, l
 
 def test_a_slow_server_times_out(fhir_server: tuple[str, list[str]]) -> None:
     server, _ = fhir_server
-    client = cds_client(CdsSettings(auth_required=False, fhir_timeout_seconds=0.3))
+    client = stub_client(server, fhir_timeout_seconds=0.3)
     started = time.monotonic()
     response = client.post(SERVICE, json=request("slow-1", server))
     assert time.monotonic() - started < 1.5
@@ -172,6 +169,6 @@ def test_a_slow_server_times_out(fhir_server: tuple[str, list[str]]) -> None:
 
 
 def test_an_unreachable_server_means_412() -> None:
-    response = cds_client().post(SERVICE, json=request("rdh-1", "http://127.0.0.1:9/fhir"))
+    response = stub_client("http://127.0.0.1:9/fhir").post(SERVICE, json=request("rdh-1", "http://127.0.0.1:9/fhir"))
     assert response.status_code == 412
     assert response.json()["resourceType"] == "OperationOutcome"

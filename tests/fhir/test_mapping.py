@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from fbss.errors import KnowledgeError
+from fbss.fhir.codes import Coding
 from fbss.fhir.mapping import MAPPING_FILE, Verification, default_mapping, load_mapping
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "fhir.md"
@@ -55,3 +56,24 @@ def test_an_unknown_code_system_is_refused(tmp_path: Path) -> None:
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(KnowledgeError, match="unknown code system 'ndc'"):
         load_mapping(bad)
+
+
+def test_the_code_index_finds_what_a_scan_of_every_rule_finds_in_the_same_order() -> None:
+    mapping = default_mapping()
+    sections = [
+        mapping.data.conditions,
+        mapping.data.observations,
+        mapping.data.surgeries,
+        mapping.data.medications,
+        mapping.data.procedures,
+        mapping.data.allergies,
+    ]
+    probes = {mapping.coding(ref) for _, _, ref in mapping.all_codes()}
+    # longer and shorter codes than the mapping's (prefix matches), other systems, no code at all
+    probes |= {Coding(p.system, (p.code or "") + "9", None) for p in list(probes)}
+    probes |= {Coding(p.system, (p.code or "")[:-1], None) for p in list(probes)}
+    probes |= {Coding("http://example.org/other", p.code, None) for p in list(probes)} | {Coding(None, None, None)}
+    for rules in sections:
+        for coding in probes:
+            scanned = [(rule, ref) for rule in rules for ref in rule.codes if mapping.matches(ref, coding)]
+            assert list(mapping.find(rules, coding)) == scanned, coding

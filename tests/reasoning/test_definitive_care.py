@@ -119,4 +119,4 @@ def test_a_rod_broken_on_plain_films_still_needs_its_ct_and_one_seen_on_ct_does_
     )
     assert "ct_implant" not in {t.test for t in on_ct.workup.urgent}
     done = next(r for r in on_ct.workup.recorded if r.test == "ct_implant")
-    assert done.result == "Broken rod (L4-L5 left ct)"  # what the CT showed, not the plain film
+    assert done.result == "Broken rod (L4-L5, left, CT)"  # what the CT showed, not the plain film

@@ -63,7 +63,7 @@ def test_reasons_carry_weights_and_sources(kb: KnowledgeBase) -> None:
     reason = result.raised_by[0]
     assert reason.finding == "dx_recurrent_disc_herniation"
     assert reason.likelihood_ratio == 15.0 and reason.sources == ("hueftle_1988",)
-    assert reason.observed == "L5-S1 mri"
+    assert reason.observed == "L5-S1, MRI"
 
 
 def test_a_study_reported_in_full_rules_out_what_it_would_show(kb: KnowledgeBase) -> None:

@@ -580,7 +580,7 @@ SCENARIOS = [
         "within_days",
         "non-union",
         {"revision_fusion": A},
-        urgent=("ct_implant",),
+        urgent=("ct_implant", "crp_esr_wbc"),
         not_fired=("fracture_or_implant_failure",),
     ),
     Scenario(

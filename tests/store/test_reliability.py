@@ -22,7 +22,7 @@ WRITER = Path(__file__).with_name("writer.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
+def run_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
     errors: list[BaseException] = []
     barrier = threading.Barrier(count)
 
@@ -51,7 +51,7 @@ def test_concurrent_writers_to_one_patient_get_distinct_consecutive_versions(db:
             repo.save_case("MRN-1", example_case)
             repo.add_patient(f"P-{index}-{_}")
 
-    assert _run_threads(writers, work) == []
+    assert run_threads(writers, work) == []
     with db.sessions() as session:
         versions = sorted(session.scalars(select(CaseVersion.version)))
         patients = session.scalar(select(Patient).where(Patient.identifier == "MRN-1"))
@@ -74,7 +74,7 @@ def test_concurrent_registration_of_one_identifier_succeeds_once(db: Database) -
             assert "already exists" in str(exc)
             outcomes.append("refused")
 
-    assert _run_threads(5, work) == []
+    assert run_threads(5, work) == []
     assert sorted(outcomes) == ["added"] + ["refused"] * 4
     assert db.row_counts()["patients"] == 1
     assert Repository(db, "check").verify_audit().intact

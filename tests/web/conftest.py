@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fbss.knowledge.base import KnowledgeBase
+from tests.web.roles import admin, anonymous, clinician, database  # noqa: F401 - fixtures of each role
 from tests.web.server import LiveServer, prepare, running
 
 CHROMIUM = Path("/usr/bin/chromium")

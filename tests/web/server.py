@@ -53,6 +53,7 @@ def prepare(directory: Path, kb: KnowledgeBase, *, seed: bool = True) -> Databas
 
 @contextmanager
 def running(db: Database, kb: KnowledgeBase, **config: object) -> Iterator[LiveServer]:
+    config.setdefault("crisis_contacts_file", demo.CRISIS_CONTACTS)
     app_config = WebConfig(secret_key="test-secret-key-" + "x" * 40, **config)  # type: ignore[arg-type]
     app = create_app(db, kb, app_config)
     port = free_port()
@@ -74,3 +75,21 @@ def running(db: Database, kb: KnowledgeBase, **config: object) -> Iterator[LiveS
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving(app: object) -> Iterator[str]:
+    """Any ASGI app on a free loopback port in a background thread (a stub FHIR server, an 'internal' service);
+    yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", lifespan="off"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)

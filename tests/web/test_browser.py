@@ -108,7 +108,7 @@ def test_clinician_walk_from_sign_in_to_pdfs(live: LiveServer, browser: Any, tmp
     content = page.content()
     assert content.index("EMERGENCY") < content.index("Likely causes")  # the red-flag banner comes first
     assert page.locator(".chart svg").count() == 1
-    first = page.locator("details").filter(has_text="Recurrent disc herniation").first
+    first = page.locator("details.cause").filter(has_text="Recurrent disc herniation").first
     first.locator("summary").click()
     assert first.get_by_role("heading", name="Raised by").is_visible()
 
@@ -275,7 +275,7 @@ def test_assessment_page_shows_work_up_option_grid_scs_and_plan(live: LiveServer
     assert cells.nth(3).inner_text().strip(), "a test without what it separates"
     assert re.match(r"\d+(\.\d+)?", cells.nth(4).inner_text().strip()), "a test without its burden"
     assert workup.locator("[data-test=mri_gadolinium]").count() == 0  # already done: not suggested again
-    assert "MRI of the operated spine" in workup.locator("details").filter(has_text="Not suggested now").text_content()
+    assert "MRI of the operated spine" in workup.locator("details.not-suggested").text_content()
 
     options = page.locator("section#options")
     assert "appropriate 7/9" in options.locator("[data-category=reoperation]").inner_text()

@@ -43,7 +43,7 @@ def test_discovery_and_patient_view_answer_inside_the_web_app(open_client: TestC
     assert response.status_code == 200
     first = response.json()["cards"][0]
     assert first["indicator"] == "critical" and "cauda equina" in first["summary"].lower()
-    assert first["links"][0]["url"] == "http://127.0.0.1:8000/patients/ce-1/assessment"
+    assert [link["type"] for link in first["links"]] == ["smart"]  # the EHR's patient id is never in an app link
     assert "set-cookie" not in response.headers  # EHR clients get no browser session
 
 

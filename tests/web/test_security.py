@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,49 +17,15 @@ from fbss.store.database import Database
 from fbss.store.models import AuditEntry, PortalLink, User
 from fbss.store.portal import Portal
 from fbss.web import demo
-from fbss.web.app import create_app
 from fbss.web.config import WebConfig
 from tests.web.client import csrf_of, sign_in
-from tests.web.server import ADMIN_PASSWORD, CLINICIAN_PASSWORD, prepare
-
-SECRET = "test-secret-key-" + "y" * 40
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory, kb: KnowledgeBase) -> Iterator[Database]:
-    db = prepare(tmp_path_factory.mktemp("security"), kb)
-    yield db
-    db.close()
+from tests.web.roles import SECRET, client_for, patient_id
+from tests.web.server import ADMIN_PASSWORD, CLINICIAN_PASSWORD
 
 
 @pytest.fixture(scope="module")
 def app_config() -> WebConfig:
     return WebConfig(secret_key=SECRET)
-
-
-def client_for(db: Database, kb: KnowledgeBase, config: WebConfig | None = None) -> TestClient:
-    return TestClient(create_app(db, kb, config or WebConfig(secret_key=SECRET)), follow_redirects=False)
-
-
-@pytest.fixture()
-def anonymous(database: Database, kb: KnowledgeBase) -> TestClient:
-    return client_for(database, kb)
-
-
-@pytest.fixture()
-def clinician(database: Database, kb: KnowledgeBase) -> TestClient:
-    return sign_in(client_for(database, kb), "clinician", CLINICIAN_PASSWORD)
-
-
-@pytest.fixture()
-def admin(database: Database, kb: KnowledgeBase) -> TestClient:
-    return sign_in(client_for(database, kb), "admin", ADMIN_PASSWORD)
-
-
-def patient_id(db: Database, identifier: str = "DEMO-001") -> int:
-    from fbss.store.repository import Repository
-
-    return next(p.id for p in Repository(db, user="test").list_patients() if p.identifier == identifier)
 
 
 def portal_client(db: Database, kb: KnowledgeBase, identifier: str = "DEMO-002") -> TestClient:
@@ -72,10 +37,10 @@ def portal_client(db: Database, kb: KnowledgeBase, identifier: str = "DEMO-002")
 
 def patient_routes() -> list[tuple[str, str]]:
     """(method, path template) of every route that reads or changes a patient record."""
-    from fbss.web import clinic
+    from fbss.web import clinic, lookup
 
     routes = []
-    for route in clinic.router.routes:
+    for route in [*clinic.router.routes, *lookup.router.routes]:
         assert isinstance(route, APIRoute)
         for method in route.methods:
             routes.append((method, route.path))

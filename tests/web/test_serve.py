@@ -24,8 +24,8 @@ STARTED = re.compile(r"running at (http://\S+)/")
 CLINICIAN = re.compile(r"clinician: user name 'clinician', password '([^']+)'")
 
 
-def start(data: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
-    """The server process, its address and the clinician's demo password, read from what it prints."""
+def start(data: Path, port: int) -> tuple[subprocess.Popen[str], str, str, str]:
+    """The server process, its address, the clinician's demo password and all it printed before serving."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FBSS_")}
     env |= {"XDG_DATA_HOME": str(data), "FBSS_DATA_DIR": str(data / "fbss")}
     process = subprocess.Popen(
@@ -50,7 +50,7 @@ def start(data: Path, port: int) -> tuple[subprocess.Popen[str], str, str]:
             assert url and password, text
             # keep reading what it prints (the access log), so that a full pipe never blocks the server
             threading.Thread(target=process.stderr.read, daemon=True).start()
-            return process, url.group(1), password.group(1)
+            return process, url.group(1), password.group(1), text
     process.kill()
     raise AssertionError("the server did not start: " + "".join(printed))
 
@@ -83,9 +83,12 @@ def signed_in_patient_list(url: str, password: str) -> str:
 
 def test_demo_starts_on_a_fresh_machine_and_restarts_with_the_same_data(tmp_path: Path) -> None:
     port = free_port()
-    process, url, password = start(tmp_path, port)
+    process, url, password, printed = start(tmp_path, port)
     try:
         assert url == f"http://127.0.0.1:{port}"
+        assert "--host 0.0.0.0" in printed  # how to open it from a phone
+        for jargon in ("schema", "->", "FBSS_CDS", "0002"):
+            assert jargon not in printed, printed
         listed = signed_in_patient_list(url, password)
         for identifier, _name, _born, _example in PATIENTS:
             assert identifier in listed
@@ -95,11 +98,14 @@ def test_demo_starts_on_a_fresh_machine_and_restarts_with_the_same_data(tmp_path
     demo_file = tmp_path / "fbss" / "demo.sqlite3"
     assert demo_file.exists() and not (tmp_path / "fbss" / "fbss.sqlite3").exists()  # its own database
 
-    process, url, second_password = start(tmp_path, port)
+    process, url, second_password, printed = start(tmp_path, port)
     try:
         signed_in_patient_list(url, second_password)
+        assert second_password == password  # the same demo sign-in as yesterday
+        assert "kept from the last start" in printed
     finally:
         stop(process)
+    assert (tmp_path / "fbss" / "demo-passwords.json").stat().st_mode & 0o077 == 0  # owner-readable only
     db = Database.open(f"sqlite:///{demo_file}")
     try:
         repo = Repository(db, user="test")

@@ -12,15 +12,29 @@ from fbss.case.model import (
     Case,
     DiagnosticResult,
     Intensity,
+    Patient,
     Presence,
     RedFlagScreen,
+    Sex,
     SpineRegion,
     Surgery,
     SurgeryType,
 )
-from fbss.case.vocabulary import REGIONS, ROOT_OF_REFLEX, DiagnosticFinding, ReflexState, level_index, segment_regions
+from fbss.case.vocabulary import (
+    MODALITY_LABEL,
+    REGIONS,
+    ROOT_OF_REFLEX,
+    DiagnosticFinding,
+    Modality,
+    ReflexState,
+    level_index,
+    segment_regions,
+)
 
 DAYS_PER_MONTH = 30.4375
+# Pregnancy is not asked about from this age on (expert estimate: spontaneous pregnancy after 55 is vanishingly rare;
+# radiology pregnancy screening is usually for ages 12-50). An answer given is always used.
+NO_PREGNANCY_FROM_AGE = 55
 
 
 class SurgeryGroup(StrEnum):
@@ -116,6 +130,12 @@ class DerivedFacts:
     red_flag_screen: RedFlagScreen | None  # who recorded it and when (also when it is from an earlier visit)
     study_days: dict[str, int | None]  # modality -> days before the assessment of its latest study (None: undated)
     seen_on: dict[str, dict[str, str]]  # diagnostic finding -> modality it was recorded present on -> where
+    pregnant: Presence  # as answered; absent for a man or from 55 when not answered
+
+
+def pregnancy_ruled_out(patient: Patient) -> bool:
+    """True when pregnancy need not be asked about: a man, or a patient aged 55 or more."""
+    return patient.sex is Sex.male or (patient.age is not None and patient.age >= NO_PREGNANCY_FROM_AGE)
 
 
 def _procedures(surgery: Surgery) -> set[SurgeryType]:
@@ -307,6 +327,7 @@ def derive(case: Case) -> DerivedFacts:
         red_flag_screen=case.red_flag_screen,
         study_days=_study_days(case),
         seen_on=_seen_on(case),
+        pregnant=_A if case.patient.pregnant is _U and pregnancy_ruled_out(case.patient) else case.patient.pregnant,
     )
 
 
@@ -341,9 +362,10 @@ def _study_days(case: Case) -> dict[str, int | None]:
 
 
 def where(result: DiagnosticResult) -> str | None:
-    """Where a diagnostic finding was seen: 'L4-L5 left ct'."""
+    """Where a diagnostic finding was seen: 'L4-L5, left, CT'."""
     side = result.side.value if result.side.value != "unknown" else None
-    return " ".join(x for x in (result.level, side, result.modality.value) if x) or None
+    study = MODALITY_LABEL[result.modality] if result.modality is not Modality.other else None
+    return ", ".join(x for x in (result.level, side, study) if x) or None
 
 
 def _seen_on(case: Case) -> dict[str, dict[str, str]]:

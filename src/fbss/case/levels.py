@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from fbss.case.vocabulary import level_index
+from fbss.case.vocabulary import PELVIS, level_index
 
 
 class LevelRelation(StrEnum):
@@ -32,9 +32,15 @@ _SAME, _ADJACENT, _REMOTE, _UNKNOWN = LevelRelation  # members looked up once (h
 
 
 def relation_to_spans(segment: str | None, spans: list[tuple[int, int]]) -> LevelRelation:
-    """`level_relation` with the operated segments already turned into (upper, lower) level indexes."""
-    if segment is None or not spans:
+    """`level_relation` with the operated segments already turned into (upper, lower) level indexes; `segment` may
+    also be one vertebra ('S1') or the pelvis (whose relation is unknown)."""
+    if segment is None or not spans or segment == PELVIS:
         return _UNKNOWN
+    if "-" not in segment:  # one vertebra (a screw at S1): within an operated segment, or next to one
+        vertebra = level_index(segment)
+        if any(upper <= vertebra <= lower for upper, lower in spans):
+            return _SAME
+        return _ADJACENT if any(vertebra in (upper - 1, lower + 1) for upper, lower in spans) else _REMOTE
     top, bottom = span(segment)
     touching = False
     for upper, lower in spans:

@@ -22,6 +22,7 @@ from fbss.case.vocabulary import (
     PeripheralNerve,
     Treatment,
     TreatmentResponse,
+    parse_place,
     segment_regions,
 )
 
@@ -596,14 +597,16 @@ class DiagnosticResult(_Model):
     presence: Presence = Presence.present
     modality: Modality = Modality.other
     contrast: Presence = U
-    level: str | None = Field(default=None, description="Segment or range, e.g. 'L4-L5'")
+    level: str | None = Field(
+        default=None, description="Segment or range (L4-L5, L4-S1), one vertebra (S1, for a screw) or pelvis"
+    )
     side: Side = Side.unknown
     date: dt.date | None = None
 
     @field_validator("level")
     @classmethod
     def _level(cls, value: str | None) -> str | None:
-        return None if value is None else _check_segments([value])[0]
+        return None if value is None else parse_place(value)
 
 
 class Study(_Model):
@@ -625,13 +628,27 @@ class Study(_Model):
         return tuple(_check_segments(list(value)))
 
 
+class LabReading(StrEnum):
+    """A laboratory result known only by its reading against the laboratory's reference range ('CRP normal')."""
+
+    normal = "normal"
+    raised = "raised"
+
+
 class LabResult(_Model):
     lab: Lab
-    value: float
+    value: float | None = None
+    reading: LabReading | None = Field(
+        default=None, description="When only the reading is known: normal or raised (above the reference range)"
+    )
     date: dt.date | None = None
 
     @model_validator(mode="after")
     def _in_range(self) -> LabResult:
+        if self.value is None:
+            if self.reading is None:
+                raise ValueError(f"{self.lab.value}: give the value or the reading (normal or raised)")
+            return self
         low, high = LAB_RANGES[self.lab]
         if not low <= self.value <= high:
             raise ValueError(f"{self.lab.value} must be between {low} and {high}, got {self.value}")

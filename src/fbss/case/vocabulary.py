@@ -112,6 +112,25 @@ class Modality(StrEnum):
     other = "other"
 
 
+MODALITY_LABEL: dict[Modality, str] = {
+    Modality.xray: "X-ray",
+    Modality.flexion_extension_xray: "flexion-extension X-rays",
+    Modality.standing_full_length_xray: "standing full-length X-ray",
+    Modality.mri: "MRI",
+    Modality.ct: "CT",
+    Modality.ct_myelography: "CT myelography",
+    Modality.bone_scan: "bone scan",
+    Modality.ultrasound: "ultrasound",
+    Modality.emg_ncs: "EMG/NCS",
+    Modality.ankle_brachial_index: "ankle-brachial index",
+    Modality.dexa: "DEXA",
+    Modality.discography: "discography",
+    Modality.evoked_potentials: "evoked potentials (SSEP/MEP)",
+    Modality.microbiology: "culture",
+    Modality.other: "other study",
+}
+
+
 class Lab(StrEnum):
     """Laboratory values the engine reads, with the unit each is expected in."""
 
@@ -263,21 +282,43 @@ SPINE_LEVELS: tuple[str, ...] = (
     "S2",
 )
 _LEVEL_INDEX = {name: i for i, name in enumerate(SPINE_LEVELS)}
-_SEGMENT = re.compile(r"^(?P<upper>[CTLS]\d{1,2})-(?P<lower>[CTLS]\d{1,2})$")
+# Written as people write them: 'L4-L5', 'L4–S1' (en dash), 'L4/5', 'L4-5', 'l5 - s1'.
+_SEGMENT = re.compile(r"^(?P<upper>[CTLS]\d{1,2})\s*[-‐‑‒–—−/]\s*(?P<lower>[CTLS]?\d{1,2})$")
+PELVIS = "pelvis"  # iliac and S2-alar-iliac screws are anchored beyond S1
 
 
 def parse_segment(text: str) -> tuple[str, str]:
-    """Parse a motion segment or range such as 'L4-L5' or 'L4-S1'; raise ValueError with the reason."""
+    """Parse a motion segment or range such as 'L4-L5', 'L4–S1' or 'L4/5'; raise ValueError with the reason."""
     match = _SEGMENT.match(text.strip().upper())
     if not match:
         raise ValueError(f"'{text}' is not a spinal segment; expected e.g. 'L4-L5' or 'L5-S1'")
     upper, lower = match["upper"], match["lower"]
+    if lower.isdigit():  # 'L4-5': the lower level is in the same region
+        lower = upper[0] + lower
     for name in (upper, lower):
         if name not in _LEVEL_INDEX:
             raise ValueError(f"'{name}' is not a spinal level (C1-C7, T1-T12, L1-L5, S1-S2)")
     if _LEVEL_INDEX[lower] <= _LEVEL_INDEX[upper]:
         raise ValueError(f"'{text}': the lower level must lie below the upper level")
     return upper, lower
+
+
+def parse_place(text: str) -> str:
+    """Where a finding lies: a segment or range ('L5-S1'), one vertebra ('S1', for a screw), or 'pelvis' (an iliac
+    screw); the canonical spelling, or ValueError with what is expected."""
+    cleaned = text.strip()
+    if cleaned.lower() in (PELVIS, "ilium", "iliac"):
+        return PELVIS
+    if cleaned.upper() in _LEVEL_INDEX:
+        return cleaned.upper()
+    try:
+        upper, lower = parse_segment(cleaned)
+    except ValueError:
+        raise ValueError(
+            f"'{text}' is not a spinal level; expected a segment such as 'L5-S1', one vertebra such as 'S1', "
+            "or 'pelvis'"
+        ) from None
+    return f"{upper}-{lower}"
 
 
 def level_index(name: str) -> int:

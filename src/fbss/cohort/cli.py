@@ -92,17 +92,42 @@ def run_command(
     partitions: Annotated[
         int | None, typer.Option(help="Spark partitions of patients (default: 4 per core, one per 32 MB of NDJSON)")
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Validate every element of every resource against the full FHIR R4 models (slower); by default only"
+            " the elements read are validated, and the names of all top-level elements (docs/cohort.md)",
+        ),
+    ] = False,
 ) -> None:
     """Assess every patient of a bulk FHIR export; an interrupted local run resumes when run again."""
     if workers is not None and workers < 1:
         raise FbssError(f"--workers: expected at least 1, got {workers}")
+    from fbss.fhir.resources import Validation
+
     when = optional_date(as_of, "--as-of")
+    validation = Validation.strict if strict else Validation.lean
     if engine is Engine.spark:
-        from fbss.cohort.spark import run_spark
+        try:
+            from fbss.cohort.spark import run_spark
+        except ModuleNotFoundError as exc:
+            if exc.name != "pyspark" and not (exc.name or "").startswith("pyspark."):
+                raise
+            raise FbssError(
+                "--engine spark needs PySpark, an optional extra: install it with `uv sync --extra spark` "
+                "(or pip install 'fbss-navigator[spark]'), or use --engine local"
+            ) from None
 
         stderr.print("starting Spark…", highlight=False)
         summary = run_spark(
-            export_dir, out, master=spark_master, partitions=partitions, as_of=when, knowledge_dir=knowledge
+            export_dir,
+            out,
+            master=spark_master,
+            partitions=partitions,
+            as_of=when,
+            knowledge_dir=knowledge,
+            validation=validation,
         )
     else:
         from fbss.cohort.local import run_local
@@ -126,6 +151,7 @@ def run_command(
                 knowledge_dir=knowledge,
                 work_dir=work_dir,
                 keep_work=keep_work,
+                validation=validation,
                 advance=advance,
             )
     print_summary(summary)

@@ -42,6 +42,8 @@ from fbss.cohort.results import (
 )
 from fbss.cohort.routing import ExportFile, LineProblem, bucket_of, export_files, numbered_lines, route_line
 from fbss.errors import FbssError
+from fbss.fhir.read_models import read_models
+from fbss.fhir.resources import Validation
 
 MANIFEST_VERSION = 1
 BUCKET_BYTES = 32_000_000  # text per bucket: bounds a worker's memory whatever the cohort size
@@ -223,6 +225,7 @@ def run_local(
     knowledge_dir: Path | None = None,
     work_dir: Path | None = None,
     keep_work: bool = False,
+    validation: Validation = Validation.lean,
     advance: Advance = _ignore,
 ) -> RunSummary:
     """Assess every patient of a bulk export into one Parquet file; resume an interrupted run of the same export."""
@@ -237,6 +240,9 @@ def run_local(
         raise FbssError(
             f"{work} holds an unfinished run over a different export; delete it to start over, or pass --work-dir"
         )
+    if manifest is not None and manifest.get("validation", Validation.lean.value) != validation.value:
+        started_as = "with" if manifest.get("validation") == Validation.strict.value else "without"
+        raise FbssError(f"{work} holds a run started {started_as} --strict; resume it the same way, or delete it")
     summary = RunSummary(out=out, errors_file=errors_path(out))
     started = time.perf_counter()
     if manifest is None or not manifest.get("staged"):
@@ -246,6 +252,7 @@ def run_local(
             "inputs": inputs,
             "buckets": buckets,
             "as_of": (as_of or dt.date.today()).isoformat(),
+            "validation": validation.value,
             "staged": False,
         }
         _save_manifest(manifest_path, manifest)
@@ -270,7 +277,10 @@ def run_local(
         as_of=dt.date.fromisoformat(manifest["as_of"]),
         clinics=clinics,
         knowledge_dir=str(knowledge_dir) if knowledge_dir else None,
+        validation=validation,
     )
+    if validation is Validation.lean:
+        read_models()  # built once here, so that every forked worker starts with them
     job = _Job(str(work), tuple(f.path.name for f in files), settings)
     pending = [b for b in range(buckets) if b not in done]
     # biggest buckets first: the last worker to finish is not left holding a large one

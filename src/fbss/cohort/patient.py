@@ -8,16 +8,18 @@ cannot become a case becomes a row with `status` "not_applicable" or "failed".
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
+
 from fbss import __version__
 from fbss.cohort.routing import LineProblem
 from fbss.errors import FbssError
 from fbss.fhir.importer import NotApplicableError, import_resources
+from fbss.fhir.resources import Validation
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import PanelCategory
 from fbss.knowledge.loader import default_knowledge, load_knowledge
@@ -47,12 +49,14 @@ class RunSettings:
     """What every worker needs besides the lines; small and picklable (the knowledge base is loaded per worker).
 
     `as_of`: the assessment date of records that carry none. `clinics`: Organization id -> name, from the export's
-    Organization resources. `knowledge_dir`: None for the packaged knowledge base.
+    Organization resources. `knowledge_dir`: None for the packaged knowledge base. `validation`: lean (the elements
+    the importer reads) or strict (every element; `--strict`).
     """
 
     as_of: dt.date
     clinics: dict[str, str] = field(default_factory=dict)
     knowledge_dir: str | None = None
+    validation: Validation = Validation.lean
 
     def knowledge(self) -> KnowledgeBase:
         """The knowledge base, loaded once per process (the packaged one is cached by the loader)."""
@@ -104,8 +108,8 @@ def assess_patient(patient_id: str, lines: Iterable[PatientLine], settings: RunS
     patient: dict[str, Any] | None = None
     for item in sorted(lines, key=_line_order):
         try:
-            resource = json.loads(item.text)
-        except json.JSONDecodeError as exc:
+            resource = orjson.loads(item.text)
+        except orjson.JSONDecodeError as exc:
             problems.append(
                 LineProblem(item.file, item.line, f"not valid JSON ({exc.msg} at column {exc.colno})", patient_id)
             )
@@ -121,7 +125,8 @@ def assess_patient(patient_id: str, lines: Iterable[PatientLine], settings: RunS
     row["knowledge_version"] = kb.version
     row["knowledge_fingerprint"] = kb.fingerprint
     try:
-        imported = import_resources(resources, remember_valid=False)  # every resource is new
+        # every resource is new: nothing to remember
+        imported = import_resources(resources, remember_valid=False, validation=settings.validation)
         case = imported.case
         if case.assessment_date is None:
             case = case.model_copy(update={"assessment_date": settings.as_of})

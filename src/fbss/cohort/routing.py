@@ -7,13 +7,14 @@ reference to `Patient/<id>`); Patient and Organization lines, and anything the p
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+
+import orjson
 
 from fbss.errors import FbssError
 
@@ -73,8 +74,8 @@ def route_line(text: str) -> Routed:
         if found is not None:
             return Routed(patient=found.group(1))
     try:
-        resource = json.loads(text)
-    except json.JSONDecodeError as exc:
+        resource = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         return Routed(problem=f"not valid JSON ({exc.msg} at column {exc.colno})")
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         return Routed(problem="not a FHIR resource (no resourceType)")

@@ -28,6 +28,7 @@ from fbss.cohort.patient import COLUMNS, SCHEMA, Outcome, PatientLine, RunSettin
 from fbss.cohort.results import problem_order, write_problems
 from fbss.cohort.routing import ORGANIZATION_PATTERN, LineProblem, route_line
 from fbss.errors import FbssError
+from fbss.fhir.resources import Validation
 
 _SPARK_TYPES: dict[str, st.DataType] = {
     "string": st.StringType(),
@@ -133,6 +134,7 @@ def run_spark(
     partitions: int | None = None,
     as_of: dt.date | None = None,
     knowledge_dir: Path | None = None,
+    validation: Validation = Validation.lean,
 ) -> RunSummary:
     """Assess every patient of a bulk export on Spark into a Parquet dataset directory `out` (a path or a URI).
 
@@ -149,6 +151,7 @@ def run_spark(
         as_of=as_of or dt.date.today(),
         clinics=_organizations(spark, [uri for _name, uri, _size in files]),
         knowledge_dir=str(knowledge_dir) if knowledge_dir else None,
+        validation=validation,
     )
     problems = context.accumulator([], _Problems())
     routed = context.union(

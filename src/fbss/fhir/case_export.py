@@ -344,9 +344,26 @@ def _diagnostic(b: _Builder, item: DiagnosticResult, key: str) -> str:
     return b.add("Observation", key, resource)
 
 
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+READING_CODE = {"normal": ("N", "Normal"), "raised": ("H", "High")}
+
+
 def _lab(b: _Builder, lab: LabResult, key: str) -> None:
     rule = next(r for r in b.mapping.data.observations if r.lab is lab.lab and r.export)
-    _observation(b, rule, lab.value, key, lab.date)
+    if lab.value is not None:
+        _observation(b, rule, lab.value, key, lab.date)
+        return
+    assert lab.reading is not None  # the model requires the value or the reading
+    code, display = READING_CODE[lab.reading.value]
+    resource: dict[str, Any] = {
+        "status": "final",
+        "category": [concept(Coding(c.OBSERVATION_CATEGORY, "laboratory"))],
+        "code": concept(*_exported_codes(rule, b.mapping), text=rule.title),
+        "subject": b.subject,
+        **_date(lab.date),
+        "interpretation": [concept(Coding(INTERPRETATION, code, display))],
+    }
+    b.add("Observation", key, resource)
 
 
 def _leaves(model: BaseModel, prefix: str) -> list[tuple[str, Any]]:

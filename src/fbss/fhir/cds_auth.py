@@ -29,6 +29,7 @@ from jwt.exceptions import InvalidTokenError, PyJWKError, PyJWKSetError
 from fbss.errors import FbssError
 
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+MAX_JTI = 256
 MAX_LIFETIME_SECONDS = 3600  # a CDS Hooks token is for one call: refuse ones valid for longer than an hour
 
 
@@ -277,9 +278,14 @@ class TokenVerifier:
             raise AuthError(f"token lacks the required claim '{exc.claim}'") from None
         except (InvalidTokenError, PyJWKError, TypeError, ValueError) as exc:
             raise AuthError(f"token rejected ({exc})") from None
-        exp = float(claims["exp"])
+        raw_exp, jti = claims["exp"], claims["jti"]
+        if isinstance(raw_exp, bool) or not isinstance(raw_exp, int | float) or not 0 < raw_exp < 1e11:
+            raise AuthError("token 'exp' is not a plausible time")  # e.g. 10**400: not a float, let alone a time
+        if not isinstance(jti, str) or not jti.strip() or len(jti) > MAX_JTI:
+            raise AuthError(f"token 'jti' must be a non-empty string of at most {MAX_JTI} characters")
+        exp = float(raw_exp)
         if exp - time.time() > MAX_LIFETIME_SECONDS:
             raise AuthError(f"token valid for more than {MAX_LIFETIME_SECONDS} s; issue one per call")
-        if not self.replay.check_and_add(f"{iss}\n{claims['jti']}", exp + self.leeway_seconds):
+        if not self.replay.check_and_add(f"{iss}\n{jti}", exp + self.leeway_seconds):
             raise AuthError("token already used (jti replay)")
         return claims

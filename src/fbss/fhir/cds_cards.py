@@ -10,10 +10,11 @@ sources; they recompute nothing.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from fbss.case.model import Presence
 from fbss.fhir import codes as c
@@ -28,7 +29,8 @@ from fbss.reasoning.care_results import PlanStep, Rating, TestSuggestion
 from fbss.reasoning.results import CauseResult, Reason
 from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, lead_reasons, missing, rating_text, reasons
 from fbss.reports.safety_view import FlagView, ScreenView, safety_view
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.summary import DecisionSummary, decision_summary
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, joined, percent
 
 # A presentation threshold, not a clinical one: a leading cause at or above it makes the differential card a warning.
 STRONG_LEADER = 0.6
@@ -50,10 +52,37 @@ DISCLAIMER = (
 
 @dataclass(frozen=True)
 class CardContext:
-    patient_id: str
+    patient_id: str  # the EHR's id of the patient: never used in a link into the app, whose ids are its own
     hook_instance: str
     app_base_url: str
     unavailable: tuple[str, ...] = ()
+    record_number: str | None = None  # the clinic's record number (the Patient's MR identifier), if it has one
+    birth_year: int | None = None
+
+
+MEDICAL_RECORD = ("http://terminology.hl7.org/CodeSystem/v2-0203", "MR")
+RECORD_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
+
+
+def record_number(patient: object, system: str | None = None) -> str | None:
+    """The clinic's record number from a FHIR Patient: the identifier of `system` if one is configured
+    (FBSS_CDS_RECORD_SYSTEM), else the one typed MR (medical record number); None if it has none."""
+    identifiers = patient.get("identifier") if isinstance(patient, dict) else None
+    for identifier in identifiers if isinstance(identifiers, list) else []:
+        if not isinstance(identifier, dict) or not isinstance(identifier.get("value"), str):
+            continue
+        if system is not None:
+            matches = identifier.get("system") == system
+        else:
+            kind = identifier.get("type")
+            codings = kind.get("coding") if isinstance(kind, dict) else None
+            matches = any(
+                isinstance(c, dict) and (c.get("system"), c.get("code")) == MEDICAL_RECORD
+                for c in (codings if isinstance(codings, list) else [])
+            )
+        if matches and RECORD_NUMBER.fullmatch(identifier["value"]):
+            return str(identifier["value"])
+    return None
 
 
 def short(text: str, limit: int = LIMIT) -> str:
@@ -95,8 +124,13 @@ def smart_link(ctx: CardContext) -> Link:
 
 
 def _links(ctx: CardContext) -> list[Link]:
-    url = f"{ctx.app_base_url.rstrip('/')}/patients/{quote(ctx.patient_id, safe='')}/assessment"
-    return [Link(label="Open the full assessment in FBSS Navigator", url=url, type="absolute"), smart_link(ctx)]
+    """The SMART launch, and a link to the patient's page in the app by the clinic's record number (the birth year
+    checked there) when the EHR sent one: the EHR's own patient id means nothing to the app, whose ids are its own."""
+    if ctx.record_number is None:
+        return [smart_link(ctx)]
+    query = {"record": ctx.record_number} | ({"born": str(ctx.birth_year)} if ctx.birth_year else {})
+    url = f"{ctx.app_base_url.rstrip('/')}/patients/lookup?{urlencode(query)}"
+    return [Link(label="Open this patient in FBSS Navigator", url=url, type="absolute"), smart_link(ctx)]
 
 
 def _source(label: str, ids: tuple[str, ...], kb: KnowledgeBase, topic: CdsCoding | None = None) -> Source:
@@ -210,6 +244,37 @@ def _reason_list(reasons: tuple[Reason, ...]) -> str:
     )
 
 
+def summary_markdown(summary: DecisionSummary) -> list[str]:
+    """The decision summary as the head of a card: act now, likely causes, next test, options to discuss."""
+    lines = ["**Decision summary**", ""]
+    if summary.act_now:
+        lines += [
+            f"- **Act now:** {_md(URGENCY_LABEL[f.urgency])} — {_md(f.title)}: {_md(f.action)}" for f in summary.act_now
+        ]
+    if summary.screen:
+        lines.append(f"- **Red-flag screen, ask now:** {_md(joined(summary.screen))}")
+    if not summary.act_now and not summary.screen:
+        lines.append("- **Act now:** no red flag fired, and none is waiting on an unknown answer.")
+    causes = "; ".join(
+        f"{_md(c.title)} {c.percent}" + (f" ({_md(', '.join(c.reasons))})" if c.reasons else "") for c in summary.causes
+    )
+    lines.append(f"- **Most likely causes:** {causes}")
+    if summary.next_tests:
+        label = "Urgent tests" if summary.next_tests[0].urgent else "Next test"
+        tests = "; ".join(f"{_md(t.title)}" for t in summary.next_tests)
+        then = f" (then: {_md('; '.join(summary.then_tests))})" if summary.then_tests else ""
+        lines.append(f"- **{label}:** {tests}{then}")
+    options = "; ".join(f"{_md(o.title)} ({o.rating_text})" for o in summary.options)
+    waiting = ""
+    if summary.options_from == "urgent":
+        waiting = " — elective options wait until the red flag has been dealt with"
+    if options or waiting:
+        lines.append(f"- **Options to discuss:** {options or 'none yet'}{waiting}")
+    if summary.scs_advice is not None:
+        lines.append(f"- **Spinal cord stimulation:** {ADVICE_LABEL[summary.scs_advice]}")
+    return [*lines, ""]
+
+
 def differential_card(assessment: Assessment, report: ImportReport, kb: KnowledgeBase, ctx: CardContext) -> Card:
     causes: tuple[CauseResult, ...] = assessment.differential.causes[:TOP_CAUSES]
     leader = causes[0]
@@ -231,6 +296,9 @@ def differential_card(assessment: Assessment, report: ImportReport, kb: Knowledg
         dict.fromkeys(s for cause in causes for r in (*cause.raised_by, *cause.lowered_by) for s in r.sources)
     )
     detail = [
+        *summary_markdown(decision_summary(assessment)),
+        "**Differential**",
+        "",
         "Each cause is scored on its own (several can coexist). Range: the probability if every unknown linked "
         "finding went against or for the cause.",
         "",

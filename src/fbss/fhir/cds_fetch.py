@@ -1,5 +1,6 @@
 """Collect the FHIR data a CDS Hooks call needs: from `prefetch` where the client sent it, otherwise from the
-client's `fhirServer` with its `fhirAuthorization` token (httpx, with a time-out). Data that cannot be had -> 412.
+client's `fhirServer` with its `fhirAuthorization` token, under the outbound policy (`fbss.fhir.outbound`: allow
+list, no private addresses by default, a deadline and size limits). Data that cannot be had -> 412.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ import httpx
 
 from fbss.errors import FbssError
 from fbss.fhir.cds_models import CdsRequest, PatientViewContext
-from fbss.fhir.outbound import send
+from fbss.fhir.outbound import (
+    NOT_JSON,
+    Budget,
+    Location,
+    OutboundFailedError,
+    OutboundPolicy,
+    OutboundRefusedError,
+    get_json,
+)
 
 PREFETCH: dict[str, str] = {
     "patient": "Patient/{{context.patientId}}",
@@ -110,41 +119,54 @@ def _accept(key: str, value: object, context: PatientViewContext) -> list[tuple[
 
 
 async def _fetch(
-    client: httpx.AsyncClient, base: str, key: str, context: PatientViewContext, token: str | None
+    client: httpx.AsyncClient,
+    policy: OutboundPolicy,
+    base: Location,
+    key: str,
+    context: PatientViewContext,
+    token: str | None,
+    budget: Budget,
 ) -> list[tuple[str | None, object]]:
     headers = {"Accept": "application/fhir+json, application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    url: str | None = f"{base}/{render(PREFETCH[key], context)}"
+    server = base.origin
+    url: str | None = f"{base.url()}/{render(PREFETCH[key], context)}"
     found: list[tuple[str | None, object]] = []
     pages = 0
     while url is not None and pages < MAX_PAGES:
         pages += 1
-        response = await send(client, "GET", url, headers=headers)
-        if key == "patient" and response.status_code == 404:
-            raise DataUnavailableError(f"{base}: Patient/{context.patientId} not found")
-        if response.status_code >= 400:
-            raise DataUnavailableError(f"{base}: {key} query answered HTTP {response.status_code}")
-        try:
-            body = response.json()
-        except ValueError:
-            raise DataUnavailableError(f"{base}: {key} query did not return JSON") from None
+        status, body = await get_json(client, policy, base, url, headers, budget)
+        if key == "patient" and status == 404:
+            raise DataUnavailableError(f"{server}: Patient/{context.patientId} not found")
+        if status >= 400:
+            raise DataUnavailableError(f"{server}: {key} query answered HTTP {status}")
+        if body is NOT_JSON:
+            raise DataUnavailableError(f"{server}: {key} query did not return JSON")
         if key == "patient":
             return [(f"Patient/{context.patientId}", body)]
         if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
-            raise DataUnavailableError(f"{base}: {key} query did not return a Bundle")
+            raise DataUnavailableError(f"{server}: {key} query did not return a Bundle")
         found += _bundle_resources(key, body)
+        links = body.get("link")
         url = next(
             (
-                link.get("url")
-                for link in body.get("link", [])
-                if isinstance(link, dict)
-                and link.get("relation") == "next"
-                and str(link.get("url", "")).startswith(base)
+                link["url"]
+                for link in (links if isinstance(links, list) else [])
+                if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str)
             ),
             None,
-        )
+        )  # followed only if it stays under the server's base (checked by get_json)
     return found
+
+
+def _failure(server: str, key: str, error: BaseException, policy: OutboundPolicy) -> str:
+    """What went wrong, in terms that do not tell an attacker which internal port answered how."""
+    if isinstance(error, DataUnavailableError | OutboundRefusedError | OutboundFailedError):
+        return str(error)
+    if isinstance(error, TimeoutError | httpx.TimeoutException):
+        return f"{server}: {key} query did not finish within the {policy.deadline:g} s allowed"
+    return f"{server}: {key} query failed (the server could not be reached or broke off)"
 
 
 async def gather(
@@ -152,7 +174,7 @@ async def gather(
     context: PatientViewContext,
     *,
     client_factory: ClientFactory,
-    allowed_servers: tuple[str, ...] = (),
+    policy: OutboundPolicy,
 ) -> Gathered:
     """Every resource for the assessment, with the optional keys that could not be obtained."""
     prefetch = request.prefetch or {}
@@ -172,30 +194,34 @@ async def gather(
             gathered.resources += accepted
     if not missing:
         return gathered
-    server = request.fhirServer
-    if server is None or (allowed_servers and not server.startswith(allowed_servers)):
-        required = [k for k in missing if k in REQUIRED]
-        why = "no fhirServer was given" if server is None else f"fhirServer {server} is not on the allow list"
+    required = [k for k in missing if k in REQUIRED]
+    if request.fhirServer is None:
         if required:
-            raise DataUnavailableError(f"prefetch lacks {', '.join(required)} and {why}")
+            raise DataUnavailableError(f"prefetch lacks {', '.join(required)} and no fhirServer was given")
+        gathered.unavailable += missing
+        return gathered
+    try:
+        base = policy.server(request.fhirServer)
+    except OutboundRefusedError as exc:
+        if required:
+            raise DataUnavailableError(f"prefetch lacks {', '.join(required)} and {exc}") from None
         gathered.unavailable += missing
         return gathered
     token = request.fhirAuthorization.access_token if request.fhirAuthorization else None
+    budget = Budget(asyncio.get_running_loop().time() + policy.deadline, policy.max_total_bytes)
     async with client_factory() as client:
         results = await asyncio.gather(
-            *(_fetch(client, server, key, context, token) for key in missing), return_exceptions=True
+            *(_fetch(client, policy, base, key, context, token, budget) for key in missing), return_exceptions=True
         )
     for key, result in zip(missing, results, strict=True):
         if isinstance(result, BaseException):
-            message = (
-                str(result)
-                if isinstance(result, DataUnavailableError)
-                else f"{server}: {key} query failed ({type(result).__name__})"
-            )
-            if not isinstance(result, DataUnavailableError | httpx.HTTPError):
+            if not isinstance(
+                result, DataUnavailableError | OutboundRefusedError | OutboundFailedError | TimeoutError
+                | httpx.HTTPError
+            ):
                 raise result
             if key in REQUIRED:
-                raise DataUnavailableError(message)
+                raise DataUnavailableError(_failure(base.origin, key, result, policy))
             gathered.unavailable.append(key)
         else:
             gathered.resources += result

@@ -8,8 +8,13 @@ Configuration (environment variables, documented in docs/cds-hooks.md):
   FBSS_CDS_ISSUER + FBSS_CDS_JWKS_FILE | FBSS_CDS_PEM_FILE   one trusted issuer, the short way
   FBSS_CDS_AUDIENCE_BASE       the service's public base URL, when behind a proxy (default: the request URL)
   FBSS_CDS_FHIR_TIMEOUT        seconds for each query to the client's FHIR server (3)
-  FBSS_CDS_ALLOWED_FHIR_SERVERS comma-separated base URLs the service may query (default: any)
+  FBSS_CDS_FHIR_DEADLINE       seconds for all queries of one call together (10)
+  FBSS_CDS_FHIR_MAX_MB         megabytes one FHIR response may have (20; all responses of a call: 2.5 times that)
+  FBSS_CDS_ALLOWED_FHIR_SERVERS comma-separated base URLs the service may query (default: any public server)
+  FBSS_CDS_ALLOW_PRIVATE_FHIR  `true` to let servers not on the allow list resolve to private addresses (false)
   FBSS_CDS_CORS_ORIGINS        comma-separated origins allowed by CORS (default: none)
+  FBSS_CDS_RECORD_SYSTEM       the identifier system of the clinic's record numbers, for card links (default: the
+                               Patient identifier typed MR)
   FBSS_CDS_REPLAY_DB           a SQLite file for the jti replay cache, shared by the worker processes of one host
                                (default: none, each process remembers the jti values it saw in memory)
 """
@@ -31,7 +36,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from fbss import __version__
+from fbss import __version__, jsonlimits
 from fbss.case.parse import describe_validation_error
 from fbss.errors import CaseError
 from fbss.fhir.cds_auth import (
@@ -42,7 +47,7 @@ from fbss.fhir.cds_auth import (
     issuers_from_env,
     replay_store,
 )
-from fbss.fhir.cds_cards import OVERRIDE_REASONS, CardContext, cards_for, short, smart_link
+from fbss.fhir.cds_cards import OVERRIDE_REASONS, CardContext, cards_for, record_number, short, smart_link
 from fbss.fhir.cds_fetch import PREFETCH, ClientFactory, DataUnavailableError, PrefetchError, gather
 from fbss.fhir.cds_models import (
     Card,
@@ -57,6 +62,9 @@ from fbss.fhir.cds_models import (
     Source,
 )
 from fbss.fhir.importer import NotApplicableError, import_resources
+from fbss.fhir.outbound import OutboundPolicy
+from fbss.fhir.read_models import read_models
+from fbss.jsonlimits import JsonLimitError
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import default_knowledge
 from fbss.reasoning.assess import assess
@@ -92,9 +100,13 @@ class CdsSettings:
     issuers: Mapping[str, TrustedIssuer] = field(default_factory=dict)
     audience_base: str | None = None
     fhir_timeout_seconds: float = 3.0
+    fhir_deadline_seconds: float = 10.0
+    fhir_max_response_mb: float = 20.0
     allowed_fhir_servers: tuple[str, ...] = ()
+    allow_private_fhir: bool = False
     cors_origins: tuple[str, ...] = ()
     replay_db: str | None = None
+    record_system: str | None = None  # the identifier system of the clinic's record numbers (else type MR)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> CdsSettings:
@@ -103,10 +115,19 @@ class CdsSettings:
         auth = env.get("FBSS_CDS_AUTH", "jwt").strip().lower()
         if auth not in ("jwt", "off"):
             raise CaseError(f"FBSS_CDS_AUTH: expected 'jwt' or 'off', got {auth!r}")
-        try:
-            timeout = float(env.get("FBSS_CDS_FHIR_TIMEOUT", "3"))
-        except ValueError:
-            raise CaseError("FBSS_CDS_FHIR_TIMEOUT: expected a number of seconds") from None
+
+        def number(name: str, default: float, low: float, high: float) -> float:
+            try:
+                value = float(env.get(name, str(default)))
+            except ValueError:
+                raise CaseError(f"{name}: expected a number") from None
+            if not low <= value <= high:
+                raise CaseError(f"{name}: expected a number from {low:g} to {high:g}")
+            return value
+
+        private = env.get("FBSS_CDS_ALLOW_PRIVATE_FHIR", "false").strip().lower()
+        if private not in ("true", "false"):
+            raise CaseError(f"FBSS_CDS_ALLOW_PRIVATE_FHIR: expected true or false, got {private!r}")
 
         def listed(name: str) -> tuple[str, ...]:
             return tuple(x.strip().rstrip("/") for x in env.get(name, "").split(",") if x.strip())
@@ -116,10 +137,27 @@ class CdsSettings:
             auth_required=auth == "jwt",
             issuers=issuers_from_env(env),
             audience_base=(env.get("FBSS_CDS_AUDIENCE_BASE") or "").rstrip("/") or None,
-            fhir_timeout_seconds=timeout,
+            fhir_timeout_seconds=number("FBSS_CDS_FHIR_TIMEOUT", 3.0, 0.1, 60.0),
+            fhir_deadline_seconds=number("FBSS_CDS_FHIR_DEADLINE", 10.0, 0.5, 120.0),
+            fhir_max_response_mb=number("FBSS_CDS_FHIR_MAX_MB", 20.0, 0.1, 500.0),
             allowed_fhir_servers=listed("FBSS_CDS_ALLOWED_FHIR_SERVERS"),
+            allow_private_fhir=private == "true",
             cors_origins=listed("FBSS_CDS_CORS_ORIGINS"),
             replay_db=env.get("FBSS_CDS_REPLAY_DB", "").strip() or None,
+            record_system=env.get("FBSS_CDS_RECORD_SYSTEM", "").strip() or None,
+        )
+
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """Where and how the service may query a client's FHIR server (see `fbss.fhir.outbound`)."""
+        max_bytes = int(self.fhir_max_response_mb * 1_000_000)
+        return OutboundPolicy.from_urls(
+            self.allowed_fhir_servers,
+            allow_private=self.allow_private_fhir,
+            request_timeout=self.fhir_timeout_seconds,
+            deadline=self.fhir_deadline_seconds,
+            max_response_bytes=max_bytes,
+            max_total_bytes=int(max_bytes * 2.5),
         )
 
 
@@ -230,6 +268,7 @@ class CdsState:
     feedback: FeedbackSink
     client_factory: ClientFactory
     verifier: TokenVerifier
+    policy: OutboundPolicy = field(default_factory=OutboundPolicy)
     issued: _IssuedCards = field(default_factory=_IssuedCards)
     today: Callable[[], dt.date] = dt.date.today
 
@@ -253,13 +292,23 @@ class CdsState:
 
 
 async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise _error(413, "too_large", f"request body larger than {MAX_BODY_BYTES // 1_000_000} MB")
+    """The body, read as it streams in and refused as soon as it passes the limit (never buffered whole first);
+    JSON nested deeper than any FHIR data is refused before it is decoded."""
+    declared = request.headers.get("content-length", "")
+    too_large = _error(413, "too_large", f"request body larger than {MAX_BODY_BYTES // 1_000_000} MB")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise too_large
     if not raw.strip():
         raise _error(400, "invalid_request", "the request body is empty; send a JSON object")
     try:
-        return json.loads(raw)
+        return jsonlimits.loads(raw)
+    except JsonLimitError as exc:
+        raise _error(400, "invalid_json", f"the request body is {exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _error(400, "invalid_json", f"the request body is not valid JSON ({exc})") from None
 
@@ -308,25 +357,22 @@ async def _call(state: CdsState, service_id: str, request: Request) -> dict[str,
         context = PatientViewContext.model_validate(call.context)
     except ValidationError as exc:
         raise _error(400, "invalid_request", "context: " + describe_validation_error(exc)) from None
-    timeout = state.settings.fhir_timeout_seconds
     try:
-        gathered = await gather(
-            call,
-            context,
-            client_factory=state.client_factory,
-            allowed_servers=state.settings.allowed_fhir_servers,
-        )
+        gathered = await gather(call, context, client_factory=state.client_factory, policy=state.policy)
     except PrefetchError as exc:
         raise _HttpError(400, operation_outcome(str(exc), "invalid", f"prefetch.{exc.key}")) from None
     except DataUnavailableError as exc:
         raise _HttpError(412, operation_outcome(str(exc), "not-found")) from None
-    except httpx.HTTPError as exc:
-        raise _HttpError(412, operation_outcome(f"FHIR server query failed within {timeout:g} s ({exc})")) from None
+    patient = next((r for _url, r in gathered.resources if isinstance(r, dict) and r.get("resourceType") == "Patient"),
+                   None)
+    born = patient.get("birthDate") if isinstance(patient, dict) else None
     ctx = CardContext(
         patient_id=context.patientId,
         hook_instance=call.hookInstance,
         app_base_url=state.settings.app_base_url,
         unavailable=tuple(gathered.unavailable),
+        record_number=record_number(patient, state.settings.record_system),
+        birth_year=int(born[:4]) if isinstance(born, str) and born[:4].isdigit() and born[:4].isascii() else None,
     )
     try:
         result = import_resources(gathered.resources, assessment_date=state.today())
@@ -367,7 +413,9 @@ async def _feedback(state: CdsState, service_id: str, request: Request) -> dict[
 
 def _default_client_factory(timeout: float) -> ClientFactory:
     def factory() -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False)
+        # No proxies from the environment (the checked address must be the one connected to); redirects are
+        # followed by hand, each checked (fbss.fhir.outbound).
+        return httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False)
 
     return factory
 
@@ -387,7 +435,9 @@ def cds_router(
         feedback=feedback_sink or MemoryFeedbackSink(),
         client_factory=client_factory or _default_client_factory(settings.fhir_timeout_seconds),
         verifier=TokenVerifier(settings.issuers, replay=replay_store(settings.replay_db)),
+        policy=settings.outbound_policy(),
     )
+    read_models()  # the lean read models resources are validated with: built now, not during the first call
     router = APIRouter(tags=["CDS Hooks"])
 
     @router.get("/cds-services")

@@ -49,9 +49,11 @@ def import_command(
 ) -> None:
     """Map a Bundle into a case; list every resource, coding or value that could not be mapped, and why."""
     from fbss.fhir.importer import import_bundle
+    from fbss.fhir.resources import Validation
 
     when = optional_date(date, "--date") or dt.date.today()
-    result = import_bundle(_read_bytes(bundle), assessment_date=when, case_id=case_id)
+    # one bundle: every element is validated (Validation.strict), which costs little here and promises the most
+    result = import_bundle(_read_bytes(bundle), assessment_date=when, case_id=case_id, validation=Validation.strict)
     case = result.case.model_dump(mode="json", exclude_defaults=True)
     if output is ImportFormat.json:
         data = {"case": case, "report": result.report.model_dump(mode="json")}

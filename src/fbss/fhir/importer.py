@@ -18,6 +18,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from fbss import jsonlimits
 from fbss.case.model import (
     Approach,
     Case,
@@ -52,6 +53,7 @@ from fbss.fhir.medicines import default_table
 from fbss.fhir.resources import (
     FhirError,
     Resource,
+    Validation,
     codings,
     concepts,
     date_of,
@@ -64,6 +66,7 @@ from fbss.fhir.resources import (
 )
 from fbss.fhir.units import convert
 from fbss.instruments import InstrumentError, load_instruments, score
+from fbss.jsonlimits import MAX_DEPTH, JsonLimitError, too_deep
 
 READ_TYPES = (
     "Patient",
@@ -303,8 +306,9 @@ def _read_patient(col: _Collector, resource: Resource, source: str) -> None:
     gender = resource.get("gender")
     if gender in ("female", "male", "other", "unknown"):
         col.set("patient.sex", gender, None, source, Coding("http://hl7.org/fhir/administrative-gender", gender), "hl7")
-    col.birth_date = date_of(resource.get("birthDate")) or (
-        dt.date(int(resource["birthDate"][:4]), 7, 1) if str(resource.get("birthDate", "")).isdigit() else None
+    born = resource.get("birthDate")
+    col.birth_date = date_of(born) or (
+        dt.date(int(born[:4]), 7, 1) if isinstance(born, str) and born.isascii() and born.isdigit() else None
     )
     deceased = resource.get("deceasedBoolean") is True or "deceasedDateTime" in resource
     if deceased:
@@ -1263,7 +1267,10 @@ def _node(data: Any, loc: list[Any]) -> Any:
     return node
 
 
-def _entries_of(data: object) -> list[tuple[str | None, object]]:
+MAX_NESTED_BUNDLES = 3  # a searchset inside a collection is one level; deeper Bundles are not unpacked
+
+
+def _entries_of(data: object, depth: int = 0) -> list[tuple[str | None, object]]:
     entries = validate_bundle_shell(data)
     found: list[tuple[str | None, object]] = []
     for entry in entries:
@@ -1272,11 +1279,21 @@ def _entries_of(data: object) -> list[tuple[str | None, object]]:
             continue
         resource = entry.get("resource")
         full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
-            found += _entries_of(resource)  # a searchset inside a collection (e.g. a prefetch result)
+        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle" and depth < MAX_NESTED_BUNDLES:
+            found += _entries_of(resource, depth + 1)  # a searchset inside a collection (e.g. a prefetch result)
         else:
-            found.append((full_url, resource))
+            found.append((full_url, resource))  # a Bundle nested deeper is listed as unread
     return found
+
+
+def without_nulls(value: object) -> object:
+    """The resource without JSON nulls: FHIR JSON has none, so a null means the element is absent (readers then
+    never meet `"item": null` where they expect a list)."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value if v is not None]
+    return value
 
 
 def _subject_ok(resource: Resource, patient_refs: set[str]) -> bool:
@@ -1294,11 +1311,16 @@ def _collect(
     assessment_date: dt.date | None,
     mapping: Mapping | None,
     remember_valid: bool,
+    validation: Validation,
 ) -> _Collector:
     col = _Collector(mapping or default_mapping(), assessment_date)
     valid: list[tuple[str, Resource]] = []
-    for i, (full_url, raw) in enumerate(resources):
+    for i, (full_url, given) in enumerate(resources):
         where = f"entry {i}"
+        if too_deep(given):
+            col.skip(f"entry {i}", "resource", f"nested deeper than {MAX_DEPTH} levels; not read")
+            continue
+        raw = without_nulls(given)
         kind = raw.get("resourceType") if isinstance(raw, dict) else None
         if isinstance(raw, dict) and isinstance(kind, str) and kind and kind not in READ_TYPES:
             # skipped unread, so not validated: Claim, Encounter, … make up much of a real bulk export
@@ -1309,7 +1331,7 @@ def _collect(
                 col.skip(source, "resource", f"{kind} is not read by FBSS Navigator")
             continue
         try:
-            resource = validate_resource(raw, remember=remember_valid)
+            resource = validate_resource(raw, remember=remember_valid, validation=validation)
         except FhirError as exc:
             raw_id = raw.get("id") if isinstance(raw, dict) else None
             name = f"{kind}/{raw_id}" if kind and isinstance(raw_id, str) else (kind or "entry")
@@ -1339,7 +1361,13 @@ def _collect(
         if not _subject_ok(resource, patient_refs):
             col.skip(source, "subject", "refers to a different patient; not read")
             continue
-        READERS[str(resource["resourceType"])](col, resource, source)
+        try:
+            READERS[str(resource["resourceType"])](col, resource, source)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            # Valid FHIR by the model can still hold what a reader does not expect (the model coerces types):
+            # the resource is listed as unread rather than the whole import failing.
+            reason = f"could not be read: an element has an unexpected shape ({type(exc).__name__})"
+            col.skip(source, "resource", reason)
     return col
 
 
@@ -1350,12 +1378,14 @@ def import_resources(
     case_id: str | None = None,
     mapping: Mapping | None = None,
     remember_valid: bool = True,
+    validation: Validation = Validation.lean,
 ) -> ImportResult:
     """Map (fullUrl, resource) pairs into a Case; raise CaseError when no case can be built (no index surgery).
 
-    `remember_valid=False` when every resource is new (a bulk export): see `validate_resource`.
+    `remember_valid=False` when every resource is new (a bulk export): see `validate_resource`. `validation`: lean
+    (the elements read) or strict (every element); see `Validation`.
     """
-    col = _collect(resources, assessment_date, mapping, remember_valid)
+    col = _collect(resources, assessment_date, mapping, remember_valid, validation)
     case = _build(col, case_id)
     return ImportResult(case, _report(col))
 
@@ -1367,13 +1397,14 @@ def import_draft(
     case_id: str | None = None,
     mapping: Mapping | None = None,
     remember_valid: bool = True,
+    validation: Validation = Validation.lean,
 ) -> CaseDraft:
     """What the record says, as a case draft for a clinician to confirm: no index surgery needed (the form asks for
     it), every value with the resource it came from, and the documents for the report reader.
 
     Raises NotApplicableError for a minor, as `import_resources` does.
     """
-    col = _collect(resources, assessment_date, mapping, remember_valid)
+    col = _collect(resources, assessment_date, mapping, remember_valid, validation)
     sources: dict[str, str] = {}
     data, index = _case_data(col, case_id, sources)
     if index is None:
@@ -1399,13 +1430,18 @@ def import_bundle(
     assessment_date: dt.date | None = None,
     case_id: str | None = None,
     mapping: Mapping | None = None,
+    validation: Validation = Validation.lean,
 ) -> ImportResult:
     """A FHIR Bundle (decoded JSON, or JSON text) into a Case and an ImportReport."""
     if isinstance(data, str | bytes):
         if len(data) > MAX_BUNDLE_BYTES:
             raise FhirError(f"bundle larger than {MAX_BUNDLE_BYTES // 1_000_000} MB")
         try:
-            data = json.loads(data)
+            data = jsonlimits.loads(data)
+        except JsonLimitError as exc:
+            raise FhirError(f"the bundle is {exc}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise FhirError(f"not valid JSON ({exc})") from None
-    return import_resources(_entries_of(data), assessment_date=assessment_date, case_id=case_id, mapping=mapping)
+    return import_resources(
+        _entries_of(data), assessment_date=assessment_date, case_id=case_id, mapping=mapping, validation=validation
+    )

@@ -165,12 +165,44 @@ class MappingFile(_Frozen):
 Rule = ConditionRule | ObservationRule | SurgeryRule | MedicationRule | ContextRule | AllergyRule
 
 
+class _CodeIndex:
+    """The codes of one section of the mapping, found by (system URI, code) rather than by a scan of every rule;
+    prefix codes (ICD-10-CM chapters, ATC classes) are few and still scanned. Matches come in file order."""
+
+    def __init__(self, rules: tuple[Rule, ...], uri: dict[str, str]) -> None:
+        self.exact: dict[tuple[str, str], list[tuple[int, Rule, CodeRef]]] = {}
+        self.prefix: list[tuple[int, str, str, Rule, CodeRef]] = []
+        order = 0
+        for rule in rules:
+            for ref in rule.codes:
+                if ref.match == "exact":
+                    self.exact.setdefault((uri[ref.system], ref.code), []).append((order, rule, ref))
+                else:
+                    self.prefix.append((order, uri[ref.system], ref.code, rule, ref))
+                order += 1
+
+    def find(self, coding: Coding) -> list[tuple[Rule, CodeRef]]:
+        code = coding.code
+        if not isinstance(code, str) or not code or not isinstance(coding.system, str):
+            return []
+        found = self.exact.get((coding.system, code), [])
+        prefixed = [
+            (o, rule, ref)
+            for o, system, start, rule, ref in self.prefix
+            if system == coding.system and code.startswith(start)
+        ]
+        if prefixed:
+            found = sorted([*found, *prefixed], key=lambda match: match[0])
+        return [(rule, ref) for _order, rule, ref in found]
+
+
 class Mapping:
     """The validated mapping with code look-ups; systems are resolved from ids to URIs."""
 
     def __init__(self, data: MappingFile) -> None:
         self.data = data
         self.uri = {s.id: s.uri for s in data.systems}
+        self._indexes: dict[int, tuple[tuple[Rule, ...], _CodeIndex]] = {}
         self.system_title = {s.uri: s.title for s in data.systems}
         self.latest_wins = frozenset(
             [r.target for r in data.conditions if r.resolve == "latest"]
@@ -187,11 +219,11 @@ class Mapping:
         return coding.code == ref.code if ref.match == "exact" else coding.code.startswith(ref.code)
 
     def find(self, rules: tuple[Rule, ...], coding: Coding) -> Iterator[tuple[Rule, CodeRef]]:
-        """Every rule of a section with a code matching this coding."""
-        for rule in rules:
-            for ref in rule.codes:
-                if self._matches(ref, coding):
-                    yield rule, ref
+        """Every rule of a section with a code matching this coding, in the order of the file."""
+        indexed = self._indexes.get(id(rules))
+        if indexed is None or indexed[0] is not rules:
+            indexed = self._indexes[id(rules)] = (rules, _CodeIndex(rules, self.uri))
+        yield from indexed[1].find(coding)
 
     def matches(self, ref: CodeRef, coding: Coding) -> bool:
         return self._matches(ref, coding)

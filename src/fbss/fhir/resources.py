@@ -1,12 +1,15 @@
-"""Validate FHIR resources with the R4B models of fhir.resources, and read the few elements mapping needs."""
+"""Validate FHIR resources (the full R4B models of fhir.resources, or the lean read models), and read the few
+elements mapping needs."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import reprlib
 import threading
 from collections import OrderedDict
+from enum import StrEnum
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -14,6 +17,7 @@ from pydantic import ValidationError
 
 from fbss.errors import FbssError
 from fbss.fhir.codes import Coding
+from fbss.fhir.read_models import read_models
 
 Resource = dict[str, Any]
 BUNDLE_TYPES = (
@@ -44,9 +48,20 @@ def describe_fhir_error(exc: ValidationError, limit: int = 2) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def validate_resource(data: object, expected: str | None = None, *, remember: bool = True) -> Resource:
+class Validation(StrEnum):
+    """How much of a resource is validated (docs/cohort.md, "Validation")."""
+
+    lean = "lean"  # the elements the importer reads, and the names of all top-level elements
+    strict = "strict"  # every element, against the full R4B model
+
+
+def validate_resource(
+    data: object, expected: str | None = None, *, remember: bool = True, validation: Validation = Validation.strict
+) -> Resource:
     """Validate one resource against its R4B model; return it (unchanged) or raise FhirError naming the element.
 
+    `validation=lean` checks, for the resource types the importer reads, only the elements it reads (exactly as the
+    full model would) and that every top-level element name exists; other types are always validated in full.
     `remember=False` for resources seen once (a bulk export): skips the digest the cache of validated resources
     needs, which costs about 5 % of the validation and keeps a long run's memory flat.
     """
@@ -59,20 +74,30 @@ def validate_resource(data: object, expected: str | None = None, *, remember: bo
         raise FhirError(f"expected a {expected}, got a {kind}")
     key = b""
     if remember:
-        key = hashlib.blake2b(json.dumps(data, separators=(",", ":")).encode(), digest_size=16).digest()
+        text = validation.value + json.dumps(data, separators=(",", ":"))
+        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
         if _VALID.seen(key):
             return data
+    lean = read_models().get(kind) if validation is Validation.lean else None
     try:
-        model = get_fhir_model_class(kind)
-    except (ValueError, KeyError):
-        raise FhirError(f"'{kind}' is not a FHIR R4 resource type") from None
-    try:
-        model.model_validate(data)
+        if lean is not None:
+            lean.validate(data)
+        else:
+            _full_model(kind).model_validate(data)
     except ValidationError as exc:
         raise FhirError(f"{kind}: {describe_fhir_error(exc)}") from None
+    except (AttributeError, TypeError) as exc:  # fhir.resources' own validators trip over some malformed elements
+        raise FhirError(f"{kind}: malformed element ({exc})") from None
     if remember:
         _VALID.add(key)
     return data
+
+
+def _full_model(kind: str) -> Any:
+    try:
+        return get_fhir_model_class(kind)
+    except (ValueError, KeyError):
+        raise FhirError(f"'{kind}' is not a FHIR R4 resource type") from None
 
 
 class _ValidCache:
@@ -118,13 +143,13 @@ def validate_bundle_shell(data: object) -> list[object]:
     if not isinstance(data, dict):
         raise FhirError("expected a JSON object: a FHIR Bundle")
     if data.get("resourceType") != "Bundle":
-        raise FhirError(f"expected resourceType 'Bundle', got {data.get('resourceType')!r}")
+        raise FhirError(f"expected resourceType 'Bundle', got {reprlib.repr(data.get('resourceType'))}")
     entries = data.get("entry", [])
     if not isinstance(entries, list):
         raise FhirError("Bundle.entry must be a list")
     if data.get("type") not in BUNDLE_TYPES:
         # fhir.resources does not check required code bindings, so the value set is checked here
-        raise FhirError(f"Bundle.type must be one of {', '.join(BUNDLE_TYPES)}, got {data.get('type')!r}")
+        raise FhirError(f"Bundle.type must be one of {', '.join(BUNDLE_TYPES)}, got {reprlib.repr(data.get('type'))}")
     shell = {k: v for k, v in data.items() if k != "entry"}
     validate_resource(shell, "Bundle")
     return entries

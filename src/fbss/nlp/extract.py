@@ -16,6 +16,7 @@ from fbss.nlp.anatomy import (
     grouped,
     level_headings,
 )
+from fbss.nlp.chunks import Chunk, chunks
 from fbss.nlp.model import Contrast, Extraction, ProposedFinding, Side, TextSpan
 from fbss.nlp.pipeline import IGNORED, get_pipeline, run
 from fbss.nlp.rules import NlpRules, default_rules
@@ -52,8 +53,43 @@ def extract(text: str) -> Extraction:
     rules = default_rules()
     if not text.strip():
         return Extraction(modality=None, contrast=None, findings=(), sections=(), characters=len(text))
-    doc = run(get_pipeline(), text)
-    return read_doc(doc, text, rules)
+    pieces = chunks(text)
+    if len(pieces) == 1:
+        return read_doc(run(get_pipeline(), text), text, rules)
+    return _read_pieces(text, pieces, rules)
+
+
+def _read_pieces(text: str, pieces: list[Chunk], rules: NlpRules) -> Extraction:
+    """A long report read piece by piece (linear time, see `fbss.nlp.chunks`), each piece preceded by the section
+    heading in force where it starts; spans are given in the whole text."""
+    findings: list[ProposedFinding] = []
+    sections: list[str] = []
+    study: tuple[Modality | None, Contrast | None] | None = None
+    heading = ""
+    for piece in pieces:
+        prefix = f"{heading}\n" if heading else ""
+        doc = run(get_pipeline(), prefix + text[piece.start : piece.end])
+        part = read_doc(doc, doc.text, rules)
+        study = study or (part.modality, part.contrast)
+        shift = piece.start - len(prefix)
+        for finding in part.findings:
+            if finding.span.start >= len(prefix):
+                span = TextSpan(finding.span.start + shift, finding.span.end + shift, finding.span.text)
+                findings.append(replace(finding, span=span))
+        sections += part.sections
+        found = doc._.sections
+        if found and found[-1].category:
+            start, end = found[-1].title_span
+            heading = doc[start:end].text.strip() or heading
+    modality, contrast = study or (None, None)
+    ordered = tuple(sorted(_withdraw_normal(findings, rules), key=lambda f: (f.span.start, f.code)))
+    return Extraction(
+        modality=modality,
+        contrast=contrast,
+        findings=ordered,
+        sections=tuple(dict.fromkeys(sections)),
+        characters=len(text),
+    )
 
 
 def present_findings(extraction: Extraction) -> tuple[ProposedFinding, ...]:
@@ -111,7 +147,39 @@ def read_doc(doc: Any, text: str, rules: NlpRules) -> Extraction:
     findings = _withdraw_normal(findings, rules)
     ordered = tuple(sorted(findings, key=lambda f: (f.span.start, f.code)))
     names = tuple(dict.fromkeys(section.name for section in sections))
-    return Extraction(modality=modality, contrast=contrast, findings=ordered, sections=names, characters=len(text))
+    unread = _not_understood(doc, text, sections, rules)
+    return Extraction(
+        modality=modality,
+        contrast=contrast,
+        findings=ordered,
+        sections=names,
+        characters=len(text),
+        not_understood=unread,
+    )
+
+
+_HEADING = re.compile(r"^\s*[A-Za-z][A-Za-z /&-]{0,40}:\s*")
+_WORDS = re.compile(r"[A-Za-z]{2,}")
+
+
+def _not_understood(doc: Any, text: str, sections: list[_Section], rules: NlpRules) -> tuple[TextSpan, ...]:
+    """Sentences of the sections that hold results in which no target matched (not even one that is ignored)."""
+    covered = [(ent.start_char, ent.end_char) for ent in doc.ents]
+    found = []
+    for sent in doc.sents:
+        section = _section_at(sections, sent.start_char)
+        if section.name in rules.unread_sections:
+            continue
+        start, end = sent.start_char, sent.end_char
+        if any(s < end and e > start for s, e in covered):
+            continue
+        body = _HEADING.sub("", text[start:end], count=1).strip()
+        if len(_WORDS.findall(body)) < 2 or body.isupper():  # a heading or a title line, not a statement
+            continue
+        stripped = text[start:end].strip()
+        offset = text.index(stripped, start)
+        found.append(TextSpan(offset, offset + len(stripped), stripped))
+    return tuple(found)
 
 
 # --- sections and study -------------------------------------------------------------------------------------

@@ -70,6 +70,9 @@ class Extraction:
     findings: tuple[ProposedFinding, ...] = field(default=())
     sections: tuple[str, ...] = field(default=())
     characters: int = 0
+    # sentences of the findings and impression (or of a report without headings) in which no finding was
+    # recognised: shown to the reader, so that nothing is dropped without a trace
+    not_understood: tuple[TextSpan, ...] = field(default=())
 
 
 def finding_as_dict(finding: ProposedFinding) -> dict[str, object]:
@@ -99,4 +102,5 @@ def extraction_as_dict(extraction: Extraction) -> dict[str, object]:
         "sections": list(extraction.sections),
         "characters": extraction.characters,
         "findings": [finding_as_dict(finding) for finding in extraction.findings],
+        "not_understood": [{"start": s.start, "end": s.end, "text": s.text} for s in extraction.not_understood],
     }

@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 from fbss.case.derived import DerivedFacts, derive, where
-from fbss.case.model import Case, DiagnosticResult, LabResult, Presence, PriorTreatment
+from fbss.case.model import Case, DiagnosticResult, LabReading, LabResult, Presence, PriorTreatment
 from fbss.case.paths import DERIVED_PREFIX
 from fbss.case.vocabulary import RESPONSE_RELIEF, DiagnosticFinding, Lab, Modality, Treatment
 from fbss.knowledge.base import KnowledgeBase
@@ -166,6 +166,8 @@ def _lab_reader(finding: FindingDef) -> Reader:
         latest = ix.latest_lab.get(lab)
         if latest is None:
             return U, None
+        if latest.value is None:  # only the reading is known: raised means above the reference range
+            return (P if latest.reading is LabReading.raised else A), latest.reading.value if latest.reading else None
         return (P if passes(latest.value) else A), latest.value
 
     return read

@@ -479,6 +479,13 @@ def workup(
         if test.id in seen:
             continue
         seen.add(test.id)
+        if not t.findings:  # e.g. discography: kept in the catalogue for its contraindications and cautions
+            not_suggested.append(
+                SetAside(
+                    test.id, test.title, "No finding in the knowledge base takes its result", "no_change", None, ()
+                )
+            )
+            continue
         open_findings = [f for f, v in zip(t.findings, t.read(states), strict=True) if v is U]
         if not open_findings:
             present = [_phrase(f, care, concept_titles) for f in test.reveals if states[f] is P]

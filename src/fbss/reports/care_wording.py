@@ -5,6 +5,7 @@ from __future__ import annotations
 from fbss.case.model import Presence
 from fbss.knowledge.care_models import AdviceLevel
 from fbss.reasoning.care_results import Label, Rating
+from fbss.reports.wording import joined
 
 LABEL_STYLE = {Label.appropriate: "green", Label.uncertain: "yellow", Label.inappropriate: "red"}
 
@@ -54,4 +55,4 @@ def missing(rating: Rating, limit: int = 3) -> str:
     names = [i.title for p in rating.pending for i in p.missing]
     unique = list(dict.fromkeys(names))
     more = f" (+{len(unique) - limit})" if len(unique) > limit else ""
-    return "; ".join(unique[:limit]) + more
+    return joined(unique[:limit]) + more

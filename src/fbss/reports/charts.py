@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html
 import io
 import re
 from collections.abc import Sequence
@@ -14,23 +16,38 @@ import matplotlib.dates
 matplotlib.use("Agg")  # no display; charts are rendered to SVG text
 
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from fbss.reasoning.results import CauseResult
+from fbss.reports.wording import percent
 
+# Calm colours by cause category, none of them red or orange (those mean red flags on every page), told apart
+# by a legend; colour-blind safe (Okabe-Ito blues and green, with a brown, a mauve and a grey).
 CATEGORY_COLOURS = {
-    "inappropriate_procedure": "#8e44ad",
-    "technical_failure": "#c0392b",
-    "biomechanical_sequelae": "#2471a3",
-    "complication": "#d35400",
-    "extraspinal": "#117a65",
-    "psychosocial": "#7d6608",
-    "undetermined": "#566573",
+    "inappropriate_procedure": "#6c5b7b",
+    "technical_failure": "#0072b2",
+    "biomechanical_sequelae": "#56b4e9",
+    "complication": "#8c6d31",
+    "extraspinal": "#009e73",
+    "psychosocial": "#b07aa1",
+    "undetermined": "#7f7f7f",
+}
+CATEGORY_LABEL = {
+    "inappropriate_procedure": "wrong procedure or level",
+    "technical_failure": "technical failure",
+    "biomechanical_sequelae": "biomechanical",
+    "complication": "complication",
+    "extraspinal": "outside the spine",
+    "psychosocial": "psychosocial",
+    "undetermined": "other",
 }
 
 
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    # text as text, not as glyph outlines: a third of the size, and WeasyPrint draws it several times faster
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "fbss"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight")
     text = buffer.getvalue()
     # drop the XML prologue so the SVG can be inlined in HTML
     return text[text.index("<svg") :]
@@ -44,28 +61,40 @@ def scoped_svg(svg: str, scope: str) -> str:
     return _SVG_ID.sub(lambda m: f"{m.group(1)}{scope}-{m.group(2)}", svg)
 
 
+def svg_image(svg: str, alt: str) -> str:
+    """An SVG as an <img> with a data: address: WeasyPrint draws it with its SVG renderer, which reads the
+    chart's own styles (inline, its HTML parser would warn about each one)."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img class="chart-image" alt="{html.escape(alt)}" src="data:image/svg+xml;base64,{data}">'
+
+
 def differential_chart(causes: Sequence[CauseResult], top: int = 8, title: str = "Likely causes") -> str:
-    """Horizontal bars: each cause's probability, with the range its unknown findings leave open."""
+    """Horizontal bars: each cause's probability, coloured by category (with a legend), over a pale band that
+    shows the range its unknown findings leave open."""
     shown = list(causes[:top])[::-1]
-    figure = Figure(figsize=(7.0, 0.45 * len(shown) + 1.0), dpi=100)
+    figure = Figure(figsize=(7.0, 0.42 * len(shown) + 1.35), dpi=100)
     axes = figure.subplots()
-    positions = range(len(shown))
-    values = [c.probability * 100 for c in shown]
-    lower = [max(0.0, (c.probability - c.low) * 100) for c in shown]
-    upper = [max(0.0, (c.high - c.probability) * 100) for c in shown]
-    colours = [CATEGORY_COLOURS.get(c.category.value, "#566573") for c in shown]
-    axes.barh(list(positions), values, color=colours, height=0.6)
-    axes.errorbar(values, list(positions), xerr=[lower, upper], fmt="none", ecolor="#333333", capsize=3, lw=1)
-    axes.set_yticks(list(positions), [c.title for c in shown], fontsize=9)
-    axes.set_xlim(0, 108)
+    positions = list(range(len(shown)))
+    colours = [CATEGORY_COLOURS.get(c.category.value, "#7f7f7f") for c in shown]
+    axes.barh(positions, [(c.high - c.low) * 100 for c in shown], left=[c.low * 100 for c in shown],
+              color=colours, alpha=0.18, height=0.78, linewidth=0)
+    axes.barh(positions, [c.probability * 100 for c in shown], color=colours, height=0.5)
+    axes.set_yticks(positions, [c.title for c in shown], fontsize=9)
+    axes.set_xlim(0, 100)
     axes.set_xticks([0, 20, 40, 60, 80, 100])
-    axes.set_xlabel("Probability (%) — whiskers: range left open by unknown findings", fontsize=8)
+    axes.set_xlabel("Probability (%)", fontsize=8)
     axes.set_title(title, fontsize=11, loc="left")
     axes.spines[["top", "right"]].set_visible(False)
     for position, cause in zip(positions, shown, strict=True):
-        axes.text(
-            min(cause.high * 100 + 1.5, 101), position, f"{cause.probability * 100:.0f} %", va="center", fontsize=8
-        )
+        value = cause.probability * 100
+        inside = value > 88
+        axes.text(value - 1.5 if inside else value + 1.5, position, percent(cause.probability), va="center",
+                  ha="right" if inside else "left", fontsize=8, color="white" if inside else "#1b2631")
+    seen = list(dict.fromkeys(c.category.value for c in reversed(shown)))
+    handles = [Patch(color=CATEGORY_COLOURS.get(k, "#7f7f7f"), label=CATEGORY_LABEL.get(k, k)) for k in seen]
+    handles.append(Patch(color="#7f7f7f", alpha=0.18, label="range left open by unknown findings"))
+    axes.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.14 - 0.5 / (len(shown) + 3)),
+                ncol=3, frameon=False, borderaxespad=0)
     return _svg(figure)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -19,15 +20,22 @@ from fbss.reasoning.assess import Assessment
 from fbss.reasoning.results import Reason
 from fbss.reports.care_view import CareView, care_view
 from fbss.reports.care_wording import missing
-from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart, scoped_svg
+from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart, svg_image
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
 from fbss.reports.safety_view import safety_view
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.summary import decision_summary
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, asks, finding_phrase, percent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
 SHOWN_CAUSES = 10
 HANDOUT_CAUSES = 3
+# What "the reasons in brief" shows before the appendix: sized so that summary and brief fit in three pages.
+KEY_CAUSES = 5
+KEY_TESTS = 4
+KEY_OPTIONS = 5
+KEY_STEPS = 6
+APPENDIX_ANCHOR = "appendix"
 
 
 @cache
@@ -39,6 +47,7 @@ def _environment(lang: str) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
+    env.globals["asks"] = asks
     return env
 
 
@@ -75,20 +84,27 @@ def clinician_report_html(
     page: str = "A4",
     extra_sections: tuple[ReportSection, ...] = (),
 ) -> str:
-    """The full assessment for the chart or a multidisciplinary meeting: red flags, causes, work-up, option
-    ratings, SCS advice and the stepped plan, with numbered references."""
+    """The assessment for the chart or a multidisciplinary meeting: page 1 the decision summary, then the reasons in
+    brief (at most three pages in all), then an appendix with the full reasoning (red flags, causes, work-up, option
+    ratings, SCS advice, the stepped plan, outcome charts) and numbered references."""
     env = _environment(check_language(lang))
     care = care_view(assessment, kb)
     cited = _cited(assessment, care)
     references: list[Source] = [kb.sources[s] for s in cited if s in kb.sources]
     phrase: Callable[[Reason], str] = lambda r: finding_phrase(r.title, r.state, r.observed)  # noqa: E731
+    chart = differential_chart(assessment.differential.causes[:KEY_CAUSES], top=KEY_CAUSES)
     return env.get_template("clinician_report.html").render(
         a=assessment,
+        summary=decision_summary(assessment),
         lang=lang,
         page=_page(page),
         css=(TEMPLATES / "report.css").read_text(encoding="utf-8"),
-        chart=differential_chart(assessment.differential.causes),
+        chart=svg_image(chart, "Bar chart of the most likely causes"),
         shown_causes=SHOWN_CAUSES,
+        key_causes=KEY_CAUSES,
+        key_tests=KEY_TESTS,
+        key_options=KEY_OPTIONS,
+        key_steps=KEY_STEPS,
         urgency={u.value: label for u, label in URGENCY_LABEL.items()},
         evidence={e.value: label for e, label in EVIDENCE_LABEL.items()},
         ref_number={s: i + 1 for i, s in enumerate(cited)},
@@ -106,7 +122,7 @@ def clinician_report_html(
 def outcomes_section(charts: Sequence[OutcomeChart], lang: str = "en") -> ReportSection:
     """Outcome charts for the clinician report of a stored patient: the same charts as the web page."""
     env = _environment(check_language(lang))
-    svgs = [scoped_svg(outcome_chart(chart), f"outcome-{i}") for i, chart in enumerate(charts)]
+    svgs = [svg_image(outcome_chart(chart), chart.title) for chart in charts]
     return ReportSection(env.get_template("_outcomes.html").render(charts=svgs))
 
 
@@ -146,9 +162,50 @@ def patient_handout_html(
     )
 
 
-def to_pdf(html: str) -> bytes:
-    """Render HTML (with its own @page size) to PDF bytes."""
+@dataclass(frozen=True)
+class RenderedPdf:
+    """A PDF and where its parts landed: the page (0-based) each anchor (element id) starts on."""
+
+    data: bytes
+    pages: int
+    anchor_pages: dict[str, int]
+
+
+@cache
+def _fonts() -> Any:
+    """One font configuration for every document of the process: the fonts are found and loaded once."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def render_pdf(html: str) -> RenderedPdf:
+    """Render HTML (with its own @page size) to a PDF, noting the page each anchor starts on."""
     import weasyprint  # imported here: it loads Pango, which only PDF output needs
 
-    result: bytes = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
-    return result
+    # WeasyPrint warns about each CSS declaration it does not use, and fontTools about font subsets: useful to
+    # whoever edits the templates (tests/reports checks there are none), noise in a clinic's log. Errors still show.
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    document = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=_fonts())
+    anchors: dict[str, int] = {}
+    for number, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            anchors.setdefault(anchor, number)
+    data: bytes = document.write_pdf()
+    return RenderedPdf(data, len(document.pages), anchors)
+
+
+def warm_up() -> bool:
+    """Load WeasyPrint and the fonts now (a few seconds), so that the first report a clinician asks for comes as fast
+    as the others; False when PDF output is not available here (no Pango)."""
+    try:
+        render_pdf("<p>FBSS Navigator</p>")
+    except OSError:  # Pango missing: the app runs, PDF downloads say what is missing when asked for
+        return False
+    return True
+
+
+def to_pdf(html: str) -> bytes:
+    """Render HTML (with its own @page size) to PDF bytes."""
+    return render_pdf(html).data

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from fbss.case.model import Presence
 from fbss.knowledge.evidence import Evidence
 from fbss.knowledge.models import Urgency
@@ -31,9 +34,42 @@ def percent(p: float) -> str:
     return f"{value:.0f} %"
 
 
+def observed_text(observed: Observed) -> str:
+    """A value a finding was read from, as a clinician writes it: 20.73 months -> '20.7', 'back_and_leg' ->
+    'back and leg'."""
+    if isinstance(observed, float):
+        return f"{round(observed, 1):g}"
+    return str(observed).replace("_", " ")
+
+
 def finding_phrase(title: str, state: Presence, observed: Observed) -> str:
-    """'Fever: present (38.4)' style phrase for a finding in a reason list."""
+    """'Age 50 or over (62)' for a finding present, 'not: Fever' for one absent."""
     text = title if state is Presence.present else f"not: {title}"
     if observed is not None:
-        text += f" [{observed}]"
+        text += f" ({observed_text(observed)})"
     return text
+
+
+class _Asked(Protocol):
+    @property
+    def title(self) -> str: ...
+    @property
+    def question(self) -> str | None: ...
+
+
+def asks(items: Iterable[_Asked]) -> str:
+    """The questions of red flags or findings still open, run together."""
+    return joined(q.question or q.title for q in items)
+
+
+def joined(texts: Iterable[str]) -> str:
+    """Questions and clauses run together: 'Any fever? Any weight loss?; …' never shows '?;'."""
+    out = ""
+    for text in texts:
+        text = text.strip()
+        if not text:
+            continue
+        if out:
+            out += " " if out[-1] in "?.!" else "; "
+        out += text
+    return out

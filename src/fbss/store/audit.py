@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import TextClause, select, text
 from sqlalchemy.orm import Session
@@ -28,6 +30,7 @@ class Action(StrEnum):
     update = "update"
     login = "login"
     login_failed = "login_failed"
+    login_locked = "login_locked"
     logout = "logout"
 
 
@@ -51,6 +54,7 @@ class Event:
     entity: Entity
     entity_id: str | None = None
     patient_id: int | None = None
+    detail: str | None = None  # counts only, e.g. "failures=12"; never names, values or clinical content
 
 
 def chain_hash(previous: str, at: dt.datetime, who: str, event: Event) -> str:
@@ -64,6 +68,8 @@ def chain_hash(previous: str, at: dt.datetime, who: str, event: Event) -> str:
         event.entity_id or "",
         "" if event.patient_id is None else str(event.patient_id),
     ]
+    if event.detail is not None:  # entries written before details existed keep their hashes
+        fields.append(event.detail)
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
 
@@ -74,13 +80,18 @@ def lock_statement() -> TextClause:
 
 def append(session: Session, who: str, events: list[Event], at: dt.datetime) -> None:
     """Append entries in the caller's transaction; serialised so each links to the one before."""
-    if not events:
+    append_entries(session, [(who, event, at) for event in events])
+
+
+def append_entries(session: Session, entries: list[tuple[str, Event, dt.datetime]]) -> None:
+    """Append (who, event, at) entries in the caller's transaction, in order, each linked to the one before."""
+    if not entries:
         return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(lock_statement(), {"key": AUDIT_LOCK_KEY})
     # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE).
     previous = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
-    for event in events:
+    for who, event, at in entries:
         digest = chain_hash(previous, at, who, event)
         session.add(
             AuditEntry(
@@ -90,6 +101,7 @@ def append(session: Session, who: str, events: list[Event], at: dt.datetime) -> 
                 entity=event.entity.value,
                 entity_id=event.entity_id,
                 patient_id=event.patient_id,
+                detail=event.detail,
                 previous_hash=previous,
                 hash=digest,
             )
@@ -108,17 +120,37 @@ class ChainCheck:
         return self.first_broken_id is None
 
 
-def verify(session: Session) -> ChainCheck:
-    """Recompute every hash in order; report the first entry whose hash or link does not match."""
+class _Row(Protocol):
+    id: int
+    at: dt.datetime
+    who: str
+    action: str
+    entity: str
+    entity_id: str | None
+    patient_id: int | None
+    detail: str | None
+    previous_hash: str
+    hash: str
+
+
+def check_chain(entries: Iterable[_Row]) -> ChainCheck:
+    """Recompute every hash in id order; report the first entry whose hash or link does not match."""
     previous = GENESIS
     count = 0
-    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000):
+    for entry in entries:
         count += 1
         try:
-            event = Event(Action(entry.action), Entity(entry.entity), entry.entity_id, entry.patient_id)
+            event = Event(
+                Action(entry.action), Entity(entry.entity), entry.entity_id, entry.patient_id, entry.detail
+            )
         except ValueError:
             return ChainCheck(count, entry.id)
         if entry.previous_hash != previous or entry.hash != chain_hash(previous, entry.at, entry.who, event):
             return ChainCheck(count, entry.id)
         previous = entry.hash
     return ChainCheck(count, None)
+
+
+def verify(session: Session) -> ChainCheck:
+    """Check the stored audit log's hash chain."""
+    return check_chain(session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000))

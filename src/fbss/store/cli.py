@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from fbss import jsonlimits
 from fbss.case.parse import read_case
 from fbss.instruments import InstrumentError, SafetyAlert, load_instruments
 from fbss.instruments.scoring import Answer
@@ -23,10 +24,12 @@ from fbss.knowledge.loader import load_knowledge
 from fbss.reports.terminal import render_assessment
 from fbss.store import backup as backups
 from fbss.store import transfer
+from fbss.store.accounts import Accounts, Role
 from fbss.store.config import current_user
 from fbss.store.database import Database
 from fbss.store.diff import diff
 from fbss.store.errors import StoreError
+from fbss.store.files import open_private
 from fbss.store.outcomes import InstrumentTrend, record_response, trends
 from fbss.store.records import ResponseRecord
 from fbss.store.repository import Repository
@@ -35,6 +38,10 @@ patient_app = typer.Typer(help="Register patients, show them, export and import 
 case_app = typer.Typer(help="Save case versions, show their history, assess a saved case.", no_args_is_help=True)
 db_app = typer.Typer(help="Create or upgrade the database; back it up and restore it; read the audit log.")
 db_app.info.no_args_is_help = True
+user_app = typer.Typer(
+    help="Web app accounts: add one (clinicians are added here only), set a password, disable, enable, list.",
+    no_args_is_help=True,
+)
 
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)
@@ -85,7 +92,20 @@ def _database(database: str | None, *, migrated: bool = True) -> Iterator[Databa
             db.require_current_schema()
         yield db
     finally:
+        _report_unwritten_audit(db)
         db.close()
+
+
+def _report_unwritten_audit(db: Database) -> None:
+    """A command whose audit entries could not be written says so (the process ends: they cannot wait)."""
+    pending = db.audit_trail.status()
+    if pending is not None:
+        stderr.print(
+            f"[bold red]warning:[/] {pending.entries} audit entr{'y' if pending.entries == 1 else 'ies'} could not "
+            f"be written ({escape(pending.reason)}); note this action in your operations log",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @contextmanager
@@ -178,7 +198,11 @@ def patient_export(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            with open_private(output) as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise StoreError(f"{output}: cannot write the export ({exc.strerror})") from None
         stderr.print(f"exported {len(document.patients)} patient(s) to {output}", highlight=False)
 
 
@@ -324,9 +348,11 @@ def parse_answers(text: str, item_ids: list[str]) -> dict[str, Answer]:
             raise StoreError(f"--answers: cannot read {path} ({exc})") from None
     if text.startswith("{"):
         try:
-            data = json.loads(text)
+            data = jsonlimits.loads(text)
         except json.JSONDecodeError as exc:
             raise StoreError(f"--answers: not valid JSON ({exc.msg})") from None
+        except ValueError as exc:
+            raise StoreError(f"--answers: {exc}") from None
         if not isinstance(data, dict):
             raise StoreError("--answers: expected a JSON object of item id to answer")
         return data
@@ -547,7 +573,8 @@ def db_upgrade(database: DatabaseOption = None) -> None:
 
 @db_app.command("status")
 def db_status(database: DatabaseOption = None) -> None:
-    """Which database, which schema revision, how many rows."""
+    """Which database, which schema revision, how many rows (read-only: works on a full disk or a locked
+    database)."""
     with _database(database, migrated=False) as db:
         stdout.print(f"database: {db.url}", highlight=False)
         revision = db.revision()
@@ -560,12 +587,17 @@ def db_status(database: DatabaseOption = None) -> None:
 @db_app.command("backup")
 def db_backup(
     file: Annotated[Path, typer.Argument(help="New file: *.json or *.sqlite3")],
+    read_only: Annotated[
+        bool,
+        typer.Option("--read-only", help="Read without the write lock (full disk, locked database); the backup's "
+                                         "audit entry is written only if the database accepts it"),
+    ] = False,
     user: UserOption = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Copy the whole database, audit log included, to a new JSON or SQLite file."""
+    """Copy the whole database, audit log included, to a new JSON or SQLite file (readable by you only)."""
     with _database(database) as db:
-        summary = backups.backup(db, file, current_user(user))
+        summary = backups.backup(db, file, current_user(user), read_only=read_only)
     stdout.print(f"backed up {sum(summary.rows.values())} rows to {file} ({summary.kind})", highlight=False)
 
 
@@ -612,8 +644,85 @@ def db_audit(
     stdout.print(table)
 
 
+# -- web app accounts ----------------------------------------------------------------------------------------
+
+
+def _new_password() -> str:
+    """Typed twice, hidden, at a terminal; otherwise the first line of standard input (for scripts)."""
+    if sys.stdin.isatty():
+        password: str = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+        return password
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise StoreError("give the new password on standard input (one line), or run the command at a terminal")
+    return line
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Lower-case user name")],
+    role: Annotated[Role, typer.Option("--role", help="clinician or admin")],
+    name: Annotated[str | None, typer.Option("--name", help="Display name")] = None,
+    user: UserOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Add an account; the password is asked for (or read from standard input)."""
+    password = _new_password()
+    with _database(database) as db:
+        record = Accounts(db, user=current_user(user)).create_user(username, password, role, display_name=name)
+    stdout.print(f"added {record.role.value} account {escape(record.username)}", highlight=False)
+
+
+@user_app.command("password")
+def user_password(
+    username: Annotated[str, typer.Argument(help="The account's user name")],
+    user: UserOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Set a new password; every browser signed in to the account is signed out."""
+    password = _new_password()
+    with _database(database) as db:
+        Accounts(db, user=current_user(user)).set_password(username, password)
+    stdout.print(f"password of {escape(username)} changed; its sessions have ended", highlight=False)
+
+
+def _set_active(username: str, active: bool, user: str | None, database: str | None) -> None:
+    with _database(database) as db:
+        accounts = Accounts(db, user=current_user(user))
+        found = accounts.user_id_of(username)
+        if found is None:
+            raise StoreError(f"no user named '{username}'; see `fbss user list`")
+        accounts.set_active(found, active)
+    stdout.print(f"{escape(username)} {'enabled' if active else 'disabled'}", highlight=False)
+
+
+@user_app.command("disable")
+def user_disable(username: str, user: UserOption = None, database: DatabaseOption = None) -> None:
+    """Disable an account; its sessions end at once."""
+    _set_active(username, False, user, database)
+
+
+@user_app.command("enable")
+def user_enable(username: str, user: UserOption = None, database: DatabaseOption = None) -> None:
+    """Enable a disabled account again."""
+    _set_active(username, True, user, database)
+
+
+@user_app.command("list")
+def user_list(user: UserOption = None, database: DatabaseOption = None) -> None:
+    """Every account, its role and whether it is active."""
+    with _database(database) as db:
+        users = Accounts(db, user=current_user(user)).list_users()
+    table = Table("user name", "name", "role", "state", "created by")
+    for u in users:
+        table.add_row(escape(u.username), escape(u.display_name or ""), u.role.value,
+                      "active" if u.active else "disabled", escape(u.created_by))
+    stdout.print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add the database commands to the main `fbss` app."""
+    app.add_typer(user_app, name="user")
     app.add_typer(patient_app, name="patient")
     app.add_typer(case_app, name="case")
     app.add_typer(db_app, name="db")

@@ -142,6 +142,8 @@ class AuditEntry(Base):
     patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Counts only (e.g. "failures=12 addresses=2"), never names, values or clinical content; hashed when present.
+    detail: Mapped[str | None] = mapped_column(String(200))
 
 
 class User(Base):
@@ -176,6 +178,9 @@ class PortalLink(Base):
     used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(100))
+    # The browser session that sent the first answer: from then on only that browser can fill the link.
+    claimed_session_id: Mapped[int | None] = mapped_column(Integer)
+    claimed_at: Mapped[dt.datetime | None]
 
 
 class SafetyAlert(Base):
@@ -194,7 +199,40 @@ class SafetyAlert(Base):
     __table_args__ = (UniqueConstraint("response_id", "alert_id"),)
 
 
+class WebSession(Base):
+    """A signed-in browser (a user's or a portal link's): the cookie holds a random key, only its hash is kept.
+
+    Ended at sign-out, password change, account disable, a finished portal link, or after inactivity."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    portal_link_id: Mapped[int | None] = mapped_column(ForeignKey("portal_links.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    last_seen_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (portal_link_id IS NULL)", name="one_identity"),
+    )
+
+
+class Setting(Base):
+    """Facts about this installation, e.g. `purpose = demo` on the database `fbss serve --demo` made."""
+
+    __tablename__ = "settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
 # Rows of these tables are never updated or deleted (enforced by triggers created in the migrations).
 APPEND_ONLY = ("case_versions", "assessments", "questionnaire_responses", "audit_log")
 # Rows of these tables are never deleted.
 NEVER_DELETED = ("patients",)
+# Operational state, not records: neither backed up nor restored (a restored session could sign someone in again).
+TRANSIENT = ("web_sessions",)

@@ -10,6 +10,7 @@ from typing import Any
 from fbss.instruments import (
     ChangeResult,
     InstrumentCatalogue,
+    InstrumentError,
     Score,
     classify_change,
     load_instruments,
@@ -51,6 +52,22 @@ def record_response(
         time_point=time_point,
     )
     return repo.add_response(identifier, response), result
+
+
+def answers_problem(
+    instrument_id: object, answers: object, catalogue: InstrumentCatalogue | None = None
+) -> str | None:
+    """Why stored answers could not have been recorded (unknown instrument, an answer out of range or not a
+    number, too many missing), or None; for answers arriving from files (import, restore)."""
+    if not isinstance(instrument_id, str) or not isinstance(answers, dict):
+        return "expected an instrument id and an object of answers"
+    if not all((isinstance(v, int | float) and not isinstance(v, bool)) or v is None for v in answers.values()):
+        return "every answer must be a number or empty"
+    try:
+        score(instrument_id, answers, catalogue=catalogue or load_instruments())
+    except InstrumentError as exc:
+        return f"the answers do not score: {exc}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,27 @@ from sqlalchemy import select
 from fbss.store.audit import Action, Entity
 from fbss.store.errors import StoreError
 from fbss.store.models import Patient, PortalLink, QuestionnaireResponse, SafetyAlert
+from fbss.store.records import NewResponse, ResponseRecord
 from fbss.store.repository import Repository
+from fbss.store.web_sessions import end_sessions
+
+
+class LinkClosedError(StoreError):
+    """The link expired, was finished or withdrawn while the patient was filling it."""
+
+
+class LinkElsewhereError(StoreError):
+    """Another browser sent the first answers to this link: only that browser may go on."""
+
+
+class AlreadyAnsweredError(StoreError):
+    """This questionnaire was already sent through this link (a second click, a second tab)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    response: ResponseRecord
+    finished: bool  # every questionnaire of the link is now answered: the link is used and its sessions ended
 
 TOKEN_BYTES = 32
 DEFAULT_VALIDITY = dt.timedelta(days=14)
@@ -41,6 +61,7 @@ class PortalLinkRecord:
     expires_at: dt.datetime
     used_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    claimed_session_id: int | None = None
 
     def state(self, now: dt.datetime) -> str:
         """active, used, revoked or expired."""
@@ -78,6 +99,7 @@ def _link_record(row: PortalLink, identifier: str) -> PortalLinkRecord:
         row.expires_at,
         row.used_at,
         row.revoked_at,
+        row.claimed_session_id,
     )
 
 
@@ -111,7 +133,7 @@ class Portal(Repository):
             return token, _link_record(row, patient.identifier)
 
     def links(self, identifier: str) -> list[PortalLinkRecord]:
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             rows = unit.session.scalars(
                 select(PortalLink).where(PortalLink.patient_id == patient.id).order_by(PortalLink.id.desc())
@@ -127,8 +149,46 @@ class Portal(Repository):
                 raise StoreError(f"patient '{identifier}' has no portal link {link_id}")
             if row.revoked_at is None:
                 row.revoked_at, row.revoked_by = self.now(), self.user
+                end_sessions(unit.session, self.now(), "revoked", portal_link_id=row.id)
                 unit.log(Action.update, Entity.portal_link, row.id, patient.id)
             return _link_record(row, patient.identifier)
+
+    def submit(
+        self, link_id: int, session_id: int, response: NewResponse, wanted: tuple[str, ...]
+    ) -> Submitted:
+        """Store one questionnaire sent through a link, all in one transaction under the link's lock:
+
+        the first answer claims the link for the browser session that sent it (a link preview or a second
+        browser that only opened it claims nothing); a second browser, a second send of the same questionnaire, or
+        a link closed meanwhile are refused; the last questionnaire finishes the link and ends its sessions."""
+        self._check_response(response)
+        with self._unit() as unit:
+            query = select(PortalLink).where(PortalLink.id == link_id)
+            row = unit.session.scalar(query.with_for_update())  # PostgreSQL: one submit per link at a time
+            if row is None or _link_record(row, "").state(self.now()) != "active":
+                raise LinkClosedError("this questionnaire link has expired, was used or was withdrawn")
+            if row.claimed_session_id is None:
+                row.claimed_session_id, row.claimed_at = session_id, self.now()
+                unit.log(Action.update, Entity.portal_link, row.id, row.patient_id)
+            elif row.claimed_session_id != session_id:
+                raise LinkElsewhereError("this link is being filled in another browser")
+            done = set(
+                unit.session.scalars(
+                    select(QuestionnaireResponse.instrument_id).where(
+                        QuestionnaireResponse.created_by == link_author(link_id)
+                    )
+                )
+            )
+            if response.instrument_id in done:
+                raise AlreadyAnsweredError(f"{response.instrument_id} was already sent through this link")
+            patient = unit.session.get_one(Patient, row.patient_id)
+            record = self._insert_response(unit, patient, response)
+            finished = all(i in done | {response.instrument_id} for i in wanted)
+            if finished:
+                row.used_at = self.now()
+                end_sessions(unit.session, self.now(), "finished", portal_link_id=row.id)
+                unit.log(Action.update, Entity.portal_link, row.id, row.patient_id)
+            return Submitted(record, finished)
 
     def resolve(self, token: str) -> PortalLinkRecord | None:
         """The link a token opens, if it is active; no audit entry for an unknown token (nothing was read)."""
@@ -151,7 +211,7 @@ class Portal(Repository):
 
     def link(self, link_id: int) -> PortalLinkRecord | None:
         """An active link by id (for a portal session that already opened it)."""
-        with self.db.errors(), self.db.sessions() as session:
+        with self.db.errors(), self.db.read_sessions() as session:
             found = session.execute(
                 select(PortalLink, Patient.identifier)
                 .join(Patient, Patient.id == PortalLink.patient_id)
@@ -163,18 +223,19 @@ class Portal(Repository):
             return record if record.state(self.now()) == "active" else None
 
     def use_link(self, link_id: int) -> None:
-        """Mark the link used: the patient finished; the link opens nothing any more."""
+        """Mark the link used: the patient finished; the link opens nothing any more and its sessions end."""
         with self._unit() as unit:
             row = unit.session.get(PortalLink, link_id)
             if row is None:
                 raise StoreError(f"no portal link {link_id}")
             if row.used_at is None:
                 row.used_at = self.now()
+                end_sessions(unit.session, self.now(), "finished", portal_link_id=row.id)
                 unit.log(Action.update, Entity.portal_link, row.id, row.patient_id)
 
     def completed_with_link(self, link_id: int) -> set[str]:
         """The instruments already answered through this link (their responses name the link as author)."""
-        with self.db.errors(), self.db.sessions() as session:
+        with self.db.errors(), self.db.read_sessions() as session:
             rows = session.scalars(
                 select(QuestionnaireResponse.instrument_id).where(
                     QuestionnaireResponse.created_by == link_author(link_id)
@@ -186,7 +247,7 @@ class Portal(Repository):
 
     def alerts(self, *, open_only: bool = True, identifier: str | None = None) -> list[AlertRecord]:
         """Safety alerts, newest first: open ones by default (what the clinician's list shows at the top)."""
-        with self._unit() as unit:
+        with self._read() as unit:
             query = (
                 select(SafetyAlert, Patient.identifier, Patient.display_name, QuestionnaireResponse)
                 .join(Patient, Patient.id == SafetyAlert.patient_id)

@@ -94,6 +94,8 @@ class LatestTriage:
     level: str | None  # the most urgent fired red flag ("emergency", "same_day", "within_days"), None if none
     fired: int  # how many red flags fired
     leading_cause: str | None
+    as_of: dt.date | None = None  # the date the assessment is as of
+    ask_now: int = 0  # red flags waiting on an unknown answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +132,4 @@ class AuditRecord:
     entity_id: str | None
     patient_id: int | None
     hash: str
+    detail: str | None = None

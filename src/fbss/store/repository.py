@@ -18,10 +18,10 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import ENGINE_VERSION, assess
 from fbss.reasoning.assess import Assessment as AssessmentResult
 from fbss.reports.data import to_data
-from fbss.store import audit
+from fbss.store import audit, audit_trail
 from fbss.store.audit import Action, Entity, Event
 from fbss.store.database import Database
-from fbss.store.errors import StoreError, UnknownPatientError
+from fbss.store.errors import StaleVersionError, StoreError, UnknownPatientError
 from fbss.store.models import (
     Assessment,
     AuditEntry,
@@ -43,8 +43,8 @@ from fbss.store.records import (
     ResponseRecord,
 )
 
-IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
-INSTRUMENT_ID = re.compile(r"^[a-z0-9_]{1,64}$")
+IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")  # always with fullmatch: no trailing newline
+INSTRUMENT_ID = re.compile(r"[a-z0-9_]{1,64}")
 MAX_NOTE = 2000
 MAX_NAME = 200
 # A completion time this far ahead of the clock is a typing mistake, not clock drift.
@@ -57,7 +57,7 @@ def utc_now() -> dt.datetime:
 
 def check_identifier(identifier: str) -> str:
     """A patient identifier: 1-64 letters, digits and . _ : / -, starting with a letter or digit."""
-    if not IDENTIFIER.match(identifier):
+    if not isinstance(identifier, str) or not IDENTIFIER.fullmatch(identifier):
         raise StoreError(
             f"patient identifier {identifier!r}: use 1 to 64 letters, digits and . _ : / -, "
             "starting with a letter or digit"
@@ -150,11 +150,32 @@ class Repository:
 
     @contextmanager
     def _unit(self) -> Iterator[_Unit]:
-        """One transaction: commit the work and its audit entries together, or neither."""
-        with self.db.errors(), self.db.sessions() as session, session.begin():
+        """One transaction: commit the work and its audit entries together, or neither. Audit entries of earlier
+        reads that are still waiting (see `fbss.store.audit_trail`) are written first, in the same transaction."""
+        trail = self.db.audit_trail
+        carried: list[audit_trail.Entry] = []
+        try:
+            with self.db.errors(), self.db.sessions() as session, session.begin():
+                unit = _Unit(session)
+                yield unit
+                if unit.events:
+                    carried = trail.take_for(session)
+                audit.append(session, self.user, unit.events, self._clock())
+        except BaseException as exc:
+            trail.returned(carried, exc)
+            raise
+        if carried:
+            trail.written()
+
+    @contextmanager
+    def _read(self) -> Iterator[_Unit]:
+        """A read-only transaction that never waits for the write lock; its audit entries are written afterwards,
+        waiting a few seconds at most (else they wait in memory and the read still answers)."""
+        self.db.audit_trail.check_capacity()
+        with self.db.errors(), self.db.read_sessions() as session, session.begin():
             unit = _Unit(session)
             yield unit
-            audit.append(session, self.user, unit.events, self._clock())
+        self.db.audit_trail.record(self.user, unit.events, self._clock())
 
     def _find_patient(self, unit: _Unit, identifier: str, *, lock: bool = False) -> Patient:
         query = select(Patient).where(Patient.identifier == check_identifier(identifier))
@@ -167,18 +188,25 @@ class Repository:
 
     # -- patients ------------------------------------------------------------------------------------------
 
+    def _checked_details(self, display_name: str | None, birth_year: int | None) -> str | None:
+        """The name, trimmed; a name too long or a birth year outside 1900 to this year is refused."""
+        if display_name is not None:
+            display_name = display_name.strip() or None
+            if display_name and len(display_name) > MAX_NAME:
+                raise StoreError(f"name (--name): at most {MAX_NAME} characters")
+        this_year = self._clock().year
+        if birth_year is not None and not 1900 <= birth_year <= this_year:
+            raise StoreError(
+                f"year of birth (--birth-year): expected a year from 1900 to {this_year}, got {birth_year}"
+            )
+        return display_name
+
     def add_patient(
         self, identifier: str, *, display_name: str | None = None, birth_year: int | None = None
     ) -> PatientRecord:
         """Register a patient under the clinic's identifier; refuses an identifier already in use."""
         check_identifier(identifier)
-        if display_name is not None:
-            display_name = display_name.strip() or None
-            if display_name and len(display_name) > MAX_NAME:
-                raise StoreError(f"--name: at most {MAX_NAME} characters")
-        this_year = self._clock().year
-        if birth_year is not None and not 1900 <= birth_year <= this_year:
-            raise StoreError(f"--birth-year: expected a year from 1900 to {this_year}, got {birth_year}")
+        display_name = self._checked_details(display_name, birth_year)
         try:
             with self._unit() as unit:
                 if unit.session.scalar(select(Patient.id).where(Patient.identifier == identifier)) is not None:
@@ -198,23 +226,32 @@ class Repository:
             # Another user added the same identifier between our check and our insert.
             raise StoreError(f"a patient with identifier '{identifier}' already exists; nothing was added") from None
 
+    def update_patient(self, identifier: str, *, display_name: str | None, birth_year: int | None) -> PatientRecord:
+        """Correct a patient's name and year of birth (the record number stays); audited as an update."""
+        display_name = self._checked_details(display_name, birth_year)
+        with self._unit() as unit:
+            row = self._find_patient(unit, identifier, lock=True)
+            row.display_name, row.birth_year = display_name, birth_year
+            unit.log(Action.update, Entity.patient, row.id, row.id)
+            return _patient_record(row)
+
     def identifier_of(self, patient_id: int) -> str:
         """The identifier of a patient known by database id (web addresses carry ids, not record numbers)."""
-        with self.db.errors(), self.db.sessions() as session:
+        with self.db.errors(), self.db.read_sessions() as session:
             identifier = session.scalar(select(Patient.identifier).where(Patient.id == patient_id))
         if identifier is None:
             raise UnknownPatientError(f"no patient with id {patient_id}")
         return identifier
 
     def list_patients(self) -> list[PatientRecord]:
-        with self._unit() as unit:
+        with self._read() as unit:
             rows = unit.session.scalars(select(Patient).order_by(Patient.identifier)).all()
             unit.log(Action.list_, Entity.patient)
             return [_patient_record(row) for row in rows]
 
     def patient(self, identifier: str) -> PatientSummary:
         """One patient and how much is on file."""
-        with self._unit() as unit:
+        with self._read() as unit:
             row = self._find_patient(unit, identifier)
             versions = unit.session.execute(
                 select(func.count(), func.max(CaseVersion.created_at)).where(CaseVersion.patient_id == row.id)
@@ -235,8 +272,13 @@ class Repository:
 
     # -- case versions -------------------------------------------------------------------------------------
 
-    def save_case(self, identifier: str, case: Case, *, note: str | None = None) -> CaseVersionRecord:
-        """Store the case as the patient's next version; earlier versions stay as they were."""
+    def save_case(
+        self, identifier: str, case: Case, *, note: str | None = None, expected_version: int | None = None
+    ) -> CaseVersionRecord:
+        """Store the case as the patient's next version; earlier versions stay as they were.
+
+        With `expected_version` (the version an edit started from; 0 for none), a newer version saved meanwhile
+        refuses the save (StaleVersionError) instead of silently undoing it."""
         if note is not None:
             note = note.strip() or None
             if note and len(note) > MAX_NOTE:
@@ -247,6 +289,11 @@ class Repository:
             latest = unit.session.scalar(
                 select(func.max(CaseVersion.version)).where(CaseVersion.patient_id == patient.id)
             )
+            if expected_version is not None and (latest or 0) != expected_version:
+                raise StaleVersionError(
+                    f"version {latest} of the case was saved after version {expected_version}, which this edit "
+                    "started from"
+                )
             row = CaseVersion(
                 patient_id=patient.id,
                 version=(latest or 0) + 1,
@@ -262,7 +309,7 @@ class Repository:
 
     def case_history(self, identifier: str) -> list[CaseVersionRecord]:
         """Every version of the patient's case, oldest first."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             rows = unit.session.scalars(
                 select(CaseVersion).where(CaseVersion.patient_id == patient.id).order_by(CaseVersion.version)
@@ -275,7 +322,7 @@ class Repository:
 
     def case_version(self, identifier: str, version: int | None = None) -> CaseVersionRecord:
         """One version (default: the latest)."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             row = self._version_row(unit, patient, version)
             unit.log(Action.read, Entity.case_version, row.id, patient.id)
@@ -329,7 +376,7 @@ class Repository:
 
     def assessments(self, identifier: str) -> list[AssessmentRecord]:
         """Every stored assessment of the patient's case versions, oldest first."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             rows = unit.session.execute(
                 select(Assessment, CaseVersion.version)
@@ -345,7 +392,7 @@ class Repository:
 
     def latest_assessment(self, identifier: str, version: int | None = None) -> AssessmentRecord | None:
         """The newest stored assessment of one case version (default: the latest version), or None."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             snapshot = self._version_row(unit, patient, version)
             row = unit.session.scalar(
@@ -363,7 +410,7 @@ class Repository:
     def case_with_assessment(self, identifier: str, version: int | None = None) -> CaseWithAssessment:
         """A case version (default: the newest) and the stamp of its newest stored assessment, in one transaction
         and without reading the stored result: what a page that recomputes the assessment needs."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             unit.log(Action.read, Entity.patient, patient.id, patient.id)
             if (
@@ -409,17 +456,28 @@ class Repository:
         list shows; only the few fields are read from each stored result, never the whole document."""
         level = Assessment.result[("triage", "level")].as_string()
         fired = func.json_array_length(Assessment.result[("triage", "fired")])
+        ask_now = func.json_array_length(Assessment.result[("triage", "ask_now")])
         if self.db.dialect == "postgresql":
             fired = func.jsonb_array_length(Assessment.result[("triage", "fired")])
+            ask_now = func.jsonb_array_length(Assessment.result[("triage", "ask_now")])
         leading = Assessment.result[("differential", "causes", 0, "title")].as_string()
-        with self._unit() as unit:
+        with self._read() as unit:
             newest_version = (
                 select(CaseVersion.patient_id, func.max(CaseVersion.version).label("version"))
                 .group_by(CaseVersion.patient_id)
                 .subquery()
             )
             rows = unit.session.execute(
-                select(Patient.identifier, CaseVersion.version, Assessment.id, level, fired, leading)
+                select(
+                    Patient.identifier,
+                    CaseVersion.version,
+                    Assessment.id,
+                    level,
+                    fired,
+                    leading,
+                    Assessment.as_of,
+                    ask_now,
+                )
                 .join(CaseVersion, Assessment.case_version_id == CaseVersion.id)
                 .join(Patient, Patient.id == CaseVersion.patient_id)
                 .join(
@@ -431,8 +489,10 @@ class Repository:
             ).all()
             unit.log(Action.list_, Entity.assessment)
         found: dict[str, LatestTriage] = {}
-        for identifier, version, _id, flag_level, count, cause in rows:  # oldest first: the newest wins
-            found[identifier] = LatestTriage(identifier, version, flag_level, int(count or 0), cause)
+        for identifier, version, _id, flag_level, count, cause, as_of, asks in rows:  # oldest first: newest wins
+            found[identifier] = LatestTriage(
+                identifier, version, flag_level, int(count or 0), cause, as_of, int(asks or 0)
+            )
         return found
 
     def export_assessment(self, identifier: str, assessment_id: int) -> AssessmentRecord:
@@ -452,7 +512,7 @@ class Repository:
 
     def reproduce(self, assessment_id: int, kb: KnowledgeBase) -> Reproduction:
         """Re-assess the stored snapshot behind an assessment and compare with what was stored."""
-        with self._unit() as unit:
+        with self._read() as unit:
             row = unit.session.get(Assessment, assessment_id)
             if row is None:
                 raise StoreError(f"no assessment with id {assessment_id}")
@@ -480,7 +540,13 @@ class Repository:
 
     def add_response(self, identifier: str, response: NewResponse) -> ResponseRecord:
         """Store a scored questionnaire response."""
-        if not INSTRUMENT_ID.match(response.instrument_id):
+        self._check_response(response)
+        with self._unit() as unit:
+            patient = self._find_patient(unit, identifier)
+            return self._insert_response(unit, patient, response)
+
+    def _check_response(self, response: NewResponse) -> None:
+        if not INSTRUMENT_ID.fullmatch(response.instrument_id):
             raise StoreError(f"instrument id {response.instrument_id!r}: lower-case letters, digits and _ only")
         if response.completed_at.tzinfo is None:
             raise StoreError("completed_at: give a time with a time zone")
@@ -488,33 +554,34 @@ class Repository:
             raise StoreError(f"completed_at: {response.completed_at.isoformat()} is in the future")
         if response.time_point is not None and not 1 <= len(response.time_point) <= 64:
             raise StoreError("--time-point: 1 to 64 characters")
-        with self._unit() as unit:
-            patient = self._find_patient(unit, identifier)
-            row = QuestionnaireResponse(
-                patient_id=patient.id,
-                instrument_id=response.instrument_id,
-                time_point=response.time_point,
-                answers=response.answers,
-                score=response.score,
-                completed_at=response.completed_at,
-                created_by=self.user,
-                created_at=self._clock(),
+
+    def _insert_response(self, unit: _Unit, patient: Patient, response: NewResponse) -> ResponseRecord:
+        """The response row and the safety alerts its score raised, in the caller's transaction."""
+        row = QuestionnaireResponse(
+            patient_id=patient.id,
+            instrument_id=response.instrument_id,
+            time_point=response.time_point,
+            answers=response.answers,
+            score=response.score,
+            completed_at=response.completed_at,
+            created_by=self.user,
+            created_at=self._clock(),
+        )
+        unit.session.add(row)
+        unit.session.flush()
+        unit.log(Action.create, Entity.questionnaire_response, row.id, patient.id)
+        for alert_id in _alert_ids(response.score):
+            alert = SafetyAlert(
+                patient_id=patient.id, response_id=row.id, alert_id=alert_id, raised_at=row.completed_at
             )
-            unit.session.add(row)
+            unit.session.add(alert)
             unit.session.flush()
-            unit.log(Action.create, Entity.questionnaire_response, row.id, patient.id)
-            for alert_id in _alert_ids(response.score):
-                alert = SafetyAlert(
-                    patient_id=patient.id, response_id=row.id, alert_id=alert_id, raised_at=row.completed_at
-                )
-                unit.session.add(alert)
-                unit.session.flush()
-                unit.log(Action.create, Entity.safety_alert, alert.id, patient.id)
-            return _response_record(row, patient.identifier)
+            unit.log(Action.create, Entity.safety_alert, alert.id, patient.id)
+        return _response_record(row, patient.identifier)
 
     def responses(self, identifier: str, instrument_id: str | None = None) -> list[ResponseRecord]:
         """The patient's questionnaire responses in order of completion (optionally one instrument's only)."""
-        with self._unit() as unit:
+        with self._read() as unit:
             patient = self._find_patient(unit, identifier)
             query = select(QuestionnaireResponse).where(QuestionnaireResponse.patient_id == patient.id)
             if instrument_id is not None:
@@ -532,7 +599,7 @@ class Repository:
 
     def audit_entries(self, identifier: str | None = None, limit: int = 100) -> list[AuditRecord]:
         """Latest audit entries (optionally about one patient), oldest first; reading them is logged too."""
-        with self._unit() as unit:
+        with self._read() as unit:
             query = select(AuditEntry)
             patient_id = None
             if identifier is not None:
@@ -541,13 +608,13 @@ class Repository:
             rows = unit.session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)).all()
             unit.log(Action.read, Entity.audit_log, None, patient_id)
             return [
-                AuditRecord(r.id, r.at, r.who, r.action, r.entity, r.entity_id, r.patient_id, r.hash)
+                AuditRecord(r.id, r.at, r.who, r.action, r.entity, r.entity_id, r.patient_id, r.hash, r.detail)
                 for r in reversed(rows)
             ]
 
     def verify_audit(self) -> audit.ChainCheck:
         """Recompute the audit log's hash chain."""
-        with self._unit() as unit:
+        with self._read() as unit:
             check = audit.verify(unit.session)
             unit.log(Action.read, Entity.audit_log)
             return check

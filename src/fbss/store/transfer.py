@@ -16,6 +16,7 @@ from fbss.store.audit import Action, Entity, Event
 from fbss.store.database import Database
 from fbss.store.errors import StoreError, UnknownPatientError
 from fbss.store.models import Assessment, CaseVersion, Patient, QuestionnaireResponse
+from fbss.store.outcomes import answers_problem
 from fbss.store.repository import check_identifier, utc_now
 
 
@@ -193,6 +194,10 @@ def parse_export(data: str | bytes | dict[str, Any], origin: str = "export") -> 
         seen.add(patient.identifier)
         for version in patient.case_versions:
             parse_case(version.case, origin=f"{where}.case_versions[{version.version - 1}].case")
+        for number, response in enumerate(patient.questionnaire_responses):
+            problem = answers_problem(response.instrument_id, response.answers)
+            if problem:
+                raise StoreError(f"{where}.questionnaire_responses[{number}]: {problem}; nothing was imported")
     return document
 
 

@@ -19,11 +19,15 @@ def _accounts(request: Request, user: UserRecord) -> Accounts:
     return Accounts(svc.db, user=user.username, clock=svc.clock)
 
 
+# Admins see no patient record, so they cannot make an account that does: clinician accounts are created by the
+# operator with `fbss user add NAME --role clinician` (separation of duties, see docs/security.md).
+ADMIN_ROLES = [Role.admin]
+
+
 @router.get("/users")
 def users_page(request: Request, user: AdminUser) -> HTMLResponse:
-    return render(
-        request, "admin_users.html", users=_accounts(request, user).list_users(), error=None, form={}, roles=list(Role)
-    )
+    return render(request, "admin_users.html", users=_accounts(request, user).list_users(), error=None, form={},
+                  roles=ADMIN_ROLES)
 
 
 @router.post("/users")
@@ -36,29 +40,25 @@ def create_user(request: Request, form: CheckedForm, user: AdminUser) -> Respons
         role = None
     try:
         if role is None:
-            raise StoreError("role: choose clinician or admin")
-        accounts.create_user(
-            values.get("username", "").strip().lower(),
-            values.get("password", ""),
-            role,
-            display_name=values.get("display_name") or None,
-        )
+            raise StoreError("role: choose admin")
+        if role not in ADMIN_ROLES:
+            raise StoreError(
+                "role: clinician accounts are created by the operator on the server: "
+                "`fbss user add NAME --role clinician`"
+            )
+        accounts.create_user(values.get("username", "").strip().lower(), values.get("password", ""), role,
+                             display_name=values.get("display_name") or None)
     except StoreError as exc:
         values.pop("password", None)
-        return render(
-            request,
-            "admin_users.html",
-            status_code=400,
-            users=accounts.list_users(),
-            error=str(exc),
-            form=values,
-            roles=list(Role),
-        )
+        return render(request, "admin_users.html", status_code=400, users=accounts.list_users(), error=str(exc),
+                      form=values, roles=ADMIN_ROLES)
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/users/{user_id}/active")
-def set_active(request: Request, user_id: int, form: CheckedForm, user: AdminUser) -> Response:
+def set_active(
+    request: Request, user_id: int, form: CheckedForm, user: AdminUser
+) -> Response:
     if user_id == user.id:
         raise StoreError("you cannot disable your own account")
     _accounts(request, user).set_active(user_id, form.get("active") == "true")
@@ -70,4 +70,5 @@ def audit_page(request: Request, user: AdminUser) -> HTMLResponse:
     svc = services(request)
     repo = Repository(svc.db, user=user.username, clock=svc.clock)
     check = repo.verify_audit()
-    return render(request, "admin_audit.html", entries=list(reversed(repo.audit_entries(limit=200))), check=check)
+    return render(request, "admin_audit.html", entries=list(reversed(repo.audit_entries(limit=200))), check=check,
+                  pending=svc.db.audit_trail.status())

@@ -16,11 +16,13 @@ from typing import Any
 import annotated_types
 from pydantic import BaseModel, ValidationError
 
+from fbss.case.derived import NO_PREGNANCY_FROM_AGE
 from fbss.case.model import (
     Case,
     Course,
     DiagnosticResult,
     Examination,
+    LabReading,
     Pain,
     Patient,
     Presence,
@@ -32,8 +34,10 @@ from fbss.case.model import (
     Surgery,
     UrgentSigns,
 )
+from fbss.case.parse import data_problems, date_problems
 from fbss.case.presentation import Alignment, Function, ReflexExam, SystemicSigns, Work
-from fbss.case.vocabulary import LAB_UNITS, Lab
+from fbss.case.vocabulary import LAB_UNITS, MODALITY_LABEL, Lab, Modality
+from fbss.web import numbers
 
 STEPS: tuple[tuple[str, str], ...] = (
     ("surgery", "Patient and surgery"),
@@ -136,10 +140,32 @@ LABELS: dict[str, str] = {
     "work.months_off_work": "Months off work",
     "notes": "Notes",
 }
-WORDS = {"nrs": "NRS", "mri": "MRI", "ct": "CT", "si": "SI", "emg": "EMG", "ncs": "NCS", "scs": "SCS", "drg": "DRG",
-         "nsaid": "NSAID", "tens": "TENS", "dexa": "DEXA", "crp": "CRP", "esr": "ESR", "wbc": "WBC", "xray": "X-ray",
-         "alif": "ALIF", "plif": "PLIF", "tlif": "TLIF", "olif": "OLIF", "iv": "IV", "csf": "CSF", "ssep": "SSEP",
-         "mep": "MEP", "esi": "ESI"}
+WORDS = {
+    "nrs": "NRS",
+    "mri": "MRI",
+    "ct": "CT",
+    "si": "SI",
+    "emg": "EMG",
+    "ncs": "NCS",
+    "scs": "SCS",
+    "drg": "DRG",
+    "nsaid": "NSAID",
+    "tens": "TENS",
+    "dexa": "DEXA",
+    "crp": "CRP",
+    "esr": "ESR",
+    "wbc": "WBC",
+    "xray": "X-ray",
+    "alif": "ALIF",
+    "plif": "PLIF",
+    "tlif": "TLIF",
+    "olif": "OLIF",
+    "iv": "IV",
+    "csf": "CSF",
+    "ssep": "SSEP",
+    "mep": "MEP",
+    "esi": "ESI",
+}
 
 ROW_MODELS: dict[str, type[BaseModel]] = {
     "reflexes": ReflexExam,
@@ -148,13 +174,57 @@ ROW_MODELS: dict[str, type[BaseModel]] = {
     "prior_treatments": PriorTreatment,
 }
 ROW_KEY = {"reflexes": "reflex", "studies": "modality", "diagnostics": "finding", "prior_treatments": "treatment"}
+ROW_NOUN = {"reflexes": "Reflex", "studies": "Study", "diagnostics": "Finding", "prior_treatments": "Treatment"}
 BLANK_ROWS = {"reflexes": 2, "studies": 1, "diagnostics": 2, "prior_treatments": 1}
 ROW_PATH = {"reflexes": "exam.reflexes"}
 """Where a list of rows lives in the case when it is not a top-level list."""
+MAX_BASE = 2_000_000  # characters of the `_base` field (the case the form was opened on, as JSON)
+MAX_ROWS = 100  # rows per list the form accepts: far more than a case has, and a bound on the work per request
+ROW_NAME = re.compile(rf"({'|'.join(ROW_MODELS)})-([0-9]{{1,3}})-([a-z_]{{1,40}})")
 LIST_STEP = "imaging"
 ROW_STEP = {"reflexes": "exam"}
 """The step a list of rows is entered on (default: LIST_STEP)."""
 MULTI_SEPARATOR = ";"
+TEMPLATE_INDEX = 999  # the index of the blank row the browser copies to add a row (replaced before it is used)
+SEGMENTS_HELP = "Comma-separated, e.g. L4-L5, L5-S1 (L4–S1 and L4/5 are read too)"
+LEVEL_HELP = "A segment (L5-S1), one vertebra (S1, for a screw) or pelvis"
+
+# Questions shown only when they apply: field -> conditions that must all hold. A condition names another field and
+# the answers that keep the question (`is`), the answers that hide it (`is_not`), or a number it must stay below.
+# A question hidden keeps its answer (unknown unless given) and is never read as absent by the form.
+RELEVANT_WHEN: dict[str, tuple[dict[str, Any], ...]] = {
+    "patient.pregnant": (
+        {"field": "patient.sex", "is_not": ["male"]},
+        {"field": "patient.age", "below": NO_PREGNANCY_FROM_AGE},
+    ),
+    "patient.anticoagulant_can_pause": ({"field": "patient.anticoagulant", "is": ["present"]},),
+    "exam.motor_deficit_new": ({"field": "exam.motor_deficit", "is": ["present"]},),
+    "exam.motor_deficit_progressive": ({"field": "exam.motor_deficit", "is": ["present"]},),
+    "course.pain_free_interval_months": ({"field": "course.relief_after_surgery", "is_not": ["absent"]},),
+    "index_surgery.approach": ({"field": "index_surgery.type", "is": ["", "fusion", "disc_arthroplasty", "other"]},),
+    "index_surgery.instrumented": (
+        {"field": "index_surgery.type", "is": ["", "fusion", "disc_arthroplasty", "other"]},
+    ),
+    "index_surgery.interbody_cage": ({"field": "index_surgery.type", "is": ["", "fusion", "other"]},),
+    "index_surgery.iliac_crest_graft": ({"field": "index_surgery.type", "is": ["", "fusion", "other"]},),
+}
+
+
+def relevant(name: str, values: Mapping[str, str]) -> bool:
+    """Whether a question applies, given the answers so far (the browser applies the same rules as they change)."""
+    for condition in RELEVANT_WHEN.get(name, ()):
+        given = values.get(condition["field"], "").strip()
+        if "is" in condition and given not in condition["is"]:
+            return False
+        if "is_not" in condition and given in condition["is_not"]:
+            return False
+        if "below" in condition and given:
+            try:
+                if float(given) >= condition["below"]:
+                    return False
+            except ValueError:
+                pass
+    return True
 
 
 def humanise(text: str) -> str:
@@ -214,7 +284,10 @@ def _field_spec(name: str, info: Any, step: str, label: str | None = None) -> Fi
     if annotation is Presence:
         return FieldSpec(name, label, "presence", step, **common)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
-        options = tuple((str(m.value), humanise(str(m.value))) for m in annotation)
+        if annotation is Modality:
+            options = tuple((m.value, MODALITY_LABEL[m]) for m in Modality)
+        else:
+            options = tuple((str(m.value), humanise(str(m.value))) for m in annotation)
         return FieldSpec(name, label, "enum", step, options=options, **common)
     if annotation is int:
         return FieldSpec(name, label, "int", step, **common)
@@ -225,10 +298,12 @@ def _field_spec(name: str, info: Any, step: str, label: str | None = None) -> Fi
     if annotation is bool:
         return FieldSpec(name, label, "bool", step, **common)
     if annotation is str:
-        kind = "segment" if short == "level" else ("textarea" if short in ("notes",) else "text")
-        return FieldSpec(name, label, kind, step, **common)
+        if short == "level":
+            common["help"] = LEVEL_HELP
+            return FieldSpec(name, label, "segment", step, **common)
+        return FieldSpec(name, label, "textarea" if short in ("notes",) else "text", step, **common)
     if typing.get_origin(annotation) is tuple and short == "levels":
-        common["help"] = common["help"] or "Comma-separated, e.g. L4-L5, L5-S1"
+        common["help"] = SEGMENTS_HELP
         return FieldSpec(name, label, "segments", step, **common)
     item = typing.get_args(annotation)[0] if typing.get_origin(annotation) is tuple else None
     if isinstance(item, type) and issubclass(item, Enum):
@@ -278,14 +353,34 @@ def _build_fields() -> list[FieldSpec]:
 
 FIELDS: tuple[FieldSpec, ...] = tuple(_build_fields())
 BY_NAME = {f.name: f for f in FIELDS}
+READINGS = tuple((r.value, r.value) for r in LabReading)
 LAB_FIELDS = tuple(
     (
         lab,
-        FieldSpec(f"labs.{lab.value}", f"{humanise(lab.value)} ({LAB_UNITS[lab]})", "float", LIST_STEP),
+        FieldSpec(
+            f"labs.{lab.value}",
+            f"{humanise(lab.value)} ({LAB_UNITS[lab]})",
+            "float",
+            LIST_STEP,
+            help="The value, or only the reading below",
+        ),
+        FieldSpec(
+            f"labs.{lab.value}.reading",
+            f"{humanise(lab.value)} reading",
+            "enum",
+            LIST_STEP,
+            help="When only the reading is known",
+            options=READINGS,
+        ),
         FieldSpec(f"labs.{lab.value}.date", f"{humanise(lab.value)} date", "date", LIST_STEP),
     )
     for lab in Lab
 )
+
+
+LAB_NAMES = frozenset(spec.name for _lab, *specs in LAB_FIELDS for spec in specs)
+OPTION_NAMES = frozenset(f"{f.name}.{option}" for f in FIELDS if f.kind == "multi" for option, _ in f.options)
+"""The checkboxes of multiple-choice fields, one per option."""
 
 
 def row_step(kind: str) -> str:
@@ -366,19 +461,70 @@ def values_from_case(data: Mapping[str, Any]) -> dict[str, str]:
                 values[spec.name] = _text(row.get(spec.name.rsplit("-", 1)[-1]))
     for lab in data.get("labs") or []:
         values[f"labs.{lab['lab']}"] = _text(lab.get("value"))
+        values[f"labs.{lab['lab']}.reading"] = _text(lab.get("reading"))
         values[f"labs.{lab['lab']}.date"] = _text(lab.get("date"))
     return values
 
 
 def row_count(values: Mapping[str, str], kind: str) -> int:
-    """Rows that hold something, plus the blank rows offered for new entries."""
+    """Rows that hold something, plus the blank rows offered for new entries (or as many as the form asked for
+    with "add a row"); at most MAX_ROWS."""
     used = 0
-    prefix = f"{kind}-"
     for name, value in values.items():
-        if name.startswith(prefix) and value:
-            index = int(name.split("-")[1])
-            used = max(used, index + 1)
-    return used + BLANK_ROWS[kind]
+        match = ROW_NAME.fullmatch(name) if value else None
+        if match and match[1] == kind and int(match[2]) < MAX_ROWS:
+            used = max(used, int(match[2]) + 1)
+    asked = values.get(f"_rows-{kind}", "")
+    wanted = (int(asked) if len(asked) <= 9 else MAX_ROWS) if asked.isdigit() else 0
+    return min(max(used + BLANK_ROWS[kind], wanted), MAX_ROWS)
+
+
+def row_label(kind: str, index: int, values: Mapping[str, str]) -> str:
+    """How a row is named in messages: 'Finding 2 (Pseudarthrosis)', 'Study 1 (MRI)'."""
+    key = values.get(f"{kind}-{index}-{ROW_KEY[kind]}", "")
+    spec = next((s for s in row_specs(kind, index) if s.name.endswith(f"-{ROW_KEY[kind]}")), None)
+    shown = dict(spec.options).get(key, key) if spec else key
+    return f"{ROW_NOUN[kind]} {index + 1}" + (f" ({shown})" if shown else "")
+
+
+def row_name_problems(values: Mapping[str, str]) -> dict[str, str]:
+    """Row fields the form cannot take: an index past MAX_ROWS (or not a number), one message per list."""
+    problems: dict[str, str] = {}
+    for name, value in values.items():
+        kind = next((k for k in ROW_MODELS if name.startswith(f"{k}-")), None)
+        if kind is None or not value:
+            continue
+        match = ROW_NAME.fullmatch(name)
+        if match is None or int(match[2]) >= MAX_ROWS:
+            problems.setdefault(f"{kind}-rows", f"at most {MAX_ROWS} rows; a row named {name[:40]!r} was not read")
+    return problems
+
+
+def merge_stale(
+    mine: Mapping[str, str], original: Mapping[str, str], latest: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """A form opened on an older version, over the version saved since: what this user changed is kept, the rest
+    comes from the newer version, and a field both changed differently is a conflict to check."""
+    merged = dict(latest)
+    conflicts: dict[str, str] = {}
+    for name, value in mine.items():
+        if not _is_control(name):
+            merged.setdefault(name, value)  # note, step, report text: this user's
+            continue
+        if value == original.get(name, ""):
+            continue  # untouched here: the newer version's value stands
+        theirs = latest.get(name, "")
+        if theirs != original.get(name, "") and theirs != value:
+            conflicts[name] = f"changed meanwhile to {theirs or '(empty)'!r}; yours, kept here: {value or '(empty)'!r}"
+        merged[name] = value
+    for name in original:
+        if _is_control(name) and name not in mine and latest.get(name, "") == original[name]:
+            merged.pop(name, None)  # emptied here (a cleared checkbox is not posted) and untouched there
+    return merged, conflicts
+
+
+def _is_control(name: str) -> bool:
+    return name in BY_NAME or name in LAB_NAMES or name in OPTION_NAMES or ROW_NAME.fullmatch(name) is not None
 
 
 @dataclass
@@ -405,15 +551,11 @@ def _convert(spec: FieldSpec, raw: str) -> tuple[Any, str | None]:
     if not raw:
         return None, None
     if spec.kind == "int":
-        try:
-            return int(raw), None
-        except ValueError:
-            return None, f"enter a whole number, not {raw!r}"
+        whole = numbers.whole(raw)
+        return (whole, None) if whole is not None else (None, f"enter a whole number, not {raw[:20]!r}")
     if spec.kind == "float":
-        try:
-            return float(raw.replace(",", ".")), None
-        except ValueError:
-            return None, f"enter a number, not {raw!r}"
+        decimal = numbers.decimal(raw)
+        return (decimal, None) if decimal is not None else (None, f"enter a number, not {raw[:20]!r}")
     if spec.kind == "date":
         try:
             return dt.date.fromisoformat(raw).isoformat(), None
@@ -462,7 +604,7 @@ def case_data_from_form(
         target = _get(data, section) if section else data
         if isinstance(target, dict):
             target.pop(leaf, None)
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = row_name_problems(form)
     for spec in FIELDS:
         if spec.name == SCREEN_FIELD:
             continue
@@ -499,24 +641,28 @@ def case_data_from_form(
             _set(data, ROW_PATH.get(kind, kind), [row for _, row in rows])
             data.setdefault("_row_index", {})[kind] = [index for index, _ in rows]
     labs = []
-    for lab, value_spec, date_spec in LAB_FIELDS:
+    lab_names = []
+    for lab, value_spec, reading_spec, date_spec in LAB_FIELDS:
         value, problem = _convert(value_spec, form.get(value_spec.name, ""))
+        reading, reading_problem = _convert(reading_spec, form.get(reading_spec.name, ""))
         when, date_problem = _convert(date_spec, form.get(date_spec.name, ""))
-        if problem:
-            errors[value_spec.name] = problem
-        if date_problem:
-            errors[date_spec.name] = date_problem
-        if value is not None:
-            labs.append({"lab": lab.value, "value": value, **({"date": when} if when else {})})
+        for spec, found in ((value_spec, problem), (reading_spec, reading_problem), (date_spec, date_problem)):
+            if found:
+                errors[spec.name] = found
+        if value is not None or reading is not None:
+            entry = {"lab": lab.value, "value": value, "reading": reading, "date": when}
+            labs.append({k: v for k, v in entry.items() if v is not None})
+            lab_names.append(value_spec.name if value is not None else reading_spec.name)
     if labs:
         data["labs"] = labs
+        data.setdefault("_row_index", {})["labs"] = lab_names
     screen = _screen_record(form.get(SCREEN_FIELD, "").strip() in ("on", "true", "1"), base, data, recorded_by, now)
     if screen is not None:
         data["red_flag_screen"] = screen
     return FormResult(data, errors)
 
 
-def _field_for(loc: tuple[Any, ...], message: str, row_index: Mapping[str, list[int]]) -> str:
+def _field_for(loc: tuple[Any, ...], message: str, row_index: Mapping[str, list[Any]]) -> str:
     """The form field a validation error belongs to (model-level errors: the first field the message names)."""
     parts = [str(p) for p in loc]
     for kind, path in ROW_PATH.items():
@@ -528,11 +674,13 @@ def _field_for(loc: tuple[Any, ...], message: str, row_index: Mapping[str, list[
     if parts and parts[0] in ROW_MODELS and len(parts) >= 2 and parts[1].isdigit():
         kind, position = parts[0], int(parts[1])
         indexes = row_index.get(kind, [])
-        index = indexes[position] if position < len(indexes) else position
+        index = int(indexes[position]) if position < len(indexes) else position
         leaf = parts[2] if len(parts) > 2 else ROW_KEY[kind]
         return f"{kind}-{index}-{leaf}"
     if parts and parts[0] == "labs":
-        return "labs.crp"
+        names = row_index.get("labs", [])
+        position = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        return str(names[position]) if position < len(names) else f"labs.{Lab.crp.value}"
     name = ".".join(parts)
     if name in BY_NAME:
         return name
@@ -551,8 +699,15 @@ def validate(result: FormResult) -> tuple[Case | None, dict[str, str]]:
     data = dict(result.data)
     row_index = data.pop("_row_index", {})
     errors = dict(result.errors)
+    unreadable = data_problems(data)
+    if unreadable:
+        for path, message in unreadable:
+            errors.setdefault(_field_for(tuple(path.split(".")), message, row_index), message)
+        return None, errors
     try:
         case = Case.model_validate(data)
+        for path, message in date_problems(case):
+            errors.setdefault(_field_for(tuple(path.split(".")), message, row_index), message)
     except ValidationError as exc:
         for error in exc.errors():
             message = error["msg"].removeprefix("Value error, ")

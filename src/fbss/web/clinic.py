@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fbss import jsonlimits
 from fbss.case.model import Case
+from fbss.case.vocabulary import MODALITY_LABEL
 from fbss.errors import FbssError
 from fbss.instruments import schedule
 from fbss.instruments.models import Measure
@@ -23,14 +26,22 @@ from fbss.reports.charts import OutcomeChart, OutcomePoint, differential_chart, 
 from fbss.reports.documents import clinician_report_html, outcomes_section, patient_handout_html, to_pdf
 from fbss.reports.i18n import LANGUAGES
 from fbss.reports.safety_view import safety_view
+from fbss.reports.summary import decision_summary
 from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
 from fbss.store.diff import ABSENT, Change, diff
-from fbss.store.errors import StoreError
+from fbss.store.errors import StaleVersionError, StoreError
 from fbss.store.outcomes import InstrumentTrend, trends
-from fbss.store.portal import DEFAULT_VALIDITY
-from fbss.store.records import AssessmentRecord, AssessmentStamp, CaseVersionRecord, ResponseRecord
+from fbss.store.portal import DEFAULT_VALIDITY, MAX_VALIDITY, Portal
+from fbss.store.records import (
+    AssessmentRecord,
+    AssessmentStamp,
+    CaseVersionRecord,
+    LatestTriage,
+    PatientRecord,
+    ResponseRecord,
+)
 from fbss.store.repository import Repository
-from fbss.web import caseform, reading
+from fbss.web import caseform, numbers, reading
 from fbss.web.patient_portal import instruments_for
 from fbss.web.services import CheckedForm, PortalStore, Repo, Services, services, text_fields
 from fbss.web.templating import language, render
@@ -41,28 +52,73 @@ router = APIRouter()
 # -- the patient list ---------------------------------------------------------------------------------------------
 
 _URGENCY = {u.value: label for u, label in URGENCY_LABEL.items()}
+_LEVEL_ORDER = {"emergency": 0, "same_day": 1, "within_days": 2}
 
 
-@router.get("/patients")
-def patient_list(request: Request, repo: Repo, portal: PortalStore, q: str = "") -> HTMLResponse:
+def by_urgency(
+    patients: list[PatientRecord], triage: dict[str, LatestTriage], flagged: set[str]
+) -> list[PatientRecord]:
+    """Most urgent first: an open safety alert, then the red-flag level, then red-flag questions still open, then
+    patients not assessed yet; within each, the most recently assessed first."""
+
+    def key(patient: PatientRecord) -> tuple[int, int, int, int, int, str]:
+        t = triage.get(patient.identifier)
+        level = _LEVEL_ORDER.get(t.level or "", 3) if t else 3
+        recent = -(t.as_of.toordinal() if t and t.as_of else 0)
+        return (
+            patient.identifier not in flagged,
+            level,
+            not (t and t.ask_now),
+            t is not None,
+            recent,
+            patient.identifier,
+        )
+
+    return sorted(patients, key=key)
+
+
+def _patient_list(
+    request: Request,
+    repo: Repository,
+    portal: Portal,
+    q: str,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
     patients = repo.list_patients()
     query = q.strip().lower()[:100]
     if query:
         patients = [p for p in patients if query in p.identifier.lower() or query in (p.display_name or "").lower()]
     alerts = portal.alerts()
     flagged = {a.patient_identifier for a in alerts}
+    triage = repo.latest_triage()
     return render(
         request,
         "patients.html",
-        patients=patients,
+        status_code=400 if error else 200,
+        patients=by_urgency(patients, triage, flagged),
         q=q[:100],
         alerts=alerts,
         flagged=flagged,
-        error=None,
-        form={},
-        triage=repo.latest_triage(),
+        error=error,
+        form=form or {},
+        triage=triage,
         urgency=_URGENCY,
     )
+
+
+@router.get("/patients")
+def patient_list(request: Request, repo: Repo, portal: PortalStore, q: str = "") -> HTMLResponse:
+    return _patient_list(request, repo, portal, q)
+
+
+def _birth_year(text: str) -> int | None:
+    text = text.strip()
+    year = numbers.whole(text) if text else None
+    if text and year is None:
+        raise StoreError(f"year of birth: enter a year such as 1966, not {text[:20]!r}")
+    return year
 
 
 @router.post("/patients")
@@ -74,31 +130,13 @@ def add_patient(
 ) -> Response:
     values = text_fields(form)
     identifier = values.get("identifier", "").strip()
-    year_text = values.get("birth_year", "").strip()
     try:
         if not identifier:
             raise StoreError("record number: required")
-        try:
-            birth_year = int(year_text) if year_text else None
-        except ValueError:
-            raise StoreError(f"birth year: enter a year such as 1966, not {year_text!r}") from None
+        birth_year = _birth_year(values.get("birth_year", ""))
         record = repo.add_patient(identifier, display_name=values.get("display_name") or None, birth_year=birth_year)
     except StoreError as exc:
-        patients = repo.list_patients()
-        alerts = portal.alerts()
-        return render(
-            request,
-            "patients.html",
-            status_code=400,
-            patients=patients,
-            q="",
-            alerts=alerts,
-            flagged={a.patient_identifier for a in alerts},
-            error=str(exc),
-            form=values,
-            triage=repo.latest_triage(),
-            urgency=_URGENCY,
-        )
+        return _patient_list(request, repo, portal, "", error=str(exc), form=values)
     return RedirectResponse(f"/patients/{record.id}/case/new", status_code=303)
 
 
@@ -126,6 +164,32 @@ def patient_page(request: Request, patient_id: int, repo: Repo, portal: PortalSt
         alerts=portal.alerts(identifier=identifier),
         tab="overview",
     )
+
+
+@router.get("/patients/{patient_id}/edit")
+def edit_patient_form(request: Request, patient_id: int, repo: Repo) -> HTMLResponse:
+    summary = repo.patient(repo.identifier_of(patient_id))
+    patient = summary.patient
+    values = {"display_name": patient.display_name or "", "birth_year": str(patient.birth_year or "")}
+    return render(request, "patient_edit.html", patient=patient, tab="edit", form=values, error=None)
+
+
+@router.post("/patients/{patient_id}/edit")
+def edit_patient(request: Request, patient_id: int, form: CheckedForm, repo: Repo) -> Response:
+    identifier = repo.identifier_of(patient_id)
+    values = text_fields(form)
+    try:
+        repo.update_patient(
+            identifier,
+            display_name=values.get("display_name") or None,
+            birth_year=_birth_year(values.get("birth_year", "")),
+        )
+    except StoreError as exc:
+        patient = repo.patient(identifier).patient
+        return render(
+            request, "patient_edit.html", status_code=400, patient=patient, tab="edit", form=values, error=str(exc)
+        )
+    return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
 
 # -- the new-case form --------------------------------------------------------------------------------------------
@@ -156,9 +220,13 @@ def _form_page(
     errors: dict[str, str],
     *,
     proposals: list[dict[str, Any]] | None = None,
+    not_understood: list[str] | None = None,
+    report_modality: str | None = None,
     report_text: str = "",
     status_code: int = 200,
     notice: str | None = None,
+    notes: dict[str, str] | None = None,
+    focus_heading: bool = False,
 ) -> HTMLResponse:
     rows = {
         kind: [caseform.row_specs(kind, i) for i in range(caseform.row_count(values, kind))]
@@ -186,9 +254,19 @@ def _form_page(
         base_json=json.dumps(base, separators=(",", ":")),
         errors=errors,
         error_steps={caseform.step_of(name) for name in errors},
-        field_labels=_labels(rows),
+        field_labels=_labels(rows, values),
+        relevant_when=caseform.RELEVANT_WHEN,
+        relevant=lambda name: caseform.relevant(name, values),
+        blank_rows={kind: caseform.row_specs(kind, caseform.TEMPLATE_INDEX) for kind in caseform.ROW_MODELS},
+        max_rows=caseform.MAX_ROWS,
+        notes=notes or {},
+        focus_heading=focus_heading,
         proposals=proposals or [],
         proposals_json=json.dumps(proposals or [], separators=(",", ":")),
+        not_understood=not_understood or [],
+        not_understood_json=json.dumps(not_understood or [], separators=(",", ":")),
+        report_modality=report_modality,
+        modality_options=[(m.value, label) for m, label in MODALITY_LABEL.items()],
         report_text=report_text,
         notice=notice,
         marks=marks,
@@ -199,30 +277,102 @@ def _form_page(
 form_page = _form_page
 
 
-def _labels(rows: dict[str, list[list[caseform.FieldSpec]]]) -> dict[str, str]:
+def _labels(rows: dict[str, list[list[caseform.FieldSpec]]], values: dict[str, str]) -> dict[str, str]:
+    """Each control's name in messages: 'Finding 2 (Pseudarthrosis): Level', never 'diagnostics row 2'."""
     labels = {f.name: f.label for f in caseform.FIELDS}
-    for specs in rows.values():
-        for row in specs:
+    for kind, specs in rows.items():
+        for index, row in enumerate(specs):
             for spec in row:
-                index = spec.name.split("-")[1]
-                labels[spec.name] = f"{spec.name.split('-')[0].replace('_', ' ')} row {int(index) + 1}: {spec.label}"
-    for _lab, value_spec, date_spec in caseform.LAB_FIELDS:
-        labels[value_spec.name] = value_spec.label
-        labels[date_spec.name] = date_spec.label
+                labels[spec.name] = f"{caseform.row_label(kind, index, values)}: {spec.label}"
+    for _lab, *lab_specs in caseform.LAB_FIELDS:
+        for lab_spec in lab_specs:
+            labels[lab_spec.name] = lab_spec.label
     return labels
+
+
+VERSION_KEY = "_version"  # the case version a form was opened on, carried in its `_base` field
+
+
+def _posted_base(base_field: str) -> tuple[dict[str, Any] | None, int]:
+    """The case a posted form was opened on (None if the field is missing or unreadable) and its version (0: none);
+    a form that does not name a version counts as opened on none, so it can never silently overwrite a saved one."""
+    try:
+        posted = jsonlimits.loads(base_field) if len(base_field) <= caseform.MAX_BASE else None
+    except ValueError:
+        posted = None
+    if not isinstance(posted, dict):
+        return None, 0
+    version = posted.pop(VERSION_KEY, None)
+    return posted, version if isinstance(version, int) and not isinstance(version, bool) and version >= 0 else 0
+
+
+def _opened_on(repo: Repository, identifier: str, version: int) -> dict[str, Any]:
+    """The case a form was opened on, read from the database (what the browser sends back is not trusted)."""
+    return repo.case_version(identifier, version).data if version else {"id": _case_id(identifier)}
+
+
+def _age_from_birth_year(values: dict[str, str], birth_year: int | None) -> dict[str, str]:
+    """Fill an empty age from the patient's year of birth; returns the note shown beside the field."""
+    if birth_year is None or values.get("patient.age"):
+        return {}
+    try:
+        year = dt.date.fromisoformat(values.get("assessment_date", "")).year
+    except ValueError:
+        return {}
+    age = year - birth_year
+    if not 18 <= age <= 110:
+        return {}
+    values["patient.age"] = str(age)
+    return {
+        "patient.age": f"From the year of birth ({birth_year}): {age - 1} if the birthday is still to come this year"
+    }
 
 
 @router.get("/patients/{patient_id}/case/new")
 def case_form(request: Request, patient_id: int, repo: Repo, step: str = "surgery") -> HTMLResponse:
     identifier = repo.identifier_of(patient_id)
     summary = repo.patient(identifier)
-    base: dict[str, Any] = {}
-    base = repo.case_version(identifier).data if summary.case_versions else {"id": _case_id(identifier)}
+    version = summary.case_versions
+    base = _opened_on(repo, identifier, version)
     values = caseform.values_from_case(base)
     if not values.get("assessment_date"):
         values["assessment_date"] = services(request).today().isoformat()
+    notes = _age_from_birth_year(values, summary.patient.birth_year)
     step = step if step in caseform.STEP_IDS else "surgery"
-    return _form_page(request, summary.patient, step, values, base, {})
+    return _form_page(request, summary.patient, step, values, {**base, VERSION_KEY: version}, {}, notes=notes)
+
+
+def _stale(
+    request: Request,
+    repo: Repository,
+    summary: Any,
+    identifier: str,
+    step: str,
+    values: dict[str, str],
+    opened: dict[str, Any],
+) -> HTMLResponse:
+    """The form again, over the version saved since it was opened: this user's changes kept, the rest updated,
+    fields both changed marked; nothing is saved until the user checks and saves again."""
+    newest = repo.case_version(identifier)
+    merged, conflicts = caseform.merge_stale(
+        values, caseform.values_from_case(opened), caseform.values_from_case(newest.data)
+    )
+    when = newest.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    notice = (
+        f"Not saved: version {newest.version} of this case was saved by {newest.created_by} at {when}, after you "
+        "opened this form. Your changes are kept below over that version, and what you did not change now shows "
+        "the newer values" + ("; check the fields marked" if conflicts else "") + ". Save again to store it."
+    )
+    return _form_page(
+        request,
+        summary.patient,
+        step,
+        merged,
+        {**newest.data, VERSION_KEY: newest.version},
+        conflicts,
+        status_code=409,
+        notice=notice,
+    )
 
 
 @router.post("/patients/{patient_id}/case/new")
@@ -231,12 +381,12 @@ def case_form_post(request: Request, patient_id: int, form: CheckedForm, repo: R
     identifier = repo.identifier_of(patient_id)
     summary = repo.patient(identifier)
     values = text_fields(form)
-    try:
-        base = json.loads(values.get("_base") or "{}")
-        if not isinstance(base, dict):
-            raise ValueError
-    except ValueError:
-        base = {}
+    posted, version = _posted_base(values.get("_base") or "")
+    version = min(version, summary.case_versions)
+    # The case the form was opened on (a stored version, or a draft read from the EHR's chart) keeps what the form
+    # does not show; saving checks that no newer version was saved meanwhile.
+    base = posted or _opened_on(repo, identifier, version)
+    shown_base = {**base, VERSION_KEY: version}
     current = values.get("_step", "surgery")
     current = current if current in caseform.STEP_IDS else "surgery"
     go = values.get("go", current)
@@ -244,27 +394,29 @@ def case_form_post(request: Request, patient_id: int, form: CheckedForm, repo: R
 
     if go == "read_report":
         try:
-            proposals = reading.propose(report_text)
+            found = reading.propose(report_text, values)
         except FbssError as exc:
             return _form_page(
                 request,
                 summary.patient,
                 "imaging",
                 values,
-                base,
+                shown_base,
                 {"report_text": str(exc)},
                 report_text=report_text,
                 status_code=400,
             )
-        notice = None if proposals else "No finding was recognised in the report; enter findings by hand."
+        notice = None if found.proposals else "No finding was recognised in the report; enter findings by hand."
         return _form_page(
             request,
             summary.patient,
             "imaging",
             values,
-            base,
+            shown_base,
             {},
-            proposals=proposals,
+            proposals=found.proposals,
+            not_understood=found.not_understood,
+            report_modality=found.modality,
             report_text=report_text,
             notice=notice,
         )
@@ -279,49 +431,68 @@ def case_form_post(request: Request, patient_id: int, form: CheckedForm, repo: R
                 summary.patient,
                 "imaging",
                 values,
-                base,
+                shown_base,
                 errors,
                 proposals=proposals,
+                not_understood=_strings(values.get("_not_understood", "[]")),
+                report_modality=values.get("report_modality"),
                 report_text=report_text,
                 status_code=400,
             )
-        values = reading.apply(values, proposals, decisions)
-        values.pop(CHART_PROPOSALS_FIELD, None)
-        accepted = sum(1 for d in decisions.values() if d == "accept")
-        return _form_page(
-            request,
-            summary.patient,
-            "imaging",
-            values,
-            base,
-            {},
-            notice=f"{accepted} finding(s) from the report added below; rejected ones were not.",
+        applied = reading.apply(values, proposals, decisions, values.get("report_modality"))
+        applied.values.pop(CHART_PROPOSALS_FIELD, None)
+        notice = (
+            f"From the report: {applied.added} finding(s) added below and {applied.merged} merged with the "
+            "rows already entered; rejected ones were not added."
         )
+        if applied.kept:
+            notice += f" Kept as entered, although the report says otherwise: {'; '.join(applied.kept)}."
+        return _form_page(request, summary.patient, "imaging", applied.values, shown_base, {}, notice=notice)
+    if go.startswith("add_row:") and go.removeprefix("add_row:") in caseform.ROW_MODELS:
+        kind = go.removeprefix("add_row:")  # without the browser script: one more blank row, same step
+        values[f"_rows-{kind}"] = str(caseform.row_count(values, kind) + 1)
+        return _form_page(request, summary.patient, caseform.row_step(kind), values, shown_base, {})
 
-    user = getattr(request.state, "user", None)
-    result = caseform.case_data_from_form(
-        values, base, _case_id(identifier), recorded_by=user.username if user else None, now=svc.clock()
-    )
+    result = caseform.case_data_from_form(values, base, _case_id(identifier))
     case, errors = caseform.validate(result)
     if go == "save":
         if case is None:
             first = next((s for s in caseform.STEP_IDS if s in {caseform.step_of(n) for n in errors}), current)
-            return _form_page(request, summary.patient, first, values, base, errors, status_code=400)
-        return _save(request, svc, repo, identifier, patient_id, case, values.get("note", ""))
+            return _form_page(request, summary.patient, first, values, shown_base, errors, status_code=400)
+        try:
+            return _save(request, svc, repo, identifier, patient_id, case, values.get("note", ""), version)
+        except StaleVersionError:
+            return _stale(request, repo, summary, identifier, current, values, base)
     target = go if go in caseform.STEP_IDS else current
     here = {name: message for name, message in errors.items() if caseform.step_of(name) == current}
     if here and caseform.STEP_IDS.index(target) > caseform.STEP_IDS.index(current):
-        return _form_page(request, summary.patient, current, values, base, here, status_code=400)
+        return _form_page(request, summary.patient, current, values, shown_base, here, status_code=400)
     shown = {name: message for name, message in errors.items() if caseform.step_of(name) == target}
-    return _form_page(request, summary.patient, target, values, base, shown)
+    return _form_page(request, summary.patient, target, values, shown_base, shown, focus_heading=True)
+
+
+def _strings(text: str) -> list[str]:
+    """A JSON list of strings carried through the form (anything else is dropped)."""
+    try:
+        found = jsonlimits.loads(text)
+    except ValueError:
+        return []
+    return [s for s in found if isinstance(s, str)][:100] if isinstance(found, list) else []
 
 
 def _save(
-    request: Request, svc: Services, repo: Repository, identifier: str, patient_id: int, case: Case, note: str
+    request: Request,
+    svc: Services,
+    repo: Repository,
+    identifier: str,
+    patient_id: int,
+    case: Case,
+    note: str,
+    opened_on: int,
 ) -> Response:
     if case.assessment_date is None:
         case = case.model_copy(update={"assessment_date": svc.today()})
-    version = repo.save_case(identifier, case, note=note or None)
+    version = repo.save_case(identifier, case, note=note or None, expected_version=opened_on)
     repo.assess_case(identifier, svc.kb, version=version.version)
     return RedirectResponse(f"/patients/{patient_id}/assessment", status_code=303)
 
@@ -377,6 +548,7 @@ def assessment_page(
         patient=found.patient,
         tab="assessment",
         a=a,
+        summary=decision_summary(a),
         record=record,
         snapshot=snapshot,
         current=current,
@@ -537,7 +709,10 @@ def outcomes_page(
         links=links,
         now=svc.clock(),
         new_link=new_link,
-        portal_sets={tp.id: instruments_for(tp.id, svc.instruments) for tp in svc.instruments.schedule.time_points},
+        portal_sets={
+            tp.id: [svc.instruments.get(i).title for i in instruments_for(tp.id, svc.instruments)]
+            for tp in svc.instruments.schedule.time_points
+        },
         due=[s for s in plan if s.status.value in ("due", "overdue")],
         time_points={tp.id: tp.title for tp in svc.instruments.schedule.time_points},
         outcome_label=OUTCOME_LABEL,
@@ -562,13 +737,24 @@ def create_portal_link(
     known = {tp.id for tp in svc.instruments.schedule.time_points}
     if time_point is not None and time_point not in known:
         raise StoreError(f"time point: expected one of {', '.join(sorted(known))}")
-    days = str(form.get("days", "")) or str(DEFAULT_VALIDITY.days)
-    if not days.isdigit():
-        raise StoreError("valid for: a whole number of days")
-    token, link = portal.create_link(identifier, time_point=time_point, valid_for=dt.timedelta(days=int(days)))
-    url = str(request.base_url).rstrip("/") + f"/portal/open/{token}"
+    days = numbers.whole_in(
+        str(form.get("days", "")) or str(DEFAULT_VALIDITY.days), "valid for (days)", 1, MAX_VALIDITY.days
+    )
+    token, link = portal.create_link(identifier, time_point=time_point, valid_for=dt.timedelta(days=days))
+    # The configured public address, never the request's Host header (which a client chooses).
+    base = svc.config.public_url or str(request.base_url).rstrip("/")
+    url = f"{base}/portal/open/{token}"
     summary = repo.patient(identifier)
-    return render(request, "portal_link_created.html", patient=summary.patient, tab="outcomes", url=url, link=link)
+    titles = {tp.id: tp.title for tp in svc.instruments.schedule.time_points}
+    return render(
+        request,
+        "portal_link_created.html",
+        patient=summary.patient,
+        tab="outcomes",
+        url=url,
+        link=link,
+        time_title=titles.get(link.time_point or "", "unscheduled"),
+    )
 
 
 @router.post("/patients/{patient_id}/portal-links/{link_id}/revoke")
@@ -601,8 +787,17 @@ def _export(svc: Services, repo: Repository, patient_id: int) -> tuple[str, Asse
     return identifier, _live(svc, record, snapshot), record
 
 
-def _download(body: bytes | str, media: str, name: str) -> Response:
-    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+def _download(body: bytes | str, media: str, name: str, *, inline: bool = False) -> Response:
+    """A report: PDFs are saved (attachment), the HTML report opens in the browser (inline); both carry a name
+    that says whose report, which version, language and page size it is."""
+    disposition = "inline" if inline else "attachment"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'{disposition}; filename="{name}"'})
+
+
+def report_name(identifier: str, kind: str, version: int, lang: str, page: str) -> str:
+    """'DEMO-001-clinician-report-v2-en-A4': record number, kind, case version, language, page size."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", identifier).strip("-.") or "patient"
+    return f"{safe}-{kind}-v{version}-{lang}-{page.upper() if page.lower() == 'a4' else 'Letter'}"
 
 
 @router.get("/patients/{patient_id}/reports/clinician.{fmt}")
@@ -623,9 +818,9 @@ def clinician_report(
     charts = [chart for chart in (_chart_for(svc, trend) for trend in found) if chart is not None]
     extra = (outcomes_section(charts, lang),) if charts else ()
     html = clinician_report_html(a, svc.kb, lang=lang, page=page, extra_sections=extra)
-    name = f"clinician-report-{patient_id}-v{record.case_version}"
+    name = report_name(identifier, "clinician-report", record.case_version, lang, page)
     if fmt == "html":
-        return _download(html, "text/html; charset=utf-8", name + ".html")
+        return _download(html, "text/html; charset=utf-8", name + ".html", inline=True)
     return _download(to_pdf(html), "application/pdf", name + ".pdf")
 
 
@@ -639,6 +834,7 @@ def patient_handout(
 ) -> Response:
     svc = services(request)
     lang, page = _report_options(lang, page)
-    _identifier, a, record = _export(svc, repo, patient_id)
+    identifier, a, record = _export(svc, repo, patient_id)
     html = patient_handout_html(a, svc.kb, lang=lang, page=page, today=svc.today())
-    return _download(to_pdf(html), "application/pdf", f"patient-handout-{patient_id}-v{record.case_version}.pdf")
+    name = report_name(identifier, "patient-handout", record.case_version, lang, page)
+    return _download(to_pdf(html), "application/pdf", name + ".pdf")

@@ -4,6 +4,7 @@ a second case version to show the history, an open safety alert; and the demo ac
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -17,10 +18,13 @@ from fbss.instruments import InstrumentCatalogue, load_instruments
 from fbss.knowledge.base import KnowledgeBase
 from fbss.store.accounts import Accounts, Role
 from fbss.store.database import Database
+from fbss.store.errors import StoreError
+from fbss.store.installation import claim_for_demo
 from fbss.store.outcomes import record_response
 from fbss.store.repository import Repository
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "cases"
+CRISIS_CONTACTS = EXAMPLES.parent / "crisis_contacts.yaml"  # the demo's crisis services (a clinic lists its own)
 DEMO_USER = "demo-seed"
 CLINICIAN_PASSWORD_VARIABLE = "FBSS_DEMO_CLINICIAN_PASSWORD"
 ADMIN_PASSWORD_VARIABLE = "FBSS_DEMO_ADMIN_PASSWORD"
@@ -118,22 +122,64 @@ def _shifted(case: Case, today: dt.date) -> Case:
 
 @dataclass(frozen=True)
 class DemoAccounts:
-    clinician_password: str
-    admin_password: str
+    clinician_password: str | None  # None: the account was not reset (disabled by an admin of the demo)
+    admin_password: str | None
+    notes: tuple[str, ...] = ()
 
 
-def _password(variable: str) -> str:
-    return os.environ.get(variable) or secrets.token_urlsafe(12)
+def claim(db: Database) -> None:
+    """Make sure the database is the demo's own (an empty one becomes it); a clinic's database is refused."""
+    claim_for_demo(db, DEMO_USER)
 
 
-def ensure_accounts(db: Database) -> DemoAccounts:
-    """The demo clinician and admin, with passwords from the environment or new random ones each start."""
+PASSWORDS_FILE = "demo-passwords.json"
+
+
+def _kept(path: Path | None) -> dict[str, str]:
+    if path is None or not path.exists():
+        return {}
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in kept.items() if isinstance(v, str) and len(v) >= 10} if isinstance(kept, dict) else {}
+
+
+def _keep(path: Path, passwords: dict[str, str]) -> None:
+    """Written owner-readable only, like the session key beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(passwords, handle)
+    partial.replace(path)
+
+
+def ensure_accounts(db: Database, keep_in: Path | None = None) -> DemoAccounts:
+    """The demo clinician and admin. Passwords come from the environment; else, with `keep_in` (the data
+    directory), the ones made at the first start and kept there, so that a restart does not change them; else new
+    random ones. An account an admin of the demo disabled stays disabled."""
+    path = keep_in / PASSWORDS_FILE if keep_in is not None else None
+    kept = _kept(path)
+    made = {role: kept.get(role) or secrets.token_urlsafe(12) for role in ("clinician", "admin")}
+    if path is not None and made != kept:
+        _keep(path, made)
     accounts = Accounts(db, user=DEMO_USER)
-    clinician = _password(CLINICIAN_PASSWORD_VARIABLE)
-    admin = _password(ADMIN_PASSWORD_VARIABLE)
-    accounts.ensure_user("clinician", clinician, Role.clinician, display_name="Dr Demo Clinician")
-    accounts.ensure_user("admin", admin, Role.admin, display_name="Demo Admin")
-    return DemoAccounts(clinician, admin)
+    passwords: list[str | None] = []
+    notes = []
+    for username, role, variable, name in (
+        ("clinician", Role.clinician, CLINICIAN_PASSWORD_VARIABLE, "Dr Demo Clinician"),
+        ("admin", Role.admin, ADMIN_PASSWORD_VARIABLE, "Demo Admin"),
+    ):
+        password = os.environ.get(variable) or made[username]
+        try:
+            accounts.ensure_user(username, password, role, display_name=name)
+        except StoreError as exc:
+            passwords.append(None)
+            notes.append(str(exc))
+        else:
+            passwords.append(password)
+    return DemoAccounts(passwords[0], passwords[1], tuple(notes))
 
 
 def seed(

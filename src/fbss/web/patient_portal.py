@@ -12,11 +12,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fbss.instruments import InstrumentCatalogue, InstrumentError, load_crisis_contacts
+from fbss.instruments import InstrumentCatalogue, InstrumentError, score
 from fbss.instruments.models import Instrument
-from fbss.store.outcomes import record_response
-from fbss.store.portal import Portal, PortalLinkRecord, link_author
-from fbss.store.repository import Repository
+from fbss.store.portal import (
+    AlreadyAnsweredError,
+    LinkClosedError,
+    LinkElsewhereError,
+    Portal,
+    PortalLinkRecord,
+    link_author,
+)
+from fbss.store.records import NewResponse
+from fbss.web import numbers
 from fbss.web.services import CheckedForm, OpenLink, services, text_fields
 from fbss.web.templating import render
 
@@ -69,24 +76,27 @@ def _progress(request: Request, link: PortalLinkRecord) -> tuple[tuple[str, ...]
     return wanted, _store(request, link).completed_with_link(link.id) & set(wanted)
 
 
-def _crisis() -> dict[str, Any]:
-    contacts = load_crisis_contacts()
+def _crisis(request: Request) -> dict[str, Any]:
+    """The crisis message and the clinic's crisis contacts (FBSS_CRISIS_CONTACTS), shown on every portal page."""
+    contacts = services(request).crisis
     return {"crisis_message": contacts.default_message, "crisis_contacts": contacts.contacts}
 
 
 @router.get("/portal/open/{token}")
 def open_link(request: Request, token: str) -> Response:
-    """Exchange the link's token for a portal session, then drop the token from the address bar."""
+    """Exchange the link's token for a portal session, then drop the token from the address bar.
+
+    Opening claims nothing (a link preview or a mail scanner may open it first): the first answer sent claims the
+    link for its browser. A browser signed in as staff is never signed out by opening a link."""
     svc = services(request)
-    link = Portal(svc.db, user="portal", clock=svc.clock).resolve(token)
     session = request.state.session
-    lang = session.lang
+    if session.user is not None:
+        return render(request, "portal/problem.html", status_code=409, kind="signed_in", **_crisis(request))
+    link = Portal(svc.db, user="portal", clock=svc.clock).resolve(token)
     if link is None:
-        session.renew()
-        session.lang = lang
-        return render(request, "portal/closed.html", status_code=403, **_crisis())
-    session.renew(portal_link_id=link.id)
-    session.lang = lang
+        return render(request, "portal/closed.html", status_code=403, **_crisis(request))
+    if session.portal_link_id != link.id:
+        session.renew(portal_link_id=link.id, reason="portal_link")
     return RedirectResponse("/portal", status_code=303)
 
 
@@ -96,7 +106,9 @@ def portal_home(request: Request, link: OpenLink) -> HTMLResponse:
     wanted, done = _progress(request, link)
     forms = [svc.instruments.get(i) for i in wanted]
     following = next((i for i in wanted if i not in done), None)
-    return render(request, "portal/home.html", forms=forms, done=done, following=following, link=link, **_crisis())
+    return render(
+        request, "portal/home.html", forms=forms, done=done, following=following, link=link, **_crisis(request)
+    )
 
 
 @router.get("/portal/q/{instrument_id}")
@@ -115,8 +127,20 @@ def questionnaire(request: Request, instrument_id: str, link: OpenLink) -> Respo
         error=None,
         position=wanted.index(instrument_id) + 1,
         count=len(wanted),
-        **_crisis(),
+        **_crisis(request),
     )
+
+
+def read_answers(instrument: Instrument, values: dict[str, str]) -> tuple[dict[str, int | float | None], list[str]]:
+    """The answers as numbers (an empty answer is None), and the items whose answer is not a number at all."""
+    answers: dict[str, int | float | None] = {}
+    unreadable = []
+    for item in instrument.items:
+        raw = values.get(item.id, "").strip()
+        answers[item.id] = numbers.whole(raw) if raw else None
+        if raw and answers[item.id] is None:  # not '²', '--1' or 5,000 digits
+            unreadable.append(item.id)
+    return answers, unreadable
 
 
 @router.post("/portal/q/{instrument_id}")
@@ -127,26 +151,15 @@ def submit(
     link: OpenLink,
 ) -> Response:
     svc = services(request)
+    session = request.state.session
     wanted, done = _progress(request, link)
     if instrument_id not in wanted or instrument_id in done:
         return RedirectResponse("/portal", status_code=303)
     instrument = svc.instruments.get(instrument_id)
     values = text_fields(form)
-    answers: dict[str, int | float | None] = {}
-    for item in instrument.items:
-        raw = values.get(item.id, "").strip()
-        answers[item.id] = int(raw) if raw.lstrip("-").isdigit() else None
-    repo = Repository(svc.db, user=link_author(link.id), clock=svc.clock)
-    try:
-        _response, score = record_response(
-            repo,
-            link.patient_identifier,
-            instrument_id,
-            answers,
-            time_point=link.time_point,
-            catalogue=svc.instruments,
-        )
-    except InstrumentError as exc:
+    answers, unreadable = read_answers(instrument, values)
+
+    def again(error: Exception, urgent: bool) -> HTMLResponse:
         return render(
             request,
             "portal/questionnaire.html",
@@ -154,26 +167,45 @@ def submit(
             instrument=instrument,
             questions=questions(instrument),
             answers=values,
-            error=exc,
-            urgent=bool(exc.alerts),
+            error=error,
+            urgent=urgent,
             position=wanted.index(instrument_id) + 1,
             count=len(wanted),
-            **_crisis(),
+            **_crisis(request),
         )
+
+    try:
+        result = score(instrument_id, answers, catalogue=svc.instruments)  # an unreadable answer counts as missing
+    except InstrumentError as exc:
+        return again(exc, bool(exc.alerts))  # alerts in the valid answers show the crisis message at once
+    if unreadable:
+        return again(
+            InstrumentError(f"{', '.join(unreadable)}: choose one of the answers", result.alerts), bool(result.alerts)
+        )
+    response = NewResponse(instrument_id, dict(answers), result.model_dump(mode="json"), svc.clock(), link.time_point)
+    try:
+        submitted = _store(request, link).submit(link.id, session.record.id, response, wanted)
+    except AlreadyAnsweredError:
+        return RedirectResponse("/portal", status_code=303)
+    except LinkElsewhereError:
+        return render(request, "portal/problem.html", status_code=409, kind="elsewhere", **_crisis(request))
+    except LinkClosedError:
+        return render(request, "portal/closed.html", status_code=403, **_crisis(request))
     done = done | {instrument_id}
-    finished = all(i in done for i in wanted)
-    if finished:
-        _store(request, link).use_link(link.id)
-        lang = request.state.session.lang
-        request.state.session.renew()  # the link is spent: this browser can open nothing more with it
-        request.state.session.lang = lang
+    if submitted.finished:
+        session.forget()  # the link is spent and its sessions ended: this browser can open nothing more with it
     following = next((i for i in wanted if i not in done), None)
-    if score.alerts:
-        alert = score.alerts[0]
+    if result.alerts:
+        alert = result.alerts[0]
         message = next(a.patient_message for a in instrument.alerts if a.id == alert.alert_id)
         return render(
-            request, "portal/urgent.html", message=message, following=following, finished=finished, **_crisis()
+            request,
+            "portal/urgent.html",
+            message=message,
+            following=following,
+            finished=submitted.finished,
+            **_crisis(request),
         )
-    if finished:
-        return render(request, "portal/done.html", **_crisis())
+    if submitted.finished:
+        return render(request, "portal/done.html", **_crisis(request))
     return RedirectResponse(f"/portal/q/{following}", status_code=303)

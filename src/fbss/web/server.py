@@ -8,10 +8,12 @@ import os
 import secrets
 import socket
 import sys
+import threading
 
 from fbss.errors import FbssError
 from fbss.fhir.cds_hooks import CdsSettings
 from fbss.knowledge.loader import load_knowledge
+from fbss.reports.documents import warm_up
 from fbss.store.accounts import Accounts, Role
 from fbss.store.database import Database
 from fbss.web.config import WebConfig, web_data_dir
@@ -66,6 +68,12 @@ def demo_database_url() -> str:
     return f"sqlite:///{web_data_dir() / DEMO_DATABASE}"
 
 
+def _database_note(before: str | None, after: str) -> str:
+    if before is None:
+        return "created"
+    return "brought up to date" if before != after else "ready"
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, database: str | None = None) -> None:
     import uvicorn
 
@@ -78,33 +86,53 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, demo: bool = False, data
     before, after = db.upgrade()
     kb = load_knowledge()
     out = sys.stderr
-    print(f"database {db.url}: schema {before or 'empty'} -> {after}", file=out)
     if demo:
         from fbss.web import demo as demo_data
 
+        demo_data.claim(db)  # refuses a clinic's database before anything is written
         added = demo_data.seed(db, kb)
-        accounts = demo_data.ensure_accounts(db)
-        print(f"demo: {added} patient(s) added" if added else "demo: demo patients already present", file=out)
+        accounts = demo_data.ensure_accounts(db, keep_in=web_data_dir())
     else:
         password = _first_admin(db)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     cds = CdsSettings.from_env()
+    config = WebConfig.from_environment()
+    if config.public_url is None:  # portal links and EHR cards name this address, never the request's Host header
+        config = dataclasses.replace(config, public_url=f"http://{shown_host}:{port}")
     if "FBSS_APP_BASE_URL" not in os.environ:  # cards link back to this app
-        cds = dataclasses.replace(cds, app_base_url=f"http://{shown_host}:{port}")
-    app = create_app(db, kb, WebConfig.from_environment(), cds=cds)
+        cds = dataclasses.replace(cds, app_base_url=config.public_url or "")
+    if demo and config.crisis_contacts_file is None:
+        config = dataclasses.replace(config, crisis_contacts_file=demo_data.CRISIS_CONTACTS)
+    app = create_app(db, kb, config, cds=cds)
     print(f"\nFBSS Navigator is running at http://{shown_host}:{port}/", file=out)
-    if not cds.auth_required:
-        clients = "no authentication (FBSS_CDS_AUTH=off)"
-    elif cds.issuers:
-        clients = f"{len(cds.issuers)} trusted client(s)"
-    else:
-        clients = "no trusted client yet: see FBSS_CDS_TRUSTED_ISSUERS"
-    print(f"  CDS Hooks service: http://{shown_host}:{port}/cds-services ({clients})", file=out)
     if demo:
-        print(f"  clinician: user name 'clinician', password '{accounts.clinician_password}'", file=out)
-        print(f"  admin:     user name 'admin', password '{accounts.admin_password}'", file=out)
-    elif password:
-        print(f"  first account: user name 'admin', password '{password}' (change it after signing in)", file=out)
+        for role, secret in (("clinician", accounts.clinician_password), ("admin", accounts.admin_password)):
+            if secret is not None:
+                print(f"  {role + ':':<10} user name '{role}', password '{secret}'", file=out)
+        for note in accounts.notes:
+            print(f"  {note}", file=out)
+        patients = f"{added} demo patients added" if added else "the demo patients kept from the last start"
+        print(f"  data: {patients}, in {db.url} ({_database_note(before, after)})", file=out)
+    else:
+        if password:
+            print(f"  first account: user name 'admin', password '{password}'", file=out)
+            print(f"  change it after signing in: {config.public_url}/account/password", file=out)
+            print("  clinician accounts: `fbss user add NAME --role clinician`", file=out)
+        print(f"  data: {db.url} ({_database_note(before, after)})", file=out)
+    if host in ("127.0.0.1", "localhost", "::1"):
+        print(
+            "  only this computer can open it; to open it from a phone or another computer on your network, "
+            "start it with --host 0.0.0.0",
+            file=out,
+        )
+    else:
+        print(f"  open to other devices: use this computer's network address instead of {shown_host}", file=out)
+    if cds.auth_required and not cds.issuers:
+        print("  EHR connection (CDS Hooks) at /cds-services: no EHR is trusted yet (docs/cds-hooks.md)", file=out)
+    else:
+        print(f"  EHR connection (CDS Hooks): http://{shown_host}:{port}/cds-services", file=out)
     print("  stop with Ctrl+C\n", file=out, flush=True)
+    # the first PDF would otherwise pay for loading WeasyPrint and the fonts (several seconds)
+    threading.Thread(target=warm_up, name="pdf-warm-up", daemon=True).start()
     configure_logging()
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", server_header=False)

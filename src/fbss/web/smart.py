@@ -176,7 +176,7 @@ def _document_proposals(draft: CaseDraft) -> list[dict[str, Any]]:
     proposals: list[dict[str, Any]] = []
     for document in draft.documents:
         when = f", {document.date.isoformat()}" if document.date else ""
-        for proposal in reading.propose(document.text):
+        for proposal in reading.propose(document.text).proposals:
             proposal["section"] = f"{document.title}{when} ({document.source}), {proposal['section']}"
             proposal["key"] = str(len(proposals))
             proposals.append(proposal)

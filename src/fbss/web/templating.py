@@ -2,18 +2,56 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from fbss.errors import FbssError
 from fbss.reports.i18n import LANGUAGES, translations
+from fbss.reports.wording import asks
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
+
+
+TIMEZONE_VARIABLE = "FBSS_TIMEZONE"
+
+
+@cache
+def clinic_zone() -> dt.tzinfo:
+    """The clinic's time zone for every time shown: `FBSS_TIMEZONE` (e.g. Europe/Madrid), else this computer's."""
+    name = os.environ.get(TIMEZONE_VARIABLE, "").strip()
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise FbssError(f"{TIMEZONE_VARIABLE}: {name!r} is not a time zone; expected e.g. Europe/Madrid") from None
+    zone = dt.datetime.now().astimezone().tzinfo
+    return zone or dt.UTC
+
+
+def local_time(moment: dt.datetime, *, seconds: bool = False) -> str:
+    """A stored moment (UTC) in the clinic's time zone, with the zone's abbreviation: '2026-12-03 14:05 CET'."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(clinic_zone()).strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+
+
+def tel_link(phone: str) -> str:
+    """A phone number as written ('116 123', '+34 900 925 555') as a tap-to-call address."""
+    return "tel:" + re.sub(r"[^0-9+*#]", "", phone)
+
+
+def local_date(moment: dt.datetime) -> str:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(clinic_zone()).date().isoformat()
 
 
 @cache
@@ -27,6 +65,8 @@ def environment(lang: str) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
+    env.globals.update(asks=asks, local_time=local_time, local_date=local_date)
+    env.filters["tel"] = tel_link
     return env
 
 

@@ -1,0 +1,62 @@
+"""The decision summary: act now, the likely causes with their two strongest reasons, the next test, the options to
+discuss; and the same summary on the assessment page and in the CDS Hooks differential card."""
+
+from __future__ import annotations
+
+from fbss.case.parse import read_case
+from fbss.fhir.cds_cards import CardContext, cards_for
+from fbss.fhir.importer import ImportReport
+from fbss.knowledge.base import KnowledgeBase
+from fbss.reasoning.assess import Assessment, assess
+from fbss.reasoning.care_results import Label
+from fbss.reports.summary import REASONS_PER_CAUSE, SHOWN_CAUSES, decision_summary
+from tests.conftest import EXAMPLES
+
+
+def assessment_of(name: str, kb: KnowledgeBase) -> Assessment:
+    return assess(read_case(EXAMPLES / f"{name}.json"), kb)
+
+
+def test_without_a_red_flag_the_summary_leads_to_the_next_test_and_the_options(kb: KnowledgeBase) -> None:
+    a = assessment_of("recurrent_herniation_after_discectomy", kb)
+    summary = decision_summary(a)
+    assert summary.act_now == () and summary.level is None
+    assert [c.cause for c in summary.causes] == [c.cause for c in a.differential.causes[:SHOWN_CAUSES]]
+    leader = a.differential.causes[0]
+    strongest = sorted(leader.raised_by, key=lambda r: r.weight, reverse=True)[:REASONS_PER_CAUSE]
+    assert len(summary.causes[0].reasons) == REASONS_PER_CAUSE
+    for reason, text in zip(strongest, summary.causes[0].reasons, strict=True):
+        assert text.startswith(reason.title) and f"(LR {reason.likelihood_ratio:g})" in text
+    assert [t.test for t in summary.next_tests] == [a.workup.ranked[0].test] and not summary.next_tests[0].urgent
+    assert summary.then_tests == tuple(t.title for t in a.workup.ranked[1:3])
+    assert summary.options and all(o.label is Label.appropriate for o in summary.options)
+    assert summary.options[0].option == "revision_discectomy" and summary.options_from == "appropriate"
+
+
+def test_a_red_flag_puts_its_action_and_urgent_tests_first_and_elective_options_wait(kb: KnowledgeBase) -> None:
+    a = assessment_of("cauda_equina_retention_day2_after_microdiscectomy", kb)
+    summary = decision_summary(a)
+    assert [f.flag for f in summary.act_now] == [f.flag for f in a.triage.fired]
+    assert summary.act_now[0].action == a.triage.fired[0].action
+    assert summary.next_tests and all(t.urgent for t in summary.next_tests)
+    assert {t.test for t in summary.next_tests} == {t.test for t in a.workup.urgent}
+    assert summary.options_from == "urgent" and all(o.label is Label.appropriate for o in summary.options)
+    assert summary.scs_advice is None
+    questions = [q.question or q.title for f in a.triage.ask_now for q in f.ask_about]
+    assert list(summary.screen) == list(dict.fromkeys(questions))  # one checklist, each question once
+
+
+def test_when_the_plan_refers_for_scs_the_summary_says_so(kb: KnowledgeBase) -> None:
+    summary = decision_summary(assessment_of("battered_root_neuropathic_pain_after_discectomy", kb))
+    assert summary.scs_advice is not None and summary.scs_step and "trial" in summary.scs_step
+
+
+def test_the_cds_differential_card_opens_with_the_summary(kb: KnowledgeBase) -> None:
+    a = assessment_of("recurrent_herniation_after_discectomy", kb)
+    ctx = CardContext(patient_id="p-1", hook_instance="h-1", app_base_url="https://fbss.example.org")
+    [card] = [c for c in cards_for(a, ImportReport(), kb, ctx) if c.source.label.startswith("FBSS Navigator differ")]
+    head = card.detail.split("**Differential**")[0]
+    assert head.startswith("**Decision summary**")
+    assert "**Most likely causes:** Recurrent disc herniation >99 %" in head
+    assert f"**Next test:** {a.workup.ranked[0].title}" in head
+    assert "**Options to discuss:** Revision micro- or endoscopic discectomy (appropriate 8/9)" in head
