@@ -44,10 +44,16 @@ def test_a_smoker_with_diabetes_and_a_non_union_is_optimised_before_any_revision
     assert ratings["glycaemic_control"].label is Label.appropriate
     refs = [s.ref for s in a.plan.steps]
     first_optimisation = min(refs.index("smoking_cessation"), refs.index("glycaemic_control"))
-    surgical = [i for i, s in enumerate(a.plan.steps) if s.ref in {"revision_fusion", "implant_revision"}]
-    assert all(i > first_optimisation for i in surgical)
-    # the non-union is likely but not yet shown on CT: the surgeon's review is the path's next step
-    assert "pseudarthrosis" in refs
+    # the non-union is shown on CT: revision fusion is the operation, after the optimisation and an infection screen
+    assert ratings["revision_fusion"].label is Label.appropriate
+    revision = refs.index("revision_fusion")
+    assert first_optimisation < refs.index("crp_esr_wbc") < revision
+    treatments = [s.ref for s in a.plan.steps if s.kind == "treatment" and s.ref]
+    assert treatments[:3] == ["smoking_cessation", "glycaemic_control", "revision_fusion"]
+    cautions = " ".join(b.because for b in ratings["revision_fusion"].because if b.effect == "caution")
+    assert "Smoking" in cautions and "Diabetes" in cautions
+    crp = next(s for s in a.workup.not_suggested if s.test == "crp_esr_wbc")
+    assert "before revision fusion" in crp.reason
 
 
 def test_optimisation_steps_are_not_offered_without_their_risk_factor(kb: KnowledgeBase) -> None:

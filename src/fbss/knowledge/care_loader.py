@@ -34,6 +34,7 @@ from fbss.knowledge.care_models import (
     Rule,
     Scale,
     ScsDoc,
+    SharedCaution,
     TestDef,
     TestsDoc,
     TreatmentDef,
@@ -137,6 +138,7 @@ def load_care(
     if sorted(seen_categories) != sorted(PanelCategory):
         raise KnowledgeError(f"{path.name}: 'categories' must list each of {[c.value for c in PanelCategory]} once")
     modifiers = _many(Modifier, path, doc, "modifiers")
+    shared_cautions = _many(SharedCaution, path, doc, "cautions")
     appropriateness = AppropriatenessDoc(
         scale=_one(Scale, path, doc, "scale"),
         red_flag_override=_one(Override, path, doc, "red_flag_override"),
@@ -144,6 +146,7 @@ def load_care(
         concepts=tuple(c for c, _ in concepts),
         categories=tuple(c for c, _ in categories),
         modifiers=tuple(m for m, _ in modifiers),
+        cautions=tuple(c for c, _ in shared_cautions),
     )
     for category, raw in categories:
         checker.check(category, _where(path, raw, category.id.value))
@@ -195,6 +198,9 @@ def load_care(
         bad = [t for t in treatment.includes if t not in {x.id for x, _ in treatments} or t == treatment.id]
         if bad:
             raise KnowledgeError(f"{where}: 'includes' names unknown treatment(s) {bad}")
+        bad = [p for p in treatment.prepare if p not in {x.id for x, _ in treatments} | test_ids or p == treatment.id]
+        if bad:
+            raise KnowledgeError(f"{where}: 'prepare' names unknown treatment(s) or test(s) {bad}")
     tags = {tag for t, _ in treatments for tag in t.tags} | {c.value for c in PanelCategory}
     treatment_ids = {t.id for t, _ in treatments}
     for flag in red_flags:
@@ -205,7 +211,7 @@ def load_care(
     if bad:
         raise KnowledgeError(f"appropriateness.yaml: red_flag_override.never_capped names unknown tag(s) {bad}")
     path = by_name["appropriateness.yaml"]
-    for modifier, raw in modifiers:
+    for modifier, raw in [*modifiers, *shared_cautions]:
         where = _where(path, raw, modifier.id)
         checker.check(modifier, where)
         bad = [a for a in modifier.applies_to if a not in tags]

@@ -156,6 +156,12 @@ class Modifier(Rule):
     applies_to: tuple[str, ...] = Field(min_length=1)
 
 
+class SharedCaution(Caution):
+    """A caution shown with every elective option carrying one of the tags or categories in `applies_to`."""
+
+    applies_to: tuple[str, ...] = Field(min_length=1)
+
+
 class AppropriatenessDoc(_Entry):
     scale: Scale
     red_flag_override: Override
@@ -163,6 +169,7 @@ class AppropriatenessDoc(_Entry):
     concepts: tuple[ConceptDef, ...]
     categories: tuple[CategoryDef, ...]
     modifiers: tuple[Modifier, ...] = ()
+    cautions: tuple[SharedCaution, ...] = ()
 
 
 # --- tests (the work-up catalogue) --------------------------------------------------------------------------
@@ -288,6 +295,11 @@ class TreatmentDef(_Entry):
     )
     rating: OptionRating
     next_step: str | None = Field(default=None, description="The decision point after this treatment")
+    prepare: tuple[Id, ...] = Field(
+        default=(),
+        description="Optimisation options and tests done before this treatment, in order; the plan lists each one "
+        "that applies to the case before it",
+    )
     includes: tuple[Id, ...] = Field(
         default=(), description="Treatments this one also performs (evacuating a compressive haematoma decompresses)"
     )

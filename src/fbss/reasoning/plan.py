@@ -8,7 +8,7 @@ from functools import cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.care_models import AdviceLevel, CausePath, PanelCategory, TreatmentDef
+from fbss.knowledge.care_models import AdviceLevel, CausePath, PanelCategory, TestDef, TreatmentDef
 from fbss.knowledge.models import Category, Urgency
 from fbss.reasoning.care_results import (
     DefinitiveCare,
@@ -106,6 +106,54 @@ def _cause_path_rows(differential: Differential, appropriate: set[str], kb: Know
         detail = f"{cause.title} likely at {cause.probability:.0%}; {where}: {path.action}"
         sources = path.sources or cause.prior_sources
         rows.append(("refer", path.title, detail, path.decision_point, None, sources, cause.cause))
+    return rows
+
+
+@cache
+def _tests(kb: KnowledgeBase) -> dict[str, TestDef]:
+    return {t.id: t for t in kb.care.tests.tests}
+
+
+def _prepare_rows(
+    option: TreatmentDef,
+    labels: dict[str, Label],
+    care: CareStates,
+    listed_tests: set[str],
+    shown: set[str],
+    kb: KnowledgeBase,
+) -> list[Row]:
+    """The optimisation options rated appropriate and the tests not yet done that come before an operation."""
+    rows: list[Row] = []
+    options, tests = _treatments(kb), _tests(kb)
+    for step in option.prepare:
+        if step in shown or step in listed_tests:
+            continue
+        if step in options:
+            if labels.get(step) is not Label.appropriate:
+                continue
+            shown.add(step)
+            before = options[step]
+            detail = f"Before {option.title[0].lower()}{option.title[1:]}: {before.description}"
+            decision = f"{before.next_step.rstrip('.')}. " if before.next_step else ""
+            rows.append(
+                (
+                    "treatment",
+                    before.title,
+                    detail,
+                    decision + f"Success: {before.success.text}",
+                    None,
+                    _option_sources(kb)[step],
+                    step,
+                )
+            )
+        else:
+            test = tests[step]
+            if test.reveals and all(care.states.get(f, Presence.unknown) is not Presence.unknown for f in test.reveals):
+                continue  # already done
+            shown.add(step)
+            detail = f"Before {option.title[0].lower()}{option.title[1:]}: {test.separates}"
+            sources = test.accuracy.sources if test.accuracy else ()
+            rows.append(("test", test.title, detail, test.decision_point, None, sources, step))
     return rows
 
 
@@ -244,13 +292,21 @@ def plan(
             rows.append(("test", f"{aside.title} ({when})", aside.reason, None, None, aside.sources, aside.test))
         appropriate = [r for r in ratings.options if r.label is Label.appropriate]
         rows += _cause_path_rows(differential, {r.id for r in appropriate}, kb)
-        appropriate.sort(key=lambda r: (r.elective, _STEP[r.category], -r.score, r.id))
+        # an operation for an established target leads, its optimisation steps and tests just before it
+        surgical = {r.id for r in appropriate if r.elective and r.category is PanelCategory.reoperation}
+        appropriate.sort(key=lambda r: (r.elective, r.id not in surgical, _STEP[r.category], -r.score, r.id))
+        by_label = {r.id: r.label for r in appropriate}
+        listed_tests = {t.test for t in (*work.urgent, *work.ranked[:PLAN_TESTS])} | {d.test for d in work.recorded}
         scs_row = _scs_step(scs)
         scs_done = False
         for rating in appropriate:
             option = options[rating.id]
-            if "scs" in option.tags:
+            if "scs" in option.tags or rating.id in shown:
                 continue
+            if rating.id in surgical:
+                for before in _prepare_rows(option, by_label, care, listed_tests, shown, kb):
+                    rows.append(before)
+            shown.add(rating.id)
             if scs_row and not scs_done and _STEP[rating.category] > _STEP[PanelCategory.neurostimulation]:
                 rows.append(("scs", *scs_row, None, scs.advice_basis.sources, None))
                 scs_done = True

@@ -76,8 +76,15 @@ def differential_chart(causes: Sequence[CauseResult], top: int = 8, title: str =
     axes = figure.subplots()
     positions = list(range(len(shown)))
     colours = [CATEGORY_COLOURS.get(c.category.value, "#7f7f7f") for c in shown]
-    axes.barh(positions, [(c.high - c.low) * 100 for c in shown], left=[c.low * 100 for c in shown],
-              color=colours, alpha=0.18, height=0.78, linewidth=0)
+    axes.barh(
+        positions,
+        [(c.high - c.low) * 100 for c in shown],
+        left=[c.low * 100 for c in shown],
+        color=colours,
+        alpha=0.18,
+        height=0.78,
+        linewidth=0,
+    )
     axes.barh(positions, [c.probability * 100 for c in shown], color=colours, height=0.5)
     axes.set_yticks(positions, [c.title for c in shown], fontsize=9)
     axes.set_xlim(0, 100)
@@ -88,13 +95,27 @@ def differential_chart(causes: Sequence[CauseResult], top: int = 8, title: str =
     for position, cause in zip(positions, shown, strict=True):
         value = cause.probability * 100
         inside = value > 88
-        axes.text(value - 1.5 if inside else value + 1.5, position, percent(cause.probability), va="center",
-                  ha="right" if inside else "left", fontsize=8, color="white" if inside else "#1b2631")
+        axes.text(
+            value - 1.5 if inside else value + 1.5,
+            position,
+            percent(cause.probability),
+            va="center",
+            ha="right" if inside else "left",
+            fontsize=8,
+            color="white" if inside else "#1b2631",
+        )
     seen = list(dict.fromkeys(c.category.value for c in reversed(shown)))
     handles = [Patch(color=CATEGORY_COLOURS.get(k, "#7f7f7f"), label=CATEGORY_LABEL.get(k, k)) for k in seen]
     handles.append(Patch(color="#7f7f7f", alpha=0.18, label="range left open by unknown findings"))
-    axes.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.14 - 0.5 / (len(shown) + 3)),
-                ncol=3, frameon=False, borderaxespad=0)
+    axes.legend(
+        handles=handles,
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(0.0, -0.14 - 0.5 / (len(shown) + 3)),
+        ncol=3,
+        frameon=False,
+        borderaxespad=0,
+    )
     return _svg(figure)
 
 

@@ -148,5 +148,14 @@ def decision_summary(assessment: Assessment) -> DecisionSummary:
     options, options_from = _options(assessment)
     step = next((s for s in assessment.plan.steps if s.kind == "scs"), None)
     scs = assessment.scs.advice if step is not None and not triage.fired else None
-    return DecisionSummary(act_now, screen, causes, tests, then, options, options_from, scs,
-                           step.title if step is not None and scs is not None else None)
+    return DecisionSummary(
+        act_now,
+        screen,
+        causes,
+        tests,
+        then,
+        options,
+        options_from,
+        scs,
+        step.title if step is not None and scs is not None else None,
+    )
