@@ -34,6 +34,7 @@ from fbss.knowledge.care_models import (
     Rule,
     Scale,
     ScsDoc,
+    ScsGate,
     SharedCaution,
     TestDef,
     TestsDoc,
@@ -228,6 +229,7 @@ def load_care(
         contraindications=tuple(c for c, _ in _many(Contraindication, path, doc, "contraindications")),
         conditions=tuple(c for c, _ in _many(Contraindication, path, doc, "conditions")),
         nice=tuple(n for n, _ in _many(NiceCriterion, path, doc, "nice")),
+        gates=tuple(g for g, _ in _many(ScsGate, path, doc, "gates")),
     )
     checker.check(scs, path.name)
 

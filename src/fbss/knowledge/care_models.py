@@ -315,13 +315,16 @@ class AdviceLevel(StrEnum):
     recommended = "recommended"
     rarely_recommended = "rarely_recommended"
     not_recommended = "not_recommended"
+    # recommended once what is still unknown (psychosocial factors, a gate) is assessed and holds: assess first
+    provisional = "provisional"
 
 
 ADVICE_RANK = {
     AdviceLevel.strongly_recommended: 0,
     AdviceLevel.recommended: 1,
-    AdviceLevel.rarely_recommended: 2,
-    AdviceLevel.not_recommended: 3,
+    AdviceLevel.provisional: 2,
+    AdviceLevel.rarely_recommended: 3,
+    AdviceLevel.not_recommended: 4,
 }
 
 
@@ -358,6 +361,18 @@ class NiceCriterion(Cited):
     missing: str = Field(min_length=5, description="What to do when it is unknown")
 
 
+class ScsGate(Cited):
+    """What must hold before SCS is advised above `absent_cap`: absent caps the advice there; unknown leaves a
+    recommendation provisional until it is checked."""
+
+    id: Id
+    title: str
+    when: Expression
+    absent_cap: AdviceLevel
+    because: str = Field(min_length=5, description="Why the advice is held back when it does not hold")
+    missing: str = Field(min_length=5, description="What to do when it is unknown")
+
+
 class ScsDoc(_Entry):
     clinical: OptionRating
     factors: tuple[PsychosocialFactor, ...] = Field(min_length=1)
@@ -365,6 +380,7 @@ class ScsDoc(_Entry):
     contraindications: tuple[Contraindication, ...]
     conditions: tuple[Contraindication, ...] = Field(default=(), description="Do not stop advice; restrict the system")
     nice: tuple[NiceCriterion, ...]
+    gates: tuple[ScsGate, ...] = ()
 
 
 # --- the plan: follow-up and outcomes -----------------------------------------------------------------------

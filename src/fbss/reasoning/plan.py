@@ -42,6 +42,7 @@ ADVICE_WORDS = {
     AdviceLevel.recommended: "recommended",
     AdviceLevel.rarely_recommended: "rarely recommended",
     AdviceLevel.not_recommended: "not recommended",
+    AdviceLevel.provisional: "provisional — assess first",
 }
 
 
@@ -77,13 +78,25 @@ def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
         return None
     words = ADVICE_WORDS[scs.advice]
     clinical = scs.clinical.label.value
-    detail = f"SCS advice: {words} (clinical {clinical}, {scs.factors_present} psychosocial factor(s))"
+    present = f"{scs.factors_present} psychosocial factor(s) present, {scs.factors_unknown} not yet assessed"
+    detail = f"SCS advice: {words} (clinical {clinical}, {present})"
+    if scs.advice is AdviceLevel.provisional and scs.provisional_of is not None:
+        detail += f"; {ADVICE_WORDS[scs.provisional_of]} once the open items are assessed and hold"
+        opened = [b.because for b in scs.held_back if b.effect == "provisional"]
+        if scs.factors_unknown:
+            opened.insert(0, "the psychosocial factors")
+        detail += ". Assess first: " + "; ".join(opened)
     if scs.advice is AdviceLevel.rarely_recommended:
         detail += ". Address the psychosocial factors first"
+    held = [b.because for b in scs.held_back if b.effect != "provisional"]
+    if held:
+        detail += ". " + "; ".join(held)
     unmet = [n.title for n in scs.nice if n.state is not P]
     if unmet:
         detail += ". NICE TA159 still to meet: " + "; ".join(unmet)
     decision = "If the trial gives 50 % relief or more, implant; if not, remove the trial leads and revisit the plan"
+    if scs.advice is AdviceLevel.provisional:
+        return "Assess before any SCS referral, then refer to the multidisciplinary team for a trial", detail, decision
     return "Refer for SCS assessment by the multidisciplinary team, then a trial", detail, decision
 
 
