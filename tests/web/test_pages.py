@@ -66,11 +66,14 @@ def test_a_patients_name_and_year_of_birth_can_be_corrected(clinician: TestClien
     page = clinician.get(f"/patients/{pid}/edit").text
     token = re.search(r'name="csrf" value="([^"]+)"', page)
     assert token and 'value="Laura Esposito"' in page
-    bad = clinician.post(f"/patients/{pid}/edit", data={"csrf": token.group(1), "display_name": "L. Esposito",
-                                                         "birth_year": "1850"})
+    bad = clinician.post(
+        f"/patients/{pid}/edit", data={"csrf": token.group(1), "display_name": "L. Esposito", "birth_year": "1850"}
+    )
     assert bad.status_code == 400 and "year of birth" in bad.text and "1850" in bad.text
-    done = clinician.post(f"/patients/{pid}/edit", data={"csrf": token.group(1), "display_name": "Laura E. Esposito",
-                                                          "birth_year": "1961"})
+    done = clinician.post(
+        f"/patients/{pid}/edit",
+        data={"csrf": token.group(1), "display_name": "Laura E. Esposito", "birth_year": "1961"},
+    )
     assert done.status_code == 303
     assert "Laura E. Esposito" in clinician.get(f"/patients/{pid}/edit").text
 
@@ -82,8 +85,11 @@ def test_report_names_say_whose_which_version_language_and_page(clinician: TestC
         response = clinician.get(f"/patients/{pid}/reports/clinician.html?lang={lang}&page={page}")
         assert response.headers["content-disposition"].startswith("inline;")  # opens in the browser
         names.add(response.headers["content-disposition"].split("filename=")[1])
-    assert names == {'"DEMO-002-clinician-report-v1-en-A4.html"', '"DEMO-002-clinician-report-v1-es-A4.html"',
-                     '"DEMO-002-clinician-report-v1-en-Letter.html"'}
+    assert names == {
+        '"DEMO-002-clinician-report-v1-en-A4.html"',
+        '"DEMO-002-clinician-report-v1-es-A4.html"',
+        '"DEMO-002-clinician-report-v1-en-Letter.html"',
+    }
 
 
 def test_every_page_has_an_icon(clinician: TestClient) -> None:

@@ -34,15 +34,38 @@ class Exercise(_Entry):
     dose: str
 
 
+class ExerciseCaution(_Entry):
+    id: str = Field(description="The physiotherapy caution (treatments.yaml) whose holding shows this text")
+    text: str
+
+
 class Exercises(Cited):
     title: str
     caution: str
+    cautions: tuple[ExerciseCaution, ...] = ()
     items: tuple[Exercise, ...] = Field(min_length=1)
+
+
+class LikelihoodWord(_Entry):
+    from_: float = Field(alias="from", ge=0, le=1)
+    text: str
+
+
+class CauseList(Cited):
+    """Which causes the handout names (from `shown_from`) and the words for how likely each is."""
+
+    shown_from: float = Field(gt=0, lt=1)
+    words: tuple[LikelihoodWord, ...] = Field(min_length=1)
+
+    def word(self, probability: float) -> str:
+        return next((w.text for w in sorted(self.words, key=lambda w: -w.from_) if probability >= w.from_), "")
 
 
 class PatientEducation(_Entry):
     intro: CitedText
     about_scores: str
+    no_likely_cause: str
+    causes: CauseList
     urgent_help: UrgentHelp
     exercises: Exercises
     next_steps_default: str

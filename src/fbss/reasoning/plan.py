@@ -317,6 +317,9 @@ def plan(
             if "scs" in option.tags or rating.id in shown:
                 continue
             if rating.id in surgical:
+                performed_by = [s for s in surgical if rating.id in options[s].includes]
+                if performed_by:  # one operation, listed once: the larger one says it includes this
+                    continue
                 for before in _prepare_rows(option, by_label, care, listed_tests, shown, kb):
                     rows.append(before)
             shown.add(rating.id)
@@ -324,6 +327,9 @@ def plan(
                 rows.append(("scs", *scs_row, None, scs.advice_basis.sources, None))
                 scs_done = True
             title, detail, decision, sources = _treatment_step(rating, option, kb)
+            included = [options[y].title for y in option.includes if y in surgical]
+            if included:
+                detail += f". It includes the {'; '.join(t[0].lower() + t[1:] for t in included)}"
             rows.append(("treatment", title, detail, decision, None, sources, rating.id))
         if scs_row and not scs_done:
             rows.append(("scs", *scs_row, None, scs.advice_basis.sources, None))
@@ -359,6 +365,12 @@ def plan(
     # while a red flag is being dealt with there is no elective choice to share yet
     grid_ratings = (
         [] if triage.fired else [r for r in ratings.options if r.label is not Label.inappropriate and r.elective]
+    )
+    # the appropriate options first, then those aimed at a likely cause (a revision for a recurrent disc that is
+    # still "could be considered" is on the list), then by score
+    likely = {c.cause for c in differential.causes if c.probability >= kb.care.appropriateness.scale.likely}
+    grid_ratings.sort(
+        key=lambda r: (r.label is not Label.appropriate, not likely & set(options[r.id].treats), -r.score)
     )
     grid = tuple(
         GridRow(
