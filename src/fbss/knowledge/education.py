@@ -61,6 +61,28 @@ class CauseList(Cited):
         return next((w.text for w in sorted(self.words, key=lambda w: -w.from_) if probability >= w.from_), "")
 
 
+class ComparedFamily(_Entry):
+    name: str
+    what: str
+    suits: str
+    recovery: str
+    benefit: str
+    risks: str
+
+
+class Comparison(Cited):
+    """The option families side by side: the same table for every patient."""
+
+    title: str
+    intro: str
+    columns: dict[str, str] = Field(min_length=5)
+    families: tuple[ComparedFamily, ...] = Field(min_length=2)
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return ("what", "suits", "recovery", "benefit", "risks")
+
+
 class PatientEducation(_Entry):
     intro: CitedText
     about_scores: str
@@ -69,6 +91,7 @@ class PatientEducation(_Entry):
     urgent_help: UrgentHelp
     exercises: Exercises
     next_steps_default: str
+    comparison: Comparison
 
 
 def parse_education(path: Path, document: Any, sources: dict[str, Source]) -> PatientEducation:
@@ -79,7 +102,9 @@ def parse_education(path: Path, document: Any, sources: dict[str, Source]) -> Pa
         education = PatientEducation.model_validate(strip_lines(document["patient_education"]))
     except ValidationError as exc:
         raise KnowledgeError(f"{path.name}: {describe_validation_error(exc)}") from None
-    for part in (education.intro, education.urgent_help, education.exercises):
+    if set(education.comparison.columns) != set(education.comparison.parts):
+        raise KnowledgeError(f"{path.name}: comparison.columns must name {list(education.comparison.parts)}")
+    for part in (education.intro, education.urgent_help, education.exercises, education.comparison):
         missing = [s for s in part.sources if s not in sources]
         if missing:
             raise KnowledgeError(f"{path.name}: unknown source id(s) {missing}")

@@ -44,6 +44,14 @@ def knowledge_messages(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
             yield caution.text, f"patient_education.yaml:exercises.cautions:{caution.id}"
         for word in education.causes.words:
             yield word.text, "patient_education.yaml:causes.words"
+        comparison = education.comparison
+        yield comparison.title, "patient_education.yaml:comparison.title"
+        yield comparison.intro, "patient_education.yaml:comparison.intro"
+        for heading in comparison.columns.values():
+            yield heading, "patient_education.yaml:comparison.columns"
+        for family in comparison.families:
+            for part in ("name", *comparison.parts):
+                yield getattr(family, part), f"patient_education.yaml:comparison:{family.name}"
     for option in kb.care.treatments:
         if not option.elective:  # urgent care is not on the handout's option list
             continue
