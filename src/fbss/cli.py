@@ -27,6 +27,7 @@ from fbss.reports.data import to_data
 from fbss.reports.markdown import render_markdown, render_plan_markdown
 from fbss.reports.terminal import render_assessment, render_plan_only
 from fbss.store import cli as store_cli
+from fbss.validation.cli import register as register_validation
 
 app = typer.Typer(
     help="FBSS Navigator: decision support for persistent pain after spine surgery.",
@@ -49,6 +50,7 @@ def _register_report_reading() -> None:
 _register_report_reading()
 register_fhir(app)
 register_cohort(app)
+register_validation(app)
 
 stdout = Console(soft_wrap=False)
 stderr = Console(stderr=True)

@@ -28,7 +28,8 @@ def test_the_differential_is_a_risk_assessment_with_a_rationale_per_cause(kb: Kn
     assert predictions[0]["probabilityDecimal"] == round(assessment.differential.causes[0].probability, 4)
     assert "Raised by: Recurrent disc herniation on imaging" in predictions[0]["rationale"]
     assert "LR 15" in predictions[0]["rationale"]
-    assert "do not add up to 1" in risk["note"][0]["text"]
+    assert "compete for the main explanation" in risk["note"][0]["text"]
+    assert any("How far to trust the numbers" in n["text"] for n in risk["note"])
     urls = {e["fullUrl"] for e in bundle["entry"]}
     assert all(b["reference"] in urls for b in risk["basis"])
 

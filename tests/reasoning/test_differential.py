@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fbss.case.parse import parse_case
@@ -91,3 +92,82 @@ def test_prior_depends_on_the_index_surgery(kb: KnowledgeBase) -> None:
     after_fusion = cause(kb, {"id": "d", "index_surgery": {"type": "fusion"}}, "recurrent_disc_herniation")
     assert after_discectomy is not None and after_fusion is not None
     assert after_discectomy.prior > after_fusion.prior
+
+
+# ---- the competing-causes model -----------------------------------------------------------------------------
+
+
+def test_the_causes_and_the_unexplained_share_add_up_to_one(kb: KnowledgeBase) -> None:
+    result = assess(parse_case(BASE), kb).differential
+    assert math.isclose(sum(c.probability for c in result.causes) + result.unexplained, 1.0)
+    assert 0.0 < result.unexplained < 0.2
+
+
+def test_an_mri_that_was_done_and_did_not_show_a_recurrence_counts_against_it(kb: KnowledgeBase) -> None:
+    story = {**BASE, "pain": {"dermatomal": "present"}, "course": {"pain_free_interval_months": 9}}
+    before = cause(kb, story, "recurrent_disc_herniation")
+    after = cause(kb, {**story, "studies": [{"modality": "mri"}]}, "recurrent_disc_herniation")
+    xray = cause(kb, {**story, "studies": [{"modality": "xray"}]}, "recurrent_disc_herniation")
+    assert before is not None and after is not None and xray is not None
+    assert after.probability < before.probability / 2
+    assert "dx_recurrent_disc_herniation" not in [r.finding for r in xray.lowered_by]  # a radiograph cannot show it
+    reason = next(r for r in after.lowered_by if r.finding == "dx_recurrent_disc_herniation")
+    assert reason.observed is not None and "not shown by a study" in str(reason.observed)
+
+
+def test_nested_findings_count_once(kb: KnowledgeBase) -> None:
+    """The DN4 contains burning pain: both present raise neuropathic root pain by the stronger of the two only."""
+    dn4 = cause(kb, {**BASE, "psychosocial": {"dn4_total": 6}}, "neuropathic_root_pain")
+    burning = {"pain": {"burning": "present"}}
+    both = cause(kb, {**BASE, "psychosocial": {"dn4_total": 6}, **burning}, "neuropathic_root_pain")
+    assert dn4 is not None and both is not None
+    assert [(r.finding, r.weight) for r in both.raised_by] == [(r.finding, r.weight) for r in dn4.raised_by]
+    assert [r.finding for r in both.raised_by] == ["dn4_positive"]
+
+
+def test_a_finding_is_read_against_the_operated_levels(kb: KnowledgeBase) -> None:
+    fusion = {
+        "id": "d",
+        "index_surgery": {"type": "fusion", "levels": ["L4-L5"]},
+        "course": {"months_since_surgery": 60},
+    }
+
+    def leader(level: str) -> str:
+        data = {**fusion, "diagnostics": [{"finding": "central_stenosis", "modality": "mri", "level": level}]}
+        return assess(parse_case(data), kb).differential.causes[0].cause
+
+    assert leader("L3-L4") == "adjacent_segment_disease"
+    asd = cause(
+        kb,
+        {**fusion, "diagnostics": [{"finding": "central_stenosis", "modality": "mri", "level": "L3-L4"}]},
+        "adjacent_segment_disease",
+    )
+    assert asd is not None
+    assert "dx_stenosis_adjacent_level" in [r.finding for r in asd.raised_by]
+
+
+def test_the_operation_selects_the_prior_and_is_not_counted_again(kb: KnowledgeBase) -> None:
+    counted = {link.finding for c in kb.causes for link in c.links}
+    assert not counted & {"discectomy_performed", "decompression_index", "decompression_performed"}
+
+
+def test_a_cause_supported_by_findings_the_leader_does_not_explain_is_reported_as_coexisting(kb: KnowledgeBase) -> None:
+    data = {
+        **BASE,
+        "course": {"relief_after_surgery": "present", "pain_free_interval_months": 10, "months_since_surgery": 14},
+        "pain": {"dermatomal": "present", "widespread_pain": "present"},
+        "diagnostics": [{"finding": "recurrent_disc_herniation", "modality": "mri", "level": "L5-S1"}],
+        "psychosocial": {"phq9_total": 18, "pcs_total": 40, "psychological_distress": "present"},
+        "risk_factors": {"fibromyalgia": "present"},
+    }
+    result = assess(parse_case(data), kb).differential
+    assert result.causes[0].cause == "recurrent_disc_herniation"
+    assert "psychosocial_contributors" in [c.cause for c in result.coexisting]
+
+
+def test_once_one_form_of_a_lesion_is_shown_the_others_not_shown_say_nothing(kb: KnowledgeBase) -> None:
+    """Central stenosis on an MRI: that the same MRI shows no foraminal stenosis does not count against stenosis."""
+    shown = {**BASE, "diagnostics": [{"finding": "central_stenosis", "modality": "mri", "level": "L3-L4"}]}
+    stenosis = cause(kb, {**shown, "studies": [{"modality": "mri", "reported_in_full": True}]}, "spinal_stenosis")
+    assert stenosis is not None
+    assert not {"dx_foraminal_stenosis", "dx_lateral_recess_stenosis"} & {r.finding for r in stenosis.lowered_by}

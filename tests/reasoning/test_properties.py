@@ -11,6 +11,7 @@ from fbss.case.model import Case, Presence
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.loader import default_knowledge
 from fbss.reasoning.assess import assess
+from fbss.reasoning.differential import scores
 from fbss.reasoning.findings import evaluate_expression, read_findings
 from fbss.reasoning.triage import triage
 from tests.strategies import valid_cases
@@ -60,20 +61,26 @@ def test_any_valid_case_is_assessed_with_probabilities_in_range(case: Case) -> N
     st.sampled_from([(c.id, link) for c in KB.causes for link in c.links if link.finding in PRESENCE_FIELDS]),
 )
 def test_a_supporting_finding_never_lowers_its_cause(case: Case, pair: tuple[str, object]) -> None:
+    """The causes compete, so a finding that supports two causes can lower the share of the weaker one; but it never
+    lowers its cause's score, nor its probability against the unexplained share (which reads no finding)."""
     cause_id, link = pair
     path = PRESENCE_FIELDS[link.finding]  # type: ignore[attr-defined]
 
-    def probability(c: Case) -> float | None:
-        for cause in assess(c, KB).differential.causes:
-            if cause.cause == cause_id:
-                return cause.probability
-        return None
+    def score(c: Case) -> tuple[float, float] | None:
+        result = scores(read_findings(c, KB), KB)
+        ids = [x.cause.id for x in result.causes]
+        if cause_id not in ids:
+            return None
+        differential = assess(c, KB).differential
+        share = next(x.probability for x in differential.causes if x.cause == cause_id)
+        return result.log_score[ids.index(cause_id)], share / differential.unexplained
 
-    base = probability(_set(case, path, Presence.unknown))
+    base = score(_set(case, path, Presence.unknown))
     supported = Presence.present if link.lr_present >= link.lr_absent else Presence.absent  # type: ignore[attr-defined]
-    after = probability(_set(case, path, supported))
+    after = score(_set(case, path, supported))
     if base is not None and after is not None:
-        assert after >= base - 1e-12
+        assert after[0] >= base[0] - 1e-12
+        assert after[1] >= base[1] * (1 - 1e-9)
 
 
 ASKABLE = sorted(f for f in PRESENCE_FIELDS if KB.findings[f].is_askable)

@@ -367,6 +367,9 @@ class Examination(_Model):
         default=U, description="Weakness spreading upwards from the feet over days (as in Guillain-Barré syndrome)"
     )
     operative_site_swelling: Presence = Field(default=U, description="Swelling or a mass at the operative site")
+    functional_signs: Presence = Field(
+        default=U, description="Positive signs of functional weakness: Hoover's sign, give-way weakness, inconsistency"
+    )
     si_provocation_positive_tests: int | None = Field(default=None, ge=0, le=6, description="Of the usual cluster")
     hip_exam_painful: Presence = U
     tinel_or_entrapment_sign: Presence = U

@@ -90,6 +90,8 @@ class DiagnosticFinding(StrEnum):
     blood_culture_positive = "blood_culture_positive"
     wound_culture_positive = "wound_culture_positive"
     csf_culture_positive = "csf_culture_positive"
+    # the head after a leak of cerebrospinal fluid: subdural or remote cerebellar bleed, brain sag, hydrocephalus
+    intracranial_complication = "intracranial_complication"
 
 
 class Modality(StrEnum):

@@ -101,7 +101,7 @@ class _Writer:
         triage = assessment.triage
         self.flags: dict[str, RedFlagResult] = {f.flag: f for f in (*triage.fired, *triage.ask_now)}
         work = assessment.workup
-        self.tests: dict[str, TestSuggestion] = {t.test: t for t in (*work.urgent, *work.ranked)}
+        self.tests: dict[str, TestSuggestion] = {t.test: t for t in (*work.urgent, *work.ranked, *work.questions)}
         self.deferred: dict[str, SetAside] = {a.test: a for a in work.deferred}
         self.ratings: dict[str, Rating] = {r.id: r for r in assessment.options.options}
         self.causes = {x.cause: x for x in assessment.differential.causes}
@@ -260,7 +260,7 @@ class _Writer:
     def further_tests(self, named: set[str]) -> list[Activity]:
         return [
             self._test(t, f"Further work-up, not in the first steps. {t.title}")
-            for t in self.assessment.workup.ranked
+            for t in (*self.assessment.workup.ranked, *self.assessment.workup.questions)
             if t.test not in named
         ]
 

@@ -30,7 +30,15 @@ from fbss.reasoning.results import CauseResult, Reason
 from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, lead_reasons, missing, rating_text, reasons
 from fbss.reports.safety_view import FlagView, ScreenView, safety_view
 from fbss.reports.summary import DecisionSummary, decision_summary
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, joined, percent
+from fbss.reports.wording import (
+    COMPETING,
+    EVIDENCE_LABEL,
+    URGENCY_LABEL,
+    calibration_lines,
+    cause_percent,
+    finding_phrase,
+    joined,
+)
 
 # A presentation threshold, not a clinical one: a leading cause at or above it makes the differential card a warning.
 STRONG_LEADER = 0.6
@@ -278,18 +286,17 @@ def summary_markdown(summary: DecisionSummary) -> list[str]:
 def differential_card(assessment: Assessment, report: ImportReport, kb: KnowledgeBase, ctx: CardContext) -> Card:
     causes: tuple[CauseResult, ...] = assessment.differential.causes[:TOP_CAUSES]
     leader = causes[0]
-    others = ", ".join(f"{x.title} {percent(x.probability)}" for x in causes[1:3])
-    summary = f"Most likely cause: {leader.title} ({percent(leader.probability)})" + (
-        f"; then {others}" if others else ""
-    )
+    show = cause_percent(assessment.differential)
+    others = ", ".join(f"{x.title} {show(x.probability)}" for x in causes[1:3])
+    summary = f"Most likely cause: {leader.title} ({show(leader.probability)})" + (f"; then {others}" if others else "")
     rows = [
         "| # | Cause | Probability | Range | Raised by | Lowered by |",
         "|---|---|---|---|---|---|",
     ]
     for cause in causes:
         rows.append(
-            f"| {cause.rank} | {_md(cause.title)} | {percent(cause.probability)} | "
-            f"{percent(cause.low)}–{percent(cause.high)} | {_reason_list(cause.raised_by) or '—'} | "
+            f"| {cause.rank} | {_md(cause.title)} | {show(cause.probability)} | "
+            f"{show(cause.low)}–{show(cause.high)} | {_reason_list(cause.raised_by) or '—'} | "
             f"{_reason_list(cause.lowered_by) or '—'} |"
         )
     cited = tuple(
@@ -299,8 +306,8 @@ def differential_card(assessment: Assessment, report: ImportReport, kb: Knowledg
         *summary_markdown(decision_summary(assessment)),
         "**Differential**",
         "",
-        "Each cause is scored on its own (several can coexist). Range: the probability if every unknown linked "
-        "finding went against or for the cause.",
+        COMPETING + " Range: the probability if every unknown linked finding went against or for the cause.",
+        *calibration_lines(assessment.differential),
         "",
         *rows,
         "",
@@ -386,7 +393,7 @@ def next_steps_card(assessment: Assessment, kb: KnowledgeBase, ctx: CardContext)
     """The plan's next steps when no red flag fired: the work-up in order, then the options rated appropriate."""
     if assessment.triage.fired:
         return None  # elective work-up and treatment wait: the red-flag cards say what to do
-    tests = {t.test: t for t in assessment.workup.ranked}
+    tests = {t.test: t for t in (*assessment.workup.questions, *assessment.workup.ranked)}
     ratings: dict[str, Rating] = {r.id: r for r in assessment.options.options}
     test_steps = [s for s in _steps(assessment, "test") if s.ref in tests]
     deferred = [s for s in _steps(assessment, "test") if s.ref not in tests]
@@ -418,7 +425,7 @@ def next_steps_card(assessment: Assessment, kb: KnowledgeBase, ctx: CardContext)
             detail += [f"   - {_md(x.text)}" for x in test.cautions]
             if test.decision_point:
                 detail.append(f"   - Then: {_md(test.decision_point)}")
-        more = len(assessment.workup.ranked) - len(test_steps)
+        more = len(assessment.workup.ranked) + len(assessment.workup.questions) - len(test_steps)
         if more > 0:
             detail.append(f"\n{more} further test(s) of lower value are listed in the full assessment.")
         detail.append("")

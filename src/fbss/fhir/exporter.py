@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fbss.case.model import Case, Presence
@@ -26,7 +27,14 @@ from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment, assess
 from fbss.reasoning.results import CauseResult, Reason, RedFlagResult
 from fbss.reports.markdown import render_markdown
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import (
+    COMPETING,
+    EVIDENCE_LABEL,
+    URGENCY_LABEL,
+    calibration_lines,
+    finding_phrase,
+    percent,
+)
 
 SEVERITY = {Urgency.emergency: "high", Urgency.same_day: "high", Urgency.within_days: "moderate"}
 METHOD = Coding(c.local_system("method"), "fbss-differential", "FBSS Navigator differential (independent Bayesian)")
@@ -40,10 +48,11 @@ def _reasons(reasons: tuple[Reason, ...]) -> str:
     )
 
 
-def cause_rationale(cause: CauseResult, kb: KnowledgeBase) -> str:
-    """The basis of one cause's probability in one paragraph: prior, what raised it, what lowered it, the range."""
+def cause_rationale(cause: CauseResult, kb: KnowledgeBase, shown: Callable[[float], str] = percent) -> str:
+    """The basis of one cause's probability in one paragraph: prior, what raised it, what lowered it, the range
+    (each value shown under the differential's calibrated ceiling)."""
     parts = [
-        f"Prior {percent(cause.prior)} ({EVIDENCE_LABEL[cause.prior_evidence]}"
+        f"Prior {shown(cause.prior)} ({EVIDENCE_LABEL[cause.prior_evidence]}"
         + (f"; {citations(cause.prior_sources, kb)}" if cause.prior_sources else "")
         + ")."
     ]
@@ -51,7 +60,7 @@ def cause_rationale(cause: CauseResult, kb: KnowledgeBase) -> str:
         parts.append(f"Raised by: {_reasons(cause.raised_by)}.")
     if cause.lowered_by:
         parts.append(f"Lowered by: {_reasons(cause.lowered_by)}.")
-    parts.append(f"Range if the unknown linked findings were known: {percent(cause.low)}–{percent(cause.high)}.")
+    parts.append(f"Range if the unknown linked findings were known: {shown(cause.low)}–{shown(cause.high)}.")
     cited = sorted({s for r in (*cause.raised_by, *cause.lowered_by) for s in r.sources})
     if cited:
         parts.append(f"Sources: {citations(tuple(cited), kb)}.")
@@ -82,8 +91,8 @@ def _risk_assessment(
 ) -> str:
     differential = assessment.differential
     notes = [
-        "Each cause is scored on its own: several can coexist, so the probabilities do not add up to 1. "
-        "Decision support for clinicians: check each reason and source."
+        COMPETING + " Decision support for clinicians: check each reason and source.",
+        *calibration_lines(differential),
     ]
     if differential.not_ranked:
         notes.append(differential.not_ranked)
@@ -107,7 +116,7 @@ def _risk_assessment(
                 {
                     "outcome": concept(Coding(c.CAUSE, cause.cause, cause.title), text=cause.title),
                     "probabilityDecimal": round(cause.probability, 4),
-                    "rationale": cause_rationale(cause, kb),
+                    "rationale": cause_rationale(cause, kb, differential.percent),
                 }
                 for cause in differential.causes
             ],
@@ -151,11 +160,12 @@ def _clinical_impression(
 ) -> str:
     triage = assessment.triage
     top = assessment.differential.causes[:3]
+    shown = assessment.differential.percent
     summary = (
         f"Red flags: {', '.join(f'{f.title} ({URGENCY_LABEL[f.urgency]})' for f in triage.fired)}. "
         if triage.fired
         else "No red flag fired. "
-    ) + ("Most likely causes: " + ", ".join(f"{x.title} {percent(x.probability)}" for x in top) + "." if top else "")
+    ) + ("Most likely causes: " + ", ".join(f"{x.title} {shown(x.probability)}" for x in top) + "." if top else "")
     findings = [
         {
             "itemReference": {"reference": url, "display": flag.title},

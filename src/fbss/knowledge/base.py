@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from fbss.knowledge.care_models import AppropriatenessDoc, PlanDoc, ScsDoc, TestsDoc, TreatmentDef
 from fbss.knowledge.education import PatientEducation
 from fbss.knowledge.evidence import Source
-from fbss.knowledge.models import CauseDef, FindingDef, RedFlagDef
+from fbss.knowledge.models import CauseDef, DifferentialDoc, FindingDef, RedFlagDef, StudySensitivity
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +33,8 @@ class KnowledgeBase:
     sources: dict[str, Source]
     findings: dict[str, FindingDef]
     causes: tuple[CauseDef, ...]
+    differential: DifferentialDoc
+    sensitivities: tuple[StudySensitivity, ...]
     red_flags: tuple[RedFlagDef, ...]
     files: tuple[str, ...]
     care: CareKnowledge

@@ -159,6 +159,9 @@ def load_care(
     tests = _many(TestDef, path, doc, "tests", with_line=True)
     _unique((t.id, path, raw) for t, raw in tests)
     test_ids = {t.id for t, _ in tests}
+    for cause in causes:
+        if cause.emergency is not None and (bad := [t for t in cause.emergency.tests if t not in test_ids]):
+            raise KnowledgeError(f"causes.yaml, cause '{cause.id}': emergency names unknown test(s) {bad}")
     for test, raw in tests:
         where = _where(path, raw, test.id)
         checker.check(test, where)

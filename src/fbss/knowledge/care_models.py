@@ -176,14 +176,26 @@ class AppropriatenessDoc(_Entry):
 
 
 class TestKind(StrEnum):
+    """What kind of item a work-up entry is; history, examination and questionnaires are questions, the rest
+    investigations."""
+
     history = "history"
     examination = "examination"
+    questionnaire = "questionnaire"
     laboratory = "laboratory"
     imaging = "imaging"
     electrodiagnostic = "electrodiagnostic"
     diagnostic_block = "diagnostic_block"
     psychological = "psychological"
     bedside = "bedside"
+
+    @property
+    def is_question(self) -> bool:
+        """Asked or examined at the visit, as opposed to an investigation that is ordered."""
+        return self in QUESTION_KINDS
+
+
+QUESTION_KINDS = frozenset({TestKind.history, TestKind.examination, TestKind.questionnaire, TestKind.psychological})
 
 
 class Burden(Cited):

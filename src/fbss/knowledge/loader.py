@@ -6,10 +6,11 @@ import hashlib
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from fbss.case.derived import SurgeryGroup
 from fbss.case.parse import describe_validation_error
 from fbss.case.paths import field_kind
 from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
@@ -21,16 +22,20 @@ from fbss.knowledge.models import (
     URGENCY_RANK,
     CauseDef,
     Cited,
+    DifferentialDoc,
     FindingDef,
     Link,
     RedFlagDef,
     RedFlagScreenDef,
+    StudySensitivity,
     expression_ids,
 )
 from fbss.knowledge.yaml_source import LINE_KEY, line_at, line_of, read_yaml, strip_lines
 
 DATA_DIR = Path(__file__).parent / "data"
 MANIFEST = "knowledge.yaml"
+SENSITIVITY_FILE = "study_sensitivity.yaml"
+PRIOR_SUM_TOLERANCE = 0.05  # the shares of one operation group, with the unexplained share, add up to 1 within this
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -144,6 +149,8 @@ def _cited_parts(cause: CauseDef) -> list[tuple[str, Cited]]:
     parts: list[tuple[str, Cited]] = [("category_basis", cause.category_basis)]
     parts += [(f"prior '{group}'", prior) for group, prior in cause.priors.items()]
     parts += [(f"link '{link.finding}'", link) for link in cause.links]
+    if cause.emergency is not None:
+        parts.append(("emergency", cause.emergency))
     return parts
 
 
@@ -193,6 +200,18 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
             missing = [i for i in expression_ids(cause.applies_if) if i not in findings]
             if missing:
                 raise KnowledgeError(f"{where}: applies_if names unknown finding(s) {missing}")
+        if cause.emergency is not None:
+            for name, expr in (("when", cause.emergency.when), ("not_when", cause.emergency.not_when)):
+                if expr is not None and (missing := [i for i in expression_ids(expr) if i not in findings]):
+                    raise KnowledgeError(f"{where}: emergency '{name}' names unknown finding(s) {missing}")
+
+    causes_path = by_name["causes.yaml"]
+    differential = _differential_doc(causes_path, documents[causes_path], findings, sources)
+    _check_prior_sums(causes_path, [c for c, _, _ in cause_entries], differential)
+    sensitivities: tuple[StudySensitivity, ...] = ()
+    if SENSITIVITY_FILE in by_name:
+        path = by_name[SENSITIVITY_FILE]
+        sensitivities = _sensitivities(path, documents[path], findings, sources)
 
     flag_entries = parse_all("red_flags.yaml", "red_flags", RedFlagDef)
     _unique((f.id, p, raw) for f, p, raw in flag_entries)
@@ -202,6 +221,11 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         missing = [i for i in expression_ids(flag.when) if i not in findings]
         if missing:
             raise KnowledgeError(f"{where}: 'when' names unknown finding(s) {missing}")
+    flag_ids = {f.id for f, _, _ in flag_entries}
+    for cause, path, raw in cause_entries:
+        if cause.emergency is not None and (bad := [f for f in cause.emergency.covered_by if f not in flag_ids]):
+            where = _where(path, raw, cause.id)
+            raise KnowledgeError(f"{where}: emergency 'covered_by' names unknown red flag(s) {bad}")
     urgency = {f.id: f.urgency for f, _, _ in flag_entries}
     for flag, path, raw in flag_entries:
         where = _where(path, raw, flag.id)
@@ -233,6 +257,7 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         "red_flags.yaml",
         "sources.yaml",
         "patient_education.yaml",
+        SENSITIVITY_FILE,
         *CARE_FILES,
     }
     sections = {p.stem: documents[p] for p in paths if p.name not in typed and not _only_sources(documents[p])}
@@ -242,6 +267,8 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         sources=sources,
         findings=findings,
         causes=causes,
+        differential=differential,
+        sensitivities=sensitivities,
         red_flags=red_flags,
         files=tuple(p.name for p in paths),
         care=care,
@@ -249,6 +276,70 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
         education=education,
         screen=screen,
     )
+
+
+def _differential_doc(
+    path: Path, document: Any, findings: dict[str, FindingDef], sources: dict[str, Source]
+) -> DifferentialDoc:
+    raw = document.get("differential") if isinstance(document, dict) else None
+    if not isinstance(raw, dict):
+        raise KnowledgeError(f"{path.name}: needs a 'differential' section (population, unexplained, coexisting, ...)")
+    doc = _parse(DifferentialDoc, path, raw, with_line=False)
+    where = _where(path, raw)
+    for label, cited in (
+        ("unexplained", doc.unexplained),
+        ("prior weight", doc.prior_weight),
+        ("coexisting", doc.coexisting),
+        ("calibration", doc.calibration),
+    ):
+        _check_sources(cited, f"{where}, differential {label}", sources)
+    grouped: dict[str, str] = {}
+    for group in doc.evidence_groups:
+        for fid in group.findings:
+            if fid not in findings:
+                raise KnowledgeError(f"{where}: evidence group '{group.id}' names unknown finding '{fid}'")
+            if fid in grouped:
+                raise KnowledgeError(
+                    f"{where}: finding '{fid}' is in evidence groups '{grouped[fid]}' and '{group.id}'; one only"
+                )
+            grouped[fid] = group.id
+    return doc
+
+
+def _check_prior_sums(path: Path, causes: list[CauseDef], differential: DifferentialDoc) -> None:
+    """Priors are shares of one population: per operation group they add up to 1 with the unexplained share."""
+    groups: list[SurgeryGroup | Literal["default"]] = ["default", *SurgeryGroup]
+    for group in groups:
+        total = differential.unexplained.probability + sum(
+            (c.priors.get(group) or c.priors["default"]).probability for c in causes
+        )
+        if abs(total - 1.0) > PRIOR_SUM_TOLERANCE:
+            raise KnowledgeError(
+                f"{path.name}: the priors for '{group}' add up to {total:.3f} with the unexplained share; "
+                f"they are shares of one population and must add up to 1 (within {PRIOR_SUM_TOLERANCE})"
+            )
+
+
+def _sensitivities(
+    path: Path, document: Any, findings: dict[str, FindingDef], sources: dict[str, Source]
+) -> tuple[StudySensitivity, ...]:
+    result = []
+    seen: set[tuple[str, str]] = set()
+    for raw in _entries(path, document, "sensitivities"):
+        entry = _parse(StudySensitivity, path, raw, with_line=False)
+        where = _where(path, raw, f"{entry.finding} on {entry.modality}")
+        finding = findings.get(entry.finding)
+        if finding is None or finding.diagnostic is None:
+            raise KnowledgeError(f"{where}: '{entry.finding}' is not a diagnostic finding of findings.yaml")
+        if entry.modality not in Modality.__members__:
+            expected = [m.value for m in Modality]
+            raise KnowledgeError(f"{where}: unknown modality '{entry.modality}'; expected {expected}")
+        if (entry.finding, entry.modality) in seen:
+            raise KnowledgeError(f"{where}: given twice")
+        seen.add((entry.finding, entry.modality))
+        _check_sources(entry, where, sources)
+        result.append(entry)
+    return tuple(result)
 
 
 def _screen(path: Path, document: Any, findings: dict[str, FindingDef], sources: dict[str, Source]) -> tuple[str, ...]:

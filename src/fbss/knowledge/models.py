@@ -119,6 +119,10 @@ class FindingDef(_Entry):
     ruled_out: bool = Field(
         default=False, description="Diagnostic only: present when a study looked and did not see the finding"
     )
+    level: Literal["same", "adjacent", "remote"] | None = Field(
+        default=None,
+        description="Diagnostic only: the finding at a level with this relation to the operated segments",
+    )
     askable: bool | None = Field(
         default=None,
         description="Can it be asked at the bedside? Default: yes for fields and expressions, no otherwise",
@@ -148,8 +152,8 @@ class FindingDef(_Entry):
         kinds = [k for k in ("field", "diagnostic", "lab", "treatment", "expression") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError("a finding is read from exactly one of: field, diagnostic, lab, treatment, expression")
-        if (self.seen_on or self.ruled_out) and self.diagnostic is None:
-            raise ValueError("seen_on and ruled_out only apply to a diagnostic finding")
+        if (self.seen_on or self.ruled_out or self.level) and self.diagnostic is None:
+            raise ValueError("seen_on, ruled_out and level only apply to a diagnostic finding")
         if self.lab is not None and self.threshold is None:
             raise ValueError("a lab finding needs a threshold")
         return self
@@ -171,7 +175,7 @@ class Category(StrEnum):
 
 
 class Prior(Cited):
-    """Pre-test probability of a cause among patients with pain after that kind of surgery."""
+    """Share of the patients after that kind of surgery whose main cause is this one (population: causes.yaml)."""
 
     probability: float = Field(gt=0, lt=1)
 
@@ -190,6 +194,50 @@ class Link(Cited):
         return self
 
 
+class LesserUrgency(BaseModel):
+    """What a likely emergency calls for when the findings that make it an emergency are not there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    urgency: Urgency
+    action: str = Field(min_length=10)
+    patient_advice: str = Field(min_length=10)
+
+
+class LikelyEmergency(Cited):
+    """A cause that needs urgent care once the differential makes it likely, whatever red flag did or did not fire."""
+
+    urgency: Urgency
+    min_probability: float = Field(
+        gt=0, lt=1, description="Fires when the cause is ranked first or at least this probable, on a present finding"
+    )
+    action: str = Field(min_length=10)
+    patient_advice: str = Field(min_length=10)
+    tests: tuple[Id, ...] = Field(min_length=1, description="The tests it calls for at once (tests.yaml ids)")
+    covered_by: tuple[Id, ...] = Field(
+        default=(), description="Red flags that, once fired, already call for this cause's urgent care"
+    )
+    when: Expression | None = Field(
+        default=None,
+        description="The findings that make it this urgent (signs, timing, approach); without them it fires at "
+        "`otherwise`, or not at all",
+    )
+    otherwise: LesserUrgency | None = Field(
+        default=None, description="The urgency, action and advice when `when` does not hold"
+    )
+    not_when: Expression | None = Field(
+        default=None, description="Never fires while this holds (e.g. the days when its findings are expected anyway)"
+    )
+
+    @model_validator(mode="after")
+    def _lesser(self) -> LikelyEmergency:
+        if self.otherwise is not None and self.when is None:
+            raise ValueError("'otherwise' needs a 'when' that it is the alternative to")
+        if self.otherwise is not None and URGENCY_RANK[self.otherwise.urgency] <= URGENCY_RANK[self.urgency]:
+            raise ValueError("'otherwise' must be less urgent than the urgency it replaces")
+        return self
+
+
 class CauseDef(_Entry):
     id: Id
     title: str = Field(min_length=3)
@@ -203,6 +251,9 @@ class CauseDef(_Entry):
         description="When this is absent the cause cannot apply (e.g. no fusion, no pseudarthrosis)",
     )
     links: tuple[Link, ...] = ()
+    emergency: LikelyEmergency | None = Field(
+        default=None, description="Urgent care the cause calls for once the differential makes it likely"
+    )
     line: int | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -217,6 +268,75 @@ class CauseDef(_Entry):
 
     def prior_for(self, group: SurgeryGroup) -> Prior:
         return self.priors.get(group) or self.priors["default"]
+
+
+class Unexplained(Cited):
+    """The leak: the share of patients whose main cause is none of the listed causes."""
+
+    probability: float = Field(gt=0, lt=1)
+
+
+class EvidenceGroup(_Entry):
+    """Findings that measure one thing (nested or strongly correlated): each cause counts them once.
+
+    Per cause, the group adds the strongest weight for the cause and the strongest weight against it among its
+    known findings, instead of the sum of all of them.
+    """
+
+    id: Id
+    title: str = Field(min_length=3)
+    findings: tuple[Id, ...] = Field(min_length=2)
+    kind: Literal["nested", "alternatives"] = Field(
+        default="nested",
+        description=(
+            "nested: each member narrows the others (time windows, grades): the strongest for and the strongest "
+            "against both count. alternatives: forms of one thing (kinds of stenosis, of implant failure): once one "
+            "is shown, the others not being there says nothing"
+        ),
+    )
+
+
+class Coexisting(Cited):
+    """When a cause other than the leading one is reported as a coexisting contributor."""
+
+    min_likelihood_ratio: float = Field(
+        gt=1, le=1000, description="Combined likelihood ratio of its findings that the leading cause does not explain"
+    )
+
+
+class DisplayCalibration(Cited):
+    """How far the probabilities are calibrated, and the highest point value the display shows as such."""
+
+    shown_up_to: float = Field(gt=0.5, le=0.99, description="Higher probabilities are shown as 'above' this")
+    statement: str = Field(min_length=20)
+
+
+class PriorWeight(Cited):
+    """How much the prior shares count against the evidence: each cause's (and the unexplained share's) log prior is
+    multiplied by this weight, 1 counting the priors in full. A fitted weight names the cases it was fitted on."""
+
+    weight: float = Field(gt=0, le=1)
+    fitted_on: str | None = Field(default=None, description="The cases the weight was chosen on, with their number")
+
+
+class DifferentialDoc(_Entry):
+    """The model-level numbers of the differential (causes.yaml, beside the causes)."""
+
+    population: str = Field(min_length=20, description="Whom the priors describe")
+    unexplained: Unexplained
+    prior_weight: PriorWeight
+    coexisting: Coexisting
+    calibration: DisplayCalibration
+    evidence_groups: tuple[EvidenceGroup, ...] = ()
+
+
+class StudySensitivity(Cited):
+    """How often a study of this kind shows a finding that is there: a reported study that does not mention the
+    finding lowers what it would have shown by this much."""
+
+    finding: Id
+    modality: str
+    sensitivity: float = Field(gt=0, le=1)
 
 
 # --- red flags -----------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from fbss.reasoning.care_results import OptionRatings, Plan, ScsAdvice, Workup
 from fbss.reasoning.concepts import care_states
 from fbss.reasoning.differential import differential
 from fbss.reasoning.findings import read_findings
+from fbss.reasoning.likely_emergency import with_likely_emergencies
 from fbss.reasoning.plan import plan
 from fbss.reasoning.results import Differential, Triage
 from fbss.reasoning.scs import scs_advice
@@ -42,8 +43,8 @@ class Assessment:
 def assess(case: Case, kb: KnowledgeBase) -> Assessment:
     """Triage, differential, option ratings, SCS advice, work-up and plan; pure and deterministic."""
     findings = read_findings(case, kb)
-    flags = triage(findings, kb)
     causes = differential(findings, kb)
+    flags = with_likely_emergencies(triage(findings, kb), causes, findings.state, kb)
     care = care_states(findings, flags, causes, kb)
     ratings = appropriateness(care, kb)
     scs = scs_advice(care, kb)

@@ -136,9 +136,10 @@ class RecordedResult:
 @dataclass(frozen=True, slots=True)
 class Workup:
     urgent: tuple[TestSuggestion, ...]  # called for by a fired red flag: no ranking, no timing rules
-    ranked: tuple[TestSuggestion, ...]  # by value of information per unit of burden
+    ranked: tuple[TestSuggestion, ...]  # investigations to order, by value of information per unit of burden
     deferred: tuple[SetAside, ...]
     not_suggested: tuple[SetAside, ...]
+    questions: tuple[TestSuggestion, ...] = ()  # history, examination and questionnaires, ranked the same way
     recorded: tuple[RecordedResult, ...] = ()  # urgent tests already done, with their result
 
 

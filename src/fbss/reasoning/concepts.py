@@ -82,13 +82,15 @@ def care_states(findings: FindingStates, triage: Triage, differential: Different
     for flag in kb.red_flags:
         states[flag_concept(flag.id)] = P if flag.id in fired else U if flag.id in asked else A
     probability = {c.cause: c.probability for c in differential.causes}
+    contributing = {c.cause for c in differential.coexisting}  # likely contributors beside the main cause
     for concept in compiled_concepts(kb):
         if concept.kind is ConceptKind.expression:
             assert concept.compiled is not None
             states[concept.id] = concept.compiled(states)
             continue
-        best = max(probability.get(c, 0.0) for c in concept.causes)
-        likely = best >= concept.threshold
+        # the causes compete for the main explanation, so the chance that one of them is the main cause is the sum
+        together = sum(probability.get(c, 0.0) for c in concept.causes)
+        likely = together >= concept.threshold or not contributing.isdisjoint(concept.causes)
         if concept.kind is ConceptKind.cause:
             states[concept.id] = P if likely else A
         else:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from fbss.case.derived import DerivedFacts, derive, where
+from fbss.case.derived import DerivedFacts, LevelledFinding, derive, levelled_findings, where
+from fbss.case.levels import LevelRelation
 from fbss.case.model import Case, DiagnosticResult, LabReading, LabResult, Presence, PriorTreatment
 from fbss.case.paths import DERIVED_PREFIX
 from fbss.case.vocabulary import RESPONSE_RELIEF, DiagnosticFinding, Lab, Modality, Treatment
@@ -35,6 +36,8 @@ class CaseIndex:
     derived: DerivedFacts
     diagnostics: dict[DiagnosticFinding, list[DiagnosticResult]]
     full_studies: frozenset[Modality]
+    reported: frozenset[Modality]  # every kind of study whose report is known (listed, or a finding coded from it)
+    levelled: tuple[LevelledFinding, ...]  # study findings with a level, related to the operated segments
     latest_lab: dict[Lab, LabResult]
     treatments: dict[Treatment, list[PriorTreatment]]
 
@@ -56,11 +59,15 @@ def index_case(case: Case) -> CaseIndex:
     treatments: dict[Treatment, list[PriorTreatment]] = {}
     for treatment in case.prior_treatments:
         treatments.setdefault(treatment.treatment, []).append(treatment)
+    derived = derive(case)
     return CaseIndex(
         case=case,
-        derived=derive(case),
+        derived=derived,
         diagnostics=diagnostics,
         full_studies=frozenset(s.modality for s in case.studies if s.reported_in_full),
+        reported=frozenset([s.modality for s in case.studies] + [d.modality for d in case.diagnostics])
+        - {Modality.other},
+        levelled=levelled_findings(case, derived),
         latest_lab=latest,
         treatments=treatments,
     )
@@ -76,6 +83,9 @@ class FindingStates:
     state: States
     observed: dict[str, Observed]
     derived: DerivedFacts
+    # diagnostic findings not shown by a study that was done, with that study's sensitivity for them: the
+    # differential reads "not seen on an MRI" as evidence against what the MRI would have shown
+    unseen: dict[str, float]
 
 
 def _against(test: Callable[[float, float], bool], bound: float, value: float) -> bool:
@@ -129,7 +139,31 @@ def _field_reader(finding: FindingDef) -> Reader:
     return read_presence
 
 
+def _levelled_reader(finding: FindingDef) -> Reader:
+    """A coded study finding at a level with a given relation to the operated segments (same, adjacent, remote).
+
+    Present when a result at such a level shows it; absent when a result at such a level says it is not there;
+    unknown otherwise (a finding elsewhere says nothing about this level).
+    """
+    code = DiagnosticFinding(finding.diagnostic or "")
+    relation = LevelRelation(finding.level or "unknown")
+
+    def read(ix: CaseIndex, _: States) -> tuple[Presence, Observed]:
+        state = U
+        for result in ix.levelled:
+            if result.finding is code and result.relation is relation:
+                if result.presence is P:
+                    return P, f"{result.level} ({relation.value} level)"
+                if result.presence is A:
+                    state = A
+        return state, None
+
+    return read
+
+
 def _diagnostic_reader(finding: FindingDef) -> Reader:
+    if finding.level is not None:
+        return _levelled_reader(finding)
     code = DiagnosticFinding(finding.diagnostic or "")
     seen_on = frozenset(Modality(m) for m in finding.seen_on)
     if finding.ruled_out:
@@ -369,8 +403,8 @@ def _getter(paths: list[str]) -> Getter:
 
 
 def _kind(finding: FindingDef) -> str:
-    if finding.diagnostic is not None and not finding.ruled_out:
-        return "diagnostic"
+    if finding.diagnostic is not None and not finding.ruled_out and finding.level is None:
+        return "diagnostic"  # a finding at a level relative to the operation is read by its own reader
     if finding.field is None:
         return "other"
     if finding.threshold is not None:
@@ -421,6 +455,48 @@ def reading_plan(kb: KnowledgeBase) -> ReadingPlan:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Sensitivities:
+    leaves: tuple[tuple[str, dict[Modality, float]], ...]  # diagnostic finding -> sensitivity of each modality
+    unions: tuple[tuple[str, tuple[str, ...]], ...]  # any_of expressions over such findings, in reading order
+
+
+@cache
+def _sensitivities(kb: KnowledgeBase) -> _Sensitivities:
+    by_finding: dict[str, dict[Modality, float]] = {}
+    for entry in kb.sensitivities:
+        by_finding.setdefault(entry.finding, {})[Modality(entry.modality)] = entry.sensitivity
+    unions = []
+    for fid in finding_order(kb):
+        expression = kb.findings[fid].expression
+        if isinstance(expression, AnyOf) and all(isinstance(e, str) for e in expression.any_of):
+            parts = tuple(str(e) for e in expression.any_of)
+            if all(p in by_finding for p in parts):
+                unions.append((fid, parts))
+    return _Sensitivities(tuple(by_finding.items()), tuple(unions))
+
+
+def _unseen(ix: CaseIndex, state: States, kb: KnowledgeBase) -> dict[str, float]:
+    """Diagnostic findings not shown by a reported study, with the best sensitivity of the studies done for them.
+
+    A union ("any fracture on imaging") is unseen at the lowest sensitivity of its parts.
+    """
+    if not ix.reported:
+        return {}
+    table = _sensitivities(kb)
+    unseen: dict[str, float] = {}
+    for fid, by_modality in table.leaves:
+        if state[fid] is P:
+            continue
+        best = max((by_modality.get(m, 0.0) for m in ix.reported), default=0.0)
+        if best > 0.0:
+            unseen[fid] = best
+    for fid, parts in table.unions:
+        if state[fid] is not P and all(p in unseen for p in parts):
+            unseen[fid] = min(unseen[p] for p in parts)
+    return unseen
+
+
 def read_findings(case: Case, kb: KnowledgeBase) -> FindingStates:
     """Evaluate every finding of the knowledge base against a case."""
     ix = index_case(case)
@@ -458,4 +534,4 @@ def read_findings(case: Case, kb: KnowledgeBase) -> FindingStates:
         state[fid] = value
         if seen is not None:
             observed[fid] = seen
-    return FindingStates(state=state, observed=observed, derived=ix.derived)
+    return FindingStates(state=state, observed=observed, derived=ix.derived, unseen=_unseen(ix, state, kb))

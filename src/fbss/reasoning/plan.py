@@ -30,6 +30,7 @@ Row = tuple[str, str, str, str | None, Urgency | None, tuple[str, ...], str | No
 
 P = Presence.present
 PLAN_TESTS = 5
+PLAN_QUESTIONS = 2  # questions (history, examination) placed before the investigations
 UNCERTAIN_SHOWN = 4
 _STEP = {
     PanelCategory.conservative: 1,
@@ -116,7 +117,7 @@ def _cause_path_rows(differential: Differential, appropriate: set[str], kb: Know
         if cause.probability < likely or path is None or appropriate & set(path.options):
             continue
         where = "treat it before spinal options" if cause.category is Category.extraspinal else "its next step"
-        detail = f"{cause.title} likely at {cause.probability:.0%}; {where}: {path.action}"
+        detail = f"{cause.title} likely at {differential.percent(cause.probability)}; {where}: {path.action}"
         sources = path.sources or cause.prior_sources
         rows.append(("refer", path.title, detail, path.decision_point, None, sources, cause.cause))
     return rows
@@ -288,7 +289,8 @@ def plan(
             )
         )
     else:
-        for test in work.ranked[:PLAN_TESTS]:
+        # the questions that cost only time come first, then the investigations to order
+        for test in (*work.questions[:PLAN_QUESTIONS], *work.ranked[:PLAN_TESTS]):
             rows.append(
                 (
                     "test",

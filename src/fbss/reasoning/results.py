@@ -139,8 +139,51 @@ class Triage(NamedTuple):
     screen: Screen = Screen()
 
 
+class CoexistingCause(NamedTuple):
+    """A cause other than the leading one whose own findings, unexplained by the leading cause, support it."""
+
+    cause: str
+    title: str
+    likelihood_ratio: float  # combined, of the findings the leading cause does not explain
+    because: tuple[Reason, ...]
+
+
+class Calibration(NamedTuple):
+    """How far the probabilities are calibrated, and the highest value shown as a point value."""
+
+    statement: str
+    shown_up_to: float
+    evidence: Evidence
+    sources: tuple[str, ...]
+
+
+UNCALIBRATED_CEILING = 0.99  # the highest point value shown when no calibration statement is known
+
+
+def shown_percent(p: float, ceiling: float = UNCALIBRATED_CEILING) -> str:
+    """A probability as a reader sees it: a whole percentage, never a misleading 0 % or 100 %, and above `ceiling`
+    (how far the numbers have been shown to be calibrated) only 'above' it."""
+    if p * 100 < 1:
+        return "<1 %"
+    if p > ceiling:
+        return f">{ceiling * 100:.0f} %"
+    return f"{p * 100:.0f} %"
+
+
 class Differential(NamedTuple):
-    causes: tuple[CauseResult, ...]  # ranked, most probable first
+    causes: tuple[CauseResult, ...]  # ranked, most probable first; the probabilities are main-cause shares
     excluded: tuple[ExcludedCause, ...]
     ask_next: tuple[Question, ...]  # the unknowns that would move the differential most
+    unexplained: float = 0.0  # probability that the main cause is none of the listed causes
+    coexisting: tuple[CoexistingCause, ...] = ()  # contributors beside the leading cause
+    calibration: Calibration | None = None
     not_ranked: str | None = None  # why no cause is ranked (an operation outside the region the causes describe)
+
+    @property
+    def ceiling(self) -> float:
+        """The highest probability shown as a point value."""
+        return self.calibration.shown_up_to if self.calibration else UNCALIBRATED_CEILING
+
+    def percent(self, p: float) -> str:
+        """One of this differential's probabilities as a reader sees it (`shown_percent` under its ceiling)."""
+        return shown_percent(p, self.ceiling)

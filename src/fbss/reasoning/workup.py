@@ -36,6 +36,7 @@ from fbss.reasoning.care_results import (
 )
 from fbss.reasoning.concepts import CareStates, compiled_concepts, titles
 from fbss.reasoning.findings import finding_order
+from fbss.reasoning.likely_emergency import urgent_tests
 from fbss.reasoning.logic import Compiled, compile_expression, leaves
 from fbss.reasoning.results import Differential, Triage
 
@@ -54,7 +55,7 @@ class _Test:
     urgent_if: Compiled | None
     applies_if: Compiled | None
     burden: float
-    concepts: tuple[tuple[str, tuple[str, ...], float, float], ...]  # concepts it can move: causes, p, logit
+    concepts: tuple[tuple[str, tuple[str, ...], float], ...]  # concepts it can move: their causes and threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
             urgent_if=compile_expression(test.urgent_if) if test.urgent_if is not None else None,
             applies_if=compile_expression(test.applies_if) if test.applies_if is not None else None,
             burden=1 + weights.invasiveness * b.invasiveness + weights.radiation * b.radiation + weights.cost * b.cost,
-            concepts=tuple((*c, _logit(c[2])) for c in cause_concepts if set(c[1]) & set(by_cause)),
+            concepts=tuple(c for c in cause_concepts if set(c[1]) & set(by_cause)),
         )
     expansions: dict[str, tuple[str, ...]] = {}
     for fid, finding in kb.findings.items():
@@ -364,9 +365,11 @@ def _urgent(
     fired = [f.flag for f in triage.fired]
     shown = {t.finding for f in triage.fired for t in f.fired_by}
     chosen: dict[str, tuple[list[str], str | None]] = {}
+    likely = urgent_tests(kb)
     recorded: dict[str, tuple[list[str], str]] = {}
     for t in compiled.tests.values():
-        flags = [f for f in fired if f in t.test.urgent_for]
+        calls = (*t.test.urgent_for, *likely.get(t.test.id, ()))
+        flags = [f for f in fired if f in calls]
         if not flags or (t.urgent_if is not None and t.urgent_if(states) is A):
             continue
         found = _recorded(t, shown, care, kb)
@@ -441,7 +444,8 @@ def workup(
     top = differential.causes[: weights.top_causes]
     top_ids = [c.cause for c in top]
     logits = {cause: _logit(p) for cause, p in care.probability.items()}
-    concept_now = {cid: max(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)}
+    # the causes compete for the main explanation: a concept's causes are likely together by the sum of their shares
+    concept_now = {cid: sum(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)}
     cause_titles = {c.cause: c.title for c in differential.causes}
     concept_titles = titles(kb)
     appropriate = {r.id for r in ratings.options if r.label is Label.appropriate and r.elective}
@@ -453,7 +457,9 @@ def workup(
     }
 
     if triage.fired:  # elective work-up waits until the red flag is dealt with
-        return Workup(urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=(), recorded=tuple(recorded))
+        return Workup(
+            urgent=tuple(urgent), ranked=(), deferred=(), not_suggested=(), questions=(), recorded=tuple(recorded)
+        )
     candidates: list[tuple[_Test, str | None]] = []
     deferred: list[SetAside] = []
     not_suggested: list[SetAside] = []
@@ -519,23 +525,39 @@ def workup(
                 if point.id not in settles:
                     settles[point.id] = point
                     weight += 1.0
+        leading = _leader_change(differential, care, groups, swing)
+        if leading is not None and LEADING_CAUSE.id not in settles:
+            settles[LEADING_CAUSE.id] = LEADING_CAUSE
+            weight += leading
         reach = t.reach
-        for concept_id, causes, threshold, cut in t.concepts:
+        for concept_id, causes, threshold in t.concepts:
             now = concept_now[concept_id]
-            # skip without computing when no result could carry any of its causes across the threshold
-            if now < threshold and all(logits.get(c, -99.0) + reach[c][0] < cut for c in causes if c in reach):
+            probability = care.probability
+            # skip without computing when no result could carry the concept across the threshold
+            if now < threshold and all(
+                now - probability.get(c, 0.0) + _sigmoid(logits.get(c, -99.0) + reach[c][0]) < threshold
+                for c in causes
+                if c in reach
+            ):
                 continue
-            if now >= threshold and any(logits.get(c, -99.0) + reach[c][1] >= cut for c in causes if c in reach):
+            if (
+                now >= threshold
+                and now
+                - sum(
+                    probability.get(c, 0.0) - _sigmoid(logits.get(c, -99.0) + reach[c][1]) for c in causes if c in reach
+                )
+                >= threshold
+            ):
                 continue
-            moved = [m for c in causes if c in groups and (m := swing(c)) is not None]
+            moved = {c: m for c in causes if c in groups and (m := swing(c)) is not None}
             if not moved:
                 continue
             if now >= threshold:
-                others = [care.probability.get(c, 0.0) for c in causes if swings.get(c) is None]
-                flips = all(lo < threshold for _, lo in moved) and all(o < threshold for o in others)
+                after = sum(moved[c][1] if c in moved else probability.get(c, 0.0) for c in causes)
+                flips = after < threshold
                 chance = 1.0 - now
             else:
-                flips = any(hi >= threshold for hi, _ in moved)
+                flips = any(now - probability.get(c, 0.0) + hi >= threshold for c, (hi, _) in moved.items())
                 chance = now
             if flips and concept_id not in settles:
                 settles[concept_id] = Item(concept_id, concept_titles[concept_id])
@@ -571,7 +593,8 @@ def workup(
         parts = []
         if shifts:
             s = shifts[0]
-            parts.append(f"{s.title}: {s.now:.0%} now, {s.if_against:.0%}-{s.if_for:.0%} after the result")
+            shown = differential.percent
+            parts.append(f"{s.title}: {shown(s.now)} now, {shown(s.if_against)}-{shown(s.if_for)} after the result")
         parts.append("could settle: " + "; ".join(p.title for p in list(settles.values())[:3]))
         suggestion = _suggestion(
             t,
@@ -587,17 +610,57 @@ def workup(
         )
         scored.append((-suggestion.score, t.burden, test.id, suggestion))
     scored.sort(key=lambda x: x[:3])
-    ranked = tuple(_renumber(s, i + 1) for i, (_, _, _, s) in enumerate(scored))
+    # questions (history, examination, questionnaires) cost only time: listed apart so that the investigations to
+    # order are not pushed down by them
+    asked = [s for _, _, _, s in scored if s.kind.is_question]
+    ordered = [s for _, _, _, s in scored if not s.kind.is_question]
     return Workup(
         urgent=tuple(urgent),
-        ranked=ranked,
+        ranked=tuple(_renumber(s, i + 1) for i, s in enumerate(ordered)),
         deferred=tuple(deferred),
         not_suggested=tuple(not_suggested),
+        questions=tuple(_renumber(s, i + 1) for i, s in enumerate(asked)),
         recorded=tuple(recorded),
     )
 
 
+LEADING_CAUSE = Item("leading_cause", "Which cause is the main one (the result could change the leading cause)")
+
+
+def _leader_change(
+    differential: Differential,
+    care: CareStates,
+    groups: dict[str, tuple[tuple[str, float, float], ...]],
+    swing: Callable[[str], tuple[float, float] | None],
+) -> float | None:
+    """The chance that the result changes which cause leads, when some result could; None when none could.
+
+    A cause that rises takes its share from the others in proportion, so the leader's share falls with it.
+    """
+    causes = differential.causes
+    if len(causes) < 2:
+        return None
+    leader, runner_up = causes[0], causes[1]
+    for cause in causes[:TOP_FOR_LEADER]:
+        if cause.cause not in groups or (moved := swing(cause.cause)) is None:
+            continue
+        high, low = moved
+        if cause is leader:
+            others = (1.0 - low) / max(1.0 - leader.probability, 1e-9)
+            if low < runner_up.probability * others:
+                return 1.0 - leader.probability
+        else:
+            rest = (1.0 - high) / max(1.0 - cause.probability, 1e-9)
+            if high > leader.probability * rest:
+                return cause.probability
+    return None
+
+
+TOP_FOR_LEADER = 6
+
+
 def _renumber(s: TestSuggestion, rank: int) -> TestSuggestion:
+    """The suggestion at its place in its own list."""
     return TestSuggestion(
         s.test,
         s.title,

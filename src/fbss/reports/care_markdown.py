@@ -35,6 +35,9 @@ def workup_markdown(work: Workup, kb: KnowledgeBase) -> list[str]:
         out += [f"   - {c.text}" for c in test.cautions]
         if test.decision_point:
             out.append(f"   - Then: {test.decision_point}")
+    if work.questions:
+        out += ["", "Ask and examine at the visit:", ""]
+        out += [f"{q.rank}. {q.title}. {q.why}" for q in work.questions]
     for aside in work.deferred:
         out.append(f"- Deferred: {aside.title} — {aside.reason}")
     if work.not_suggested:

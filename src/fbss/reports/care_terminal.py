@@ -45,6 +45,9 @@ def render_workup(work: Workup, kb: KnowledgeBase, console: Console) -> None:
                 why += f"\n[cyan]Then: {test.decision_point}[/]"
             table.add_row(str(test.rank), test.title, why, f"{test.burden:g}")
         console.print(table)
+    if work.questions:
+        asked = "; ".join(q.title for q in work.questions[:SHOWN_TESTS])
+        console.print(f"[bold]Ask and examine at the visit:[/] {asked}")
     for aside in work.deferred:
         console.print(f"[yellow]Deferred:[/] {aside.title} — {aside.reason}")
     if work.not_suggested:

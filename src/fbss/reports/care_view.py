@@ -24,6 +24,7 @@ from fbss.reasoning.care_results import (
 TEST_KIND_LABEL = {
     "history": "history",
     "examination": "examination",
+    "questionnaire": "questionnaire",
     "laboratory": "laboratory test",
     "imaging": "imaging",
     "electrodiagnostic": "electrodiagnostic study",
@@ -64,7 +65,8 @@ class OptionView:
 @dataclass(frozen=True, slots=True)
 class CareView:
     urgent: tuple[TestView, ...]
-    ranked: tuple[TestView, ...]
+    ranked: tuple[TestView, ...]  # investigations to order
+    questions: tuple[TestView, ...]  # history, examination and questionnaires
     deferred: tuple[SetAside, ...]
     not_suggested: tuple[SetAside, ...]
     recorded: tuple[RecordedResult, ...]  # urgent tests already done: result shown, not ordered again
@@ -75,7 +77,7 @@ class CareView:
 
     def sources(self) -> tuple[str, ...]:
         """Every source id the care sections cite, in order of first citation."""
-        groups: list[tuple[str, ...]] = [t.sources for t in (*self.urgent, *self.ranked)]
+        groups: list[tuple[str, ...]] = [t.sources for t in (*self.urgent, *self.ranked, *self.questions)]
         groups += [b.sources for r in self.categories for b in r.because]
         groups += [o.sources for o in self.options]
         groups += [b.sources for b in (*self.scs.clinical.because, *self.scs.stopped_by, *self.scs.conditions)]
@@ -96,8 +98,11 @@ def _test_view(test: TestSuggestion, kb: KnowledgeBase) -> TestView:
     )
 
 
-def _workup(work: Workup, kb: KnowledgeBase) -> tuple[tuple[TestView, ...], tuple[TestView, ...]]:
-    return tuple(_test_view(t, kb) for t in work.urgent), tuple(_test_view(t, kb) for t in work.ranked)
+def _workup(
+    work: Workup, kb: KnowledgeBase
+) -> tuple[tuple[TestView, ...], tuple[TestView, ...], tuple[TestView, ...]]:
+    urgent = tuple(_test_view(t, kb) for t in work.urgent)
+    return urgent, tuple(_test_view(t, kb) for t in work.ranked), tuple(_test_view(t, kb) for t in work.questions)
 
 
 def _options(ratings: OptionRatings, plan: Plan, kb: KnowledgeBase) -> tuple[OptionView, ...]:
@@ -131,10 +136,11 @@ def _options(ratings: OptionRatings, plan: Plan, kb: KnowledgeBase) -> tuple[Opt
 
 def care_view(assessment: Assessment, kb: KnowledgeBase) -> CareView:
     """The work-up, option ratings, SCS advice and plan of one assessment, with the knowledge texts they name."""
-    urgent, ranked = _workup(assessment.workup, kb)
+    urgent, ranked, questions = _workup(assessment.workup, kb)
     return CareView(
         urgent=urgent,
         ranked=ranked,
+        questions=questions,
         deferred=assessment.workup.deferred,
         not_suggested=assessment.workup.not_suggested,
         recorded=assessment.workup.recorded,

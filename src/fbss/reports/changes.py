@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fbss.reasoning.results import UNCALIBRATED_CEILING, shown_percent
 from fbss.reports.care_wording import ADVICE_LABEL
-from fbss.reports.wording import percent
 
 # A cause is mentioned when its probability moved by at least this much, or it entered or left the top ranks.
 MOVED = 0.05
@@ -42,6 +42,7 @@ class StoredSummary:
     options: Mapping[str, RatingLine]
     scs_advice: str | None  # None: no SCS section stored; "stopped": advice stopped
     urgent_tests: Mapping[str, str]
+    ceiling: float = UNCALIBRATED_CEILING  # the highest probability the stored differential showed as a point value
 
 
 def _items(data: Any, *path: str) -> list[dict[str, Any]]:
@@ -66,6 +67,9 @@ def summarise(result: Mapping[str, Any]) -> StoredSummary:
         for c in _items(data, "differential", "causes")
         if "cause" in c and "probability" in c
     }
+    differential = data.get("differential")
+    calibration = differential.get("calibration") if isinstance(differential, dict) else None
+    ceiling = float(calibration["shown_up_to"]) if isinstance(calibration, dict) else UNCALIBRATED_CEILING
     scs = data.get("scs")
     advice: str | None = None
     if isinstance(scs, dict):
@@ -79,6 +83,7 @@ def summarise(result: Mapping[str, Any]) -> StoredSummary:
         urgent_tests={
             str(t["test"]): str(t.get("title", t["test"])) for t in _items(data, "workup", "urgent") if "test" in t
         },
+        ceiling=ceiling,
     )
 
 
@@ -111,7 +116,8 @@ def assessment_changes(old: StoredSummary, new: StoredSummary) -> list[str]:
         crossed = (before.rank <= TOP) != (after.rank <= TOP)
         if (before.rank <= TOP or after.rank <= TOP) and (moved or crossed):
             lines.append(
-                f"{after.title}: {percent(before.probability)} → {percent(after.probability)} "
+                f"{after.title}: {shown_percent(before.probability, old.ceiling)} → "
+                f"{shown_percent(after.probability, new.ceiling)} "
                 f"(rank {before.rank} → {after.rank})"
             )
     lines += _rating_changes("Category", old.categories, new.categories)

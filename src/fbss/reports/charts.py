@@ -18,8 +18,7 @@ matplotlib.use("Agg")  # no display; charts are rendered to SVG text
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from fbss.reasoning.results import CauseResult
-from fbss.reports.wording import percent
+from fbss.reasoning.results import UNCALIBRATED_CEILING, CauseResult, shown_percent
 
 # Calm colours by cause category, none of them red or orange (those mean red flags on every page), told apart
 # by a legend; colour-blind safe (Okabe-Ito blues and green, with a brown, a mauve and a grey).
@@ -68,24 +67,29 @@ def svg_image(svg: str, alt: str) -> str:
     return f'<img class="chart-image" alt="{html.escape(alt)}" src="data:image/svg+xml;base64,{data}">'
 
 
-def differential_chart(causes: Sequence[CauseResult], top: int = 8, title: str = "Likely causes") -> str:
+def differential_chart(
+    causes: Sequence[CauseResult], ceiling: float = UNCALIBRATED_CEILING, top: int = 8, title: str = "Likely causes"
+) -> str:
     """Horizontal bars: each cause's probability, coloured by category (with a legend), over a pale band that
-    shows the range its unknown findings leave open."""
+    shows the range its unknown findings leave open; no bar, band or label reaches beyond `ceiling`, the highest
+    value the calibration supports as a point value."""
     shown = list(causes[:top])[::-1]
     figure = Figure(figsize=(7.0, 0.42 * len(shown) + 1.35), dpi=100)
     axes = figure.subplots()
     positions = list(range(len(shown)))
     colours = [CATEGORY_COLOURS.get(c.category.value, "#7f7f7f") for c in shown]
+    low = [min(c.low, ceiling) for c in shown]
+    high = [min(c.high, ceiling) for c in shown]
     axes.barh(
         positions,
-        [(c.high - c.low) * 100 for c in shown],
-        left=[c.low * 100 for c in shown],
+        [(h - lo) * 100 for lo, h in zip(low, high, strict=True)],
+        left=[lo * 100 for lo in low],
         color=colours,
         alpha=0.18,
         height=0.78,
         linewidth=0,
     )
-    axes.barh(positions, [c.probability * 100 for c in shown], color=colours, height=0.5)
+    axes.barh(positions, [min(c.probability, ceiling) * 100 for c in shown], color=colours, height=0.5)
     axes.set_yticks(positions, [c.title for c in shown], fontsize=9)
     axes.set_xlim(0, 100)
     axes.set_xticks([0, 20, 40, 60, 80, 100])
@@ -93,12 +97,12 @@ def differential_chart(causes: Sequence[CauseResult], top: int = 8, title: str =
     axes.set_title(title, fontsize=11, loc="left")
     axes.spines[["top", "right"]].set_visible(False)
     for position, cause in zip(positions, shown, strict=True):
-        value = cause.probability * 100
+        value = min(cause.probability, ceiling) * 100
         inside = value > 88
         axes.text(
             value - 1.5 if inside else value + 1.5,
             position,
-            percent(cause.probability),
+            shown_percent(cause.probability, ceiling),
             va="center",
             ha="right" if inside else "left",
             fontsize=8,

@@ -25,7 +25,14 @@ from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart,
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
 from fbss.reports.safety_view import safety_view
 from fbss.reports.summary import decision_summary
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, asks, finding_phrase, percent
+from fbss.reports.wording import (
+    EVIDENCE_LABEL,
+    URGENCY_LABEL,
+    asks,
+    calibration_lines,
+    cause_percent,
+    finding_phrase,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
@@ -94,7 +101,9 @@ def clinician_report_html(
     cited = _cited(assessment, care)
     references: list[Source] = [kb.sources[s] for s in cited if s in kb.sources]
     phrase: Callable[[Reason], str] = lambda r: finding_phrase(r.title, r.state, r.observed)  # noqa: E731
-    chart = differential_chart(assessment.differential.causes[:KEY_CAUSES], top=KEY_CAUSES)
+    chart = differential_chart(
+        assessment.differential.causes[:KEY_CAUSES], assessment.differential.ceiling, top=KEY_CAUSES
+    )
     return env.get_template("clinician_report.html").render(
         a=assessment,
         summary=decision_summary(assessment),
@@ -111,7 +120,8 @@ def clinician_report_html(
         evidence={e.value: label for e, label in EVIDENCE_LABEL.items()},
         ref_number={s: i + 1 for i, s in enumerate(cited)},
         references=references,
-        percent=percent,
+        percent=cause_percent(assessment.differential),
+        calibration=calibration_lines(assessment.differential),
         phrase=phrase,
         review_pending=needs_clinical_review(lang),
         extra_sections=[s.html for s in extra_sections],

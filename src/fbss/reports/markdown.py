@@ -7,7 +7,14 @@ from fbss.reasoning.assess import Assessment
 from fbss.reports.care_markdown import options_markdown, plan_markdown, scs_markdown, workup_markdown
 from fbss.reports.care_wording import lead_reasons, rating_text
 from fbss.reports.safety_view import safety_view
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import (
+    COMPETING,
+    EVIDENCE_LABEL,
+    URGENCY_LABEL,
+    calibration_lines,
+    cause_percent,
+    finding_phrase,
+)
 
 
 def _cite(ids: tuple[str, ...], kb: KnowledgeBase) -> str:
@@ -55,12 +62,12 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
         "",
         "## Likely causes",
         "",
-        "Each cause is scored on its own (several can coexist). Range: the probability if every unknown linked "
-        "finding went against or for the cause.",
+        COMPETING + " Range: the probability if every unknown linked finding went against or for the cause.",
         "",
         "| # | Cause | Probability | Range | Raised by | Lowered by |",
         "|---|---|---|---|---|---|",
     ]
+    show = cause_percent(assessment.differential)
     for cause in assessment.differential.causes:
         up = "; ".join(
             f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g})" for r in cause.raised_by
@@ -69,11 +76,13 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
             f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g})" for r in cause.lowered_by
         )
         out.append(
-            f"| {cause.rank} | {cause.title} | {percent(cause.probability)} | "
-            f"{percent(cause.low)}–{percent(cause.high)} | {up or '—'} | {down or '—'} |"
+            f"| {cause.rank} | {cause.title} | {show(cause.probability)} | "
+            f"{show(cause.low)}–{show(cause.high)} | {up or '—'} | {down or '—'} |"
         )
     if assessment.differential.not_ranked:
         out += ["", assessment.differential.not_ranked]
+    else:
+        out += ["", *calibration_lines(assessment.differential)]
     if assessment.differential.excluded:
         out += [
             "",

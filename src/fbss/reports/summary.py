@@ -14,9 +14,9 @@ from fbss.knowledge.care_models import AdviceLevel
 from fbss.knowledge.models import Urgency
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import Label, Rating
-from fbss.reasoning.results import CauseResult, Reason
+from fbss.reasoning.results import UNCALIBRATED_CEILING, CauseResult, Reason, shown_percent
 from fbss.reports.care_wording import missing
-from fbss.reports.wording import finding_phrase, percent
+from fbss.reports.wording import finding_phrase
 
 SHOWN_CAUSES = 3
 REASONS_PER_CAUSE = 2
@@ -44,14 +44,15 @@ class CauseLine:
     low: float
     high: float
     reasons: tuple[str, ...]  # the strongest findings for it, each with its likelihood ratio
+    ceiling: float = UNCALIBRATED_CEILING  # the highest point value the differential's calibration supports
 
     @property
     def percent(self) -> str:
-        return percent(self.probability)
+        return shown_percent(self.probability, self.ceiling)
 
     @property
     def range_text(self) -> str:
-        return f"{percent(self.low)}–{percent(self.high)}"
+        return f"{shown_percent(self.low, self.ceiling)}–{shown_percent(self.high, self.ceiling)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +137,7 @@ def decision_summary(assessment: Assessment) -> DecisionSummary:
     )
     screen = tuple(dict.fromkeys(q.question or q.title for f in triage.ask_now for q in f.ask_about))
     causes = tuple(
-        CauseLine(c.cause, c.title, c.probability, c.low, c.high, strongest_reasons(c))
+        CauseLine(c.cause, c.title, c.probability, c.low, c.high, strongest_reasons(c), assessment.differential.ceiling)
         for c in assessment.differential.causes[:SHOWN_CAUSES]
     )
     work = assessment.workup

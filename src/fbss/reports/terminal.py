@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -14,7 +16,14 @@ from fbss.reasoning.results import CauseResult
 from fbss.reports.care_terminal import render_options, render_plan, render_scs, render_workup
 from fbss.reports.care_wording import lead_reasons, rating_text
 from fbss.reports.safety_view import FlagView, ScreenView, safety_view
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import (
+    COMPETING,
+    EVIDENCE_LABEL,
+    URGENCY_LABEL,
+    calibration_lines,
+    cause_percent,
+    finding_phrase,
+)
 
 SHOWN_CAUSES = 8
 
@@ -72,7 +81,7 @@ def _red_flags(assessment: Assessment, kb: KnowledgeBase, console: Console) -> N
         console.print(f"[green]No red flag fired. {view.screen.headline}.[/]")
 
 
-def _cause_row(cause: CauseResult) -> tuple[str, str, str, str, str]:
+def _cause_row(cause: CauseResult, percent: Callable[[float], str]) -> tuple[str, str, str, str, str]:
     up = "; ".join(
         finding_phrase(r.title, r.state, r.observed) + f" ×{r.likelihood_ratio:g}" for r in cause.raised_by[:4]
     )
@@ -98,7 +107,7 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
     console.rule(header)
     _red_flags(assessment, kb, console)
 
-    table = Table(title="Likely causes (each scored on its own; several can coexist)", show_lines=True, expand=True)
+    table = Table(title="Likely causes (competing for the main explanation)", show_lines=True, expand=True)
     for name, kwargs in (
         ("#", {"justify": "right", "width": 3}),
         ("Cause", {"ratio": 2}),
@@ -107,12 +116,15 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
         ("Lowered by", {"ratio": 3}),
     ):
         table.add_column(name, **kwargs)
+    show = cause_percent(assessment.differential)
     for cause in assessment.differential.causes[:SHOWN_CAUSES]:
-        table.add_row(*_cause_row(cause))
+        table.add_row(*_cause_row(cause, show))
     if assessment.differential.not_ranked:
         console.print(Panel(assessment.differential.not_ranked, title="Likely causes", border_style="cyan"))
     else:
         console.print(table)
+        for line in (COMPETING, *calibration_lines(assessment.differential)):
+            console.print(f"[dim]{line}[/]", highlight=False)
     if assessment.differential.excluded:
         names = ", ".join(e.cause.replace("_", " ") for e in assessment.differential.excluded)
         console.print(f"[dim]Not applicable to this operation: {names}[/]")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from fbss.case.model import Presence
 from fbss.knowledge.evidence import Evidence
 from fbss.knowledge.models import Urgency
 from fbss.reasoning.findings import Observed
+from fbss.reasoning.results import Differential, shown_percent
 
 URGENCY_LABEL = {
     Urgency.emergency: "EMERGENCY",
@@ -24,14 +25,33 @@ EVIDENCE_LABEL = {
 }
 
 
-def percent(p: float) -> str:
-    """A probability as a whole percentage, never showing a misleading 0 % or 100 %."""
-    value = p * 100
-    if value < 1:
-        return "<1 %"
-    if value > 99:
-        return ">99 %"
-    return f"{value:.0f} %"
+percent = shown_percent
+
+
+def cause_percent(differential: Differential) -> Callable[[float], str]:
+    """`percent` with the ceiling of the differential's calibration statement."""
+    return differential.percent
+
+
+COMPETING = (
+    "The causes compete for the main explanation: their probabilities and the share no listed cause explains add "
+    "up to 100 %; causes that contribute beside the main one are listed as coexisting."
+)
+
+
+def calibration_lines(differential: Differential) -> list[str]:
+    """What the differential says beyond its table: coexisting contributors, the unexplained share, calibration."""
+    show = cause_percent(differential)
+    lines = []
+    if differential.coexisting:
+        lines.append(
+            "Coexisting contributors: "
+            + "; ".join(f"{c.title} (its own findings ×{c.likelihood_ratio:.0f})" for c in differential.coexisting)
+        )
+    lines.append(f"No listed cause: {show(differential.unexplained)}.")
+    if differential.calibration:
+        lines.append(f"How far to trust the numbers: {differential.calibration.statement}")
+    return lines
 
 
 def observed_text(observed: Observed) -> str:

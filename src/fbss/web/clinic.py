@@ -27,7 +27,13 @@ from fbss.reports.documents import clinician_report_html, outcomes_section, pati
 from fbss.reports.i18n import LANGUAGES
 from fbss.reports.safety_view import safety_view
 from fbss.reports.summary import decision_summary
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase, percent
+from fbss.reports.wording import (
+    EVIDENCE_LABEL,
+    URGENCY_LABEL,
+    calibration_lines,
+    cause_percent,
+    finding_phrase,
+)
 from fbss.store.diff import ABSENT, Change, diff
 from fbss.store.errors import StaleVersionError, StoreError
 from fbss.store.outcomes import InstrumentTrend, trends
@@ -501,8 +507,8 @@ def _save(
 
 
 @lru_cache(maxsize=256)
-def _differential_svg(causes: tuple[CauseResult, ...]) -> str:
-    return scoped_svg(differential_chart(causes), "differential")
+def _differential_svg(causes: tuple[CauseResult, ...], ceiling: float) -> str:
+    return scoped_svg(differential_chart(causes, ceiling), "differential")
 
 
 def _live(svc: Services, record: AssessmentRecord | AssessmentStamp, version: CaseVersionRecord) -> Assessment:
@@ -552,12 +558,13 @@ def assessment_page(
         record=record,
         snapshot=snapshot,
         current=current,
-        chart=_differential_svg(a.differential.causes),
+        chart=_differential_svg(a.differential.causes, a.differential.ceiling),
         alerts=portal.alerts(identifier=identifier),
         sources=svc.kb.sources,
         urgency={u.value: label for u, label in URGENCY_LABEL.items()},
         evidence={e.value: label for e, label in EVIDENCE_LABEL.items()},
-        percent=percent,
+        percent=cause_percent(a.differential),
+        calibration=calibration_lines(a.differential),
         phrase=lambda r: finding_phrase(r.title, r.state, r.observed),
         page_lang=language(request),
         care=care_view(a, svc.kb),
