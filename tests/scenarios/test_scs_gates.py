@@ -10,6 +10,7 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import AdviceLevel
 from fbss.reasoning.assess import Assessment, assess
 from tests.conftest import make_case
+from tests.scenarios.test_panel_patterns import NEUROPATHIC_LEG
 
 MRI_DONE = {"modality": "mri", "date": "2026-02-01", "contrast": "present", "reported_in_full": True}
 NONE_OF_THE_EIGHT = {
@@ -42,19 +43,7 @@ MULTIMODAL = [
 def candidate(**changes: Any) -> dict[str, Any]:
     """Burning S1 leg pain 14 months after discectomy, scar only on MRI, every gate met and nothing against SCS."""
     parts: dict[str, Any] = {
-        "pain": {
-            "back_share_percent": 20,
-            "burning": "present",
-            "allodynia": "present",
-            "dermatomal": "present",
-            "nrs_leg": 7,
-            "nrs_back": 3,
-            "duration_months": 12,
-            "widespread_pain": "absent",
-            "side": "left",
-            "trend": "stable",
-            "night_or_rest_pain": "absent",
-        },
+        "pain": {**NEUROPATHIC_LEG["pain"], "duration_months": 12, "trend": "stable", "night_or_rest_pain": "absent"},
         "risk_factors": {"smoking": "absent", "diabetes": "absent", "osteoporosis": "absent"},
         "exam": {"sensory_change": "present"},
         "psychosocial": dict(NONE_OF_THE_EIGHT),
