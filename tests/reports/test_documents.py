@@ -122,7 +122,7 @@ def test_clinician_report_carries_the_care_plan(kb: KnowledgeBase) -> None:
     _, text, _ = pdf_pages(to_pdf(html))
     flat = " ".join(text.split())
     assert "Revision micro- or endoscopic discectomy" in flat
-    assert "appropriate 8/9" in flat
+    assert "uncertain 6/9" in flat  # no deficit, conservative care not yet tried: "could be considered"
     assert "Advice stopped" in flat
     assert assessment.plan.steps[0].title in flat
     spanish = clinician_report_html(assessment, kb, lang="es")

@@ -38,10 +38,20 @@ def sideways(page: Any) -> dict[str, Any]:
 
 def clinician_pages(ids: dict[str, str]) -> list[str]:
     one, red, alert = ids["DEMO-001"], ids["DEMO-003"], ids["DEMO-008"]
-    steps = [f"/patients/{one}/case/new?step={step}" for step in
-             ("surgery", "course", "pain", "exam", "imaging", "psychosocial")]
-    return ["/patients", f"/patients/{one}/assessment", f"/patients/{red}/assessment", f"/patients/{alert}/assessment",
-            f"/patients/{one}/history", f"/patients/{one}/outcomes", f"/patients/{one}/edit", *steps]
+    steps = [
+        f"/patients/{one}/case/new?step={step}"
+        for step in ("surgery", "course", "pain", "exam", "imaging", "psychosocial")
+    ]
+    return [
+        "/patients",
+        f"/patients/{one}/assessment",
+        f"/patients/{red}/assessment",
+        f"/patients/{alert}/assessment",
+        f"/patients/{one}/history",
+        f"/patients/{one}/outcomes",
+        f"/patients/{one}/edit",
+        *steps,
+    ]
 
 
 def demo_ids(page: Any) -> dict[str, str]:
@@ -180,9 +190,19 @@ def test_keyboard_focus_moves_to_each_step_heading(live: LiveServer, browser: An
         focused = page.evaluate("() => [document.activeElement.id, document.activeElement.textContent]")
         assert focused[0] == "step-heading", focused
         headings.append(focused[1])
-    assert headings == [f"Step {n} of 6: {title}" for n, title in enumerate(
-        ["Course and risk factors", "Pain", "Examination and red flags", "Imaging, labs and treatments",
-         "Psychosocial"], start=2)]
+    assert headings == [
+        f"Step {n} of 6: {title}"
+        for n, title in enumerate(
+            [
+                "Course and risk factors",
+                "Pain",
+                "Examination and red flags",
+                "Imaging, labs and treatments",
+                "Psychosocial",
+            ],
+            start=2,
+        )
+    ]
     context.close()
 
 

@@ -32,7 +32,7 @@ STEP_TITLE = {
     "test": "Work-up test",
     "treatment": "Treatment",
     "scs": "Referral for spinal cord stimulation",
-    "refer": "Treat or refer a cause outside the spine",
+    "refer": "Refer or treat a likely cause",
     "review": "Review",
 }
 REQUEST_KIND = {"screen": "Task", "review": "Task"}  # everything else is ServiceRequest-like, medicines aside

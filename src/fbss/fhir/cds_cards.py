@@ -23,7 +23,7 @@ from fbss.fhir.citations import source_url
 from fbss.fhir.importer import ImportReport
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import AdviceLevel
-from fbss.knowledge.models import ACT_WHEN, Urgency
+from fbss.knowledge.models import ACT_WHEN, Category, Urgency
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import PlanStep, Rating, TestSuggestion
 from fbss.reasoning.results import CauseResult, Reason
@@ -470,10 +470,11 @@ def next_steps_card(assessment: Assessment, kb: KnowledgeBase, ctx: CardContext)
         "",
         DISCLAIMER,
     ]
+    extraspinal = {x.cause for x in assessment.differential.causes if x.category is Category.extraspinal}
     summary = next_steps_summary(
         [brief(tests[str(s.ref)].title) for s in test_steps],
         [brief(ratings[str(s.ref)].title) for s in option_steps],
-        [causes[str(s.ref)].title if s.ref in causes else s.title for s in refer],
+        [causes[str(s.ref)].title for s in refer if str(s.ref) in extraspinal],  # spinal paths: in the detail
     )
     first = test_steps[0] if test_steps else option_steps[0] if option_steps else None
     topic = None

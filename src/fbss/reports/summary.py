@@ -120,6 +120,9 @@ def _options(assessment: Assessment) -> tuple[tuple[OptionLine, ...], str]:
         urgent = [r for r in ratings if not r.elective and r.label is Label.appropriate]
         return tuple(_option(r) for r in urgent[:SHOWN_OPTIONS]), "urgent"
     appropriate = [r for r in ratings if r.label is Label.appropriate]
+    # in the plan's order: where the operation for an established target comes after its optimisation steps
+    order = {s.ref: s.order for s in assessment.plan.steps if s.ref}
+    appropriate.sort(key=lambda r: order.get(r.id, len(order) + 1))
     if appropriate:
         return tuple(_option(r) for r in appropriate[:SHOWN_OPTIONS]), "appropriate"
     uncertain = [r for r in ratings if r.label is Label.uncertain]

@@ -616,8 +616,11 @@ def db_backup(
     file: Annotated[Path, typer.Argument(help="New file: *.json or *.sqlite3")],
     read_only: Annotated[
         bool,
-        typer.Option("--read-only", help="Read without the write lock (full disk, locked database); the backup's "
-                                         "audit entry is written only if the database accepts it"),
+        typer.Option(
+            "--read-only",
+            help="Read without the write lock (full disk, locked database); the backup's "
+            "audit entry is written only if the database accepts it",
+        ),
     ] = False,
     user: UserOption = None,
     database: DatabaseOption = None,
@@ -746,8 +749,13 @@ def user_list(user: UserOption = None, database: DatabaseOption = None) -> None:
         users = _accounts(db, user).list_users()
     table = Table("user name", "name", "role", "state", "created by")
     for u in users:
-        table.add_row(escape(u.username), escape(u.display_name or ""), u.role.value,
-                      "active" if u.active else "disabled", escape(u.created_by))
+        table.add_row(
+            escape(u.username),
+            escape(u.display_name or ""),
+            u.role.value,
+            "active" if u.active else "disabled",
+            escape(u.created_by),
+        )
     stdout.print(table)
 
 
