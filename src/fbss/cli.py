@@ -248,6 +248,23 @@ def knowledge_list(
     stdout.print(table)
 
 
+@knowledge_app.command("compare")
+def knowledge_compare(knowledge: KnowledgeOption = None) -> None:
+    """The main kinds of treatment side by side: the same table for every patient (as on the handout)."""
+    kb = _kb(knowledge)
+    if kb.education is None:
+        raise FbssError("the knowledge base has no patient_education.yaml, which holds the comparison")
+    comparison = kb.education.comparison
+    table = Table(title=comparison.title, show_lines=True)
+    table.add_column("")
+    for part in comparison.parts:
+        table.add_column(comparison.columns[part])
+    for family in comparison.families:
+        table.add_row(family.name, *(getattr(family, part) for part in comparison.parts))
+    stdout.print(table)
+    stdout.print(comparison.intro)
+
+
 @knowledge_app.command("show")
 def knowledge_show(
     entry_id: Annotated[str, typer.Argument(help="Entry id")], knowledge: KnowledgeOption = None

@@ -75,9 +75,9 @@ def test_the_plan_points_at_the_assessment_it_follows(kb: KnowledgeBase) -> None
     assert supporting[:2] == ["ClinicalImpression", "RiskAssessment"]
     notes = " ".join(n["text"] for n in plan["note"])
     assert "a proposal and not an order" in notes
-    assert "Re-operation: appropriate" in notes and "Spinal cord stimulation: advice stopped" in notes
+    assert "Re-operation: uncertain" in notes and "Spinal cord stimulation: advice stopped" in notes
     revision = next(a for a in plan["activity"] if coding(a) == (c.TREATMENT_OPTION, "revision_discectomy"))
-    assert "appropriate, 8/9" in revision["detail"]["description"]
+    assert "Rated uncertain" in revision["detail"]["description"]  # could be considered: not yet a step
     assert "Sources: " in revision["detail"]["description"]
 
 

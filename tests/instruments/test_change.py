@@ -43,6 +43,13 @@ BOUNDARIES = [
     ("odi", "odi_pass_norspine", 60, 21.8, S),
     ("odi", "odi_pass_norspine", 60, 0, S),
     ("odi", "odi_pass_norspine", 60, 100, N),
+    # NRS, success for care other than SCS: >= 30 % lower (the minimal important change)
+    ("nrs_back", "nrs_back_mic_30", 10, 7, S),  # exactly 30 %
+    ("nrs_back", "nrs_back_mic_30", 7, 5, N),  # 29 %: an SCS-style 50 % would also fail, 2 points meets the MIC
+    ("nrs_back", "nrs_back_mic_30", 8, 5, S),  # 38 %: success here although not an SCS responder
+    ("nrs_leg", "nrs_leg_mic_30", 10, 7, S),
+    ("nrs_leg", "nrs_leg_mic_30", 9, 7, N),  # 22 %
+    ("nrs_leg", "nrs_leg_mic_30", 6, 4, S),  # 33 %
     # NRS back, SENZA responder: >= 50 % reduction
     ("nrs_back", "nrs_back_scs_responder", 8, 4, S),
     ("nrs_back", "nrs_back_scs_responder", 8, 5, N),

@@ -371,5 +371,5 @@ def test_unknown_instrument() -> None:
 def test_score_explains_itself_and_cites_sources() -> None:
     result = score("odi", ODI_16)
     assert any("16 / 50" in line for line in result.because)
-    assert any("odi_bands_asir" in line for line in result.because)
-    assert "odi_scoring_idcafe" in result.sources
+    assert any("fairbank_2000_odi" in line for line in result.because)
+    assert "fairbank_2000_odi" in result.sources

@@ -62,8 +62,8 @@ def _replace(path: Path, old: str, new: str) -> None:
         ("treatments.yaml", "sources: [kumar_process_2007]}", "sources: [kumar_2007]}", "unknown source"),
         (
             "appropriateness.yaml",
-            "when: target_recurrent_disc\n        set: 7",
-            "when: target_recurent_disc\n        set: 7",
+            "when: target_recurrent_disc\n        set: 6",
+            "when: target_recurent_disc\n        set: 6",
             "unknown finding or concept",
         ),
         ("appropriateness.yaml", "causes: [instability]}", "causes: [instabilty]}", "unknown cause"),
@@ -75,7 +75,7 @@ def _replace(path: Path, old: str, new: str) -> None:
         ),
         (
             "appropriateness.yaml",
-            '        set: 7\n        because: "Recurrent',
+            '        set: 6\n        because: "Recurrent',
             '        set: 12\n        because: "Recurrent',
             "less than or equal to 9",
         ),

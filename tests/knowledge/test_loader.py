@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -200,6 +201,26 @@ def test_editing_a_number_changes_the_fingerprint(kb_dir: Path, kb: KnowledgeBas
             "  - id: Hueftle 1988",
             r"sources\.yaml.*String should match pattern",
         ),
+        (
+            "sources.yaml",
+            '    venue: "Radiology"\n    year: 1988\n',
+            '    venue: "Radiology"\n',
+            r"sources\.yaml line \d+, entry 'hueftle_1988': a source needs authors, year and venue; missing year",
+        ),
+        (
+            "sources.yaml",
+            '  - id: hueftle_1988\n    authors: "Hueftle MG, Modic MT, Ross JS, et al."\n',
+            "  - id: hueftle_1988\n",
+            r"entry 'hueftle_1988': a source needs authors, year and venue; missing authors",
+        ),
+        (
+            "care_sources.yaml",
+            "  - id: farrar_2001\n",
+            '  - id: farrar_blog\n    citation: "A pain blog about the NRS"\n    url: https://example.blogspot.com/nrs\n'
+            "  - id: farrar_2001\n",
+            r"entry 'farrar_blog': a source needs authors, year and venue; missing authors, year, venue "
+            r"\(a free-text 'citation' is not enough\)",
+        ),
         ("causes.yaml", "causes:\n", "causes:\n  - [not, a, mapping]\n", r"every entry must be a mapping"),
         ("red_flags.yaml", "red_flags:\n", "red_flags: :\n", r"red_flags\.yaml: not valid YAML"),
     ],
@@ -238,3 +259,55 @@ def test_a_reviewer_can_change_a_likelihood_ratio_and_see_the_effect(kb_dir: Pat
     )
     after = next(c for c in assess(case, load_knowledge(kb_dir)).differential.causes if c.cause == "spinal_stenosis")
     assert after.probability > before.probability
+
+
+# Hosts that are not primary sources: blogs, vendor and patient pages, wikis, document aggregators, mirrors.
+NOT_PRIMARY = (
+    "blogspot.",
+    "spineuniverse.",
+    "si-bone.",
+    "scribd.",
+    "ichgcp.",
+    "coek.info",
+    "metajournal.",
+    "physio-pedia.",
+    "wikimsk.",
+    "sprypt.",
+    "blueprint.ai",
+    "healthassure.",
+    "idcafe.",
+    "painresearchers.",
+    "springermedicine.",
+    "acnpsearch.",
+    "researcher.life",
+    "qxmd.",
+    "laspineinstitute.",
+    "wheelessonline.",
+    "spinwarp.",
+    "neurorad.org",
+    "mrcpsych.",
+    "osteopathy.org.au",
+    "boneandjointburden.",
+    "informahealthcare.",
+)
+
+
+def test_every_source_is_a_primary_publication_with_author_year_and_venue(kb: KnowledgeBase) -> None:
+    for source in kb.sources.values():
+        assert source.authors and source.venue and 1900 <= source.year <= 2100, source.id
+        link = source.url or ""
+        assert not re.match(r"https?://\d+\.\d+\.\d+\.\d+", link), f"{source.id}: a bare IP address"
+        assert not any(host in link for host in NOT_PRIMARY), f"{source.id}: {link} is not a primary source"
+        assert source.citation.startswith(source.authors.rstrip(".")) and str(source.year) in source.citation
+
+
+def test_a_code_list_is_never_the_evidence_for_a_clinical_rule(kb: KnowledgeBase) -> None:
+    """LOINC entries name codes; a cut-off or rule must rest on the instrument's paper or a guideline."""
+    code_lists = {s for s in kb.sources if s.startswith("loinc_")}
+    for option in kb.care.treatments:
+        cited = [option.rating.requires] if option.rating.requires else []
+        for item in [*cited, *option.rating.rules, *option.evidence]:
+            assert not set(item.sources) & code_lists, f"{option.id}: {item.sources}"
+    for finding in kb.findings.values():
+        if finding.threshold is not None:
+            assert not set(finding.threshold.sources) & code_lists, finding.id

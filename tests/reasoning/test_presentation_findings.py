@@ -235,7 +235,7 @@ def test_reflexes_and_neural_tension(kb: KnowledgeBase) -> None:
         # the words count for findings that existed before them too
         ({"treatment": "physiotherapy", "response": "none"}, "physiotherapy_failed", P),
         ({"treatment": "medial_branch_block", "response": "complete"}, "mbb_positive", P),
-        ({"treatment": "medial_branch_block", "response": "marked"}, "mbb_positive", U),  # 50-100 % vs 80 %
+        ({"treatment": "medial_branch_block", "response": "marked"}, "mbb_positive", P),  # 50-100 % meets 50 %
     ],
 )
 def test_treatment_response_in_words(

@@ -95,15 +95,15 @@ def index(tmp_path: Path) -> Iterator[Index]:
 
 def bootstrap(index_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": BARE_PATH, "PIP_INDEX_URL": index_url, "LANG": "C.UTF-8"}
-    return subprocess.run([sys.executable, str(BOOTSTRAP), *args], env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([sys.executable, str(BOOTSTRAP), *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize("json_api", [False, True], ids=["html", "json"])
 def test_this_machines_wheel_is_fetched_checked_and_unpacked(index: Index, tmp_path: Path, json_api: bool) -> None:
     # first a version that only starts alike, then other machines' wheels
-    index.publish([("9.9.90", THIS_MACHINE), *[("9.9.9", t) for t in OTHER_MACHINES], ("9.9.9", THIS_MACHINE)],
-                  json_api=json_api)
+    index.publish(
+        [("9.9.90", THIS_MACHINE), *[("9.9.9", t) for t in OTHER_MACHINES], ("9.9.9", THIS_MACHINE)], json_api=json_api
+    )
     target = tmp_path / "tools"
     done = bootstrap(index.url, "9.9.9", str(target))
     assert done.returncode == 0, done.stderr
@@ -146,20 +146,27 @@ def test_setup_fetches_uv_once_when_the_machine_has_none(index: Index, tmp_path:
     for name in ("setup.sh", "bootstrap_uv.py"):
         shutil.copy(SCRIPTS / name, checkout / "scripts" / name)
     calls = tmp_path / "uv-calls.txt"
-    env = {"PATH": BARE_PATH, "HOME": str(tmp_path), "PIP_INDEX_URL": index.url, "UV_CALLS": str(calls),
-           "LANG": "C.UTF-8"}
+    env = {
+        "PATH": BARE_PATH,
+        "HOME": str(tmp_path),
+        "PIP_INDEX_URL": index.url,
+        "UV_CALLS": str(calls),
+        "LANG": "C.UTF-8",
+    }
     assert shutil.which("uv", path=BARE_PATH) is None
 
-    first = subprocess.run(["bash", "scripts/setup.sh", "--app"], cwd=checkout, env=env, capture_output=True,
-                           text=True, timeout=60)
+    first = subprocess.run(
+        ["bash", "scripts/setup.sh", "--app"], cwd=checkout, env=env, capture_output=True, text=True, timeout=60
+    )
     assert first.returncode == 0, first.stderr
     assert f"uv not found: fetching uv {version} from PyPI" in first.stderr
     assert (checkout / ".tools" / f"uv-{version}" / "uv").is_file()
     fetched = [p for p in index.requests if p.endswith(".whl")]
     assert fetched == [f"/simple/uv/uv-{version}-py3-none-{THIS_MACHINE}.whl"]
 
-    second = subprocess.run(["bash", "scripts/setup.sh"], cwd=checkout, env=env, capture_output=True, text=True,
-                            timeout=60)
+    second = subprocess.run(
+        ["bash", "scripts/setup.sh"], cwd=checkout, env=env, capture_output=True, text=True, timeout=60
+    )
     assert second.returncode == 0, second.stderr
     assert "fetching uv" not in second.stderr
     assert [p for p in index.requests if p.endswith(".whl")] == fetched  # not downloaded again

@@ -58,15 +58,47 @@ def write_report() -> None:
 any_char = st.characters(exclude_categories=())
 odd_text = st.one_of(
     st.text(any_char, max_size=40),
-    st.sampled_from(["", " ", "\n", "\x00", "\ud800", "²", "٣", "--1", "1_000", "nan", "inf", "-0", "1e400",
-                     "9" * 5000, "0001-01-01", "9999-12-31", "L4-\ud800", "../../etc", "%2e%2e", "é" * 300,
-                     "<script>", "' OR 1=1 --", "null", "[]", "{}"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\n",
+            "\x00",
+            "\ud800",
+            "²",
+            "٣",
+            "--1",
+            "1_000",
+            "nan",
+            "inf",
+            "-0",
+            "1e400",
+            "9" * 5000,
+            "0001-01-01",
+            "9999-12-31",
+            "L4-\ud800",
+            "../../etc",
+            "%2e%2e",
+            "é" * 300,
+            "<script>",
+            "' OR 1=1 --",
+            "null",
+            "[]",
+            "{}",
+        ]
+    ),
 )
-numbers = st.one_of(st.integers(), st.integers(min_value=2**62, max_value=2**70), st.floats(allow_nan=True),
-                    st.just(10**400), st.booleans())
+numbers = st.one_of(
+    st.integers(),
+    st.integers(min_value=2**62, max_value=2**70),
+    st.floats(allow_nan=True),
+    st.just(10**400),
+    st.booleans(),
+)
 scalars = st.one_of(st.none(), numbers, odd_text)
 json_values: st.SearchStrategy[Any] = st.recursive(
-    scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(odd_text, inner, max_size=4)),
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(odd_text, inner, max_size=4)),
     max_leaves=12,
 )
 
@@ -157,11 +189,51 @@ def fhir_bundles() -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((ROOT / "tests" / "fhir" / "bundles").glob("*.json"))]
 
 
-REPORT_WORDS = ["no", "not", "without", "possible", "cannot exclude", "if", "history of", "recurrent herniation",
-                "disc herniation", "stenosis", "foraminal", "epidural fibrosis", "pseudarthrosis", "screw loosening",
-                "fluid collection", "L4-5", "L5-S1", "L3 through S1", "T2", "left", "right", "bilateral", "and", "or",
-                ",", ".", ";", ":", "\n", "\n\n", "FINDINGS:", "IMPRESSION:", "HISTORY:", "L4-5:", "MRI LUMBAR SPINE",
-                "with contrast", "-", "•", "1.", "(", ")", "at the level above the fusion", "post-operative changes"]
+REPORT_WORDS = [
+    "no",
+    "not",
+    "without",
+    "possible",
+    "cannot exclude",
+    "if",
+    "history of",
+    "recurrent herniation",
+    "disc herniation",
+    "stenosis",
+    "foraminal",
+    "epidural fibrosis",
+    "pseudarthrosis",
+    "screw loosening",
+    "fluid collection",
+    "L4-5",
+    "L5-S1",
+    "L3 through S1",
+    "T2",
+    "left",
+    "right",
+    "bilateral",
+    "and",
+    "or",
+    ",",
+    ".",
+    ";",
+    ":",
+    "\n",
+    "\n\n",
+    "FINDINGS:",
+    "IMPRESSION:",
+    "HISTORY:",
+    "L4-5:",
+    "MRI LUMBAR SPINE",
+    "with contrast",
+    "-",
+    "•",
+    "1.",
+    "(",
+    ")",
+    "at the level above the fusion",
+    "post-operative changes",
+]
 # Short texts: long ones are the benchmark's (bench/nlp_adversarial_bench.py); here, many odd combinations.
 report_text = st.one_of(
     st.text(any_char, max_size=300),

@@ -25,8 +25,14 @@ from tests.web.server import CLINICIAN_PASSWORD
 def form_of(data: dict[str, Any], version: int, csrf: str, **extra: str) -> dict[str, str]:
     """What the browser posts for a case opened on `version`: every control's value, the token, the step."""
     values = caseform.values_from_case(data)
-    return {**values, "csrf": csrf, "_step": "psychosocial", "go": "save", "_base": json.dumps({"_version": version}),
-            **extra}
+    return {
+        **values,
+        "csrf": csrf,
+        "_step": "psychosocial",
+        "go": "save",
+        "_base": json.dumps({"_version": version}),
+        **extra,
+    }
 
 
 def test_a_huge_row_index_is_refused_without_building_the_rows(clinician: TestClient, database: Database) -> None:
@@ -44,8 +50,17 @@ def test_a_huge_row_index_is_refused_without_building_the_rows(clinician: TestCl
     assert response.text.count('name="diagnostics-') <= 100 * 8
 
 
-@pytest.mark.parametrize("name", ["diagnostics-x-finding", "diagnostics--1-finding", "diagnostics-²-finding",
-                                  "studies-1", "prior_treatments-", "diagnostics-0-"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "diagnostics-x-finding",
+        "diagnostics--1-finding",
+        "diagnostics-²-finding",
+        "studies-1",
+        "prior_treatments-",
+        "diagnostics-0-",
+    ],
+)
 def test_odd_row_names_give_a_page_not_a_server_error(clinician: TestClient, database: Database, name: str) -> None:
     pid = patient_id(database, "DEMO-007")
     token = csrf_of(clinician, f"/patients/{pid}/case/new")
@@ -79,9 +94,16 @@ def test_a_stale_form_does_not_revert_what_was_saved_meanwhile(database: Databas
     assert len(repo.case_history("DEMO-009")) == before  # nothing saved behind anyone's back
     # Saving the merged form keeps both changes and the operation that is not on the form.
     merged = {**caseform.values_from_case(repo.case_version("DEMO-009").data), "pain.nrs_back": "3"}
-    again = a.post(f"/patients/{pid}/case/new",
-                   data={**merged, "csrf": token, "_step": "psychosocial", "go": "save",
-                         "_base": json.dumps({"_version": opened.version + 1})})
+    again = a.post(
+        f"/patients/{pid}/case/new",
+        data={
+            **merged,
+            "csrf": token,
+            "_step": "psychosocial",
+            "go": "save",
+            "_base": json.dumps({"_version": opened.version + 1}),
+        },
+    )
     assert again.status_code == 303
     saved = repo.case_version("DEMO-009").data
     assert saved["pain"]["nrs_back"] == 3 and saved["pain"]["nrs_leg"] == 9
@@ -179,8 +201,9 @@ def test_odd_link_validity_is_a_form_error(clinician: TestClient, database: Data
     """Before: `days=²` passed `str.isdigit()` and crashed `int()` with a 500."""
     pid = patient_id(database, "DEMO-002")
     token = csrf_of(clinician, f"/patients/{pid}/outcomes")
-    response = clinician.post(f"/patients/{pid}/portal-links",
-                              data={"csrf": token, "time_point": "month_3", "days": days})
+    response = clinician.post(
+        f"/patients/{pid}/portal-links", data={"csrf": token, "time_point": "month_3", "days": days}
+    )
     assert response.status_code == 400 and "valid for (days)" in response.text
 
 

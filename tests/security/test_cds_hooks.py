@@ -48,8 +48,13 @@ def call(server: str, patient_id: str = "ce-1", **settings: Any) -> httpx.Respon
         "hook": "patient-view",
         "hookInstance": "5b1f8a0e-3b4c-4d5e-8f90-1a2b3c4d5e6f",
         "fhirServer": server,
-        "fhirAuthorization": {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
-                              "scope": "patient/*.read", "subject": "fbss"},
+        "fhirAuthorization": {
+            "access_token": TOKEN,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "fbss",
+        },
         "context": {"userId": "Practitioner/1", "patientId": patient_id},
     }
     return cds_client(CdsSettings(auth_required=False, **settings)).post(SERVICE, json=body)
@@ -93,8 +98,13 @@ def test_without_an_allow_list_private_addresses_are_refused_and_ports_not_revea
     """Before: with no allow list, the service queried any address, and its errors told open ports from closed."""
     app, seen = internal_service()
     with serving(app) as open_port:
-        answers = [call(f"{open_port}/fhir"), call("http://127.0.0.1:9/fhir"), call("http://10.0.0.1/fhir"),
-                   call("http://[::1]:9/fhir"), call("http://169.254.169.254/latest")]
+        answers = [
+            call(f"{open_port}/fhir"),
+            call("http://127.0.0.1:9/fhir"),
+            call("http://10.0.0.1/fhir"),
+            call("http://[::1]:9/fhir"),
+            call("http://169.254.169.254/latest"),
+        ]
     assert seen == []
     assert {a.status_code for a in answers} == {412}
     messages = {a.json()["issue"][0]["diagnostics"].split(": ", 1)[1] for a in answers}
@@ -127,8 +137,13 @@ def test_the_connection_goes_to_the_checked_address() -> None:
     body = hook_request(bundle("cauda_equina_after_microdiscectomy"))
     body["prefetch"].pop("patient")
     body["fhirServer"] = "https://fhir.example.com/r4"
-    body["fhirAuthorization"] = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300, "scope": "x",
-                                 "subject": "y"}
+    body["fhirAuthorization"] = {
+        "access_token": TOKEN,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "x",
+        "subject": "y",
+    }
     client.post(SERVICE, json=body)
     assert requests and all(r.url.host == "93.184.216.34" for r in requests)
     assert {r.headers["host"] for r in requests} == {"fhir.example.com"}
@@ -155,9 +170,17 @@ def test_next_links_and_redirects_away_from_the_server_are_not_followed() -> Non
         @ehr.get("/fhir/{kind}")
         async def search(kind: str, request: Request) -> JSONResponse:
             host = internal.removeprefix("http://")
-            return JSONResponse({"resourceType": "Bundle", "type": "searchset", "entry": [],
-                                 "link": [{"relation": "next", "url": f"{request.base_url}@{host}/x"},
-                                          {"relation": "next", "url": f"http://{request.url.netloc}@{host}/x"}]})
+            return JSONResponse(
+                {
+                    "resourceType": "Bundle",
+                    "type": "searchset",
+                    "entry": [],
+                    "link": [
+                        {"relation": "next", "url": f"{request.base_url}@{host}/x"},
+                        {"relation": "next", "url": f"http://{request.url.netloc}@{host}/x"},
+                    ],
+                }
+            )
 
         with serving(ehr) as server:
             response = call(f"{server}/fhir", allowed_fhir_servers=(f"{server}/fhir",))
@@ -188,8 +211,12 @@ def test_a_slow_drip_server_is_cut_off_at_the_deadline() -> None:
     """Before: one byte every few seconds held a call for over 240 s (per-read time-outs never fired)."""
     with serving(dripping_server(chunks=1000, pause=0.2)) as server:
         started = time.monotonic()
-        response = call(f"{server}/fhir", allowed_fhir_servers=(f"{server}/fhir",), fhir_timeout_seconds=1.0,
-                        fhir_deadline_seconds=1.5)
+        response = call(
+            f"{server}/fhir",
+            allowed_fhir_servers=(f"{server}/fhir",),
+            fhir_timeout_seconds=1.0,
+            fhir_deadline_seconds=1.5,
+        )
         elapsed = time.monotonic() - started
     assert response.status_code == 412 and "did not finish within the 1.5 s" in response.text
     assert elapsed < 5
@@ -243,16 +270,20 @@ def test_deeply_nested_json_is_a_400_not_a_crash() -> None:
 # -- client tokens (low) -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("claims", [{"exp": 10**400}, {"exp": "soon"}, {"jti": ""}, {"jti": "  "}, {"jti": 5},
-                                    {"jti": "x" * 300}])
+@pytest.mark.parametrize(
+    "claims", [{"exp": 10**400}, {"exp": "soon"}, {"jti": ""}, {"jti": "  "}, {"jti": 5}, {"jti": "x" * 300}]
+)
 def test_odd_token_claims_are_401_not_500(claims: dict[str, Any]) -> None:
     """Before: `exp=10**400` gave a 500 (float overflow) and `jti: ""` was accepted."""
     signer = Signer()
     client = cds_client(CdsSettings(auth_required=True, issuers=signer.issuers()))
     payload = {"exp": int(time.time()) + 60, "jti": "j-1"} | claims
     token = signer.token("http://testserver" + SERVICE, **payload)
-    response = client.post(SERVICE, json=hook_request(bundle("cauda_equina_after_microdiscectomy")),
-                           headers={"authorization": f"Bearer {token}"})
+    response = client.post(
+        SERVICE,
+        json=hook_request(bundle("cauda_equina_after_microdiscectomy")),
+        headers={"authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 401, response.text
 
 
@@ -270,8 +301,11 @@ def _with_record(record: str | None, birth: str, patient_id_in_ehr: str) -> dict
     patient["birthDate"] = birth
     if record is not None:
         patient["identifier"] = [
-            {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
-             "system": "urn:oid:1.2.3", "value": record}
+            {
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                "system": "urn:oid:1.2.3",
+                "value": record,
+            }
         ]
     body = hook_request(data)
     old = patient["id"]

@@ -28,20 +28,46 @@ def _deep(levels: int) -> dict[str, Any]:
 
 
 MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "QuestionnaireResponse.item null": lambda d: d["entry"].append({"resource": {
-        "resourceType": "QuestionnaireResponse", "id": "q1", "status": "completed", "subject": SUBJECT,
-        "questionnaire": "http://loinc.org/q/44249-1", "item": None}}),
-    "valueCoding null": lambda d: d["entry"].append({"resource": {
-        "resourceType": "QuestionnaireResponse", "id": "q2", "status": "completed", "subject": SUBJECT,
-        "questionnaire": "http://loinc.org/q/44249-1",
-        "item": [{"linkId": "1", "answer": [{"valueCoding": None}, {"valueInteger": None}]}]}}),
-    "Condition.code.coding null": lambda d: d["entry"].append({"resource": {
-        "resourceType": "Condition", "id": "c1", "subject": SUBJECT, "code": {"coding": None}}}),
+    "QuestionnaireResponse.item null": lambda d: d["entry"].append(
+        {
+            "resource": {
+                "resourceType": "QuestionnaireResponse",
+                "id": "q1",
+                "status": "completed",
+                "subject": SUBJECT,
+                "questionnaire": "http://loinc.org/q/44249-1",
+                "item": None,
+            }
+        }
+    ),
+    "valueCoding null": lambda d: d["entry"].append(
+        {
+            "resource": {
+                "resourceType": "QuestionnaireResponse",
+                "id": "q2",
+                "status": "completed",
+                "subject": SUBJECT,
+                "questionnaire": "http://loinc.org/q/44249-1",
+                "item": [{"linkId": "1", "answer": [{"valueCoding": None}, {"valueInteger": None}]}],
+            }
+        }
+    ),
+    "Condition.code.coding null": lambda d: d["entry"].append(
+        {"resource": {"resourceType": "Condition", "id": "c1", "subject": SUBJECT, "code": {"coding": None}}}
+    ),
     "birthDate 0": lambda d: d["entry"][0]["resource"].update(birthDate=0),
     "birthDate digits": lambda d: d["entry"][0]["resource"].update(birthDate="١٩٧٩"),
-    "3,000 nested items": lambda d: d["entry"].append({"resource": {
-        "resourceType": "QuestionnaireResponse", "id": "q3", "status": "completed", "subject": SUBJECT,
-        **_deep(3000)}}),
+    "3,000 nested items": lambda d: d["entry"].append(
+        {
+            "resource": {
+                "resourceType": "QuestionnaireResponse",
+                "id": "q3",
+                "status": "completed",
+                "subject": SUBJECT,
+                **_deep(3000),
+            }
+        }
+    ),
     "identifier null": lambda d: d["entry"][0]["resource"].update(identifier=[None, {"value": None}]),
     "a resource that is 3,000 nested lists": lambda d: d["entry"].append({"resource": fuzz.deep(3000)}),
 }

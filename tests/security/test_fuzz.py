@@ -79,8 +79,9 @@ def cds() -> Iterator[TestClient]:
     def fhir(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"resourceType": "Bundle", "type": "searchset", "entry": []})
 
-    app = create_cds_app(CdsSettings(auth_required=False),
-                         client_factory=lambda: httpx.AsyncClient(transport=httpx.MockTransport(fhir)))
+    app = create_cds_app(
+        CdsSettings(auth_required=False), client_factory=lambda: httpx.AsyncClient(transport=httpx.MockTransport(fhir))
+    )
     app.state.cds.policy = OutboundPolicy(resolver=_public, deadline=2.0)
     with TestClient(app, raise_server_exceptions=False) as client:  # one event-loop thread for every input
         yield client
@@ -90,8 +91,10 @@ CDS_REQUESTS = [hook_request(bundle) for bundle in BUNDLES[:4]]
 
 
 @fuzz.budget(30)
-@given(body=st.one_of(st.sampled_from(CDS_REQUESTS).flatmap(fuzz.broken), fuzz.json_values, st.binary(max_size=200)),
-       path=st.sampled_from([SERVICE, SERVICE + "/feedback", "/cds-services/other"]))
+@given(
+    body=st.one_of(st.sampled_from(CDS_REQUESTS).flatmap(fuzz.broken), fuzz.json_values, st.binary(max_size=200)),
+    path=st.sampled_from([SERVICE, SERVICE + "/feedback", "/cds-services/other"]),
+)
 def test_fuzz_cds_hooks_request(cds: TestClient, body: Any, path: str) -> None:
     fuzz.tried("CDS Hooks request")
     content = body if isinstance(body, bytes) else fuzz.dumps(body).encode()
@@ -139,8 +142,9 @@ form_text = fuzz.odd_text.filter(_sendable)
 @st.composite
 def web_requests(draw: st.DrawFn, pid: int, version: int, values: dict[str, str]) -> tuple[str, str, dict[str, str]]:
     """(method, path, form) for one of the clinician's forms and pages, with odd values."""
-    kind = draw(st.sampled_from(["case", "case", "case", "patient", "link", "lookup", "page", "language", "alert",
-                                 "raw"]))
+    kind = draw(
+        st.sampled_from(["case", "case", "case", "patient", "link", "lookup", "page", "language", "alert", "raw"])
+    )
     if kind == "raw":  # bytes no browser would send: invalid UTF-8, stray percent signs, huge field names
         return "RAW", f"/patients/{pid}/case/new", {"body": draw(st.binary(max_size=300)).decode("latin-1")}
     if kind == "case":
@@ -150,8 +154,9 @@ def web_requests(draw: st.DrawFn, pid: int, version: int, values: dict[str, str]
             form[name] = draw(form_text)
         for _ in range(draw(st.integers(0, 2))):
             form[draw(form_text)] = draw(form_text)
-        form["go"] = draw(st.one_of(st.sampled_from([*caseform.STEP_IDS, "save", "read_report", "apply_report"]),
-                                    form_text))
+        form["go"] = draw(
+            st.one_of(st.sampled_from([*caseform.STEP_IDS, "save", "read_report", "apply_report"]), form_text)
+        )
         form["_step"] = draw(st.one_of(st.sampled_from(caseform.STEP_IDS), form_text))
         form["_base"] = draw(st.one_of(st.just(json.dumps({"_version": version})), form_text))
         form["_proposals"] = draw(st.one_of(form_text, st.just('[{"code": "stenosis", "key": "0", "choosable": 1}]')))
@@ -159,11 +164,17 @@ def web_requests(draw: st.DrawFn, pid: int, version: int, values: dict[str, str]
         return "POST", f"/patients/{pid}/case/new", form
     if kind == "patient":
         identifier = draw(st.one_of(st.just("DEMO-001"), form_text.map(lambda t: t + " x")))
-        return "POST", "/patients", {"identifier": identifier, "display_name": draw(form_text),
-                                     "birth_year": draw(form_text)}
+        return (
+            "POST",
+            "/patients",
+            {"identifier": identifier, "display_name": draw(form_text), "birth_year": draw(form_text)},
+        )
     if kind == "link":
-        return "POST", f"/patients/{pid}/portal-links", {"time_point": draw(st.one_of(st.just("month_3"), form_text)),
-                                                          "days": draw(form_text)}
+        return (
+            "POST",
+            f"/patients/{pid}/portal-links",
+            {"time_point": draw(st.one_of(st.just("month_3"), form_text)), "days": draw(form_text)},
+        )
     if kind == "alert":
         return "POST", f"/alerts/{draw(st.integers(-10, 2**70))}/acknowledge", {"back": draw(form_text)}
     if kind == "lookup":
@@ -220,10 +231,15 @@ def _open_portal(state: dict[str, Any]) -> None:
 
 
 @fuzz.budget(40)
-@given(instrument=st.one_of(st.sampled_from(["nrs_back", "nrs_leg", "phq9", "pgic", "gad7", "odi"]), form_text),
-       answers=st.dictionaries(st.one_of(st.sampled_from([f"item{i}" for i in range(1, 10)] + ["pain", "rating"]),
-                                         form_text), form_text, max_size=10),
-       token=form_text)
+@given(
+    instrument=st.one_of(st.sampled_from(["nrs_back", "nrs_leg", "phq9", "pgic", "gad7", "odi"]), form_text),
+    answers=st.dictionaries(
+        st.one_of(st.sampled_from([f"item{i}" for i in range(1, 10)] + ["pain", "rating"]), form_text),
+        form_text,
+        max_size=10,
+    ),
+    token=form_text,
+)
 def test_fuzz_portal(portal: dict[str, Any], instrument: str, answers: dict[str, str], token: str) -> None:
     fuzz.tried("patient portal")
     client: TestClient = portal["client"]

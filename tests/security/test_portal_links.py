@@ -41,8 +41,14 @@ def answer(client: TestClient, instrument: str, answers: dict[str, str]) -> int:
 
 def rows_of(db: Database, link_id: int) -> int:
     with db.sessions() as session:
-        return session.scalar(select(func.count()).select_from(QuestionnaireResponse)
-                              .where(QuestionnaireResponse.created_by == link_author(link_id))) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(QuestionnaireResponse)
+                .where(QuestionnaireResponse.created_by == link_author(link_id))
+            )
+            or 0
+        )
 
 
 def test_a_link_preview_does_not_use_up_the_link(database: Database, kb: KnowledgeBase) -> None:
@@ -69,8 +75,12 @@ def test_a_second_browser_cannot_fill_a_claimed_link(database: Database, kb: Kno
 def test_finishing_a_link_ends_it_in_every_browser(database: Database, kb: KnowledgeBase) -> None:
     token = new_link(database, time_point="month_3")
     patient = opened(database, kb, token)
-    for instrument, answers in (("nrs_back", NRS), ("nrs_leg", NRS), ("phq9", {f"item{i}": "0" for i in range(1, 10)}),
-                                ("pgic", {"rating": "3"})):
+    for instrument, answers in (
+        ("nrs_back", NRS),
+        ("nrs_leg", NRS),
+        ("phq9", {f"item{i}": "0" for i in range(1, 10)}),
+        ("pgic", {"rating": "3"}),
+    ):
         assert answer(patient, instrument, answers) in (200, 303), instrument
     assert patient.get("/portal").status_code == 403
     assert client_for(database, kb).get(f"/portal/open/{token}").status_code == 403
@@ -161,8 +171,11 @@ def test_the_link_names_the_configured_address_not_the_host_header(database: Dat
     clinician = sign_in(client_for(database, kb, config), "clinician", CLINICIAN_PASSWORD)
     pid = patient_id(database, "DEMO-002")
     token = csrf_of(clinician, f"/patients/{pid}/outcomes")
-    response = clinician.post(f"/patients/{pid}/portal-links", data={"csrf": token, "time_point": "month_3"},
-                              headers={"host": "attacker.example"})
+    response = clinician.post(
+        f"/patients/{pid}/portal-links",
+        data={"csrf": token, "time_point": "month_3"},
+        headers={"host": "attacker.example"},
+    )
     assert response.status_code == 200
     assert "https://fbss.clinic.example/portal/open/" in response.text
     assert "attacker.example" not in response.text

@@ -57,6 +57,7 @@ def test_a_long_report_read_in_pieces_keeps_its_sections() -> None:
     result = extract(history + "\n\n" + findings)
     by_section = {(f.section, f.historical) for f in result.findings}
     assert ("history", True) in by_section  # carried over the cuts inside the history
-    assert any(f.section == "findings" and f.code.value == "recurrent_disc_herniation" and f.affirmed
-               for f in result.findings)
+    assert any(
+        f.section == "findings" and f.code.value == "recurrent_disc_herniation" and f.affirmed for f in result.findings
+    )
     get_pipeline()  # built once

@@ -122,20 +122,24 @@ def test_a_password_change_signs_out_every_other_browser(database: Database, kb:
     page = mine.get("/account/password")
     assert page.status_code == 200
     token = csrf_of(mine, "/account/password")
-    wrong = mine.post("/account/password",
-                      data={"csrf": token, "current": "not-it-at-all", "new": "second-password-2",
-                            "again": "second-password-2"})
+    wrong = mine.post(
+        "/account/password",
+        data={"csrf": token, "current": "not-it-at-all", "new": "second-password-2", "again": "second-password-2"},
+    )
     assert wrong.status_code == 400 and "current password" in wrong.text
-    changed = mine.post("/account/password",
-                        data={"csrf": token, "current": "first-password-1", "new": "second-password-2",
-                              "again": "second-password-2"})
+    changed = mine.post(
+        "/account/password",
+        data={"csrf": token, "current": "first-password-1", "new": "second-password-2", "again": "second-password-2"},
+    )
     assert changed.status_code == 200 and "was changed" in changed.text
     assert mine.get("/patients").status_code == 200  # this browser stays signed in (with a new session)
     assert other.get("/patients").status_code == 303  # the other one is signed out
     fresh = client_for(database, kb)
     token = csrf_of(fresh)
-    assert fresh.post("/login", data={"csrf": token, "username": "pw-change", "password": "first-password-1"}
-                      ).status_code == 401
+    assert (
+        fresh.post("/login", data={"csrf": token, "username": "pw-change", "password": "first-password-1"}).status_code
+        == 401
+    )
     sign_in(client_for(database, kb), "pw-change", "second-password-2")
 
 
@@ -161,7 +165,8 @@ def test_idle_and_old_sessions_end_on_the_server(database: Database, kb: Knowled
     browser = sign_in(client_for(database, kb), "clinician", CLINICIAN_PASSWORD)
     with database.sessions() as session, session.begin():
         session.execute(
-            update(WebSession).where(WebSession.ended_at.is_(None))
+            update(WebSession)
+            .where(WebSession.ended_at.is_(None))
             .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=13))
         )
     assert browser.get("/patients").status_code == 303
@@ -183,8 +188,9 @@ def test_fbss_user_password_changes_it_and_ends_the_sessions(
     _user(database, "cli-pw", "cli-password-1")
     browser = sign_in(client_for(database, kb), "cli-pw", "cli-password-1")
     url = str(database.engine.url)
-    result = CliRunner().invoke(cli, ["user", "password", "cli-pw", "--database", url, "--user", "ops"],
-                                input="cli-password-2\n")
+    result = CliRunner().invoke(
+        cli, ["user", "password", "cli-pw", "--database", url, "--user", "ops"], input="cli-password-2\n"
+    )
     assert result.exit_code == 0, result.output
     assert browser.get("/patients").status_code == 303
     sign_in(client_for(database, kb), "cli-pw", "cli-password-2")
@@ -195,18 +201,21 @@ def test_fbss_user_password_changes_it_and_ends_the_sessions(
 def test_admins_cannot_create_clinician_accounts(admin: TestClient, database: Database) -> None:
     """Before: an admin (who sees no record) could make a clinician account and read every record with it."""
     token = csrf_of(admin, "/admin/users")
-    response = admin.post("/admin/users", data={"csrf": token, "username": "sneaky", "password": "sneaky-pass-1",
-                                                 "role": "clinician"})
+    response = admin.post(
+        "/admin/users", data={"csrf": token, "username": "sneaky", "password": "sneaky-pass-1", "role": "clinician"}
+    )
     assert response.status_code == 400 and "fbss user add" in response.text
     assert Accounts(database, user="test").user_id_of("sneaky") is None
-    added = admin.post("/admin/users", data={"csrf": token, "username": "second-admin",
-                                              "password": "admin-pass-12", "role": "admin"})
+    added = admin.post(
+        "/admin/users", data={"csrf": token, "username": "second-admin", "password": "admin-pass-12", "role": "admin"}
+    )
     assert added.status_code == 303
 
 
 def test_fbss_user_add_creates_clinicians(database: Database) -> None:
     url = str(database.engine.url)
-    result = CliRunner().invoke(cli, ["user", "add", "new-doc", "--role", "clinician", "--database", url],
-                                input="new-doc-password\n")
+    result = CliRunner().invoke(
+        cli, ["user", "add", "new-doc", "--role", "clinician", "--database", url], input="new-doc-password\n"
+    )
     assert result.exit_code == 0, result.output
     assert Accounts(database, user="t").verify("new-doc", "new-doc-password") is not None

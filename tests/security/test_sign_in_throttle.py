@@ -46,8 +46,9 @@ def test_repeated_failures_lock_the_pair_and_the_audit_log_gets_a_summary(
     codes = [_try(attacker, "clinician", f"guess-{n:04d}-pw") for n in range(PAIR_LIMIT + 15)]
     assert codes[: PAIR_LIMIT - 1] == [401] * (PAIR_LIMIT - 1)
     assert codes[PAIR_LIMIT - 1] == 429 and set(codes[PAIR_LIMIT:]) == {429}
-    locked = attacker.post("/login", data={"csrf": csrf_of(attacker), "username": "clinician",
-                                           "password": CLINICIAN_PASSWORD})
+    locked = attacker.post(
+        "/login", data={"csrf": csrf_of(attacker), "username": "clinician", "password": CLINICIAN_PASSWORD}
+    )
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0  # even the right password waits
     assert _try(owner, "clinician", CLINICIAN_PASSWORD) == 303  # the owner, elsewhere, is not locked out
     _try(attacker, "Secret-Typed-As-Name-99", "whatever-password")  # a password typed in the name field

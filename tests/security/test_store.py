@@ -38,9 +38,27 @@ def _file(db: Database) -> str:
 def _fill(repo: Repository, case: Case) -> None:
     repo.add_patient("MRN-1", display_name="Ann Example", birth_year=1962)
     repo.save_case("MRN-1", case)
-    record_response(repo, "MRN-1", "odi", {k: 2 for k in (
-        "pain_intensity", "personal_care", "lifting", "walking", "sitting", "standing", "sleeping", "sex_life",
-        "social_life", "travelling")}, completed_at=dt.datetime(2026, 1, 10, tzinfo=dt.UTC))
+    record_response(
+        repo,
+        "MRN-1",
+        "odi",
+        {
+            k: 2
+            for k in (
+                "pain_intensity",
+                "personal_care",
+                "lifting",
+                "walking",
+                "sitting",
+                "standing",
+                "sleeping",
+                "sex_life",
+                "social_life",
+                "travelling",
+            )
+        },
+        completed_at=dt.datetime(2026, 1, 10, tzinfo=dt.UTC),
+    )
 
 
 # -- reads survive a held lock and a full disk (medium) ------------------------------------------------------------
@@ -80,9 +98,7 @@ def test_pages_are_read_while_another_process_holds_the_write_lock(web_db: Datab
     assert "waiting to be written" not in admin.get("/admin/audit").text
 
 
-def test_pages_are_read_on_a_full_disk_and_the_error_page_names_no_path(
-    web_db: Database, kb: KnowledgeBase
-) -> None:
+def test_pages_are_read_on_a_full_disk_and_the_error_page_names_no_path(web_db: Database, kb: KnowledgeBase) -> None:
     clinician = sign_in(client_for(web_db, kb), "clinician", CLINICIAN_PASSWORD)
     pid = patient_id(web_db, "DEMO-005")
 
@@ -98,8 +114,9 @@ def test_pages_are_read_on_a_full_disk_and_the_error_page_names_no_path(
         assert page.status_code == 200 and "Elif Demir" in page.text
         token = page.text.split('name="csrf" value="')[1].split('"')[0]
         for _ in range(30):  # enough writes to need a new page
-            added = clinician.post("/patients", data={"csrf": token, "identifier": f"FULL-{_:03d}-" + "x" * 40,
-                                                       "display_name": "y" * 190})
+            added = clinician.post(
+                "/patients", data={"csrf": token, "identifier": f"FULL-{_:03d}-" + "x" * 40, "display_name": "y" * 190}
+            )
             if added.status_code != 303:
                 break
         assert added.status_code == 503
@@ -163,10 +180,14 @@ def _restore(make_db: Any, document: dict[str, Any], tmp_path: Path, name: str) 
 @pytest.mark.parametrize(
     ("tamper", "message"),
     [
-        (lambda d: d["tables"]["case_versions"][0]["case_json"].update(index_surgery={"type": "laser"}),
-         "case_versions[0]"),
-        (lambda d: d["tables"]["questionnaire_responses"][0]["answers"].update(lifting=99),
-         "questionnaire_responses[0]: the answers do not score"),
+        (
+            lambda d: d["tables"]["case_versions"][0]["case_json"].update(index_surgery={"type": "laser"}),
+            "case_versions[0]",
+        ),
+        (
+            lambda d: d["tables"]["questionnaire_responses"][0]["answers"].update(lifting=99),
+            "questionnaire_responses[0]: the answers do not score",
+        ),
         (lambda d: d["tables"]["audit_log"][1].update(who="someone-else"), "does not match the hash chain"),
         (lambda d: d["tables"]["audit_log"].pop(1), "does not match the hash chain"),
     ],
@@ -229,8 +250,9 @@ def test_database_backups_and_exports_are_owner_only(
         _fill(Repository(db, "dr-test"), example_case)
         backup.backup(db, tmp_path / "b.json", "admin")
         backup.backup(db, tmp_path / "b.sqlite3", "admin")
-        result = CliRunner().invoke(cli, ["patient", "export", "-o", str(tmp_path / "e.json"), "--database",
-                                          str(db.engine.url)])
+        result = CliRunner().invoke(
+            cli, ["patient", "export", "-o", str(tmp_path / "e.json"), "--database", str(db.engine.url)]
+        )
         assert result.exit_code == 0, result.output
         db.close()
     finally:

@@ -43,11 +43,19 @@ def test_follow_up_questions_wait_for_the_answer_they_follow() -> None:
 
 
 def test_levels_as_written_en_dash_shorthand_one_vertebra_and_pelvis() -> None:
-    case, errors = case_of(form(index_surgery__levels="L4–S1", **{
-        "diagnostics-0-finding": "screw_loosening", "diagnostics-0-level": "s1",
-        "diagnostics-1-finding": "screw_lucency", "diagnostics-1-level": "pelvis",
-        "diagnostics-2-finding": "pseudarthrosis", "diagnostics-2-level": "L5/S1",
-    }))
+    case, errors = case_of(
+        form(
+            index_surgery__levels="L4–S1",
+            **{
+                "diagnostics-0-finding": "screw_loosening",
+                "diagnostics-0-level": "s1",
+                "diagnostics-1-finding": "screw_lucency",
+                "diagnostics-1-level": "pelvis",
+                "diagnostics-2-finding": "pseudarthrosis",
+                "diagnostics-2-level": "L5/S1",
+            },
+        )
+    )
     assert errors == {}
     assert case.index_surgery.levels == ("L4-S1",)  # type: ignore[attr-defined]
     assert [d.level for d in case.diagnostics] == ["S1", "pelvis", "L5-S1"]  # type: ignore[attr-defined]
@@ -104,8 +112,14 @@ def test_age_comes_from_the_year_of_birth(clinician: TestClient) -> None:
 def test_sections_have_titles_of_their_own_and_pregnancy_starts_hidden_for_a_man(clinician: TestClient) -> None:
     base = new_patient(clinician, "FORM-1", "1962")
     token = csrf_of(clinician, base + "/case/new")
-    data = {"csrf": token, "_step": "surgery", "go": "surgery", "index_surgery.type": "fusion",
-            "patient.sex": "male", "patient.age": "62"}
+    data = {
+        "csrf": token,
+        "_step": "surgery",
+        "go": "surgery",
+        "index_surgery.type": "fusion",
+        "patient.sex": "male",
+        "patient.age": "62",
+    }
     page = clinician.post(base + "/case/new", data=data).text
     assert page.count("<legend>Index operation</legend>") == 1
     assert re.search(r'<fieldset class="presence" id="f-patient-pregnant"[^>]*data-show-when=[^>]* hidden>', page)
@@ -124,8 +138,14 @@ def test_add_a_row_without_the_browser_script(clinician: TestClient) -> None:
 def test_the_error_summary_names_the_finding(clinician: TestClient) -> None:
     base = new_patient(clinician, "ERR-1")
     token = csrf_of(clinician, base + "/case/new?step=imaging")
-    data = {"csrf": token, "_step": "imaging", "go": "save", "index_surgery.type": "fusion",
-            "diagnostics-0-finding": "screw_loosening", "diagnostics-0-level": "L9"}
+    data = {
+        "csrf": token,
+        "_step": "imaging",
+        "go": "save",
+        "index_surgery.type": "fusion",
+        "diagnostics-0-finding": "screw_loosening",
+        "diagnostics-0-level": "L9",
+    }
     page = clinician.post(base + "/case/new", data=data).text
     assert "Finding 1 (Screw loosening): Level" in page
     assert "diagnostics row" not in page

@@ -48,17 +48,34 @@ def test_levels_to_enter() -> None:
 
 
 def proposal(key: str, code: str, presence: str = "present", level: str | None = None) -> dict[str, object]:
-    return {"key": key, "code": code, "presence": presence, "level": level, "side": None, "modality": None,
-            "contrast": None, "choosable": True}
+    return {
+        "key": key,
+        "code": code,
+        "presence": presence,
+        "level": level,
+        "side": None,
+        "modality": None,
+        "contrast": None,
+        "choosable": True,
+    }
 
 
 def test_accepted_findings_merge_with_rows_entered_by_hand() -> None:
-    values = {"diagnostics-0-finding": "pseudarthrosis", "diagnostics-0-presence": "present",
-              "diagnostics-0-modality": "other", "diagnostics-0-level": "",
-              "diagnostics-1-finding": "screw_loosening", "diagnostics-1-presence": "absent",
-              "diagnostics-1-level": "S1"}
-    proposals = [proposal("0", "pseudarthrosis", level="L5-S1"), proposal("1", "screw_loosening", level="S1"),
-                 proposal("2", "rod_fracture", level="L4-L5"), proposal("3", "cage_migration")]
+    values = {
+        "diagnostics-0-finding": "pseudarthrosis",
+        "diagnostics-0-presence": "present",
+        "diagnostics-0-modality": "other",
+        "diagnostics-0-level": "",
+        "diagnostics-1-finding": "screw_loosening",
+        "diagnostics-1-presence": "absent",
+        "diagnostics-1-level": "S1",
+    }
+    proposals = [
+        proposal("0", "pseudarthrosis", level="L5-S1"),
+        proposal("1", "screw_loosening", level="S1"),
+        proposal("2", "rod_fracture", level="L4-L5"),
+        proposal("3", "cage_migration"),
+    ]
     decisions = {"0": "accept", "1": "accept", "2": "accept", "3": "reject"}
     applied = reading.apply(values, proposals, decisions, "ct")
     out = applied.values

@@ -32,8 +32,13 @@ def data_problems(data: object) -> list[Problem]:
             return [(where, f"nested more than {MAX_DEPTH} levels deep; a case is a few levels")]
         if isinstance(node, str):
             if not _valid_unicode(node):
-                problems.append((where, "holds an unpaired surrogate character; the text was probably decoded "
-                                        "with the wrong encoding: save it as UTF-8"))
+                problems.append(
+                    (
+                        where,
+                        "holds an unpaired surrogate character; the text was probably decoded "
+                        "with the wrong encoding: save it as UTF-8",
+                    )
+                )
         elif isinstance(node, dict):
             for key, value in node.items():
                 if isinstance(key, str) and not _valid_unicode(key):
@@ -78,11 +83,12 @@ def _raise(origin: str, problems: list[Problem]) -> None:
         raise CaseError(f"{origin}: " + "; ".join(f"{path}: {message}" for path, message in problems[:3]))
 
 
-def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
-    """One line naming each bad field, what was expected and what was given."""
+def describe_validation_error(exc: ValidationError, limit: int = 3, whole: str = "(case)") -> str:
+    """One line naming each bad field, what was expected and what was given; `whole` names an error of the
+    entry as a whole (empty: the message stands alone)."""
     parts = []
     for error in exc.errors()[:limit]:
-        location = ".".join(str(p) for p in error["loc"]) or "(case)"
+        location = ".".join(str(p) for p in error["loc"]) or whole
         message = error["msg"].removeprefix("Value error, ")
         given = error.get("input")
         if error["type"] in {"missing", "extra_forbidden"}:
@@ -93,7 +99,7 @@ def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
             shown = ""
         if error["type"] == "extra_forbidden":
             message = "is not a known field"
-        parts.append(f"{location}: {message}{shown}")
+        parts.append(f"{location}: {message}{shown}" if location else f"{message}{shown}")
     more = len(exc.errors()) - limit
     suffix = f"; and {more} more problem{'s' if more > 1 else ''}" if more > 0 else ""
     return "; ".join(parts) + suffix

@@ -216,8 +216,8 @@ async def gather(
     for key, result in zip(missing, results, strict=True):
         if isinstance(result, BaseException):
             if not isinstance(
-                result, DataUnavailableError | OutboundRefusedError | OutboundFailedError | TimeoutError
-                | httpx.HTTPError
+                result,
+                DataUnavailableError | OutboundRefusedError | OutboundFailedError | TimeoutError | httpx.HTTPError,
             ):
                 raise result
             if key in REQUIRED:

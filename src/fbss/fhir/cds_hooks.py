@@ -147,7 +147,6 @@ class CdsSettings:
             record_system=env.get("FBSS_CDS_RECORD_SYSTEM", "").strip() or None,
         )
 
-
     def outbound_policy(self) -> OutboundPolicy:
         """Where and how the service may query a client's FHIR server (see `fbss.fhir.outbound`)."""
         max_bytes = int(self.fhir_max_response_mb * 1_000_000)
@@ -363,8 +362,9 @@ async def _call(state: CdsState, service_id: str, request: Request) -> dict[str,
         raise _HttpError(400, operation_outcome(str(exc), "invalid", f"prefetch.{exc.key}")) from None
     except DataUnavailableError as exc:
         raise _HttpError(412, operation_outcome(str(exc), "not-found")) from None
-    patient = next((r for _url, r in gathered.resources if isinstance(r, dict) and r.get("resourceType") == "Patient"),
-                   None)
+    patient = next(
+        (r for _url, r in gathered.resources if isinstance(r, dict) and r.get("resourceType") == "Patient"), None
+    )
     born = patient.get("birthDate") if isinstance(patient, dict) else None
     ctx = CardContext(
         patient_id=context.patientId,

@@ -86,10 +86,9 @@ class Location:
 
     def under(self, base: Location) -> bool:
         """Same origin, and the path is the base path or lies below it (segment by segment)."""
-        return (
-            (self.scheme, self.host, self.port) == (base.scheme, base.host, base.port)
-            and self.segments[: len(base.segments)] == base.segments
-        )
+        return (self.scheme, self.host, self.port) == (base.scheme, base.host, base.port) and self.segments[
+            : len(base.segments)
+        ] == base.segments
 
     @property
     def origin(self) -> str:
@@ -233,6 +232,9 @@ async def send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) 
     async with client.stream(method, target.url(), **kwargs) as response:
         body = await _read(response, SEND_MAX_BYTES, target)
         # The body is already decoded: drop what would make httpx decode or frame it again.
-        headers = [(k, v) for k, v in response.headers.items()
-                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        headers = [
+            (k, v)
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
         return httpx.Response(response.status_code, headers=headers, content=body, request=response.request)

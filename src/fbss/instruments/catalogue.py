@@ -72,6 +72,8 @@ def _load(path: Path, sources_path: Path) -> InstrumentCatalogue:
         raise KnowledgeError(f"{name}: unknown top-level keys {unknown_keys}; expected sources, schedule, instruments")
 
     bibliography = _read_sources(sources_path)
+    for extra in sorted(sources_path.parent.glob("*_sources.yaml")):  # the safety and care bibliographies
+        bibliography.update(_read_sources(extra))
     own = _read_sources_list(raw.get("sources") or [], path.name)
     sources = dict(bibliography)
     for source_id, source in own.items():

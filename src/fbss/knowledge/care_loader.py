@@ -17,6 +17,7 @@ from fbss.knowledge.care_models import (
     AppropriatenessDoc,
     BurdenWeights,
     CategoryDef,
+    CausePath,
     ConceptDef,
     ConceptKind,
     Contraindication,
@@ -33,6 +34,8 @@ from fbss.knowledge.care_models import (
     Rule,
     Scale,
     ScsDoc,
+    ScsGate,
+    SharedCaution,
     TestDef,
     TestsDoc,
     TreatmentDef,
@@ -136,6 +139,7 @@ def load_care(
     if sorted(seen_categories) != sorted(PanelCategory):
         raise KnowledgeError(f"{path.name}: 'categories' must list each of {[c.value for c in PanelCategory]} once")
     modifiers = _many(Modifier, path, doc, "modifiers")
+    shared_cautions = _many(SharedCaution, path, doc, "cautions")
     appropriateness = AppropriatenessDoc(
         scale=_one(Scale, path, doc, "scale"),
         red_flag_override=_one(Override, path, doc, "red_flag_override"),
@@ -143,6 +147,7 @@ def load_care(
         concepts=tuple(c for c, _ in concepts),
         categories=tuple(c for c, _ in categories),
         modifiers=tuple(m for m, _ in modifiers),
+        cautions=tuple(c for c, _ in shared_cautions),
     )
     for category, raw in categories:
         checker.check(category, _where(path, raw, category.id.value))
@@ -199,6 +204,9 @@ def load_care(
         bad = [t for t in treatment.includes if t not in {x.id for x, _ in treatments} or t == treatment.id]
         if bad:
             raise KnowledgeError(f"{where}: 'includes' names unknown treatment(s) {bad}")
+        bad = [p for p in treatment.prepare if p not in {x.id for x, _ in treatments} | test_ids or p == treatment.id]
+        if bad:
+            raise KnowledgeError(f"{where}: 'prepare' names unknown treatment(s) or test(s) {bad}")
     tags = {tag for t, _ in treatments for tag in t.tags} | {c.value for c in PanelCategory}
     treatment_ids = {t.id for t, _ in treatments}
     for flag in red_flags:
@@ -209,7 +217,7 @@ def load_care(
     if bad:
         raise KnowledgeError(f"appropriateness.yaml: red_flag_override.never_capped names unknown tag(s) {bad}")
     path = by_name["appropriateness.yaml"]
-    for modifier, raw in modifiers:
+    for modifier, raw in [*modifiers, *shared_cautions]:
         where = _where(path, raw, modifier.id)
         checker.check(modifier, where)
         bad = [a for a in modifier.applies_to if a not in tags]
@@ -226,6 +234,7 @@ def load_care(
         contraindications=tuple(c for c, _ in _many(Contraindication, path, doc, "contraindications")),
         conditions=tuple(c for c, _ in _many(Contraindication, path, doc, "conditions")),
         nice=tuple(n for n, _ in _many(NiceCriterion, path, doc, "nice")),
+        gates=tuple(g for g, _ in _many(ScsGate, path, doc, "gates")),
     )
     checker.check(scs, path.name)
 
@@ -234,10 +243,23 @@ def load_care(
     doc = documents[path]
     if not isinstance(doc, dict) or not isinstance(doc.get("grid_options"), int):
         raise KnowledgeError(f"{path.name}: needs 'grid_options', a whole number")
+    paths = _many(CausePath, path, doc, "cause_paths", with_line=False)
+    seen_causes: set[str] = set()
+    for cause_path, raw in paths:
+        where = _where(path, raw, cause_path.cause)
+        if cause_path.cause not in cause_ids:
+            raise KnowledgeError(f"{where}: cause_paths names unknown cause '{cause_path.cause}'")
+        if cause_path.cause in seen_causes:
+            raise KnowledgeError(f"{where}: cause '{cause_path.cause}' already has a path")
+        seen_causes.add(cause_path.cause)
+        bad = [o for o in cause_path.options if o not in treatment_ids]
+        if bad:
+            raise KnowledgeError(f"{where}: options names unknown treatment(s) {bad}")
     plan = PlanDoc(
         follow_up=tuple(f for f, _ in _many(FollowUp, path, doc, "follow_up")),
         outcomes=tuple(o for o, _ in _many(Outcome, path, doc, "outcomes")),
         grid_options=doc["grid_options"],
+        cause_paths=tuple(c for c, _ in paths),
     )
     checker.check(plan, path.name)
 

@@ -156,6 +156,12 @@ class Modifier(Rule):
     applies_to: tuple[str, ...] = Field(min_length=1)
 
 
+class SharedCaution(Caution):
+    """A caution shown with every elective option carrying one of the tags or categories in `applies_to`."""
+
+    applies_to: tuple[str, ...] = Field(min_length=1)
+
+
 class AppropriatenessDoc(_Entry):
     scale: Scale
     red_flag_override: Override
@@ -163,6 +169,7 @@ class AppropriatenessDoc(_Entry):
     concepts: tuple[ConceptDef, ...]
     categories: tuple[CategoryDef, ...]
     modifiers: tuple[Modifier, ...] = ()
+    cautions: tuple[SharedCaution, ...] = ()
 
 
 # --- tests (the work-up catalogue) --------------------------------------------------------------------------
@@ -302,8 +309,17 @@ class TreatmentDef(_Entry):
     disadvantages: tuple[str, ...] = Field(min_length=1)
     evidence: tuple[Statement, ...] = Field(min_length=1)
     recovery: Statement
+    success: Statement = Field(
+        description="What counts as success for this treatment, cited: the SCS responder definition, the minimal "
+        "important change or surgical success"
+    )
     rating: OptionRating
     next_step: str | None = Field(default=None, description="The decision point after this treatment")
+    prepare: tuple[Id, ...] = Field(
+        default=(),
+        description="Optimisation options and tests done before this treatment, in order; the plan lists each one "
+        "that applies to the case before it",
+    )
     includes: tuple[Id, ...] = Field(
         default=(), description="Treatments this one also performs (evacuating a compressive haematoma decompresses)"
     )
@@ -319,13 +335,16 @@ class AdviceLevel(StrEnum):
     recommended = "recommended"
     rarely_recommended = "rarely_recommended"
     not_recommended = "not_recommended"
+    # recommended once what is still unknown (psychosocial factors, a gate) is assessed and holds: assess first
+    provisional = "provisional"
 
 
 ADVICE_RANK = {
     AdviceLevel.strongly_recommended: 0,
     AdviceLevel.recommended: 1,
-    AdviceLevel.rarely_recommended: 2,
-    AdviceLevel.not_recommended: 3,
+    AdviceLevel.provisional: 2,
+    AdviceLevel.rarely_recommended: 3,
+    AdviceLevel.not_recommended: 4,
 }
 
 
@@ -362,6 +381,18 @@ class NiceCriterion(Cited):
     missing: str = Field(min_length=5, description="What to do when it is unknown")
 
 
+class ScsGate(Cited):
+    """What must hold before SCS is advised above `absent_cap`: absent caps the advice there; unknown leaves a
+    recommendation provisional until it is checked."""
+
+    id: Id
+    title: str
+    when: Expression
+    absent_cap: AdviceLevel
+    because: str = Field(min_length=5, description="Why the advice is held back when it does not hold")
+    missing: str = Field(min_length=5, description="What to do when it is unknown")
+
+
 class ScsDoc(_Entry):
     clinical: OptionRating
     factors: tuple[PsychosocialFactor, ...] = Field(min_length=1)
@@ -369,6 +400,7 @@ class ScsDoc(_Entry):
     contraindications: tuple[Contraindication, ...]
     conditions: tuple[Contraindication, ...] = Field(default=(), description="Do not stop advice; restrict the system")
     nice: tuple[NiceCriterion, ...]
+    gates: tuple[ScsGate, ...] = ()
 
 
 # --- the plan: follow-up and outcomes -----------------------------------------------------------------------
@@ -386,7 +418,22 @@ class Outcome(Cited):
     change: str = Field(description="What counts as a meaningful change")
 
 
+class CausePath(Cited):
+    """What to do when a cause is likely: who sees the patient, what they do first, what decides the next step.
+
+    `options` are the treatments that complete the path: when one of them is already rated appropriate, the plan
+    lists that treatment and does not repeat the referral.
+    """
+
+    cause: Id
+    title: str = Field(min_length=5, description="The step, e.g. 'Refer to an orthopaedic hip specialist'")
+    action: str = Field(min_length=10)
+    decision_point: str | None = None
+    options: tuple[Id, ...] = ()
+
+
 class PlanDoc(_Entry):
     follow_up: tuple[FollowUp, ...] = Field(min_length=1)
     outcomes: tuple[Outcome, ...] = Field(min_length=1)
     grid_options: int = Field(ge=1, le=20)
+    cause_paths: tuple[CausePath, ...] = ()

@@ -71,7 +71,7 @@ def _parse(model: type[M], path: Path, raw: Any, with_line: bool = True) -> M:
         line = line_at(raw, exc.errors()[0]["loc"])
         where = f"{path.name} line {line}" if line else path.name
         entry = f", entry '{data['id']}'" if isinstance(data.get("id"), str) else ""
-        raise KnowledgeError(f"{where}{entry}: {describe_validation_error(exc)}") from None
+        raise KnowledgeError(f"{where}{entry}: {describe_validation_error(exc, whole='')}") from None
 
 
 def _unique(items: Iterable[tuple[str, Path, Any]]) -> None:
@@ -286,8 +286,12 @@ def _differential_doc(
         raise KnowledgeError(f"{path.name}: needs a 'differential' section (population, unexplained, coexisting, ...)")
     doc = _parse(DifferentialDoc, path, raw, with_line=False)
     where = _where(path, raw)
-    for label, cited in (("unexplained", doc.unexplained), ("prior weight", doc.prior_weight),
-                         ("coexisting", doc.coexisting), ("calibration", doc.calibration)):
+    for label, cited in (
+        ("unexplained", doc.unexplained),
+        ("prior weight", doc.prior_weight),
+        ("coexisting", doc.coexisting),
+        ("calibration", doc.calibration),
+    ):
         _check_sources(cited, f"{where}, differential {label}", sources)
     grouped: dict[str, str] = {}
     for group in doc.evidence_groups:
@@ -336,6 +340,8 @@ def _sensitivities(
         _check_sources(entry, where, sources)
         result.append(entry)
     return tuple(result)
+
+
 def _screen(path: Path, document: Any, findings: dict[str, FindingDef], sources: dict[str, Source]) -> tuple[str, ...]:
     """The red-flag screen's questions: askable findings a 'screen negative' answers all at once."""
     if not isinstance(document, dict) or "screen" not in document:

@@ -202,6 +202,9 @@ def compiled_ratings(kb: KnowledgeBase) -> tuple[tuple[_Rateable, ...], tuple[_R
         contras = list(option.contraindications)
         if "scs" in option.tags:
             contras += list(kb.care.scs.contraindications)
+        cautions = list(option.cautions)
+        if option.elective:
+            cautions += [c for c in doc.cautions if {option.category.value, *option.tags} & set(c.applies_to)]
         options.append(
             rateable(
                 option.id,
@@ -214,7 +217,7 @@ def compiled_ratings(kb: KnowledgeBase) -> tuple[tuple[_Rateable, ...], tuple[_R
                 rules,
                 contras,
                 kb,
-                option.cautions,
+                tuple(cautions),
                 option.tags,
             )
         )

@@ -179,6 +179,8 @@ class ScsAdvice:
     nice: tuple[NiceCheck, ...]
     nice_met: Presence
     missing: tuple[str, ...]  # what is missing to decide
+    held_back: tuple[Basis, ...] = ()  # gates that do not hold (cap the advice) or are unknown (provisional)
+    provisional_of: AdviceLevel | None = None  # the advice once every open item is assessed and holds
 
 
 @dataclass(frozen=True, slots=True)

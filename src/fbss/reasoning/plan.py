@@ -8,8 +8,8 @@ from functools import cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.care_models import AdviceLevel, PanelCategory, TreatmentDef
-from fbss.knowledge.models import Category, Urgency
+from fbss.knowledge.care_models import AdviceLevel, CausePath, PanelCategory, TestDef, TreatmentDef
+from fbss.knowledge.models import ACT_WHEN, Category, Urgency
 from fbss.reasoning.care_results import (
     DefinitiveCare,
     FollowUpItem,
@@ -43,6 +43,7 @@ ADVICE_WORDS = {
     AdviceLevel.recommended: "recommended",
     AdviceLevel.rarely_recommended: "rarely recommended",
     AdviceLevel.not_recommended: "not recommended",
+    AdviceLevel.provisional: "provisional — assess first",
 }
 
 
@@ -53,7 +54,9 @@ def _treatments(kb: KnowledgeBase) -> dict[str, TreatmentDef]:
 
 @cache
 def _option_sources(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
-    return {t.id: tuple(dict.fromkeys(s for e in t.evidence for s in e.sources)) for t in kb.care.treatments}
+    return {
+        t.id: tuple(dict.fromkeys(s for e in (*t.evidence, t.success) for s in e.sources)) for t in kb.care.treatments
+    }
 
 
 def _treatment_step(
@@ -66,7 +69,9 @@ def _treatment_step(
     cautions = "; ".join(b.because for b in rating.because if b.effect == "caution")
     if cautions:
         detail += f". {cautions}"  # each reads "Caution: ..."
-    return option.title, detail, option.next_step, _option_sources(kb)[option.id]
+    success = f"Success: {option.success.text}"
+    decision = f"{option.next_step.rstrip('.')}. {success}" if option.next_step else success
+    return option.title, detail, decision, _option_sources(kb)[option.id]
 
 
 def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
@@ -74,14 +79,96 @@ def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
         return None
     words = ADVICE_WORDS[scs.advice]
     clinical = scs.clinical.label.value
-    detail = f"SCS advice: {words} (clinical {clinical}, {scs.factors_present} psychosocial factor(s))"
+    present = f"{scs.factors_present} psychosocial factor(s) present, {scs.factors_unknown} not yet assessed"
+    detail = f"SCS advice: {words} (clinical {clinical}, {present})"
+    if scs.advice is AdviceLevel.provisional and scs.provisional_of is not None:
+        detail += f"; {ADVICE_WORDS[scs.provisional_of]} once the open items are assessed and hold"
+        opened = [b.because for b in scs.held_back if b.effect == "provisional"]
+        if scs.factors_unknown:
+            opened.insert(0, "the psychosocial factors")
+        detail += ". Assess first: " + "; ".join(opened)
     if scs.advice is AdviceLevel.rarely_recommended:
         detail += ". Address the psychosocial factors first"
+    held = [b.because for b in scs.held_back if b.effect != "provisional"]
+    if held:
+        detail += ". " + "; ".join(held)
     unmet = [n.title for n in scs.nice if n.state is not P]
     if unmet:
         detail += ". NICE TA159 still to meet: " + "; ".join(unmet)
     decision = "If the trial gives 50 % relief or more, implant; if not, remove the trial leads and revisit the plan"
+    if scs.advice is AdviceLevel.provisional:
+        return "Assess before any SCS referral, then refer to the multidisciplinary team for a trial", detail, decision
     return "Refer for SCS assessment by the multidisciplinary team, then a trial", detail, decision
+
+
+@cache
+def _cause_paths(kb: KnowledgeBase) -> dict[str, CausePath]:
+    return {p.cause: p for p in kb.care.plan.cause_paths}
+
+
+def _cause_path_rows(differential: Differential, appropriate: set[str], kb: KnowledgeBase) -> list[Row]:
+    """A referral or treatment step for each likely cause, unless a treatment that completes its path is already
+    rated appropriate (the plan lists that treatment). Causes outside the spine are treated before spinal options."""
+    likely = kb.care.appropriateness.scale.likely
+    paths = _cause_paths(kb)
+    rows: list[Row] = []
+    for cause in differential.causes:
+        path = paths.get(cause.cause)
+        if cause.probability < likely or path is None or appropriate & set(path.options):
+            continue
+        where = "treat it before spinal options" if cause.category is Category.extraspinal else "its next step"
+        detail = f"{cause.title} likely at {differential.percent(cause.probability)}; {where}: {path.action}"
+        sources = path.sources or cause.prior_sources
+        rows.append(("refer", path.title, detail, path.decision_point, None, sources, cause.cause))
+    return rows
+
+
+@cache
+def _tests(kb: KnowledgeBase) -> dict[str, TestDef]:
+    return {t.id: t for t in kb.care.tests.tests}
+
+
+def _prepare_rows(
+    option: TreatmentDef,
+    labels: dict[str, Label],
+    care: CareStates,
+    listed_tests: set[str],
+    shown: set[str],
+    kb: KnowledgeBase,
+) -> list[Row]:
+    """The optimisation options rated appropriate and the tests not yet done that come before an operation."""
+    rows: list[Row] = []
+    options, tests = _treatments(kb), _tests(kb)
+    for step in option.prepare:
+        if step in shown or step in listed_tests:
+            continue
+        if step in options:
+            if labels.get(step) is not Label.appropriate:
+                continue
+            shown.add(step)
+            before = options[step]
+            detail = f"Before {option.title[0].lower()}{option.title[1:]}: {before.description}"
+            decision = f"{before.next_step.rstrip('.')}. " if before.next_step else ""
+            rows.append(
+                (
+                    "treatment",
+                    before.title,
+                    detail,
+                    decision + f"Success: {before.success.text}",
+                    None,
+                    _option_sources(kb)[step],
+                    step,
+                )
+            )
+        else:
+            test = tests[step]
+            if test.reveals and all(care.states.get(f, Presence.unknown) is not Presence.unknown for f in test.reveals):
+                continue  # already done
+            shown.add(step)
+            detail = f"Before {option.title[0].lower()}{option.title[1:]}: {test.separates}"
+            sources = test.accuracy.sources if test.accuracy else ()
+            rows.append(("test", test.title, detail, test.decision_point, None, sources, step))
+    return rows
 
 
 def definitive_options(flag: RedFlagResult, ratings: dict[str, Rating]) -> list[Rating]:
@@ -155,7 +242,8 @@ def plan(
     }
     shown.update(replaced)  # performed by the treatment that replaced it
     for flag, chosen in zip(triage.fired, definitive, strict=True):
-        rows.append(("red_flag", f"Act now: {flag.title}", flag.action, None, flag.urgency, flag.sources, flag.flag))
+        heading = f"{ACT_WHEN[flag.urgency]}: {flag.title}"
+        rows.append(("red_flag", heading, flag.action, None, flag.urgency, flag.sources, flag.flag))
         for option_id in chosen.options:
             if option_id in shown:
                 continue
@@ -218,32 +306,33 @@ def plan(
         for aside in work.deferred:
             when = f"from {aside.earliest_months:g} months after surgery" if aside.earliest_months else "later"
             rows.append(("test", f"{aside.title} ({when})", aside.reason, None, None, aside.sources, aside.test))
-        likely = kb.care.appropriateness.scale.likely
-        for cause in differential.causes:
-            if cause.category is Category.extraspinal and cause.probability >= likely:
-                rows.append(
-                    (
-                        "refer",
-                        f"Treat or refer: {cause.title}",
-                        f"Likely at {differential.percent(cause.probability)}; treat it before spinal options",
-                        None,
-                        None,
-                        cause.prior_sources,
-                        cause.cause,
-                    )
-                )
         appropriate = [r for r in ratings.options if r.label is Label.appropriate]
-        appropriate.sort(key=lambda r: (r.elective, _STEP[r.category], -r.score, r.id))
+        rows += _cause_path_rows(differential, {r.id for r in appropriate}, kb)
+        # an operation for an established target leads, its optimisation steps and tests just before it
+        surgical = {r.id for r in appropriate if r.elective and r.category is PanelCategory.reoperation}
+        appropriate.sort(key=lambda r: (r.elective, r.id not in surgical, _STEP[r.category], -r.score, r.id))
+        by_label = {r.id: r.label for r in appropriate}
+        listed_tests = {t.test for t in (*work.urgent, *work.ranked[:PLAN_TESTS])} | {d.test for d in work.recorded}
         scs_row = _scs_step(scs)
         scs_done = False
         for rating in appropriate:
             option = options[rating.id]
-            if "scs" in option.tags:
+            if "scs" in option.tags or rating.id in shown:
                 continue
+            if rating.id in surgical:
+                performed_by = [s for s in surgical if rating.id in options[s].includes]
+                if performed_by:  # one operation, listed once: the larger one says it includes this
+                    continue
+                for before in _prepare_rows(option, by_label, care, listed_tests, shown, kb):
+                    rows.append(before)
+            shown.add(rating.id)
             if scs_row and not scs_done and _STEP[rating.category] > _STEP[PanelCategory.neurostimulation]:
                 rows.append(("scs", *scs_row, None, scs.advice_basis.sources, None))
                 scs_done = True
             title, detail, decision, sources = _treatment_step(rating, option, kb)
+            included = [options[y].title for y in option.includes if y in surgical]
+            if included:
+                detail += f". It includes the {'; '.join(t[0].lower() + t[1:] for t in included)}"
             rows.append(("treatment", title, detail, decision, None, sources, rating.id))
         if scs_row and not scs_done:
             rows.append(("scs", *scs_row, None, scs.advice_basis.sources, None))
@@ -279,6 +368,12 @@ def plan(
     # while a red flag is being dealt with there is no elective choice to share yet
     grid_ratings = (
         [] if triage.fired else [r for r in ratings.options if r.label is not Label.inappropriate and r.elective]
+    )
+    # the appropriate options first, then those aimed at a likely cause (a revision for a recurrent disc that is
+    # still "could be considered" is on the list), then by score
+    likely = {c.cause for c in differential.causes if c.probability >= kb.care.appropriateness.scale.likely}
+    grid_ratings.sort(
+        key=lambda r: (r.label is not Label.appropriate, not likely & set(options[r.id].treats), -r.score)
     )
     grid = tuple(
         GridRow(

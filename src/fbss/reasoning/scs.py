@@ -11,7 +11,7 @@ from functools import cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.care_models import AdviceLevel, Contraindication, PanelCategory, ScsDoc
+from fbss.knowledge.care_models import ADVICE_RANK, AdviceLevel, Contraindication, PanelCategory, ScsDoc
 from fbss.knowledge.models import expression_ids
 from fbss.reasoning.appropriateness import _Rateable, rate, rateable
 from fbss.reasoning.care_results import Basis, FactorState, Item, Label, NiceCheck, ScsAdvice, Statement
@@ -28,6 +28,7 @@ class _Compiled:
     contraindications: tuple[tuple[Contraindication, Compiled], ...]
     conditions: tuple[tuple[Contraindication, Compiled], ...]
     nice: tuple[Compiled, ...]
+    gates: tuple[Compiled, ...]
     key: Callable[[dict[str, Presence]], tuple[Presence, ...]]  # the states the advice depends on
     memo: dict[tuple[Presence, ...], ScsAdvice] = field(default_factory=dict, compare=False, hash=False)
 
@@ -53,13 +54,14 @@ def _compiled(kb: KnowledgeBase) -> _Compiled:
         contraindications=tuple((c, compile_expression(c.when)) for c in doc.contraindications),
         conditions=tuple((c, compile_expression(c.when)) for c in doc.conditions),
         nice=tuple(compile_expression(n.when) for n in doc.nice),
+        gates=tuple(compile_expression(g.when) for g in doc.gates),
         key=operator.itemgetter(*_ids(doc, clinical)),
     )
 
 
 def _ids(doc: ScsDoc, clinical: _Rateable) -> tuple[str, ...]:
     exprs = [f.when for f in doc.factors] + [c.when for c in (*doc.contraindications, *doc.conditions)]
-    exprs += [n.when for n in doc.nice]
+    exprs += [n.when for n in doc.nice] + [g.when for g in doc.gates]
     return tuple(dict.fromkeys([*clinical.ids, *(i for e in exprs for i in expression_ids(e))]))
 
 
@@ -112,6 +114,7 @@ def _advice(care: CareStates, kb: KnowledgeBase) -> ScsAdvice:
     conditions = tuple(_basis(c, states, P, kb) for c, fn in compiled.conditions if fn(states) is P)
     advice = None if stopped else advice_for(clinical.label, present, kb)
     worst = None if stopped else advice_for(clinical.label, present + unknown, kb)
+    advice, worst, held_back, provisional_of = _gated(advice, worst, unknown, states, compiled, kb)
 
     asks = questions(kb)
     nice: list[NiceCheck] = []
@@ -131,6 +134,8 @@ def _advice(care: CareStates, kb: KnowledgeBase) -> ScsAdvice:
     nice_met = A if A in nice_states else U if U in nice_states else P
 
     missing: list[str] = [f"Resolve first: {b.because.lower()}" for b in stopped]
+    gate_missing = {g.id: g.missing for g in doc.gates}
+    missing += [gate_missing[b.rule] for b in held_back if b.effect == "provisional"]
     for basis in () if stopped else to_check:
         missing.append(f"Check: {basis.because.lower()}")
     if unknown and not stopped:
@@ -157,5 +162,49 @@ def _advice(care: CareStates, kb: KnowledgeBase) -> ScsAdvice:
         conditions=conditions,
         nice=tuple(nice),
         nice_met=nice_met,
-        missing=tuple(missing),
+        missing=tuple(dict.fromkeys(missing)),
+        held_back=held_back,
+        provisional_of=provisional_of,
     )
+
+
+_RECOMMENDING = (AdviceLevel.strongly_recommended, AdviceLevel.recommended)
+
+
+def _gated(
+    advice: AdviceLevel | None,
+    worst: AdviceLevel | None,
+    unknown_factors: int,
+    states: dict[str, Presence],
+    compiled: _Compiled,
+    kb: KnowledgeBase,
+) -> tuple[AdviceLevel | None, AdviceLevel | None, tuple[Basis, ...], AdviceLevel | None]:
+    """Apply the gates: one that does not hold caps the advice; a recommendation with a gate or a psychosocial
+    factor still unknown is provisional (assess first) and says what it would be once they are assessed."""
+    if advice is None:
+        return None, None, (), None
+    names = titles(kb)
+    held: list[Basis] = []
+    open_gate = False
+    for gate, fn in zip(kb.care.scs.gates, compiled.gates, strict=True):
+        state = fn(states)
+        if state is P:
+            continue
+        decided = tuple(dict.fromkeys(leaves(gate.when, states, state)))
+        if state is A:
+            if ADVICE_RANK[advice] < ADVICE_RANK[gate.absent_cap]:
+                advice = gate.absent_cap
+            if worst is not None and ADVICE_RANK[worst] < ADVICE_RANK[gate.absent_cap]:
+                worst = gate.absent_cap
+            effect, because = f"cap {gate.absent_cap.value}", gate.because
+        else:
+            open_gate = True
+            effect, because = "provisional", f"{gate.title}: not yet known"
+        held.append(
+            Basis(
+                gate.id, because, effect, tuple(Item(i, names.get(i, i)) for i in decided), gate.evidence, gate.sources
+            )
+        )
+    if advice in _RECOMMENDING and (open_gate or unknown_factors):
+        return AdviceLevel.provisional, worst, tuple(held), advice
+    return advice, worst, tuple(held), None

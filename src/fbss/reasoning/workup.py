@@ -485,6 +485,13 @@ def workup(
     concept_now = {cid: sum(care.probability.get(c, 0.0) for c in causes) for cid, causes in _cause_concepts(kb)}
     cause_titles = {c.cause: c.title for c in differential.causes}
     concept_titles = titles(kb)
+    appropriate = {r.id for r in ratings.options if r.label is Label.appropriate and r.elective}
+    prepares = {
+        step: t.title[0].lower() + t.title[1:]
+        for t in reversed(kb.care.treatments)
+        if t.id in appropriate
+        for step in t.prepare
+    }
 
     if triage.fired:  # elective work-up waits until the red flag is dealt with
         return Workup(
@@ -593,9 +600,13 @@ def workup(
                 settles[concept_id] = Item(concept_id, concept_titles[concept_id])
                 weight += chance
         if not settles:
-            not_suggested.append(
-                SetAside(test.id, test.title, "Its result could not change management now", "no_change", None, ())
+            before = prepares.get(test.id)
+            reason = (
+                f"Not needed to choose between the causes; done before {before} (see the plan)"
+                if before
+                else "Its result could not change management now"
             )
+            not_suggested.append(SetAside(test.id, test.title, reason, "no_change", None, ()))
             continue
         defer = next(
             (tm for tm, fn in zip(test.timing, t.timing, strict=True) if tm.action == "defer" and fn(states) is P),

@@ -14,6 +14,7 @@ ADVICE_LABEL = {
     AdviceLevel.recommended: "recommended",
     AdviceLevel.rarely_recommended: "rarely recommended",
     AdviceLevel.not_recommended: "not recommended",
+    AdviceLevel.provisional: "provisional — assess first",
 }
 
 STEP_KIND = {

@@ -32,6 +32,7 @@ def knowledge_messages(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
             ("urgent_help.action", education.urgent_help.action),
             ("exercises.title", education.exercises.title),
             ("exercises.caution", education.exercises.caution),
+            ("no_likely_cause", education.no_likely_cause),
         ):
             yield text, f"patient_education.yaml:{key}"
         for sign in education.urgent_help.signs:
@@ -39,6 +40,25 @@ def knowledge_messages(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
         for item in education.exercises.items:
             for text in (item.name, item.how, item.dose):
                 yield text, f"patient_education.yaml:exercises:{item.name}"
+        for caution in education.exercises.cautions:
+            yield caution.text, f"patient_education.yaml:exercises.cautions:{caution.id}"
+        for word in education.causes.words:
+            yield word.text, "patient_education.yaml:causes.words"
+        comparison = education.comparison
+        yield comparison.title, "patient_education.yaml:comparison.title"
+        yield comparison.intro, "patient_education.yaml:comparison.intro"
+        for heading in comparison.columns.values():
+            yield heading, "patient_education.yaml:comparison.columns"
+        for family in comparison.families:
+            for part in ("name", *comparison.parts):
+                yield getattr(family, part), f"patient_education.yaml:comparison:{family.name}"
+    for option in kb.care.treatments:
+        if not option.elective:  # urgent care is not on the handout's option list
+            continue
+        where = f"treatments.yaml:{option.id}"
+        yield option.title, f"{where}:title"
+        for part in ("involves", "benefit", "risks", "recovery"):
+            yield getattr(option.patient, part), f"{where}:patient.{part}"
 
 
 # The web app's pages (the patient portal is translated; the clinician workspace reuses the same catalogue).

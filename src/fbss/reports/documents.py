@@ -17,10 +17,12 @@ from fbss.instruments import load_crisis_contacts
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.evidence import Source
 from fbss.reasoning.assess import Assessment
+from fbss.reasoning.care_results import Label
 from fbss.reasoning.results import Reason
 from fbss.reports.care_view import CareView, care_view
 from fbss.reports.care_wording import missing
 from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart, svg_image
+from fbss.reports.collector import fewer_collections
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
 from fbss.reports.safety_view import safety_view
 from fbss.reports.summary import decision_summary
@@ -31,12 +33,14 @@ from fbss.reports.wording import (
     calibration_lines,
     cause_percent,
     finding_phrase,
+    fired_by_text,
 )
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
 SHOWN_CAUSES = 10
 HANDOUT_CAUSES = 3
+EXERCISE_OPTION = "physiotherapy_exercise"  # the home exercise sheet is given as this option is rated
 # What "the reasons in brief" shows before the appendix: sized so that summary and brief fit in three pages.
 KEY_CAUSES = 5
 KEY_TESTS = 4
@@ -55,6 +59,7 @@ def _environment(lang: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
     env.globals["asks"] = asks
+    env.globals["fired_by"] = fired_by_text
     return env
 
 
@@ -136,6 +141,18 @@ def outcomes_section(charts: Sequence[OutcomeChart], lang: str = "en") -> Report
     return ReportSection(env.get_template("_outcomes.html").render(charts=svgs))
 
 
+def exercise_advice(assessment: Assessment, kb: KnowledgeBase) -> tuple[bool, tuple[str, ...]]:
+    """Whether the home exercise sheet may go to this patient, gated as physiotherapy is (no red flag, its requirement
+    met, nothing capping it such as the first months after a fusion), and the patient cautions that hold."""
+    rating = next((r for r in assessment.options.options if r.id == EXERCISE_OPTION), None)
+    if rating is None or kb.education is None or assessment.triage.fired:
+        return False, ()
+    capped = any(b.effect.startswith("cap") for b in rating.because)
+    safe = rating.label is not Label.inappropriate and not capped
+    holding = {b.rule for b in rating.because if b.effect == "caution"}
+    return safe, tuple(c.text for c in kb.education.exercises.cautions if c.id in holding)
+
+
 def patient_handout_html(
     assessment: Assessment,
     kb: KnowledgeBase,
@@ -149,12 +166,21 @@ def patient_handout_html(
     if kb.education is None:
         raise FbssError("the knowledge base has no patient_education.yaml; the handout needs it")
     env = _environment(check_language(lang))
+    education = kb.education
     causes: list[dict[str, Any]] = []
     by_id = {c.id: c for c in kb.causes}
-    for result in assessment.differential.causes[:HANDOUT_CAUSES]:
-        causes.append({"title": result.title, "summary": by_id[result.cause].patient_summary})
+    shown = [c for c in assessment.differential.causes if c.probability >= education.causes.shown_from]
+    for result in shown[:HANDOUT_CAUSES]:
+        causes.append(
+            {
+                "title": result.title,
+                "summary": by_id[result.cause].patient_summary,
+                "likelihood": education.causes.word(result.probability),
+            }
+        )
+    exercise_safe, exercise_cautions = exercise_advice(assessment, kb)
     if show_exercises is None:
-        show_exercises = not assessment.triage.fired
+        show_exercises = exercise_safe
     return env.get_template("patient_handout.html").render(
         lang=lang,
         page=_page(page),
@@ -166,6 +192,7 @@ def patient_handout_html(
         # the plan's shared-decision grid, in plain words; none while a red flag is being dealt with
         options=[] if assessment.triage.fired else list(assessment.plan.grid),
         show_exercises=show_exercises,
+        exercise_cautions=exercise_cautions,
         crisis=load_crisis_contacts().default_message,
         review_pending=needs_clinical_review(lang),
         today=(today or dt.date.today()).isoformat(),
@@ -197,12 +224,13 @@ def render_pdf(html: str) -> RenderedPdf:
     # whoever edits the templates (tests/reports checks there are none), noise in a clinic's log. Errors still show.
     for name in ("weasyprint", "fontTools"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    document = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=_fonts())
-    anchors: dict[str, int] = {}
-    for number, page in enumerate(document.pages):
-        for anchor in page.anchors:
-            anchors.setdefault(anchor, number)
-    data: bytes = document.write_pdf()
+    with fewer_collections():
+        document = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=_fonts())
+        anchors: dict[str, int] = {}
+        for number, page in enumerate(document.pages):
+            for anchor in page.anchors:
+                anchors.setdefault(anchor, number)
+        data: bytes = document.write_pdf()
     return RenderedPdf(data, len(document.pages), anchors)
 
 

@@ -140,9 +140,7 @@ def check_chain(entries: Iterable[_Row]) -> ChainCheck:
     for entry in entries:
         count += 1
         try:
-            event = Event(
-                Action(entry.action), Entity(entry.entity), entry.entity_id, entry.patient_id, entry.detail
-            )
+            event = Event(Action(entry.action), Entity(entry.entity), entry.entity_id, entry.patient_id, entry.detail)
         except ValueError:
             return ChainCheck(count, entry.id)
         if entry.previous_hash != previous or entry.hash != chain_hash(previous, entry.at, entry.who, event):

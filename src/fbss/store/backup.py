@@ -124,9 +124,7 @@ def _decode_rows(document: Any, origin: str) -> Rows:
             if not isinstance(row, dict) or set(row) != columns:
                 raise StoreError(f"{origin}: {name}[{index}] must have exactly the columns {sorted(columns)}")
             try:
-                decoded.append(
-                    {column.name: _decode(column.type, row[column.name]) for column in table.columns}
-                )
+                decoded.append({column.name: _decode(column.type, row[column.name]) for column in table.columns})
             except (TypeError, ValueError) as exc:
                 raise StoreError(f"{origin}: {name}[{index}]: {exc}") from None
         rows[name] = decoded
@@ -202,9 +200,7 @@ def _write_json(path: Path, rows: Rows, revision: str, dialect: str) -> None:
         "schema_revision": revision,
         "created_at": utc_now().isoformat(),
         "source": dialect,
-        "tables": {
-            name: [{k: _encode(v) for k, v in row.items()} for row in batch] for name, batch in rows.items()
-        },
+        "tables": {name: [{k: _encode(v) for k, v in row.items()} for row in batch] for name, batch in rows.items()},
     }
     partial = path.with_name(path.name + ".partial")
     with open_private(partial) as handle:
@@ -305,11 +301,7 @@ def restore(db: Database, path: Path, user: str) -> BackupSummary:
         }
         if used:
             listed = ", ".join(f"{name} ({count})" for name, count in sorted(used.items()))
-            raise StoreError(
-                f"database {db.url} is not empty: {listed}; restore only into a new, empty database"
-            )
+            raise StoreError(f"database {db.url} is not empty: {listed}; restore only into a new, empty database")
         _write_rows(connection, rows)
         audit.append(session, user, [Event(Action.restore, Entity.database)], utc_now())
-    return BackupSummary(
-        path, _kind(path), migrate.head_revision(), {name: len(batch) for name, batch in rows.items()}
-    )
+    return BackupSummary(path, _kind(path), migrate.head_revision(), {name: len(batch) for name, batch in rows.items()})

@@ -30,7 +30,8 @@ def claim_for_demo(db: Database, demo_user: str) -> None:
         others = {
             "patient(s)": session.scalar(
                 select(func.count()).select_from(Patient).where(Patient.created_by != demo_user)
-            ) or 0,
+            )
+            or 0,
             "account(s)": session.scalar(select(func.count()).select_from(User).where(User.created_by != demo_user))
             or 0,
         }

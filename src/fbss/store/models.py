@@ -215,9 +215,7 @@ class WebSession(Base):
     ended_at: Mapped[dt.datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(20))
 
-    __table_args__ = (
-        CheckConstraint("(user_id IS NULL) <> (portal_link_id IS NULL)", name="one_identity"),
-    )
+    __table_args__ = (CheckConstraint("(user_id IS NULL) <> (portal_link_id IS NULL)", name="one_identity"),)
 
 
 class Setting(Base):

@@ -54,9 +54,7 @@ def record_response(
     return repo.add_response(identifier, response), result
 
 
-def answers_problem(
-    instrument_id: object, answers: object, catalogue: InstrumentCatalogue | None = None
-) -> str | None:
+def answers_problem(instrument_id: object, answers: object, catalogue: InstrumentCatalogue | None = None) -> str | None:
     """Why stored answers could not have been recorded (unknown instrument, an answer out of range or not a
     number, too many missing), or None; for answers arriving from files (import, restore)."""
     if not isinstance(instrument_id, str) or not isinstance(answers, dict):

@@ -35,6 +35,7 @@ class Submitted:
     response: ResponseRecord
     finished: bool  # every questionnaire of the link is now answered: the link is used and its sessions ended
 
+
 TOKEN_BYTES = 32
 DEFAULT_VALIDITY = dt.timedelta(days=14)
 MAX_VALIDITY = dt.timedelta(days=90)
@@ -153,9 +154,7 @@ class Portal(Repository):
                 unit.log(Action.update, Entity.portal_link, row.id, patient.id)
             return _link_record(row, patient.identifier)
 
-    def submit(
-        self, link_id: int, session_id: int, response: NewResponse, wanted: tuple[str, ...]
-    ) -> Submitted:
+    def submit(self, link_id: int, session_id: int, response: NewResponse, wanted: tuple[str, ...]) -> Submitted:
         """Store one questionnaire sent through a link, all in one transaction under the link's lock:
 
         the first answer claims the link for the browser session that sent it (a link preview or a second

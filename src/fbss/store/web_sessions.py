@@ -110,7 +110,8 @@ class WebSessions:
             return None
         with self.db.errors(), self.db.read_sessions() as session:
             found = session.execute(
-                select(WebSession, User).outerjoin(User, User.id == WebSession.user_id)
+                select(WebSession, User)
+                .outerjoin(User, User.id == WebSession.user_id)
                 .where(WebSession.key_hash == key_hash(key), WebSession.ended_at.is_(None))
             ).first()
             if found is None:

@@ -17,8 +17,15 @@ router = APIRouter(prefix="/account")
 
 
 def _page(request: Request, status_code: int = 200, error: str | None = None, done: bool = False) -> HTMLResponse:
-    return render(request, "account_password.html", status_code=status_code, error=error, done=done,
-                  minimum=MIN_PASSWORD, maximum=MAX_PASSWORD)
+    return render(
+        request,
+        "account_password.html",
+        status_code=status_code,
+        error=error,
+        done=done,
+        minimum=MIN_PASSWORD,
+        maximum=MAX_PASSWORD,
+    )
 
 
 @router.get("/password")

@@ -26,8 +26,9 @@ ADMIN_ROLES = [Role.admin]
 
 @router.get("/users")
 def users_page(request: Request, user: AdminUser) -> HTMLResponse:
-    return render(request, "admin_users.html", users=_accounts(request, user).list_users(), error=None, form={},
-                  roles=ADMIN_ROLES)
+    return render(
+        request, "admin_users.html", users=_accounts(request, user).list_users(), error=None, form={}, roles=ADMIN_ROLES
+    )
 
 
 @router.post("/users")
@@ -46,19 +47,28 @@ def create_user(request: Request, form: CheckedForm, user: AdminUser) -> Respons
                 "role: clinician accounts are created by the operator on the server: "
                 "`fbss user add NAME --role clinician`"
             )
-        accounts.create_user(values.get("username", "").strip().lower(), values.get("password", ""), role,
-                             display_name=values.get("display_name") or None)
+        accounts.create_user(
+            values.get("username", "").strip().lower(),
+            values.get("password", ""),
+            role,
+            display_name=values.get("display_name") or None,
+        )
     except StoreError as exc:
         values.pop("password", None)
-        return render(request, "admin_users.html", status_code=400, users=accounts.list_users(), error=str(exc),
-                      form=values, roles=ADMIN_ROLES)
+        return render(
+            request,
+            "admin_users.html",
+            status_code=400,
+            users=accounts.list_users(),
+            error=str(exc),
+            form=values,
+            roles=ADMIN_ROLES,
+        )
     return RedirectResponse("/admin/users", status_code=303)
 
 
 @router.post("/users/{user_id}/active")
-def set_active(
-    request: Request, user_id: int, form: CheckedForm, user: AdminUser
-) -> Response:
+def set_active(request: Request, user_id: int, form: CheckedForm, user: AdminUser) -> Response:
     if user_id == user.id:
         raise StoreError("you cannot disable your own account")
     _accounts(request, user).set_active(user_id, form.get("active") == "true")
@@ -70,5 +80,10 @@ def audit_page(request: Request, user: AdminUser) -> HTMLResponse:
     svc = services(request)
     repo = Repository(svc.db, user=user.username, clock=svc.clock)
     check = repo.verify_audit()
-    return render(request, "admin_audit.html", entries=list(reversed(repo.audit_entries(limit=200))), check=check,
-                  pending=svc.db.audit_trail.status())
+    return render(
+        request,
+        "admin_audit.html",
+        entries=list(reversed(repo.audit_entries(limit=200))),
+        check=check,
+        pending=svc.db.audit_trail.status(),
+    )

@@ -110,8 +110,14 @@ def login(request: Request, form: CheckedForm) -> Response:
             if locked:
                 return too_many(request, locked)
     if user is None:
-        return render(request, "login.html", status_code=401, next=target,
-                      error="The user name or password is not right.", username=username)
+        return render(
+            request,
+            "login.html",
+            status_code=401,
+            next=target,
+            error="The user name or password is not right.",
+            username=username,
+        )
     failed_before = svc.throttle.success(key, address)
     Accounts(svc.db, user=user.username, clock=svc.clock).record_sign_in(
         Action.login, user.id, f"failed_before={failed_before}" if failed_before else None

@@ -574,6 +574,7 @@ def assessment_page(
         state_mark={state.value: mark for state, mark in STATE_MARK.items()},
         category_title={c.id.value: c.title for c in svc.kb.care.appropriateness.categories},
         step_kind=STEP_KIND,
+        comparison=svc.kb.education.comparison if svc.kb.education else None,
     )
 
 

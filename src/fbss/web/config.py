@@ -110,6 +110,7 @@ class WebConfig:
             raise FbssError(f"session signing key: at least {MIN_SECRET} characters, got {len(self.secret_key)}")
         if self.public_url is not None:
             object.__setattr__(self, "public_url", public_url(self.public_url, PUBLIC_URL_VARIABLE))
+
     crisis_contacts_file: Path | None = None  # the clinic's crisis services (else the packaged message only)
 
     @classmethod

@@ -19,11 +19,18 @@ def lookup(request: Request, repo: Repo, record: str = "", born: str = "") -> Re
     try:
         patient = repo.patient(record.strip()).patient
     except UnknownPatientError:
-        return render(request, "error.html", status_code=404,
-                      message="No patient has this record number in FBSS Navigator. Add the patient from the "
-                              "patient list first.")
+        return render(
+            request,
+            "error.html",
+            status_code=404,
+            message="No patient has this record number in FBSS Navigator. Add the patient from the patient list first.",
+        )
     if born and patient.birth_year is not None and born != str(patient.birth_year):
-        return render(request, "error.html", status_code=409,
-                      message="The record number matches a patient whose birth year differs from the one the EHR "
-                              "sent: this may be another person. Open the patient from the patient list.")
+        return render(
+            request,
+            "error.html",
+            status_code=409,
+            message="The record number matches a patient whose birth year differs from the one the EHR "
+            "sent: this may be another person. Open the patient from the patient list.",
+        )
     return RedirectResponse(f"/patients/{patient.id}/assessment", status_code=303)

@@ -141,4 +141,3 @@ class SignInThrottle:
         while len(table) > MAX_KEYS:
             table.popitem(last=False)
         return counter
-

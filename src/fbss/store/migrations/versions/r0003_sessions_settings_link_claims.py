@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.Column("last_seen_at", UtcDateTime(), nullable=False),
         sa.Column("ended_at", UtcDateTime(), nullable=True),
         sa.Column("end_reason", sa.String(length=20), nullable=True),
-        sa.CheckConstraint(
-            "(user_id IS NULL) <> (portal_link_id IS NULL)", name=op.f("ck_web_sessions_one_identity")
-        ),
+        sa.CheckConstraint("(user_id IS NULL) <> (portal_link_id IS NULL)", name=op.f("ck_web_sessions_one_identity")),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_web_sessions_user_id_users")),
         sa.ForeignKeyConstraint(
             ["portal_link_id"], ["portal_links.id"], name=op.f("fk_web_sessions_portal_link_id_portal_links")
