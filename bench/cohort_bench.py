@@ -4,6 +4,7 @@ vs the Spark local run, on the same synthetic exports.
     uv run python bench/cohort_bench.py                      # 10,000 patients
     uv run python bench/cohort_bench.py --sizes 10000,100000 # both sizes (100k takes the better part of an hour)
     uv run python bench/cohort_bench.py --skip spark         # without Spark
+    uv run python bench/cohort_bench.py --baseline /tmp/old  # also the runs of another source tree (its src/)
 
 Each measurement runs in a fresh subprocess; its peak memory is the largest sum of resident memory over the whole
 process tree (driver, workers, the Spark JVM), sampled from /proc every 0.2 s, and its CPU time that of the whole
@@ -52,6 +53,7 @@ def phase_read(export: Path, loads: Callable[[str], Any] = json.loads) -> dict[s
 
 
 def phase_local(export: Path, out: Path, strict: bool = False) -> dict[str, Any]:
+    import fbss.cli  # noqa: F401  (what `fbss cohort run` has loaded when it forks its workers)
     from fbss.cohort.local import run_local
     from fbss.fhir.resources import Validation
 
@@ -143,11 +145,11 @@ def child(phase: str, export: Path, out: Path) -> None:
         result = phase_read(export)
     elif phase == "orjson":
         result = phase_read(export, orjson.loads)
-    elif phase == "local":
+    elif phase in ("local", "baseline"):
         result = phase_local(export, out)
     elif phase == "strict":
         result = phase_local(export, out, strict=True)
-    elif phase == "spark":
+    elif phase in ("spark", "spark_baseline"):
         result = phase_spark(export, out)
     else:
         result = phase_profile(export)
@@ -195,11 +197,15 @@ def _tree_sample(root: int) -> tuple[float, float]:
     return sum(rss.get(pid, 0) for pid in tree) / 1024, sum(cpu.get(pid, 0.0) for pid in tree)
 
 
-def measure(phase: str, export: Path, out: Path) -> dict[str, Any]:
+def measure(phase: str, export: Path, out: Path, baseline: Path | None = None) -> dict[str, Any]:
+    environment = dict(os.environ)
+    if phase in ("baseline", "spark_baseline") and baseline is not None:  # the other tree's package is found first
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(baseline / "src"), os.environ.get("PYTHONPATH")]))
     process = subprocess.Popen(
         [sys.executable, __file__, "--child", phase, "--export", str(export), "--out", str(out)],
         stdout=subprocess.PIPE,
         text=True,
+        env=environment,
     )
     peak = [0.0, 0.0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -231,6 +237,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000", help="comma-separated cohort sizes (patients)")
     parser.add_argument("--skip", default="", help="comma-separated phases to skip: read, local, spark, profile")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--baseline", type=Path, help="a source tree (e.g. `git archive main`) whose local and Spark runs are measured"
+    )
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "fbss-cohort-bench")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--export", type=Path, help=argparse.SUPPRESS)
@@ -251,13 +260,14 @@ def main() -> None:
             print(f"synth {size:,}: {time.perf_counter() - started:.1f} s", flush=True)
         size_mb = sum(p.stat().st_size for p in export.glob("*.ndjson")) / 1e6
         results: dict[str, Any] = {"export_mb": size_mb}
-        for phase in (*PHASES, "profile"):
-            if phase in skip:
+        for phase in (*PHASES, "baseline", "spark_baseline", "profile"):
+            of = {"baseline": "local", "spark_baseline": "spark"}.get(phase)  # a baseline phase is skipped with its own
+            if phase in skip or of in skip or (of is not None and args.baseline is None):
                 continue
             with tempfile.TemporaryDirectory(dir=args.data) as out:
-                results[phase] = measure(phase, export, Path(out))
+                results[phase] = measure(phase, export, Path(out), args.baseline)
             print(f"{size:,} {phase}: {json.dumps(results[phase])}", flush=True)
-        for phase in ("local", "strict", "spark"):
+        for phase in ("local", "baseline", "strict", "spark", "spark_baseline"):
             for floor in FLOORS:
                 if floor in results and phase in results:
                     results[f"{phase}_vs_{floor}"] = results[phase]["wall"] / results[floor]["wall"]

@@ -7,7 +7,10 @@
    and script (cached after the first page), and the clinician PDF served over HTTP with its time.
 3. Page size: each page in Debian's Chromium at 1280x900 and 390x844: document width and height in CSS pixels.
 
-Run: uv run python bench/report_bench.py [--rounds 3] [--no-browser]
+4. With --collector: each example's PDF rendered as before (the garbage collector at its default threshold) and as
+   now (fewer collections during layout, fbss.reports.collector), alternately in one process: the CPU time ratio.
+
+Run: uv run python bench/report_bench.py [--rounds 3] [--no-browser] [--collector]
 """
 
 from __future__ import annotations
@@ -92,6 +95,42 @@ def pdf_times(rounds: int) -> None:
         console.print(f"{lang} {page}: 5 examples, wall median {median:.2f} s, max {most:.2f} s")
 
 
+def collector_ratio() -> None:
+    """Each example rendered with the collector's default threshold and with fewer collections, alternately."""
+    import gc
+
+    import weasyprint
+
+    from fbss.case.parse import read_case
+    from fbss.knowledge.loader import load_knowledge
+    from fbss.reasoning.assess import assess
+    from fbss.reports.documents import TEMPLATES, _fonts, clinician_report_html, render_pdf
+
+    def before(html: str) -> bytes:  # render_pdf without fewer_collections
+        document = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=_fonts())
+        return bytes(document.write_pdf())
+
+    kb = load_knowledge()
+    htmls = [clinician_report_html(assess(read_case(p), kb), kb) for p in sorted(EXAMPLES.glob("*.json"))]
+    render_pdf(htmls[0])  # warm
+    assert gc.get_threshold()[0] < 10_000, "run with the collector's default threshold"
+    old_cpu, new_cpu = [], []
+    for number, html in enumerate(htmls):
+        order = ((before, old_cpu), (render_pdf, new_cpu))
+        for render, times in order if number % 2 == 0 else order[::-1]:  # alternate who goes first
+            cpu = time.process_time()
+            render(html)
+            times.append(time.process_time() - cpu)
+    ratios = [new / old for new, old in zip(new_cpu, old_cpu, strict=True)]
+    console.print(
+        f"collector, {len(htmls)} examples, CPU s per PDF: default threshold median {statistics.median(old_cpu):.2f} "
+        f"(max {max(old_cpu):.2f}); fewer collections median {statistics.median(new_cpu):.2f} "
+        f"(max {max(new_cpu):.2f}); ratio of totals {sum(new_cpu) / sum(old_cpu):.2f}, median ratio "
+        f"{statistics.median(ratios):.2f}; under 1.5 s CPU: {sum(c < 1.5 for c in old_cpu)} before, "
+        f"{sum(c < 1.5 for c in new_cpu)} now"
+    )
+
+
 def signed_in(base: str) -> httpx.Client:
     client = httpx.Client(base_url=base, timeout=120)
     token = CSRF.search(client.get("/login").text)
@@ -167,7 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--collector", action="store_true", help="only the before/after ratio of the collector")
     args = parser.parse_args(argv)
+    if args.collector:
+        collector_ratio()
+        return 0
     pdf_times(args.rounds)
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch)

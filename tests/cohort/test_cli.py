@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli.test_cli import fbss
 
 
@@ -32,13 +34,14 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert report.returncode == 1 and "does not exist" in report.stderr
 
 
-def test_the_spark_engine_without_the_spark_extra_says_how_to_add_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("missing", ["pyspark", "pyarrow"])
+def test_the_spark_engine_without_the_spark_extra_says_how_to_add_it(tmp_path: Path, missing: str) -> None:
     """The app installs without PySpark (an optional extra); asking for the Spark engine then names the fix."""
     import subprocess
     import sys
 
     program = (
-        "import sys; sys.modules['pyspark'] = None\n"  # as if the extra were not installed
+        f"import sys; sys.modules[{missing!r}] = None\n"  # as if the extra were not installed
         "from fbss.cli import main\n"
         f"sys.argv = ['fbss', 'cohort', 'run', {str(tmp_path)!r}, '--out', {str(tmp_path / 'r')!r},"
         " '--engine', 'spark']\n"
@@ -47,3 +50,19 @@ def test_the_spark_engine_without_the_spark_extra_says_how_to_add_it(tmp_path: P
     run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     assert "uv sync --extra spark" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_the_command_line_loads_the_database_code_and_plotting_only_for_commands_that_use_them() -> None:
+    """A cohort run forks its workers from the `fbss` process: whatever it loaded would be carried into each one."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\nfrom fbss.cli import app\nfrom typer.main import get_command\n"
+        "commands = get_command(app).commands\n"  # every command is still listed
+        "assert {'patient', 'case', 'db', 'user', 'record', 'outcomes', 'cohort'} <= set(commands), sorted(commands)\n"
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'fbss.store.database', 'matplotlib') if m in sys.modules))\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "[]"

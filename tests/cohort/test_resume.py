@@ -64,8 +64,8 @@ def test_a_run_killed_while_grouping_starts_grouping_again(
 ) -> None:
     out = tmp_path / "restaged.parquet"
     work = default_work_dir(out)
-    (work / "staging").mkdir(parents=True)
-    (work / "staging" / "bucket-00000.tsv").write_text("half a line")
+    (work / "index").mkdir(parents=True)
+    (work / "index" / "range-00000.npy").write_bytes(b"\x93NUMPY half an index")
     summary = run_local(dirty_export, out, workers=2, as_of=AS_OF)
     assert summary.buckets_resumed == 0
     assert read_rows(out) == read_rows(local_result.out)

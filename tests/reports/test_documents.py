@@ -49,9 +49,11 @@ def test_red_flags_lead_the_clinician_report(kb: KnowledgeBase) -> None:
     assessment = assessment_of("cauda_equina_retention_day2_after_microdiscectomy", kb)
     html = clinician_report_html(assessment, kb)
     assert html.index("EMERGENCY") < html.index("Likely causes")
-    # the definitive treatment follows the action, before what fired the flag; the open questions are one checklist
+    # the definitive treatment follows the action, before what fired the flag; under the emergency the open
+    # questions fold to one line on page 1 and are listed as one checklist in the appendix
     assert html.index("Emergency MRI of the lumbosacral") < html.index("Definitive treatment") < html.index("Fired by")
-    assert html.count('<div class="screen">') == 1 and "question(s) open" in html
+    assert html.count('<p class="screen folded">') == 1 and '<div class="screen">' not in html
+    assert html.index('class="screen folded"') < html.index('id="screen-full"')
     _, text, _ = pdf_pages(to_pdf(html))
     assert "Suspected cauda equina syndrome" in text
     assert "Definitive treatment" in text and "Already done" in text

@@ -94,3 +94,53 @@ def test_page_one_says_what_to_do_first(kb: KnowledgeBase) -> None:
     assert "Elective options wait until the red flag has been dealt with." in text + following
     for cause in summary.causes:
         assert cause.title in text
+
+
+def _page_texts(name: str, kb: KnowledgeBase) -> list[str]:
+    import pypdfium2 as pdfium
+
+    assessment = assess(read_case(EXAMPLES / f"{name}.json"), kb)
+    pdf = pdfium.PdfDocument(render_pdf(clinician_report_html(assessment, kb)).data)
+    return [" ".join(page.get_textpage().get_text_range().split()) for page in pdf]
+
+
+def test_under_an_airway_emergency_page_one_leads_with_it_and_folds_the_screen(kb: KnowledgeBase) -> None:
+    """Neck swelling and stridor the evening after an ACDF: the airway action leads page 1; the 19 open red-flag
+    questions are one line there, asked once the emergency is in hand, and listed in the appendix."""
+    assessment = assess(read_case(EXAMPLES / "neck_haematoma_evening_after_acdf.json"), kb)
+    pages = _page_texts("neck_haematoma_evening_after_acdf", kb)
+    first, rest = pages[0], " ".join(pages[1:])
+    opened = len(assessment.triage.screen.open)
+    assert opened > 10
+    line = f"Red-flag screen: {opened} question(s) open — to ask once the emergency action is under way"
+    assert "Act now" in first and line in first
+    assert first.index("EMERGENCY — Neck swelling or airway compromise") < first.index(line)
+    for question in assessment.triage.screen.open:  # not on page 1, all in the appendix
+        text = " ".join((question.question or question.title).split())
+        assert text not in first and text in rest
+
+
+def test_what_fired_a_flag_reads_as_a_clinician_writes_it(kb: KnowledgeBase) -> None:
+    pages = _page_texts("neck_haematoma_evening_after_acdf", kb)
+    text = " ".join(pages)
+    assert "Fired by: Within the first month after surgery (day 0); Stridor" in text
+    retention = " ".join(_page_texts("cauda_equina_retention_day2_after_microdiscectomy", kb))
+    assert "Post-void residual above 200 mL (650 mL)" in retention
+    assert "Within the first month after surgery (day 2)" in retention
+    for shown in (text, retention):
+        assert "[0" not in shown and "(0.0" not in shown and "True" not in shown and "(0.07" not in shown
+
+
+@pytest.mark.parametrize(
+    ("name", "heading"),
+    [
+        ("rod_fracture_after_l3_s1_fusion", "Act within days"),
+        ("cage_migration_eight_weeks_after_plif", "Act the same day"),
+        ("recurrent_herniation_after_discectomy", "Red flags"),
+    ],
+)
+def test_the_red_flag_heading_says_how_soon(name: str, heading: str, kb: KnowledgeBase) -> None:
+    """Only an emergency is 'act now': a flag to act on within days or the same day is headed as such."""
+    first = _page_texts(name, kb)[0]
+    assert f"Decision summary {heading}" in first
+    assert "Act now" not in first

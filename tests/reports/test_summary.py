@@ -42,8 +42,9 @@ def test_a_red_flag_puts_its_action_and_urgent_tests_first_and_elective_options_
     assert {t.test for t in summary.next_tests} == {t.test for t in a.workup.urgent}
     assert summary.options_from == "urgent" and all(o.label is Label.appropriate for o in summary.options)
     assert summary.scs_advice is None
-    questions = [q.question or q.title for f in a.triage.ask_now for q in f.ask_about]
-    assert list(summary.screen) == list(dict.fromkeys(questions))  # one checklist, each question once
+    # the red-flag screen as its own card has it: each question once, its follow-ups folded under it
+    assert summary.screen == tuple(q.text for q in a.triage.screen.open)
+    assert len(set(summary.screen)) == len(summary.screen)
 
 
 def test_when_the_plan_refers_for_scs_the_summary_says_so(kb: KnowledgeBase) -> None:
@@ -61,3 +62,51 @@ def test_the_cds_differential_card_opens_with_the_summary(kb: KnowledgeBase) -> 
     assert f"**Most likely causes:** Recurrent disc herniation >{ceiling * 100:.0f} %" in head
     assert f"**Next test:** {a.workup.ranked[0].title}" in head
     assert "**Options to discuss:** Revision micro- or endoscopic discectomy (appropriate 8/9)" in head
+
+
+def _cards(name: str, kb: KnowledgeBase) -> list[str]:
+    ctx = CardContext(patient_id="p-1", hook_instance="h-1", app_base_url="https://fbss.example.org")
+    return [c.detail for c in cards_for(assessment_of(name, kb), ImportReport(), kb, ctx)]
+
+
+def _summary_head(details: list[str]) -> str:
+    [head] = [d.split("**Differential**")[0] for d in details if d.startswith("**Decision summary**")]
+    return head
+
+
+def test_the_summary_card_and_the_screen_card_count_the_same_questions(kb: KnowledgeBase) -> None:
+    """Retention after a microdiscectomy is an emergency: the summary names the screen in one line, with the count
+    the screen card lists, and leaves the questions to that card."""
+    a = assessment_of("cauda_equina_retention_day2_after_microdiscectomy", kb)
+    details = _cards("cauda_equina_retention_day2_after_microdiscectomy", kb)
+    [screen] = [d for d in details if d.startswith("Red-flag questions whose answers are not recorded")]
+    listed = [line for line in screen.splitlines() if line.startswith("- [ ] ")]
+    head = _summary_head(details)
+    assert len(listed) == len(a.triage.screen.open)
+    assert f"**Red-flag screen: {len(listed)} questions open:** to ask once the emergency action is under way" in head
+    assert head.index("**Act now:** EMERGENCY") < head.index("**Red-flag screen")
+    for q in a.triage.screen.open:
+        assert (q.question or q.title) not in head
+
+
+def test_without_an_emergency_the_summary_card_lists_the_screen_as_the_screen_card_does(kb: KnowledgeBase) -> None:
+    a = assessment_of("misplaced_pedicle_screw_day3_after_tlif", kb)
+    head = _summary_head(_cards("misplaced_pedicle_screw_day3_after_tlif", kb))
+    assert "**Act the same day:** SAME DAY" in head and "Act now" not in head
+    opened = a.triage.screen.open
+    assert f"**Red-flag screen: {len(opened)} questions open:**" in head
+    followed = [q for q in opened if q.then_ask]
+    for q in followed:  # a follow-up is asked under its question, not as a question of its own
+        assert f"{q.question or q.title} If yes:" in head
+
+
+def test_a_flag_to_act_on_within_days_is_not_headed_act_now(kb: KnowledgeBase) -> None:
+    head = _summary_head(_cards("rod_fracture_after_l3_s1_fusion", kb))
+    assert "**Act within days:** WITHIN DAYS — " in head and "Act now" not in head
+
+
+def test_the_red_flag_card_says_what_fired_it_as_a_clinician_writes_it(kb: KnowledgeBase) -> None:
+    details = _cards("neck_haematoma_evening_after_acdf", kb)
+    [card] = [d for d in details if "Neck swelling or airway compromise" in d.split("\n")[0]]
+    assert "- Within the first month after surgery (day 0)" in card
+    assert "(0)" not in card and "0.0" not in card

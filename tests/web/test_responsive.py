@@ -105,6 +105,44 @@ def test_the_decision_summary_is_on_the_first_screen(live: LiveServer, browser: 
     context.close()
 
 
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_an_emergency_leads_and_the_open_red_flag_screen_waits_folded(
+    live: LiveServer, browser: Any, size: dict[str, int]
+) -> None:
+    """DEMO-011 (epidural haematoma on the MRI the day after a laminectomy): the emergency banners fill the top of
+    the page; the red-flag questions still open are one folded line under them, opened by a click; what fired the
+    flag reads as written ('(day 1)', never '[0.03]'). DEMO-008 (item 9, a same-day flag) keeps its screen open."""
+    context = browser.new_context(viewport=size)
+    page = context.new_page()
+    sign_in(page, live)
+    ids = demo_ids(page)
+    page.goto(live.url + f"/patients/{ids['DEMO-011']}/assessment")
+    banner = page.locator("#act-now .banner.emergency").first
+    box = banner.bounding_box()
+    assert box is not None and box["y"] < size["height"], "the emergency is below the fold"
+    screen = page.locator("#act-now section.screen")
+    opened = int(screen.get_attribute("data-open") or 0)
+    assert opened > 5
+    heading = screen.locator("h3")
+    assert heading.is_visible() and heading.inner_text() == f"Red-flag screen: {opened} questions open"
+    assert "to ask once the emergency action is under way" in screen.inner_text()
+    last_banner = page.locator("#act-now .banner.emergency").last.bounding_box()
+    screen_box = screen.bounding_box()
+    assert last_banner is not None and screen_box is not None and screen_box["y"] >= last_banner["y"]
+    assert screen_box["height"] < 80, "the folded screen is more than one line"
+    items = screen.locator("li")
+    assert items.count() == opened and not items.first.is_visible()
+    heading.click()
+    assert items.first.is_visible() and items.nth(opened - 1).is_visible()
+    why = " ".join(page.locator("#act-now .banner.emergency summary").all_inner_texts())
+    assert re.search(r"\(day \d+\)", why) and "[" not in why and "0.0" not in why
+
+    page.goto(live.url + f"/patients/{ids['DEMO-008']}/assessment")
+    same_day = page.locator("#act-now section.screen")
+    assert not same_day.locator("details").count() and same_day.locator("li").first.is_visible()
+    context.close()
+
+
 def test_the_crisis_message_is_on_the_screen_the_moment_item_9_is_answered(live: LiveServer, browser: Any) -> None:
     token, _link = Portal(live.db, user="test").create_link("DEMO-006", time_point="week_6")
     phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)

@@ -112,10 +112,10 @@ def run_command(
         try:
             from fbss.cohort.spark import run_spark
         except ModuleNotFoundError as exc:
-            if exc.name != "pyspark" and not (exc.name or "").startswith("pyspark."):
+            if (exc.name or "").partition(".")[0] not in ("pyspark", "pyarrow", "pandas"):
                 raise
             raise FbssError(
-                "--engine spark needs PySpark, an optional extra: install it with `uv sync --extra spark` "
+                "--engine spark needs PySpark and PyArrow, an optional extra: install it with `uv sync --extra spark` "
                 "(or pip install 'fbss-navigator[spark]'), or use --engine local"
             ) from None
 

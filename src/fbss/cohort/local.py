@@ -1,17 +1,20 @@
-"""The local engine: a bulk export staged into patient buckets on disk, buckets assessed on all cores, resumable.
+"""The local engine: a bulk export indexed by patient bucket, buckets assessed on all cores, resumable.
 
 Layout of the work directory (default: `<out>.work` next to the output):
 
-    manifest.json              the inputs (names, sizes, times), bucket count, as-of date; `staged` once stage 1 ends
-    staging/bucket-00007.tsv   stage 1: every routed line as `patient TAB file-index TAB line TAB json`
+    manifest.json              the inputs (names, sizes, times), bucket count, as-of date, byte ranges; `staged` once
+                               stage 1 ends
+    index/range-00003.npy      stage 1: where each line of byte range 3 is and its patient's bucket (`export_index`)
     staging/problems.jsonl     lines that could not be attributed to a patient
     staging/organizations.json Organization id -> name
     parts/part-00007.parquet   stage 2: the rows of bucket 7, written atomically; its presence marks the bucket done
     problems/part-00007.jsonl  the lines of bucket 7 skipped as malformed, written before the part
 
-A run that is interrupted (even by SIGKILL) is resumed by running the same command again: stage 1 is redone if it
-had not finished, finished buckets are skipped, and every patient lives in exactly one bucket, so no patient is
-written twice. At the end the parts are assembled into one Parquet file and the work directory is removed.
+Both stages run on all cores: stage 1 reads the export in byte ranges, stage 2 reads each bucket's lines from the
+export files at the offsets the index gives (no copy of the export is written). A run that is interrupted (even by
+SIGKILL) is resumed by running the same command again: stage 1 is redone if it had not finished, finished buckets are
+skipped, and every patient lives in exactly one bucket, so no patient is written twice. At the end the parts are
+assembled into one Parquet file and the work directory is removed.
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from fbss.cohort.patient import PatientLine, RunSettings, assess_patient
+from fbss.cohort.export_index import RangeDone, first_lines, index_range, range_problems, read_bucket
+from fbss.cohort.patient import RunSettings, assess_patient
+from fbss.cohort.ranges import ByteRange, split_ranges
 from fbss.cohort.results import (
     assemble,
     connect,
@@ -40,13 +46,14 @@ from fbss.cohort.results import (
     write_parquet,
     write_problems,
 )
-from fbss.cohort.routing import ExportFile, LineProblem, bucket_of, export_files, numbered_lines, route_line
+from fbss.cohort.routing import ExportFile, LineProblem, export_files
 from fbss.errors import FbssError
 from fbss.fhir.read_models import read_models
 from fbss.fhir.resources import Validation
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 BUCKET_BYTES = 32_000_000  # text per bucket: bounds a worker's memory whatever the cohort size
+RANGE_BYTES = 32_000_000  # text per byte range read in stage 1
 
 
 @dataclass
@@ -89,42 +96,51 @@ def bucket_count(total_bytes: int, workers: int) -> int:
     return max(workers * 8, math.ceil(total_bytes / BUCKET_BYTES))
 
 
-# --- stage 1: route every line into its patient's bucket ---------------------------------------------------------
+# --- stage 1: index every line by its patient's bucket, byte range by byte range -------------------------------
 
 
-def _stage(files: list[ExportFile], work: Path, buckets: int, advance: Advance) -> dict[str, Any]:
-    staging = work / "staging"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    handles = [(staging / f"bucket-{b:05d}.tsv").open("w", encoding="utf-8") for b in range(buckets)]
-    patients = [0] * buckets
-    problems: list[LineProblem] = []
+def _stage(
+    files: list[ExportFile], work: Path, buckets: int, workers: int, range_bytes: int, advance: Advance
+) -> dict[str, Any]:
+    for folder in ("staging", "index"):
+        shutil.rmtree(work / folder, ignore_errors=True)
+        (work / folder).mkdir(parents=True)
+    ranges = split_ranges([f.size for f in files], range_bytes)
+    index = partial(_index_range, str(work), tuple(str(f.path) for f in files), buckets)
+    found: list[RangeDone | None] = [None] * len(ranges)
+    if workers > 1 and len(ranges) > 1:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(ranges))) as pool:
+            for done in pool.imap_unordered(index, enumerate(ranges)):
+                found[done.position] = done
+                advance("stage", float(ranges[done.position].end - ranges[done.position].start), None)
+    else:
+        for item in enumerate(ranges):
+            found[item[0]] = index(item)
+            advance("stage", float(item[1].end - item[1].start), None)
+    results = [done for done in found if done is not None]
+    firsts = first_lines(ranges, [done.lines for done in results])
+    paths = [f.path for f in files]
+    problems = [
+        problem
+        for r, first, done in zip(ranges, firsts, results, strict=True)
+        for problem in range_problems(done, r, first, paths)
+    ]
     organizations: dict[str, str] = {}
-    lines = 0
-    try:
-        for index, export in enumerate(files):
-            name = export.path.name
-            for number, text in numbered_lines(export.path):
-                lines += 1
-                advance("stage", len(text) + 1, None)
-                routed = route_line(text)
-                if routed.patient is not None:
-                    bucket = bucket_of(routed.patient, buckets)
-                    handles[bucket].write(f"{routed.patient}\t{index}\t{number}\t{text}\n")
-                    if name.startswith("Patient"):
-                        patients[bucket] += 1
-                elif routed.organization is not None:
-                    org = routed.organization
-                    organizations[org.id] = org.name or organizations.get(org.id) or org.id
-                else:
-                    problems.append(LineProblem(name, number, routed.problem or "unreadable line"))
-    finally:
-        for handle in handles:
-            handle.close()
+    for done in results:  # in file and line order: a later line naming an organization wins, as it always did
+        for org in done.organizations:
+            organizations[org.id] = org.name or organizations.get(org.id) or org.id
+    staging = work / "staging"
     write_problems(problems, staging / "problems.jsonl")
     (staging / "organizations.json").write_text(json.dumps(organizations, sort_keys=True), encoding="utf-8")
-    return {"bucket_patients": patients, "lines": lines}
+    return {
+        "bucket_patients": [sum(column) for column in zip(*(done.bucket_patients for done in results), strict=True)],
+        "lines": sum(done.lines for done in results),
+        "ranges": [[*r, first] for r, first in zip(ranges, firsts, strict=True)],
+    }
+
+
+def _index_range(work: str, files: tuple[str, ...], buckets: int, item: tuple[int, ByteRange]) -> RangeDone:
+    return index_range(Path(work), [Path(f) for f in files], buckets, *item)
 
 
 # --- stage 2: assess bucket by bucket in worker processes --------------------------------------------------------
@@ -133,7 +149,9 @@ def _stage(files: list[ExportFile], work: Path, buckets: int, advance: Advance) 
 @dataclass(frozen=True)
 class _Job:
     work: str
-    files: tuple[str, ...]
+    files: tuple[str, ...]  # paths
+    ranges: tuple[ByteRange, ...]
+    first_lines: tuple[int, ...]
     settings: RunSettings
 
 
@@ -157,20 +175,10 @@ class BucketDone:
     problems: int
 
 
-def _read_bucket(path: Path, files: tuple[str, ...]) -> dict[str, list[PatientLine]]:
-    grouped: dict[str, list[PatientLine]] = {}
-    with path.open(encoding="utf-8", newline="\n") as handle:
-        for text in handle:
-            patient, index, number, body = text.rstrip("\n").split("\t", 3)
-            grouped.setdefault(patient, []).append(PatientLine(files[int(index)], int(number), body))
-    return grouped
-
-
-def assess_bucket(
-    bucket: int, work: Path, files: tuple[str, ...], settings: RunSettings, connection: duckdb.DuckDBPyConnection
-) -> BucketDone:
-    """Assess every patient of one staged bucket; write its problems, then its part file (the completion mark)."""
-    grouped = _read_bucket(work / "staging" / f"bucket-{bucket:05d}.tsv", files)
+def assess_bucket(bucket: int, job: _Job, connection: duckdb.DuckDBPyConnection) -> BucketDone:
+    """Assess every patient of one indexed bucket; write its problems, then its part file (the completion mark)."""
+    work, settings = Path(job.work), job.settings
+    grouped = read_bucket(work, bucket, job.ranges, job.first_lines, [Path(f) for f in job.files])
     rows = []
     problems: list[LineProblem] = []
     statuses: dict[str, int] = {}
@@ -188,7 +196,7 @@ def assess_bucket(
 
 def _run_bucket(bucket: int) -> BucketDone:
     assert _JOB is not None and _CONNECTION is not None, "worker not initialised"
-    return assess_bucket(bucket, Path(_JOB.work), _JOB.files, _JOB.settings, _CONNECTION)
+    return assess_bucket(bucket, _JOB, _CONNECTION)
 
 
 # --- the run -----------------------------------------------------------------------------------------------------
@@ -227,6 +235,7 @@ def run_local(
     keep_work: bool = False,
     validation: Validation = Validation.lean,
     advance: Advance = _ignore,
+    range_bytes: int = RANGE_BYTES,
 ) -> RunSummary:
     """Assess every patient of a bulk export into one Parquet file; resume an interrupted run of the same export."""
     workers = workers or os.cpu_count() or 1
@@ -259,7 +268,7 @@ def run_local(
         for leftover in ("parts", "problems"):
             shutil.rmtree(work / leftover, ignore_errors=True)
         advance("stage", 0, float(sum(f.size for f in files)))
-        manifest.update(_stage(files, work, buckets, advance), staged=True)
+        manifest.update(_stage(files, work, buckets, workers, range_bytes, advance), staged=True)
         _save_manifest(manifest_path, manifest)
     summary.seconds["stage"] = time.perf_counter() - started
     buckets = int(manifest["buckets"])
@@ -281,7 +290,8 @@ def run_local(
     )
     if validation is Validation.lean:
         read_models()  # built once here, so that every forked worker starts with them
-    job = _Job(str(work), tuple(f.path.name for f in files), settings)
+    ranges = tuple(ByteRange(*r[:3]) for r in manifest["ranges"])
+    job = _Job(str(work), tuple(str(f.path) for f in files), ranges, tuple(r[3] for r in manifest["ranges"]), settings)
     pending = [b for b in range(buckets) if b not in done]
     # biggest buckets first: the last worker to finish is not left holding a large one
     pending.sort(key=lambda b: -bucket_patients[b])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -67,12 +66,24 @@ def patient_of(resource: object) -> str | None:
 
 def route_line(text: str) -> Routed:
     """Route one NDJSON line (without its newline)."""
-    if not text.strip():
-        return Routed(problem="empty line")
+    return locate_line(text)[0]
+
+
+def locate_line(text: str) -> tuple[Routed, int]:
+    """Route one line, and say where in it the patient id is when the pattern found it (else -1: decoded in full).
+
+    The local engine keeps that place in its index of the export, so that reading a line back needs no second search.
+    """
     if _DECODE_FULLY.search(text) is None:
         found = _OWNER.search(text)
         if found is not None:
-            return Routed(patient=found.group(1))
+            return Routed(patient=found.group(1)), found.start(1)
+    return _route_decoded(text), -1
+
+
+def _route_decoded(text: str) -> Routed:
+    if not text.strip():
+        return Routed(problem="empty line")
     try:
         resource = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
@@ -117,8 +128,3 @@ def export_files(directory: Path) -> list[ExportFile]:
     return [ExportFile(p, p.stat().st_size) for p in files]
 
 
-def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number from 1, text without the newline) of a file, streamed; undecodable bytes are replaced."""
-    with path.open("r", encoding="utf-8", errors="replace", newline="\n") as handle:
-        for number, text in enumerate(handle, start=1):
-            yield number, text.rstrip("\r\n")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from fbss.case.model import Presence
 from fbss.fhir import codes as c
 from fbss.fhir.citations import citations
 from fbss.fhir.codes import Coding, concept
@@ -23,7 +22,7 @@ from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import Label, PlanStep, Rating, SetAside, TestSuggestion
 from fbss.reasoning.results import RedFlagResult
 from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, missing, rating_text, reasons
-from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, finding_phrase
+from fbss.reports.wording import EVIDENCE_LABEL, URGENCY_LABEL, fired_by_text
 
 STEP_TITLE = {
     "red_flag": "Act on a red flag",
@@ -134,7 +133,7 @@ class _Writer:
         return self._generic(step, lead)
 
     def _red_flag(self, step: PlanStep, flag: RedFlagResult, lead: str) -> Activity:
-        fired = ", ".join(finding_phrase(t.title, Presence.present, t.observed) for t in flag.fired_by)
+        fired = fired_by_text(flag, ", ")
         reason = concept(
             Coding(c.RED_FLAG, flag.flag, flag.title),
             text=f"{flag.title}: fired by {fired} ({EVIDENCE_LABEL[flag.evidence]})",

@@ -23,12 +23,12 @@ from fbss.fhir.citations import source_url
 from fbss.fhir.importer import ImportReport
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import AdviceLevel
-from fbss.knowledge.models import Urgency
+from fbss.knowledge.models import ACT_WHEN, Urgency
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import PlanStep, Rating, TestSuggestion
 from fbss.reasoning.results import CauseResult, Reason
 from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, lead_reasons, missing, rating_text, reasons
-from fbss.reports.safety_view import FlagView, ScreenView, safety_view
+from fbss.reports.safety_view import FlagView, ScreenView, safety_view, screen_headline
 from fbss.reports.summary import DecisionSummary, decision_summary
 from fbss.reports.wording import (
     COMPETING,
@@ -38,6 +38,7 @@ from fbss.reports.wording import (
     cause_percent,
     finding_phrase,
     joined,
+    trigger_phrase,
 )
 
 # A presentation threshold, not a clinical one: a leading cause at or above it makes the differential card a warning.
@@ -167,7 +168,7 @@ def red_flag_card(flag: FlagView, kb: KnowledgeBase, ctx: CardContext) -> Card:
     those already done, what fired it and its basis."""
     result = flag.flag
     indicator = "critical" if result.urgency is Urgency.emergency else "warning"
-    fired = "\n".join(f"- {_md(finding_phrase(t.title, Presence.present, t.observed))}" for t in result.fired_by)
+    fired = "\n".join(f"- {_md(trigger_phrase(t))}" for t in result.fired_by)
     definitive = [
         f"**Definitive treatment:** {_md(r.title)} — {_md(rating_text(r))}. {_md(lead_reasons(r))}"
         for r in flag.definitive
@@ -255,12 +256,17 @@ def _reason_list(reasons: tuple[Reason, ...]) -> str:
 def summary_markdown(summary: DecisionSummary) -> list[str]:
     """The decision summary as the head of a card: act now, likely causes, next test, options to discuss."""
     lines = ["**Decision summary**", ""]
-    if summary.act_now:
-        lines += [
-            f"- **Act now:** {_md(URGENCY_LABEL[f.urgency])} — {_md(f.title)}: {_md(f.action)}" for f in summary.act_now
-        ]
-    if summary.screen:
-        lines.append(f"- **Red-flag screen, ask now:** {_md(joined(summary.screen))}")
+    lines += [
+        f"- **{ACT_WHEN[f.urgency]}:** {_md(URGENCY_LABEL[f.urgency])} — {_md(f.title)}: {_md(f.action)}"
+        for f in summary.act_now
+    ]
+    if summary.screen and summary.level is Urgency.emergency:  # secondary to the emergency: one line
+        lines.append(
+            f"- **{_md(screen_headline(len(summary.screen)))}:** to ask once the emergency action is under way "
+            "(see the *red-flag screen* card)"
+        )
+    elif summary.screen:
+        lines.append(f"- **{_md(screen_headline(len(summary.screen)))}:** {_md(joined(summary.screen))}")
     if not summary.act_now and not summary.screen:
         lines.append("- **Act now:** no red flag fired, and none is waiting on an unknown answer.")
     causes = "; ".join(

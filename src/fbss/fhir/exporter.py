@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from fbss.case.model import Case, Presence
+from fbss.case.model import Case
 from fbss.fhir import codes as c
 from fbss.fhir.care_plan import care_plan
 from fbss.fhir.case_export import NAMESPACE, case_resources
@@ -33,6 +33,7 @@ from fbss.reports.wording import (
     URGENCY_LABEL,
     calibration_lines,
     finding_phrase,
+    fired_by_text,
     percent,
 )
 
@@ -68,7 +69,7 @@ def cause_rationale(cause: CauseResult, kb: KnowledgeBase, shown: Callable[[floa
 
 
 def flag_detail(flag: RedFlagResult, kb: KnowledgeBase) -> str:
-    fired = ", ".join(finding_phrase(t.title, Presence.present, t.observed) for t in flag.fired_by)
+    fired = fired_by_text(flag, ", ")
     return (
         f"{URGENCY_LABEL[flag.urgency]}: {flag.title}. {flag.action} Fired by: {fired}. "
         f"Basis: {EVIDENCE_LABEL[flag.evidence]}; {citations(flag.sources, kb)}."
@@ -169,7 +170,7 @@ def _clinical_impression(
     findings = [
         {
             "itemReference": {"reference": url, "display": flag.title},
-            "basis": f"Fired by: {', '.join(t.title for t in flag.fired_by)}",
+            "basis": f"Fired by: {fired_by_text(flag, ', ')}",
         }
         for flag, url in issues
     ]

@@ -351,6 +351,8 @@ class Urgency(StrEnum):
 
 
 URGENCY_RANK = {Urgency.emergency: 0, Urgency.same_day: 1, Urgency.within_days: 2}
+# How soon, as the heading of a flag's action says it: only an emergency is "act now".
+ACT_WHEN = {Urgency.emergency: "Act now", Urgency.same_day: "Act the same day", Urgency.within_days: "Act within days"}
 
 
 class RedFlagDef(Cited):

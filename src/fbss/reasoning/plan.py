@@ -9,7 +9,7 @@ from functools import cache
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import AdviceLevel, PanelCategory, TreatmentDef
-from fbss.knowledge.models import Category, Urgency
+from fbss.knowledge.models import ACT_WHEN, Category, Urgency
 from fbss.reasoning.care_results import (
     DefinitiveCare,
     FollowUpItem,
@@ -155,7 +155,8 @@ def plan(
     }
     shown.update(replaced)  # performed by the treatment that replaced it
     for flag, chosen in zip(triage.fired, definitive, strict=True):
-        rows.append(("red_flag", f"Act now: {flag.title}", flag.action, None, flag.urgency, flag.sources, flag.flag))
+        heading = f"{ACT_WHEN[flag.urgency]}: {flag.title}"
+        rows.append(("red_flag", heading, flag.action, None, flag.urgency, flag.sources, flag.flag))
         for option_id in chosen.options:
             if option_id in shown:
                 continue

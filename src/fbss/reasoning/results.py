@@ -77,6 +77,7 @@ class Trigger(NamedTuple):
     finding: str
     title: str
     observed: Observed
+    source: str | None = None  # where the value was read, so it can be shown with its unit: a case path or 'lab:crp'
 
 
 class RedFlagResult(NamedTuple):

@@ -11,6 +11,7 @@ from fbss.knowledge.models import (
     AllOf,
     AnyOf,
     Expression,
+    FindingDef,
     FindingGroup,
     Not,
     RedFlagDef,
@@ -19,6 +20,7 @@ from fbss.knowledge.models import (
 from fbss.reasoning.findings import (
     Evaluator,
     FindingStates,
+    Observed,
     compile_expression,
     evaluate_expression,
     finding_order,
@@ -108,6 +110,14 @@ def _bedside_view(findings: FindingStates, kb: KnowledgeBase) -> dict[str, Prese
     return states
 
 
+def _trigger(finding: FindingDef, observed: Observed) -> Trigger:
+    """A finding that fired a flag, with where its value was read (so a renderer can give the unit)."""
+    if observed is None:
+        return Trigger(finding.id, finding.title, None)
+    source = finding.field or (finding.lab and f"lab:{finding.lab}") or (finding.treatment and "treatment")
+    return Trigger(finding.id, finding.title, observed, source or None)
+
+
 def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
     """Evaluate every red flag; unknown deciding items give 'ask now', never silence.
 
@@ -124,7 +134,7 @@ def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
         if status is P:
             # what was found, not the setting it counts in (the operated region, the approach, the implants)
             leaves = dict.fromkeys(f for f in _deciding(flag.when, states, P) if f not in _context(kb))
-            triggers = tuple(Trigger(f, kb.findings[f].title, findings.observed.get(f)) for f in leaves)
+            triggers = tuple(_trigger(kb.findings[f], findings.observed.get(f)) for f in leaves)
             questions: tuple[Question, ...] = ()
         else:
             leaves = dict.fromkeys(_deciding(flag.when, states, U))

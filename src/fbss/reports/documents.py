@@ -21,6 +21,7 @@ from fbss.reasoning.results import Reason
 from fbss.reports.care_view import CareView, care_view
 from fbss.reports.care_wording import missing
 from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart, svg_image
+from fbss.reports.collector import fewer_collections
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
 from fbss.reports.safety_view import safety_view
 from fbss.reports.summary import decision_summary
@@ -31,6 +32,7 @@ from fbss.reports.wording import (
     calibration_lines,
     cause_percent,
     finding_phrase,
+    fired_by_text,
 )
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -55,6 +57,7 @@ def _environment(lang: str) -> jinja2.Environment:
     )
     env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
     env.globals["asks"] = asks
+    env.globals["fired_by"] = fired_by_text
     return env
 
 
@@ -197,12 +200,13 @@ def render_pdf(html: str) -> RenderedPdf:
     # whoever edits the templates (tests/reports checks there are none), noise in a clinic's log. Errors still show.
     for name in ("weasyprint", "fontTools"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    document = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=_fonts())
-    anchors: dict[str, int] = {}
-    for number, page in enumerate(document.pages):
-        for anchor in page.anchors:
-            anchors.setdefault(anchor, number)
-    data: bytes = document.write_pdf()
+    with fewer_collections():
+        document = weasyprint.HTML(string=html, base_url=str(TEMPLATES)).render(font_config=_fonts())
+        anchors: dict[str, int] = {}
+        for number, page in enumerate(document.pages):
+            for anchor in page.anchors:
+                anchors.setdefault(anchor, number)
+        data: bytes = document.write_pdf()
     return RenderedPdf(data, len(document.pages), anchors)
 
 

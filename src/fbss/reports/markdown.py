@@ -14,6 +14,7 @@ from fbss.reports.wording import (
     calibration_lines,
     cause_percent,
     finding_phrase,
+    fired_by_text,
 )
 
 
@@ -32,7 +33,7 @@ def red_flags_markdown(assessment: Assessment, kb: KnowledgeBase) -> list[str]:
         out += [f"  - Order now: {t.title}" for t in item.tests]
         out += [f"  - Already done: {d.title}: {d.result}" for d in item.recorded]
         out += [
-            f"  - Fired by: {', '.join(t.title for t in flag.fired_by)}",
+            f"  - Fired by: {fired_by_text(flag, ', ')}",
             f"  - Basis: {EVIDENCE_LABEL[flag.evidence]}; {_cite(flag.sources, kb)}",
         ]
     screen = view.screen

@@ -50,9 +50,14 @@ class SafetyView:
         return tuple(dict.fromkeys(ids))
 
 
+def screen_headline(open_count: int) -> str:
+    """'Red-flag screen: 6 questions open'."""
+    return f"Red-flag screen: {open_count} question{'s' if open_count != 1 else ''} open"
+
+
 def _headline(open_count: int, negative: bool, by: str | None, at: dt.datetime | None) -> str:
     if open_count:
-        return f"Red-flag screen: {open_count} question{'s' if open_count != 1 else ''} open"
+        return screen_headline(open_count)
     if negative and by and at:
         return f"Red-flag screen negative (recorded by {by}, {at:%Y-%m-%d %H:%M})"
     return "Red-flag screen: no question open"

@@ -16,7 +16,7 @@ from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import Label, Rating
 from fbss.reasoning.results import UNCALIBRATED_CEILING, CauseResult, Reason, shown_percent
 from fbss.reports.care_wording import missing
-from fbss.reports.wording import finding_phrase
+from fbss.reports.wording import finding_phrase, trigger_phrase
 
 SHOWN_CAUSES = 3
 REASONS_PER_CAUSE = 2
@@ -88,7 +88,7 @@ class OptionLine:
 @dataclass(frozen=True, slots=True)
 class DecisionSummary:
     act_now: tuple[FlagLine, ...]
-    screen: tuple[str, ...]  # red-flag questions still open: one checklist, not a fired flag
+    screen: tuple[str, ...]  # the red-flag screen's open questions (follow-ups folded in): a checklist, not a flag
     causes: tuple[CauseLine, ...]
     next_tests: tuple[TestLine, ...]  # the urgent tests, or the first test of the work-up
     then_tests: tuple[str, ...]  # the tests after it, by title
@@ -130,9 +130,9 @@ def decision_summary(assessment: Assessment) -> DecisionSummary:
     """The one-screen summary of an assessment."""
     triage = assessment.triage
     act_now = tuple(
-        FlagLine(f.flag, f.title, f.urgency, f.action, tuple(t.title for t in f.fired_by)) for f in triage.fired
+        FlagLine(f.flag, f.title, f.urgency, f.action, tuple(map(trigger_phrase, f.fired_by))) for f in triage.fired
     )
-    screen = tuple(dict.fromkeys(q.question or q.title for f in triage.ask_now for q in f.ask_about))
+    screen = tuple(q.text for q in triage.screen.open)  # as the screen card has it: follow-ups under their question
     causes = tuple(
         CauseLine(c.cause, c.title, c.probability, c.low, c.high, strongest_reasons(c), assessment.differential.ceiling)
         for c in assessment.differential.causes[:SHOWN_CAUSES]
@@ -149,5 +149,14 @@ def decision_summary(assessment: Assessment) -> DecisionSummary:
     options, options_from = _options(assessment)
     step = next((s for s in assessment.plan.steps if s.kind == "scs"), None)
     scs = assessment.scs.advice if step is not None and not triage.fired else None
-    return DecisionSummary(act_now, screen, causes, tests, then, options, options_from, scs,
-                           step.title if step is not None and scs is not None else None)
+    return DecisionSummary(
+        act_now,
+        screen,
+        causes,
+        tests,
+        then,
+        options,
+        options_from,
+        scs,
+        step.title if step is not None and scs is not None else None,
+    )

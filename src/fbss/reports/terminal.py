@@ -23,6 +23,7 @@ from fbss.reports.wording import (
     calibration_lines,
     cause_percent,
     finding_phrase,
+    fired_by_text,
 )
 
 SHOWN_CAUSES = 8
@@ -43,7 +44,7 @@ def _flag_panel(view: FlagView, kb: KnowledgeBase) -> Panel:
         lines.append(f"{done.title}: {done.result}\n")
     if flag.fired_by:
         lines.append("Fired by: ", style="bold")
-        lines.append(", ".join(t.title + (f" [{t.observed}]" if t.observed is not None else "") for t in flag.fired_by))
+        lines.append(fired_by_text(flag, ", "))
         lines.append("\n")
     cites = ", ".join(kb.sources[s].citation.split(".")[0] for s in flag.sources) or "no published source"
     lines.append(f"Basis: {EVIDENCE_LABEL[flag.evidence]}; {cites}", style="dim")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,15 +18,9 @@ from fbss.store.errors import StoreError
 from fbss.store.models import User
 from fbss.store.passwords import dummy_hash, hash_password, password_problem, verify_password
 from fbss.store.repository import Repository
+from fbss.store.roles import Role as Role  # callers import it from here too
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")  # with fullmatch: no trailing newline
-
-
-class Role(StrEnum):
-    """A clinician works with patient records; an admin manages accounts and reads the audit log, not records."""
-
-    clinician = "clinician"
-    admin = "admin"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,17 +22,17 @@ from fbss.instruments import InstrumentError, SafetyAlert, load_instruments
 from fbss.instruments.scoring import Answer
 from fbss.knowledge.loader import load_knowledge
 from fbss.reports.terminal import render_assessment
-from fbss.store import backup as backups
-from fbss.store import transfer
-from fbss.store.accounts import Accounts, Role
-from fbss.store.config import current_user
-from fbss.store.database import Database
 from fbss.store.diff import diff
 from fbss.store.errors import StoreError
 from fbss.store.files import open_private
-from fbss.store.outcomes import InstrumentTrend, record_response, trends
-from fbss.store.records import ResponseRecord
-from fbss.store.repository import Repository
+from fbss.store.roles import Role
+
+if TYPE_CHECKING:
+    from fbss.store.accounts import Accounts
+    from fbss.store.database import Database
+    from fbss.store.outcomes import InstrumentTrend
+    from fbss.store.records import ResponseRecord
+    from fbss.store.repository import Repository
 
 patient_app = typer.Typer(help="Register patients, show them, export and import their records.", no_args_is_help=True)
 case_app = typer.Typer(help="Save case versions, show their history, assess a saved case.", no_args_is_help=True)
@@ -84,8 +84,25 @@ def _when(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def current_user(user: str | None) -> str:
+    """Who is acting (see `fbss.store.config.current_user`)."""
+    # the database code (SQLAlchemy, Alembic) is imported by the commands that use it, not by every `fbss` command:
+    # a cohort run forks its workers from a process that never loaded it
+    from fbss.store.config import current_user as configured_user
+
+    return configured_user(user)
+
+
+def _accounts(db: Database, user: str | None) -> Accounts:
+    from fbss.store.accounts import Accounts
+
+    return Accounts(db, user=current_user(user))
+
+
 @contextmanager
 def _database(database: str | None, *, migrated: bool = True) -> Iterator[Database]:
+    from fbss.store.database import Database
+
     db = Database.open(database)
     try:
         if migrated:
@@ -110,6 +127,8 @@ def _report_unwritten_audit(db: Database) -> None:
 
 @contextmanager
 def _repository(database: str | None, user: str | None) -> Iterator[Repository]:
+    from fbss.store.repository import Repository
+
     who = current_user(user)
     with _database(database) as db:
         yield Repository(db, who)
@@ -190,6 +209,8 @@ def patient_export(
     database: DatabaseOption = None,
 ) -> None:
     """Export patients with their whole history as one JSON document."""
+    from fbss.store import transfer
+
     if output is not None and output.exists():
         raise StoreError(f"{output} already exists; choose a new file name")
     with _database(database) as db:
@@ -213,6 +234,8 @@ def patient_import(
     database: DatabaseOption = None,
 ) -> None:
     """Import patients with their history; all or nothing, refusing identifiers already in use."""
+    from fbss.store import transfer
+
     try:
         raw = file.read_bytes()
     except OSError as exc:
@@ -429,6 +452,8 @@ def record(
     database: DatabaseOption = None,
 ) -> None:
     """Score a completed questionnaire and store answers and score for the patient."""
+    from fbss.store.outcomes import record_response
+
     catalogue = load_instruments()
     item_ids = [item.id for item in catalogue.get(instrument).items]
     parsed = parse_answers(answers, item_ids)
@@ -481,6 +506,8 @@ def outcomes(
     database: DatabaseOption = None,
 ) -> None:
     """The patient's questionnaire scores over time, and change from baseline: success, grey zone, failure."""
+    from fbss.store.outcomes import trends
+
     with _repository(database, user) as repo:
         responses = repo.responses(patient)
     result = trends(responses)
@@ -596,6 +623,8 @@ def db_backup(
     database: DatabaseOption = None,
 ) -> None:
     """Copy the whole database, audit log included, to a new JSON or SQLite file (readable by you only)."""
+    from fbss.store import backup as backups
+
     with _database(database) as db:
         summary = backups.backup(db, file, current_user(user), read_only=read_only)
     stdout.print(f"backed up {sum(summary.rows.values())} rows to {file} ({summary.kind})", highlight=False)
@@ -608,6 +637,8 @@ def db_restore(
     database: DatabaseOption = None,
 ) -> None:
     """Load a backup into an empty database; a database holding any rows is refused."""
+    from fbss.store import backup as backups
+
     with _database(database, migrated=False) as db:
         summary = backups.restore(db, file, current_user(user))
     stdout.print(f"restored {sum(summary.rows.values())} rows from {file}", highlight=False)
@@ -669,7 +700,7 @@ def user_add(
     """Add an account; the password is asked for (or read from standard input)."""
     password = _new_password()
     with _database(database) as db:
-        record = Accounts(db, user=current_user(user)).create_user(username, password, role, display_name=name)
+        record = _accounts(db, user).create_user(username, password, role, display_name=name)
     stdout.print(f"added {record.role.value} account {escape(record.username)}", highlight=False)
 
 
@@ -682,13 +713,13 @@ def user_password(
     """Set a new password; every browser signed in to the account is signed out."""
     password = _new_password()
     with _database(database) as db:
-        Accounts(db, user=current_user(user)).set_password(username, password)
+        _accounts(db, user).set_password(username, password)
     stdout.print(f"password of {escape(username)} changed; its sessions have ended", highlight=False)
 
 
 def _set_active(username: str, active: bool, user: str | None, database: str | None) -> None:
     with _database(database) as db:
-        accounts = Accounts(db, user=current_user(user))
+        accounts = _accounts(db, user)
         found = accounts.user_id_of(username)
         if found is None:
             raise StoreError(f"no user named '{username}'; see `fbss user list`")
@@ -712,7 +743,7 @@ def user_enable(username: str, user: UserOption = None, database: DatabaseOption
 def user_list(user: UserOption = None, database: DatabaseOption = None) -> None:
     """Every account, its role and whether it is active."""
     with _database(database) as db:
-        users = Accounts(db, user=current_user(user)).list_users()
+        users = _accounts(db, user).list_users()
     table = Table("user name", "name", "role", "state", "created by")
     for u in users:
         table.add_row(escape(u.username), escape(u.display_name or ""), u.role.value,

@@ -7,11 +7,6 @@ import html
 import io
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display
-
-from matplotlib.figure import Figure
 from rich.console import Console, Group
 from rich.table import Table
 
@@ -120,6 +115,12 @@ def markdown(by_split: dict[str, Figures]) -> str:
 
 def reliability_png(by_split: dict[str, Figures]) -> bytes:
     """Predicted probability against observed frequency, one line per split; marker area shows the pairs."""
+    # imported here rather than with the module, which every `fbss` command loads (a cohort run's forked workers too)
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(5.5, 5.0), dpi=100)
     ax = figure.add_subplot()
     ax.plot([0, 1], [0, 1], linestyle="--", color="#888888", linewidth=1, label="perfect calibration")

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from fbss.errors import FbssError
 from fbss.reports.i18n import LANGUAGES, translations
-from fbss.reports.wording import asks
+from fbss.reports.wording import asks, fired_by_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -65,7 +65,7 @@ def environment(lang: str) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
-    env.globals.update(asks=asks, local_time=local_time, local_date=local_date)
+    env.globals.update(asks=asks, fired_by=fired_by_text, local_time=local_time, local_date=local_date)
     env.filters["tel"] = tel_link
     return env
 
