@@ -1156,6 +1156,23 @@ def test_red_flag_scenario(scenario: Scenario, kb: KnowledgeBase) -> None:
     assert not set(scenario.recorded) & urgent, "a test with a recorded result is ordered again"
 
 
+def test_a_suspected_bowel_injury_leaves_its_surgical_care_open(kb: KnowledgeBase) -> None:
+    """Abdominal pain, distension and vomiting on day 2 after an XLIF, with no peritoneal signs recorded: the
+    differential raises a visceral injury emergency; the general surgical care it calls for is open (uncertain), and
+    becomes appropriate with guarding."""
+    case = {
+        **early(2, type="fusion", levels=["L3-L4"], approach="lateral"),
+        "pain": {"abdominal_pain": "present"},
+        "systemic": {"vomiting": "present"},
+    }
+    a = assess(make_case(**case), kb)
+    assert "likely_iatrogenic_visceral_injury" in {f.flag for f in a.triage.fired}
+    assert _by(a, "emergency_abdominal_surgery") is U
+    guarded = assess(make_case(**{**case, "systemic": {"peritoneal_signs": "present"}}), kb)
+    assert "acute_abdomen" in {f.flag for f in guarded.triage.fired}
+    assert _by(guarded, "emergency_abdominal_surgery") is A
+
+
 def test_the_suite_covers_every_flag_and_enough_scenarios(kb: KnowledgeBase) -> None:
     flags = {s.flag for s in SCENARIOS if s.flag}
     assert {f.id for f in kb.red_flags} <= flags
