@@ -36,8 +36,9 @@ from fbss.reports.wording import (
     URGENCY_LABEL,
     calibration_lines,
     cause_percent,
-    finding_phrase,
     joined,
+    likelihood_ratio,
+    reason_phrase,
     trigger_phrase,
 )
 
@@ -249,7 +250,7 @@ def screen_card(screen: ScreenView, kb: KnowledgeBase, ctx: CardContext) -> Card
 
 def _reason_list(reasons: tuple[Reason, ...]) -> str:
     return "; ".join(
-        f"{_md(finding_phrase(r.title, r.state, r.observed))} (LR {r.likelihood_ratio:g})" for r in reasons
+        f"{_md(reason_phrase(r))} (LR {likelihood_ratio(r.likelihood_ratio)})" for r in reasons
     )
 
 
