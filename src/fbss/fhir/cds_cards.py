@@ -34,6 +34,7 @@ from fbss.reports.wording import (
     COMPETING,
     EVIDENCE_LABEL,
     URGENCY_LABEL,
+    ask_next,
     calibration_lines,
     cause_percent,
     joined,
@@ -320,9 +321,9 @@ def differential_card(assessment: Assessment, report: ImportReport, kb: Knowledg
         "",
         f"**Sources:** {_sources_md(cited, kb)}",
     ]
-    if assessment.differential.ask_next:
+    if ask_next(assessment):
         detail += ["", "**Would change the differential most**", ""]
-        detail += [f"- {_md(q.question or q.title)}" for q in assessment.differential.ask_next]
+        detail += [f"- {_md(q.question or q.title)}" for q in ask_next(assessment)]
     if ctx.unavailable:
         detail += ["", f"**Not available to this assessment:** {', '.join(ctx.unavailable)}."]
     if report.unmapped:

@@ -31,6 +31,7 @@ from fbss.reports.wording import (
     COMPETING,
     EVIDENCE_LABEL,
     URGENCY_LABEL,
+    ask_next,
     calibration_lines,
     fired_by_text,
     joined,
@@ -101,9 +102,9 @@ def _risk_assessment(
         notes.append(differential.not_ranked)
     if differential.excluded:
         notes.append("Not applicable to this operation: " + ", ".join(e.title for e in differential.excluded) + ".")
-    if differential.ask_next:
+    if ask_next(assessment):
         notes.append(
-            "Would change the differential most: " + joined(q.question or q.title for q in differential.ask_next)
+            "Would change the differential most: " + joined(q.question or q.title for q in ask_next(assessment))
         )
     return out.add(
         "RiskAssessment",

@@ -535,14 +535,22 @@ def workup(
         if not t.findings:  # e.g. discography: kept in the catalogue for its contraindications and cautions
             not_suggested.append(
                 SetAside(
-                    test.id, test.title, "No finding in the knowledge base takes its result", "no_change", None, ()
+                    test.id, test.title, "None of its results would change this assessment", "no_change", None, ()
                 )
             )
             continue
         open_findings = [f for f, v in zip(t.findings, t.read(states), strict=True) if v is U]
         if not open_findings:
             present = [_phrase(f, care, kb) for f in test.reveals if states[f] is P]
-            reason = "Already done: " + "; ".join(present) if present else "Its result is already known"
+            # never 'already known' alone: say what is recorded, so a test not done does not read as done
+            answered = [_phrase(f, care, kb) for f in test.reveals if states[f] is not U][:3]
+            reason = (
+                "Already done: " + "; ".join(present)
+                if present
+                else "What it looks for is already answered: " + "; ".join(answered)
+                if answered
+                else "What it looks for is already answered by other findings"
+            )
             not_suggested.append(SetAside(test.id, test.title, reason, "known", None, ()))
             continue
         groups = t.groups

@@ -29,6 +29,7 @@ from fbss.reports.summary import decision_summary
 from fbss.reports.wording import (
     EVIDENCE_LABEL,
     URGENCY_LABEL,
+    ask_next,
     asks,
     calibration_lines,
     cause_percent,
@@ -64,6 +65,7 @@ def _environment(lang: str) -> jinja2.Environment:
     env.globals["fired_by"] = fired_by_text
     env.globals["lr"] = likelihood_ratio
     env.globals["joined"] = joined
+    env.globals["ask_next"] = ask_next
     env.globals["effect_parts"] = effect_parts
     env.globals["since"] = time_parts
     return env

@@ -11,6 +11,7 @@ from fbss.reports.wording import (
     COMPETING,
     EVIDENCE_LABEL,
     URGENCY_LABEL,
+    ask_next,
     calibration_lines,
     cause_percent,
     fired_by_text,
@@ -85,9 +86,9 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
             "",
             "Not applicable to this operation: " + ", ".join(e.title for e in assessment.differential.excluded) + ".",
         ]
-    if assessment.differential.ask_next:
+    if ask_next(assessment):
         out += ["", "## Would change the differential most", ""]
-        out += [f"- {q.question or q.title}" for q in assessment.differential.ask_next]
+        out += [f"- {q.question or q.title}" for q in ask_next(assessment)]
     out += [
         "",
         *workup_markdown(assessment.workup, kb),

@@ -20,6 +20,7 @@ from fbss.reports.wording import (
     COMPETING,
     EVIDENCE_LABEL,
     URGENCY_LABEL,
+    ask_next,
     calibration_lines,
     cause_percent,
     fired_by_text,
@@ -124,8 +125,8 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
     if assessment.differential.excluded:
         names = ", ".join(e.cause.replace("_", " ") for e in assessment.differential.excluded)
         console.print(f"[dim]Not applicable to this operation: {names}[/]")
-    if assessment.differential.ask_next:
-        asks = Group(*(Text(f"• {q.question or q.title}") for q in assessment.differential.ask_next))
+    if ask_next(assessment):
+        asks = Group(*(Text(f"• {q.question or q.title}") for q in ask_next(assessment)))
         console.print(Panel(asks, title="Would change the differential most", border_style="cyan", title_align="left"))
     render_workup(assessment.workup, kb, console)
     render_options(assessment.options, console)

@@ -9,9 +9,10 @@ from fbss.case.model import Presence
 from fbss.case.values import restates, since_surgery, value_text
 from fbss.knowledge.evidence import Evidence
 from fbss.knowledge.models import Urgency
+from fbss.reasoning.assess import Assessment
 from fbss.reasoning.findings import Observed
 from fbss.reasoning.prose import joined as joined
-from fbss.reasoning.results import Differential, Reason, RedFlagResult, Trigger, shown_percent
+from fbss.reasoning.results import Differential, Question, Reason, RedFlagResult, Trigger, shown_percent
 
 URGENCY_LABEL = {
     Urgency.emergency: "EMERGENCY",
@@ -121,3 +122,20 @@ class _Asked(Protocol):
 def asks(items: Iterable[_Asked]) -> str:
     """The questions of red flags or findings still open, run together."""
     return joined(q.question or q.title for q in items)
+
+
+def ask_next(assessment: Assessment) -> tuple[Question, ...]:
+    """The questions that would change the differential most, less any the open red-flag screen already asks:
+    one item is asked once, in its most urgent place."""
+    screen = assessment.triage.screen.open
+    asked = {q.finding for q in screen} | {f.finding for q in screen for f in q.then_ask}
+    texts = {_said(q.question or q.title) for q in screen} | {_said(f.text) for q in screen for f in q.then_ask}
+    return tuple(
+        q
+        for q in assessment.differential.ask_next
+        if q.finding not in asked and _said(q.question or q.title) not in texts
+    )
+
+
+def _said(text: str) -> str:
+    return " ".join(text.lower().replace(",", " ").split())

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from fbss.errors import FbssError
 from fbss.reports.care_wording import effect_text
 from fbss.reports.i18n import LANGUAGES, translations
-from fbss.reports.wording import asks, fired_by_text, joined, likelihood_ratio, since_surgery_text
+from fbss.reports.wording import ask_next, asks, fired_by_text, joined, likelihood_ratio, since_surgery_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -73,6 +73,7 @@ def environment(lang: str) -> jinja2.Environment:
         local_date=local_date,
         lr=likelihood_ratio,
         joined=joined,
+        ask_next=ask_next,
         effect_text=effect_text,
         since_surgery=since_surgery_text,
     )
