@@ -19,6 +19,7 @@ from fbss.reasoning.assess import assess
 from fbss.reports.documents import clinician_report_html, patient_handout_html
 from fbss.reports.markdown import render_markdown
 from fbss.reports.terminal import render_assessment
+from fbss.reports.wording import ask_next
 from tests.conftest import EXAMPLES
 
 CTX = CardContext(patient_id="p-1", hook_instance="h-1", app_base_url="https://fbss.example.org")
@@ -26,8 +27,8 @@ CTX = CardContext(patient_id="p-1", hook_instance="h-1", app_base_url="https://f
 # What a reader must never see, by what it is.
 RAW = {
     # a number in brackets with no name or unit: 'More than 2 years since surgery (89.3)', 'Already done … (650)';
-    # a citation's issue number, '2014;4(2)', is not one
-    "bare number in brackets": re.compile(r"(?<![\d;:\w])\(-?\d+(?:\.\d+)?\)"),
+    # a citation's issue number, '2014;4(2)', and a count after a label, 'Sources (15)', are not one
+    "bare number in brackets": re.compile(r"(?<![\d;:\w])(?<!Sources )(?<!now )\(-?\d+(?:\.\d+)?\)"),
     "likelihood ratio with raw decimals": re.compile(r"(?:LR |×)\d+\.\d{3,}"),
     "rule code": re.compile(r"\[(?:set|cap) \d|\[[+−-]\d\]|\[caution\]"),
     "months with a decimal in the header": re.compile(r"\d+\.\d months after"),
@@ -86,7 +87,7 @@ def test_the_patterns_catch_what_the_old_wording_printed() -> None:
     old = (
         "More than 2 years since surgery (89.3) LR 0.487805; Pain is new and different from before surgery "
         "(different); Bladder scan — Post-void residual above 200 mL (650); [set 6]; Case x · 0.0 months after "
-        "fusion; Any fever?; Refer; [20.73]; \"\"word\"\"; Discography — Its result is already known"
+        'fusion; Any fever?; Refer; [20.73]; ""word""; Discography — Its result is already known'
     )
     assert {line.split(":")[0] for line in raw_in(old)} == set(RAW)
     assert not raw_in("Global Spine J 2014;4(2):83-88; More than 2 years since surgery (7.4 years) (LR 3)")
@@ -141,3 +142,24 @@ def test_a_rating_rule_reads_by_its_name_and_its_effect_in_words(kb: KnowledgeBa
     report = visible(clinician_report_html(assessment, kb))
     assert "score set to" in report and "[set" not in report
     assert "puntuación fijada en" in visible(clinician_report_html(assessment, kb, lang="es"))
+
+
+def test_a_test_not_needed_says_what_is_already_recorded(kb: KnowledgeBase) -> None:
+    assessment = assess(read_case(EXAMPLES / "adjacent_segment_stenosis_above_l4_5_fusion.json"), kb)
+    known = {s.test: s.reason for s in assessment.workup.not_suggested if s.kind == "known"}
+    assert known and all(
+        reason.startswith(("Already done: ", "What it looks for is already answered")) for reason in known.values()
+    )
+    assert "Intradural or cord lesion on imaging: no" in known["mri_whole_spine"]
+
+
+@pytest.mark.parametrize("name", ["cold_leg_day1_after_alif", "misplaced_pedicle_screw_day3_after_tlif"])
+def test_a_question_on_the_red_flag_screen_is_not_asked_again_below(name: str, kb: KnowledgeBase) -> None:
+    assessment = assess(read_case(EXAMPLES / f"{name}.json"), kb)
+    screen = {q.question for q in assessment.triage.screen.open}
+    repeated = [q.question for q in assessment.differential.ask_next if q.question in screen]
+    assert repeated  # the engine ranks it for the differential too …
+    text = render_markdown(assessment, kb)
+    for question in repeated:
+        assert text.count(str(question)) == 2  # … but it is asked once in the checklist (and once in the plan's step)
+    assert all(q.question not in screen for q in ask_next(assessment))
