@@ -45,3 +45,12 @@ def test_the_page_says_the_day_after_surgery_and_the_rule_effect_in_words(
     text = visible(clinician.get(f"/patients/{patient.id}/assessment").text)
     assert "day 1 after fusion" in text
     assert "score set to 9/9" in text
+
+
+def test_a_note_in_quotes_is_not_quoted_twice(clinician: TestClient, database: Database) -> None:
+    repo = Repository(database, user="test")
+    patient = repo.add_patient("READ-quoted-note")
+    repo.save_case(patient.identifier, read_case(EXAMPLES / f"{PAGES[0]}.json"), note='"Imported from the EHR"')
+    for path in ("assessment", "history"):
+        page = clinician.get(f"/patients/{patient.id}/{path}")
+        assert "<q>Imported from the EHR</q>" in page.text, path
