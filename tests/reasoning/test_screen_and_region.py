@@ -181,3 +181,17 @@ def test_a_cervical_abscess_does_not_fire_cauda_equina_or_order_a_lumbar_mri(kb:
     assert "cauda_equina" not in fired and {"cord_compression", "epidural_abscess"} <= set(fired)
     assert "lumbar" not in " ".join(t.title.lower() for t in a.workup.urgent)
     assert "cervical or thoracic" in fired["cord_compression"].action
+
+
+def test_every_open_screen_item_is_asked_as_a_question(kb: KnowledgeBase) -> None:
+    """A checklist item with no question would print as 'None' or as an empty line under the red flags."""
+    from fbss.case.parse import read_case
+    from tests.conftest import EXAMPLES
+
+    unasked = {
+        (path.stem, item.finding)
+        for path in sorted(EXAMPLES.glob("*.json"))
+        for item in assess(read_case(path), kb).triage.screen.open
+        if not item.question
+    }
+    assert unasked == set()

@@ -10,6 +10,7 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import Assessment, assess
 from fbss.reasoning.care_results import Label
 from fbss.reports.summary import REASONS_PER_CAUSE, SHOWN_CAUSES, decision_summary
+from fbss.reports.wording import likelihood_ratio
 from tests.conftest import EXAMPLES
 
 
@@ -26,7 +27,7 @@ def test_without_a_red_flag_the_summary_leads_to_the_next_test_and_the_options(k
     strongest = sorted(leader.raised_by, key=lambda r: r.weight, reverse=True)[:REASONS_PER_CAUSE]
     assert len(summary.causes[0].reasons) == REASONS_PER_CAUSE
     for reason, text in zip(strongest, summary.causes[0].reasons, strict=True):
-        assert text.startswith(reason.title) and f"(LR {reason.likelihood_ratio:g})" in text
+        assert text.startswith(reason.title) and f"(LR {likelihood_ratio(reason.likelihood_ratio)})" in text
     assert [t.test for t in summary.next_tests] == [a.workup.ranked[0].test] and not summary.next_tests[0].urgent
     assert summary.then_tests == tuple(t.title for t in a.workup.ranked[1:3])
     assert summary.options and all(o.label is Label.appropriate for o in summary.options)

@@ -34,10 +34,12 @@ from fbss.reports.wording import (
     COMPETING,
     EVIDENCE_LABEL,
     URGENCY_LABEL,
+    ask_next,
     calibration_lines,
     cause_percent,
-    finding_phrase,
     joined,
+    likelihood_ratio,
+    reason_phrase,
     trigger_phrase,
 )
 
@@ -249,7 +251,7 @@ def screen_card(screen: ScreenView, kb: KnowledgeBase, ctx: CardContext) -> Card
 
 def _reason_list(reasons: tuple[Reason, ...]) -> str:
     return "; ".join(
-        f"{_md(finding_phrase(r.title, r.state, r.observed))} (LR {r.likelihood_ratio:g})" for r in reasons
+        f"{_md(reason_phrase(r))} (LR {likelihood_ratio(r.likelihood_ratio)})" for r in reasons
     )
 
 
@@ -319,9 +321,9 @@ def differential_card(assessment: Assessment, report: ImportReport, kb: Knowledg
         "",
         f"**Sources:** {_sources_md(cited, kb)}",
     ]
-    if assessment.differential.ask_next:
+    if ask_next(assessment):
         detail += ["", "**Would change the differential most**", ""]
-        detail += [f"- {_md(q.question or q.title)}" for q in assessment.differential.ask_next]
+        detail += [f"- {_md(q.question or q.title)}" for q in ask_next(assessment)]
     if ctx.unavailable:
         detail += ["", f"**Not available to this assessment:** {', '.join(ctx.unavailable)}."]
     if report.unmapped:

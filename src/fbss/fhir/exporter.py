@@ -31,10 +31,13 @@ from fbss.reports.wording import (
     COMPETING,
     EVIDENCE_LABEL,
     URGENCY_LABEL,
+    ask_next,
     calibration_lines,
-    finding_phrase,
     fired_by_text,
+    joined,
+    likelihood_ratio,
     percent,
+    reason_phrase,
 )
 
 SEVERITY = {Urgency.emergency: "high", Urgency.same_day: "high", Urgency.within_days: "moderate"}
@@ -44,7 +47,7 @@ ENGINE_DEVICE_TEXT = "FBSS Navigator"
 
 def _reasons(reasons: tuple[Reason, ...]) -> str:
     return "; ".join(
-        f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g}, {EVIDENCE_LABEL[r.evidence]})"
+        f"{reason_phrase(r)} (LR {likelihood_ratio(r.likelihood_ratio)}, {EVIDENCE_LABEL[r.evidence]})"
         for r in reasons
     )
 
@@ -99,9 +102,9 @@ def _risk_assessment(
         notes.append(differential.not_ranked)
     if differential.excluded:
         notes.append("Not applicable to this operation: " + ", ".join(e.title for e in differential.excluded) + ".")
-    if differential.ask_next:
+    if ask_next(assessment):
         notes.append(
-            "Would change the differential most: " + "; ".join(q.question or q.title for q in differential.ask_next)
+            "Would change the differential most: " + joined(q.question or q.title for q in ask_next(assessment))
         )
     return out.add(
         "RiskAssessment",

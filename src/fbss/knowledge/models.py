@@ -142,6 +142,12 @@ class FindingDef(_Entry):
     line: int | None = Field(default=None, exclude=True)
 
     @property
+    def value_source(self) -> str | None:
+        """Where a value of this finding is read (a case path, 'lab:crp' or 'treatment'), so it is shown with its
+        unit; None for a coded study finding or an expression."""
+        return self.field or (self.lab and f"lab:{self.lab}") or (self.treatment and "treatment") or None
+
+    @property
     def is_askable(self) -> bool:
         if self.askable is not None:
             return self.askable

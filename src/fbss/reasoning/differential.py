@@ -59,6 +59,7 @@ class _Link:
     link: Link
     title: str
     question: str | None
+    source: str | None  # where the finding's value is read, for its unit
 
     def unseen(self, sensitivity: float) -> float:
         """Log likelihood ratio of 'a study with this sensitivity was done and did not show the finding'."""
@@ -141,6 +142,7 @@ def _model(kb: KnowledgeBase) -> _Model:
                 link,
                 finding.title,
                 finding.question,
+                finding.value_source,
             )
             links.append(compiled)
             by_finding.setdefault(link.finding, []).append(compiled)
@@ -268,7 +270,7 @@ def _reason(link: _Link, weight: float, findings: FindingStates) -> Reason:
     state = findings.state[link.finding]
     if state is P:
         seen = findings.observed.get(link.finding)
-        return Reason(link.finding, link.title, P, seen, link.link.lr_present, weight, ev, src, note)
+        return Reason(link.finding, link.title, P, seen, link.link.lr_present, weight, ev, src, note, link.source)
     if state is A and link.finding not in findings.unseen:
         return Reason(link.finding, link.title, A, None, link.link.lr_absent, weight, ev, src, note)
     shown = f"not shown by a study that was done (sensitivity {findings.unseen[link.finding]:.0%})"

@@ -53,7 +53,8 @@ def _flag(cause: CauseResult, fired: set[str], states: States, kb: KnowledgeBase
         lesser = emergency.otherwise
         urgency, action, advice = lesser.urgency, lesser.action, lesser.patient_advice
         resuscitation = None
-    triggers = tuple(Trigger(r.finding, r.title, r.observed) for r in cause.raised_by if r.state is Presence.present)
+    present = (r for r in cause.raised_by if r.state is Presence.present)
+    triggers = tuple(Trigger(r.finding, r.title, r.observed, r.source) for r in present)
     if not triggers:
         return None
     return RedFlagResult(

@@ -24,6 +24,7 @@ from fbss.reasoning.care_results import (
     Workup,
 )
 from fbss.reasoning.concepts import CareStates
+from fbss.reasoning.prose import joined
 from fbss.reasoning.results import Differential, RedFlagResult, Screen, Triage
 
 Row = tuple[str, str, str, str | None, Urgency | None, tuple[str, ...], str | None]
@@ -62,11 +63,11 @@ def _option_sources(kb: KnowledgeBase) -> dict[str, tuple[str, ...]]:
 def _treatment_step(
     rating: Rating, option: TreatmentDef, kb: KnowledgeBase
 ) -> tuple[str, str, str | None, tuple[str, ...]]:
-    reasons = "; ".join(b.because for b in rating.because if b.effect.startswith("set") or b.rule == "requires")
+    reasons = joined(b.because for b in rating.because if b.effect.startswith("set") or b.rule == "requires")
     detail = f"{rating.label.value}, {rating.score}/9 ({rating.score_basis})"
     if reasons:
         detail += f". {reasons}"
-    cautions = "; ".join(b.because for b in rating.because if b.effect == "caution")
+    cautions = joined(b.because for b in rating.because if b.effect == "caution")
     if cautions:
         detail += f". {cautions}"  # each reads "Caution: ..."
     success = f"Success: {option.success.text}"
@@ -86,15 +87,15 @@ def _scs_step(scs: ScsAdvice) -> tuple[str, str, str] | None:
         opened = [b.because for b in scs.held_back if b.effect == "provisional"]
         if scs.factors_unknown:
             opened.insert(0, "the psychosocial factors")
-        detail += ". Assess first: " + "; ".join(opened)
+        detail += ". Assess first: " + joined(opened)
     if scs.advice is AdviceLevel.rarely_recommended:
         detail += ". Address the psychosocial factors first"
     held = [b.because for b in scs.held_back if b.effect != "provisional"]
     if held:
-        detail += ". " + "; ".join(held)
+        detail += ". " + joined(held)
     unmet = [n.title for n in scs.nice if n.state is not P]
     if unmet:
-        detail += ". NICE TA159 still to meet: " + "; ".join(unmet)
+        detail += ". NICE TA159 still to meet: " + joined(unmet)
     decision = "If the trial gives 50 % relief or more, implant; if not, remove the trial leads and revisit the plan"
     if scs.advice is AdviceLevel.provisional:
         return "Assess before any SCS referral, then refer to the multidisciplinary team for a trial", detail, decision
@@ -206,7 +207,7 @@ def _screen_row(screen: Screen, kb: KnowledgeBase) -> Row | None:
     if not screen.open:
         return None
     n = len(screen.open)
-    asks = "; ".join(q.text for q in screen.open)
+    asks = joined(q.text for q in screen.open)
     at_stake = tuple(dict.fromkeys(f.title for q in screen.open for f in q.flags))
     flags = {f.id: f for f in kb.red_flags}
     stake_ids = dict.fromkeys(f.flag for q in screen.open for f in q.flags)
@@ -215,7 +216,7 @@ def _screen_row(screen: Screen, kb: KnowledgeBase) -> Row | None:
         "screen",
         f"Red-flag screen: {n} question{'s' if n != 1 else ''} open",
         asks,
-        "A 'yes' to any question raises its red flag: " + "; ".join(at_stake),
+        "A 'yes' to any question raises its red flag: " + joined(at_stake),
         screen.open[0].urgency,
         sources,
         None,
@@ -342,7 +343,7 @@ def plan(
                 (
                     "treatment",
                     "To discuss if these do not help",
-                    "; ".join(f"{r.title} ({r.score}/9, {r.score_basis})" for r in uncertain),
+                    joined(f"{r.title} ({r.score}/9, {r.score_basis})" for r in uncertain),
                     None,
                     None,
                     (),

@@ -27,6 +27,7 @@ class Reason(NamedTuple):
     evidence: Evidence
     sources: tuple[str, ...]
     note: str | None = None
+    source: str | None = None  # where the value was read, so it can be shown with its unit: a case path or 'lab:crp'
 
 
 class Question(NamedTuple):

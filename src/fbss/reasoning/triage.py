@@ -115,8 +115,7 @@ def _trigger(finding: FindingDef, observed: Observed) -> Trigger:
     """A finding that fired a flag, with where its value was read (so a renderer can give the unit)."""
     if observed is None:
         return Trigger(finding.id, finding.title, None)
-    source = finding.field or (finding.lab and f"lab:{finding.lab}") or (finding.treatment and "treatment")
-    return Trigger(finding.id, finding.title, observed, source or None)
+    return Trigger(finding.id, finding.title, observed, finding.value_source)
 
 
 def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from fbss.case.model import Presence
+from fbss.case.values import value_text
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import ConceptKind, TestDef
 from fbss.knowledge.models import URGENCY_RANK, expression_ids
@@ -335,19 +336,21 @@ def _suggestion(
     )
 
 
-def _phrase(fid: str, care: CareStates, names: dict[str, str], shown: str | None = None) -> str:
-    """'CRP above 10 mg/L (92)', 'Post-void residual above 200 mL: no (60)': a finding with its recorded value, or
-    where the study in question showed it ('Broken rod (L4-L5 left ct)' for the CT, not the plain film)."""
+def _phrase(fid: str, care: CareStates, kb: KnowledgeBase, shown: str | None = None) -> str:
+    """'CRP above 10 mg/L (92 mg/L)', 'Post-void residual above 200 mL: no (60 mL)': a finding with its recorded
+    value in its unit, or where the study in question showed it ('Broken rod (L4-L5, left, CT)' for the CT, not the
+    plain film)."""
     seen = shown or care.observed.get(fid)
-    value = f" ({seen:g})" if isinstance(seen, float) else f" ({seen})" if seen is not None else ""
-    return names.get(fid, fid) + (": no" if care.states.get(fid) is A else "") + value
+    finding = kb.findings.get(fid)
+    value = f" ({value_text(seen, finding.value_source if finding else None)})" if seen is not None else ""
+    return titles(kb).get(fid, fid) + (": no" if care.states.get(fid) is A else "") + value
 
 
-def _results(fids: list[str], care: CareStates, names: dict[str, str]) -> str:
+def _results(fids: list[str], care: CareStates, kb: KnowledgeBase) -> str:
     """What a test showed: its findings that are recorded, those present first."""
     known = [f for f in fids if care.states[f] is not U]
     known.sort(key=lambda f: care.states[f] is not P)
-    return "; ".join(_phrase(f, care, names) for f in known)
+    return "; ".join(_phrase(f, care, kb) for f in known)
 
 
 def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) -> str | None:
@@ -365,16 +368,16 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
     present = [f for f in test.reveals if states[f] is P]
     on = {f: _shown(f, test.modality, care, kb) for f in present} if test.modality else {}
     report = (
-        "; ".join(_phrase(f, care, names, on[f]) for f in present)
+        "; ".join(_phrase(f, care, kb, on[f]) for f in present)
         if test.modality
-        else _results(list(test.reveals), care, names)
+        else _results(list(test.reveals), care, kb)
     )
     triggers = [f for f in t.findings if f in shown]
     if triggers and (test.modality is None or any(_shown(f, test.modality, care, kb) for f in triggers)):
         return report or "; ".join(names.get(f, f) for f in triggers)
     if test.modality is not None:
         if not test.of_the_spine:  # elsewhere: done only if a study of its kind showed one of its findings
-            return "; ".join(_phrase(f, care, names, on[f]) for f in present if on[f]) or None
+            return "; ".join(_phrase(f, care, kb, on[f]) for f in present if on[f]) or None
         if test.modality not in care.study_days:
             return None
         days = care.study_days[test.modality]
@@ -382,7 +385,7 @@ def _recorded(t: _Test, shown: set[str], care: CareStates, kb: KnowledgeBase) ->
             return None  # an older study does not answer a flag raised now
         return report or "done: none of the findings it looks for is present"
     if test.reveals and all(states[f] is not U for f in test.reveals):
-        return _results(list(test.reveals), care, names)
+        return _results(list(test.reveals), care, kb)
     return None
 
 
@@ -532,14 +535,22 @@ def workup(
         if not t.findings:  # e.g. discography: kept in the catalogue for its contraindications and cautions
             not_suggested.append(
                 SetAside(
-                    test.id, test.title, "No finding in the knowledge base takes its result", "no_change", None, ()
+                    test.id, test.title, "None of its results would change this assessment", "no_change", None, ()
                 )
             )
             continue
         open_findings = [f for f, v in zip(t.findings, t.read(states), strict=True) if v is U]
         if not open_findings:
-            present = [_phrase(f, care, concept_titles) for f in test.reveals if states[f] is P]
-            reason = "Already done: " + "; ".join(present) if present else "Its result is already known"
+            present = [_phrase(f, care, kb) for f in test.reveals if states[f] is P]
+            # never 'already known' alone: say what is recorded, so a test not done does not read as done
+            answered = [_phrase(f, care, kb) for f in test.reveals if states[f] is not U][:3]
+            reason = (
+                "Already done: " + "; ".join(present)
+                if present
+                else "What it looks for is already answered: " + "; ".join(answered)
+                if answered
+                else "What it looks for is already answered by other findings"
+            )
             not_suggested.append(SetAside(test.id, test.title, reason, "known", None, ()))
             continue
         groups = t.groups

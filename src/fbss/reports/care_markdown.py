@@ -5,7 +5,7 @@ from __future__ import annotations
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.care_results import OptionRatings, Plan, ScsAdvice, Workup
 from fbss.reports.care_wording import ADVICE_LABEL, STATE_MARK, missing, rating_text, reasons
-from fbss.reports.wording import EVIDENCE_LABEL
+from fbss.reports.wording import EVIDENCE_LABEL, joined
 
 
 def _cite(ids: tuple[str, ...], kb: KnowledgeBase) -> str:
@@ -85,7 +85,7 @@ def scs_markdown(scs: ScsAdvice, kb: KnowledgeBase) -> list[str]:
     out += [f"- Condition: {b.because}" for b in scs.conditions]
     out += ["- NICE TA159:"] + [f"  - {n.title}: {STATE_MARK[n.state]} ({n.how})" for n in scs.nice]
     if scs.missing:
-        out.append("- Missing to decide: " + "; ".join(scs.missing))
+        out.append("- Missing to decide: " + joined(scs.missing))
     out.append(
         f"- Basis: {scs.advice_basis.text} ({EVIDENCE_LABEL[scs.advice_basis.evidence]}; "
         f"{_cite(scs.advice_basis.sources, kb)})"

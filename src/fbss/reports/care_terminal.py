@@ -10,7 +10,7 @@ from rich.text import Text
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.care_results import OptionRatings, Plan, ScsAdvice, Workup
 from fbss.reports.care_wording import ADVICE_LABEL, LABEL_STYLE, STATE_MARK, missing, rating_text, reasons
-from fbss.reports.wording import EVIDENCE_LABEL
+from fbss.reports.wording import EVIDENCE_LABEL, joined
 
 SHOWN_TESTS = 8
 SHOWN_OPTIONS = 12
@@ -100,7 +100,7 @@ def render_scs(scs: ScsAdvice, kb: KnowledgeBase, console: Console) -> None:
     lines.append("; ".join(f"{n.title} — {STATE_MARK[n.state]}" for n in scs.nice) + "\n")
     if scs.missing:
         lines.append("Missing to decide: ", style="bold")
-        lines.append("; ".join(scs.missing) + "\n")
+        lines.append(joined(scs.missing) + "\n")
     lines.append(
         f"Basis: {scs.advice_basis.text} ({EVIDENCE_LABEL[scs.advice_basis.evidence]}; "
         f"{_cite(scs.advice_basis.sources, kb)})",

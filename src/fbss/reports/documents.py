@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,15 +12,15 @@ from typing import Any
 
 import jinja2
 
+from fbss.case.values import time_parts
 from fbss.errors import FbssError
 from fbss.instruments import load_crisis_contacts
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.evidence import Source
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import Label
-from fbss.reasoning.results import Reason
 from fbss.reports.care_view import CareView, care_view
-from fbss.reports.care_wording import missing
+from fbss.reports.care_wording import effect_parts, missing
 from fbss.reports.charts import OutcomeChart, differential_chart, outcome_chart, svg_image
 from fbss.reports.collector import fewer_collections
 from fbss.reports.i18n import check_language, needs_clinical_review, translations
@@ -29,11 +29,14 @@ from fbss.reports.summary import decision_summary
 from fbss.reports.wording import (
     EVIDENCE_LABEL,
     URGENCY_LABEL,
+    ask_next,
     asks,
     calibration_lines,
     cause_percent,
-    finding_phrase,
     fired_by_text,
+    joined,
+    likelihood_ratio,
+    reason_phrase,
 )
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -60,6 +63,11 @@ def _environment(lang: str) -> jinja2.Environment:
     env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
     env.globals["asks"] = asks
     env.globals["fired_by"] = fired_by_text
+    env.globals["lr"] = likelihood_ratio
+    env.globals["joined"] = joined
+    env.globals["ask_next"] = ask_next
+    env.globals["effect_parts"] = effect_parts
+    env.globals["since"] = time_parts
     return env
 
 
@@ -103,7 +111,6 @@ def clinician_report_html(
     care = care_view(assessment, kb)
     cited = _cited(assessment, care)
     references: list[Source] = [kb.sources[s] for s in cited if s in kb.sources]
-    phrase: Callable[[Reason], str] = lambda r: finding_phrase(r.title, r.state, r.observed)  # noqa: E731
     chart = differential_chart(
         assessment.differential.causes[:KEY_CAUSES], assessment.differential.ceiling, top=KEY_CAUSES
     )
@@ -125,7 +132,7 @@ def clinician_report_html(
         references=references,
         percent=cause_percent(assessment.differential),
         calibration=calibration_lines(assessment.differential),
-        phrase=phrase,
+        phrase=reason_phrase,
         review_pending=needs_clinical_review(lang),
         extra_sections=[s.html for s in extra_sections],
         care=care,

@@ -11,10 +11,12 @@ from fbss.reports.wording import (
     COMPETING,
     EVIDENCE_LABEL,
     URGENCY_LABEL,
+    ask_next,
     calibration_lines,
     cause_percent,
-    finding_phrase,
     fired_by_text,
+    reason_with_ratio,
+    since_surgery_text,
 )
 
 
@@ -52,12 +54,11 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
     """One assessment as a Markdown document."""
     out = [f"# Assessment of case {assessment.case_id}", ""]
     derived = assessment.derived
-    if derived.months_since_surgery is not None:
-        out += [
-            f"{derived.months_since_surgery:.1f} months after {derived.surgery_group.value}; "
-            f"{derived.operations} spine operation(s).",
-            "",
-        ]
+    out += [
+        f"{since_surgery_text(derived.months_since_surgery, derived.surgery_group.value).capitalize()}; "
+        f"{derived.operations} spine operation(s).",
+        "",
+    ]
     out += ["## Red flags", "", *red_flags_markdown(assessment, kb)]
     out += [
         "",
@@ -70,12 +71,8 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
     ]
     show = cause_percent(assessment.differential)
     for cause in assessment.differential.causes:
-        up = "; ".join(
-            f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g})" for r in cause.raised_by
-        )
-        down = "; ".join(
-            f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g})" for r in cause.lowered_by
-        )
+        up = "; ".join(reason_with_ratio(r) for r in cause.raised_by)
+        down = "; ".join(reason_with_ratio(r) for r in cause.lowered_by)
         out.append(
             f"| {cause.rank} | {cause.title} | {show(cause.probability)} | "
             f"{show(cause.low)}–{show(cause.high)} | {up or '—'} | {down or '—'} |"
@@ -89,9 +86,9 @@ def render_markdown(assessment: Assessment, kb: KnowledgeBase) -> str:
             "",
             "Not applicable to this operation: " + ", ".join(e.title for e in assessment.differential.excluded) + ".",
         ]
-    if assessment.differential.ask_next:
+    if ask_next(assessment):
         out += ["", "## Would change the differential most", ""]
-        out += [f"- {q.question or q.title}" for q in assessment.differential.ask_next]
+        out += [f"- {q.question or q.title}" for q in ask_next(assessment)]
     out += [
         "",
         *workup_markdown(assessment.workup, kb),

@@ -16,7 +16,10 @@ from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import Label, Rating
 from fbss.reasoning.results import UNCALIBRATED_CEILING, CauseResult, Reason, shown_percent
 from fbss.reports.care_wording import missing
-from fbss.reports.wording import finding_phrase, trigger_phrase
+from fbss.reports.wording import (
+    reason_with_ratio,
+    trigger_phrase,
+)
 
 SHOWN_CAUSES = 3
 REASONS_PER_CAUSE = 2
@@ -117,7 +120,7 @@ class DecisionSummary:
 def strongest_reasons(cause: CauseResult, limit: int = REASONS_PER_CAUSE) -> tuple[str, ...]:
     """The findings that raised a cause most, as phrases with their likelihood ratios."""
     ranked: list[Reason] = sorted(cause.raised_by, key=lambda r: r.weight, reverse=True)
-    return tuple(f"{finding_phrase(r.title, r.state, r.observed)} (LR {r.likelihood_ratio:g})" for r in ranked[:limit])
+    return tuple(reason_with_ratio(r) for r in ranked[:limit])
 
 
 def _option(rating: Rating) -> OptionLine:

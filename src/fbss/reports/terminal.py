@@ -20,10 +20,12 @@ from fbss.reports.wording import (
     COMPETING,
     EVIDENCE_LABEL,
     URGENCY_LABEL,
+    ask_next,
     calibration_lines,
     cause_percent,
-    finding_phrase,
     fired_by_text,
+    reason_with_ratio,
+    since_surgery_text,
 )
 
 SHOWN_CAUSES = 8
@@ -83,12 +85,8 @@ def _red_flags(assessment: Assessment, kb: KnowledgeBase, console: Console) -> N
 
 
 def _cause_row(cause: CauseResult, percent: Callable[[float], str]) -> tuple[str, str, str, str, str]:
-    up = "; ".join(
-        finding_phrase(r.title, r.state, r.observed) + f" ×{r.likelihood_ratio:g}" for r in cause.raised_by[:4]
-    )
-    down = "; ".join(
-        finding_phrase(r.title, r.state, r.observed) + f" ×{r.likelihood_ratio:g}" for r in cause.lowered_by[:3]
-    )
+    up = "; ".join(reason_with_ratio(r, "×") for r in cause.raised_by[:4])
+    down = "; ".join(reason_with_ratio(r, "×") for r in cause.lowered_by[:3])
     return (
         str(cause.rank),
         cause.title,
@@ -101,10 +99,8 @@ def _cause_row(cause: CauseResult, percent: Callable[[float], str]) -> tuple[str
 def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Console) -> None:
     """Print one assessment."""
     header = f"[bold]Case {assessment.case_id}[/]"
-    if assessment.derived.months_since_surgery is not None:
-        header += (
-            f" · {assessment.derived.months_since_surgery:.1f} months after {assessment.derived.surgery_group.value}"
-        )
+    derived = assessment.derived
+    header += f" · {since_surgery_text(derived.months_since_surgery, derived.surgery_group.value)}"
     console.rule(header)
     _red_flags(assessment, kb, console)
 
@@ -129,8 +125,8 @@ def render_assessment(assessment: Assessment, kb: KnowledgeBase, console: Consol
     if assessment.differential.excluded:
         names = ", ".join(e.cause.replace("_", " ") for e in assessment.differential.excluded)
         console.print(f"[dim]Not applicable to this operation: {names}[/]")
-    if assessment.differential.ask_next:
-        asks = Group(*(Text(f"• {q.question or q.title}") for q in assessment.differential.ask_next))
+    if ask_next(assessment):
+        asks = Group(*(Text(f"• {q.question or q.title}") for q in ask_next(assessment)))
         console.print(Panel(asks, title="Would change the differential most", border_style="cyan", title_align="left"))
     render_workup(assessment.workup, kb, console)
     render_options(assessment.options, console)

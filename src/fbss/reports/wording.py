@@ -6,11 +6,13 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from fbss.case.model import Presence
-from fbss.case.vocabulary import LAB_UNITS, Lab
+from fbss.case.values import restates, since_surgery, value_text
 from fbss.knowledge.evidence import Evidence
 from fbss.knowledge.models import Urgency
+from fbss.reasoning.assess import Assessment
 from fbss.reasoning.findings import Observed
-from fbss.reasoning.results import Differential, RedFlagResult, Trigger, shown_percent
+from fbss.reasoning.prose import joined as joined
+from fbss.reasoning.results import Differential, Question, Reason, RedFlagResult, Trigger, shown_percent
 
 URGENCY_LABEL = {
     Urgency.emergency: "EMERGENCY",
@@ -47,7 +49,9 @@ def calibration_lines(differential: Differential) -> list[str]:
     if differential.coexisting:
         lines.append(
             "Coexisting contributors: "
-            + "; ".join(f"{c.title} (its own findings ×{c.likelihood_ratio:.0f})" for c in differential.coexisting)
+            + "; ".join(
+                f"{c.title} (its own findings ×{likelihood_ratio(c.likelihood_ratio)})" for c in differential.coexisting
+            )
         )
     lines.append(f"No listed cause: {show(differential.unexplained)}.")
     if differential.calibration:
@@ -55,80 +59,47 @@ def calibration_lines(differential: Differential) -> list[str]:
     return lines
 
 
-DAYS_PER_MONTH = 30.44
-
-# How a number read from a case path is written, as a clinician writes it: '{}' is the value.
-_UNITS: dict[str, str] = {
-    "patient.age": "{} years",
-    "patient.egfr": "eGFR {} mL/min/1.73 m²",
-    "exam.temperature_c": "{} °C",
-    "exam.motor_grade_weakest": "MRC grade {}",
-    "exam.si_provocation_positive_tests": "{} tests positive",
-    "red_flags.post_void_residual_ml": "{} mL",
-    "pain.nrs_back": "NRS {}/10",
-    "pain.nrs_leg": "NRS {}/10",
-    "pain.back_share_percent": "{} % of the pain in the back",
-    "pain.duration_months": "{} months",
-    "course.pain_free_interval_months": "{} months",
-    "function.odi_percent": "ODI {} %",
-    "function.walking_distance_m": "{} m",
-    "psychosocial.phq9_item9": "scored {}",
-    "psychosocial.phq9_total": "PHQ-9 {}",
-    "psychosocial.gad7_total": "GAD-7 {}",
-    "psychosocial.dn4_total": "DN4 {}/10",
-    "psychosocial.pcs_total": "PCS {}",
-    "psychosocial.startback_distress": "STarT Back distress {}",
-    "psychosocial.opioid_mme": "{} mg morphine equivalent a day",
-    "risk_factors.bmi": "BMI {}",
-    "risk_factors.dexa_t_score": "T-score {}",
-    "alignment.sagittal_vertical_axis_mm": "SVA {} mm",
-    "alignment.coronal_offset_mm": "{} mm",
-    "alignment.pelvic_tilt_deg": "{}°",
-    "derived.pi_ll_mismatch_deg": "PI-LL {}°",
-    "derived.operations": "{} operations",
-    "treatment": "{} % relief",
-}
+def likelihood_ratio(value: float) -> str:
+    """A likelihood ratio to two significant figures: 0.487805 -> '0.49', 2.5 -> '2.5', 8 -> '8', 12.4 -> '12'."""
+    if value >= 10:
+        return f"{round(value):d}"
+    return f"{float(f'{value:.2g}'):g}"
 
 
-def _number(value: float) -> str:
-    return f"{round(value, 1):g}"
-
-
-def time_since_surgery(months: float) -> str:
-    """0.07 months -> 'day 2'; 1.6 -> '7 weeks'; 8 -> '8 months'; 40 -> '3.3 years'."""
-    days = round(months * DAYS_PER_MONTH)
-    if days < 14:
-        return f"day {days}"
-    if months < 3:
-        return f"{round(days / 7)} weeks"
-    if months < 24:
-        return f"{round(months):d} months"
-    return f"{_number(months / 12)} years"
+def since_surgery_text(months: float | None, operation: str) -> str:
+    """'day 2 after fusion', '7 weeks after decompression', '7.4 years after fusion' or 'time since surgery not
+    given': the time since the operation as the header of every output says it."""
+    return since_surgery(months, operation)
 
 
 def observed_text(observed: Observed, source: str | None = None) -> str:
-    """A value a finding was read from, as a clinician writes it: 20.73 months since surgery -> '21 months',
-    650 at the post-void residual -> '650 mL', 'back_and_leg' -> 'back and leg'."""
-    if isinstance(observed, bool):  # a yes/no never prints as 'True'
-        return "yes" if observed else "no"
-    if isinstance(observed, int | float):
-        if source == "derived.months_since_surgery":
-            return time_since_surgery(float(observed))
-        if source is not None and source.startswith("lab:"):
-            unit = LAB_UNITS.get(Lab(source.removeprefix("lab:")), "").replace("10^9", "×10⁹")
-            return f"{_number(observed)} {unit}".strip()
-        return _UNITS.get(source or "", "{}").format(_number(observed))
-    return str(observed).replace("_", " ")
+    """A value a finding was read from, as a clinician writes it (see `fbss.case.values.value_text`)."""
+    return value_text(observed, source)
 
 
 def finding_phrase(title: str, state: Presence, observed: Observed, source: str | None = None) -> str:
-    """'Age 50 or over (62 years)' for a finding present, 'not: Fever' for one absent."""
+    """'Age 50 or over (62 years)' for a finding present, 'not: Fever' for one absent; a value in words that only
+    repeats the title ('Pain is new and different from before surgery (different)') is left out."""
     text = title if state is Presence.present else f"not: {title}"
+    if isinstance(observed, str) and restates(title, observed):
+        observed = None
     if observed is not None:
         value = observed_text(observed, source)
         # a value with its unit never follows a bracket in brackets: '… (thoughts of death or self-harm), scored 1'
         text += f", {value}" if source and text.endswith(")") else f" ({value})"
     return text
+
+
+def reason_phrase(reason: Reason) -> str:
+    """A finding that moved a cause, with its value in words and units: 'More than 2 years since surgery
+    (7.4 years)', 'CRP above 10 mg/L (92 mg/L)', 'not: Fever'."""
+    return finding_phrase(reason.title, reason.state, reason.observed, reason.source)
+
+
+def reason_with_ratio(reason: Reason, mark: str = "LR ") -> str:
+    """'More than 2 years since surgery (7.4 years) (LR 3)': a reason with its rounded likelihood ratio."""
+    ratio = f"{mark}{likelihood_ratio(reason.likelihood_ratio)}"
+    return f"{reason_phrase(reason)} ({ratio})" if mark == "LR " else f"{reason_phrase(reason)} {ratio}"
 
 
 def trigger_phrase(trigger: Trigger) -> str:
@@ -153,14 +124,18 @@ def asks(items: Iterable[_Asked]) -> str:
     return joined(q.question or q.title for q in items)
 
 
-def joined(texts: Iterable[str]) -> str:
-    """Questions and clauses run together: 'Any fever? Any weight loss?; …' never shows '?;'."""
-    out = ""
-    for text in texts:
-        text = text.strip()
-        if not text:
-            continue
-        if out:
-            out += " " if out[-1] in "?.!" else "; "
-        out += text
-    return out
+def ask_next(assessment: Assessment) -> tuple[Question, ...]:
+    """The questions that would change the differential most, less any the open red-flag screen already asks:
+    one item is asked once, in its most urgent place."""
+    screen = assessment.triage.screen.open
+    asked = {q.finding for q in screen} | {f.finding for q in screen for f in q.then_ask}
+    texts = {_said(q.question or q.title) for q in screen} | {_said(f.text) for q in screen for f in q.then_ask}
+    return tuple(
+        q
+        for q in assessment.differential.ask_next
+        if q.finding not in asked and _said(q.question or q.title) not in texts
+    )
+
+
+def _said(text: str) -> str:
+    return " ".join(text.lower().replace(",", " ").split())

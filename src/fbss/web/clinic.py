@@ -32,7 +32,7 @@ from fbss.reports.wording import (
     URGENCY_LABEL,
     calibration_lines,
     cause_percent,
-    finding_phrase,
+    reason_phrase,
 )
 from fbss.store.diff import ABSENT, Change, diff
 from fbss.store.errors import StaleVersionError, StoreError
@@ -565,7 +565,7 @@ def assessment_page(
         evidence={e.value: label for e, label in EVIDENCE_LABEL.items()},
         percent=cause_percent(a.differential),
         calibration=calibration_lines(a.differential),
-        phrase=lambda r: finding_phrase(r.title, r.state, r.observed),
+        phrase=reason_phrase,
         page_lang=language(request),
         care=care_view(a, svc.kb),
         safety=safety_view(a),

@@ -15,8 +15,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from fbss.errors import FbssError
+from fbss.reports.care_wording import effect_text
 from fbss.reports.i18n import LANGUAGES, translations
-from fbss.reports.wording import asks, fired_by_text
+from fbss.reports.wording import ask_next, asks, fired_by_text, joined, likelihood_ratio, since_surgery_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -65,7 +66,17 @@ def environment(lang: str) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(lang), newstyle=False)  # type: ignore[attr-defined]
-    env.globals.update(asks=asks, fired_by=fired_by_text, local_time=local_time, local_date=local_date)
+    env.globals.update(
+        asks=asks,
+        fired_by=fired_by_text,
+        local_time=local_time,
+        local_date=local_date,
+        lr=likelihood_ratio,
+        joined=joined,
+        ask_next=ask_next,
+        effect_text=effect_text,
+        since_surgery=since_surgery_text,
+    )
     env.filters["tel"] = tel_link
     return env
 
