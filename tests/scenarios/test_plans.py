@@ -57,3 +57,20 @@ def test_example_plan(name: str, kb: KnowledgeBase) -> None:
         assert options[option] is Label.appropriate, f"{option}: {options[option].value}"
     for option in expected.get("not_appropriate", []):
         assert options[option] is not Label.appropriate, option
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (EXAMPLES / "cases").glob("*.json")))
+def test_a_red_flag_never_makes_the_care_it_calls_for_look_inappropriate(name: str, kb: KnowledgeBase) -> None:
+    """The category holding a fired flag's definitive care is rated with it: an epidural haematoma's evacuation never
+    sits under a re-operation rated "no anatomic target"."""
+    a = assess(read_case(EXAMPLES / "cases" / f"{name}.json"), kb)
+    options = {r.id: r for r in a.options.options}
+    categories = {r.category: r for r in a.options.categories}
+    for flag in a.triage.fired:
+        for option in flag.definitive:
+            rating = options[option]
+            if rating.label is Label.inappropriate:
+                continue  # the flag's action stands alone (implant revision with the implants intact)
+            category = categories[rating.category]
+            assert category.score >= rating.score, f"{flag.flag}: {category.id} {category.label.value} below {option}"
+            assert not any("No anatomic target" in b.because for b in category.because), category.because
