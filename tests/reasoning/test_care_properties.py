@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 
 from fbss.case.model import Case, Presence
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.care_models import ADVICE_RANK
+from fbss.knowledge.care_models import ADVICE_RANK, PanelCategory
 from fbss.knowledge.loader import default_knowledge
 from fbss.reasoning.assess import assess
 from fbss.reasoning.care_results import Label
@@ -77,7 +77,15 @@ def _preempted_but_not_their_care(case: Case) -> None:
     fired = {f.flag for f in a.triage.fired}
     capped = [r for r in a.options.options if r.elective and not _exempt(r.id, fired)]
     if a.triage.fired:
-        assert all(r.label is Label.inappropriate for r in a.options.categories)
+        # a category is pre-empted unless it holds care a fired flag calls for: then it is rated with that care
+        options = {r.id: r for r in a.options.options}
+        called: dict[PanelCategory, int] = {}
+        for flag in a.triage.fired:
+            for o in flag.definitive:
+                if options[o].label is not Label.inappropriate:
+                    called[options[o].category] = max(called.get(options[o].category, 0), options[o].score)
+        for r in a.options.categories:
+            assert r.score == called[r.category] if r.category in called else r.label is Label.inappropriate, r.id
         assert all(r.label is Label.inappropriate for r in capped)
         assert a.plan.steps[0].kind == "red_flag"
         assert a.scs.advice is None
@@ -95,7 +103,8 @@ def test_no_reoperation_is_appropriate_without_an_anatomic_target(case: Case) ->
     a = assess(case, KB)
     states = _states(case)
     reoperation = next(r for r in a.options.categories if r.id == "reoperation")
-    if reoperation.label is Label.appropriate:
+    called_for = [b for b in reoperation.because if b.rule == "red_flag_definitive"]  # an emergency operation
+    if reoperation.label is Label.appropriate and not called_for:
         assert states["spinal_surgical_target"] is Presence.present
     fired = {f.flag for f in a.triage.fired}
     for rating in a.options.options:

@@ -57,3 +57,30 @@ def test_example_plan(name: str, kb: KnowledgeBase) -> None:
         assert options[option] is Label.appropriate, f"{option}: {options[option].value}"
     for option in expected.get("not_appropriate", []):
         assert options[option] is not Label.appropriate, option
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (EXAMPLES / "cases").glob("*.json")))
+def test_a_red_flag_never_makes_the_care_it_calls_for_look_inappropriate(name: str, kb: KnowledgeBase) -> None:
+    """The category holding a fired flag's definitive care is rated with it: an epidural haematoma's evacuation never
+    sits under a re-operation rated "no anatomic target"."""
+    a = assess(read_case(EXAMPLES / "cases" / f"{name}.json"), kb)
+    options = {r.id: r for r in a.options.options}
+    categories = {r.category: r for r in a.options.categories}
+    for flag in a.triage.fired:
+        for option in flag.definitive:
+            rating = options[option]
+            if rating.label is Label.inappropriate:
+                continue  # the flag's action stands alone (implant revision with the implants intact)
+            category = categories[rating.category]
+            assert category.score >= rating.score, f"{flag.flag}: {category.id} {category.label.value} below {option}"
+            assert not any("No anatomic target" in b.because for b in category.because), category.because
+
+
+def test_after_a_non_union_the_analgesic_option_warns_against_regular_nsaids(kb: KnowledgeBase) -> None:
+    """NSAIDs' effect on fusion is dose- and duration-dependent (Sivaganesan 2017): after a CT-proven non-union the
+    simple-analgesic option says paracetamol rather than a regular NSAID."""
+    a = assess(read_case(EXAMPLES / "cases" / "pseudarthrosis_after_tlif.json"), kb)
+    analgesics = next(r for r in a.options.options if r.id == "analgesics_nociceptive")
+    assert any(b.rule == "nsaid_non_union" and "sivaganesan_2017" in b.sources for b in analgesics.because)
+    quiet = assess(read_case(EXAMPLES / "cases" / "myofascial_pain_after_laminectomy.json"), kb)
+    assert not any(b.rule == "nsaid_non_union" for r in quiet.options.options for b in r.because)

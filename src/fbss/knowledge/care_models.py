@@ -134,6 +134,10 @@ class Override(Cited):
     unknown_cap: int = Field(ge=1, le=9)
     because_absent: str
     because_unknown: str
+    because_definitive: str = Field(
+        default="A red flag calls for {option}: the category is rated with it, not by the elective rules",
+        description="Why a category holding a fired flag's definitive care is rated with that care ({option})",
+    )
     never_capped: tuple[Id, ...] = Field(
         default=(), description="Treatment tags a red flag never caps (analgesia, psychological and psychiatric care)"
     )

@@ -437,9 +437,51 @@ _STEP_OF = {
 }
 
 
+def _called_for(category: Rating, called: list[Rating], flags: tuple[Item, ...], kb: KnowledgeBase) -> Rating:
+    """A category whose care a fired red flag calls for is rated with that care, not by the elective rules: an
+    emergency evacuation must not sit under a re-operation rated "no anatomic target"."""
+    best = max(called, key=lambda r: r.score)
+    named = " or ".join(r.title[0].lower() + r.title[1:] for r in called if r.score == best.score)
+    o = kb.care.appropriateness.red_flag_override
+    because = Basis(
+        "red_flag_definitive",
+        o.because_definitive.format(option=named),
+        f"set {best.score}",
+        flags,
+        o.evidence,
+        o.sources,
+    )
+    return Rating(
+        id=category.id,
+        title=category.title,
+        category=category.category,
+        score=best.score,
+        label=best.label,
+        elective=category.elective,
+        published_pattern=False,
+        score_basis=CATEGORY_BASIS,
+        because=(because,),
+        pending=best.pending,
+    )
+
+
 def appropriateness(care: CareStates, kb: KnowledgeBase) -> OptionRatings:
-    """Rate the four panel categories and every option of the treatment catalogue (pure)."""
+    """Rate the four panel categories and every option of the treatment catalogue (pure). A category holding the
+    definitive care of a fired red flag (not rated inappropriate) is rated with that care."""
     categories, options = compiled_ratings(kb)
+    states = care.states
     rated = [rate(o, care, kb) for o in options]
+    called: dict[PanelCategory, list[Rating]] = {}
+    fired: dict[str, None] = {}
+    for item, rating in zip(options, rated, strict=True):
+        flags = [c for c in item.definitive_of if states[c] is P]
+        if flags and rating.label is not Label.inappropriate:
+            called.setdefault(item.category, []).append(rating)
+            fired.update(dict.fromkeys(flags))
+    flag_items = _items(list(fired), items_by_id(kb))
+    rated_categories = tuple(
+        _called_for(r, called[r.category], flag_items, kb) if r.category in called else r
+        for r in (rate(c, care, kb) for c in categories)
+    )
     rated.sort(key=lambda r: (-r.score, _STEP_OF[r.category], r.id))
-    return OptionRatings(categories=tuple(rate(c, care, kb) for c in categories), options=tuple(rated))
+    return OptionRatings(categories=rated_categories, options=tuple(rated))

@@ -10,6 +10,7 @@ from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import AdviceLevel, CausePath, PanelCategory, TestDef, TreatmentDef
 from fbss.knowledge.models import ACT_WHEN, Category, Urgency
+from fbss.reasoning.acting_order import acting_order
 from fbss.reasoning.care_results import (
     DefinitiveCare,
     FollowUpItem,
@@ -237,12 +238,11 @@ def plan(
     options = _treatments(kb)
     by_id = {r.id: r for r in ratings.options}
     shown: set[str] = set()
-    definitive = definitive_care(triage.fired, by_id, kb)
-    replaced = {r.id for f in triage.fired for r in definitive_options(f, by_id)} - {
-        o for d in definitive for o in d.options
-    }
+    fired = acting_order(triage.fired, by_id)
+    definitive = definitive_care(fired, by_id, kb)
+    replaced = {r.id for f in fired for r in definitive_options(f, by_id)} - {o for d in definitive for o in d.options}
     shown.update(replaced)  # performed by the treatment that replaced it
-    for flag, chosen in zip(triage.fired, definitive, strict=True):
+    for flag, chosen in zip(fired, definitive, strict=True):
         heading = f"{ACT_WHEN[flag.urgency]}: {flag.title}"
         rows.append(("red_flag", heading, flag.action, None, flag.urgency, flag.sources, flag.flag))
         for option_id in chosen.options:

@@ -21,7 +21,8 @@ from fbss.case.model import Presence
 from fbss.case.values import value_text
 from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import ConceptKind, TestDef
-from fbss.knowledge.models import URGENCY_RANK, expression_ids
+from fbss.knowledge.models import expression_ids
+from fbss.reasoning.acting_order import acting_rank
 from fbss.reasoning.care_results import (
     CauseShift,
     Item,
@@ -399,7 +400,7 @@ def _shown(fid: str, modality: str | None, care: CareStates, kb: KnowledgeBase) 
 
 
 def _urgent(
-    triage: Triage, compiled: _Compiled, care: CareStates, kb: KnowledgeBase
+    triage: Triage, compiled: _Compiled, care: CareStates, ratings: OptionRatings, kb: KnowledgeBase
 ) -> tuple[list[TestSuggestion], list[RecordedResult]]:
     states = care.states
     fired = [f.flag for f in triage.fired]
@@ -437,8 +438,10 @@ def _urgent(
         moved = chosen.pop(tid)[0] if tid in chosen else recorded.pop(tid)[0]
         target = chosen[owner][0] if owner in chosen else recorded[owner][0]
         target.extend(f for f in moved if f not in target)
-    # the tests of the most urgent flag first; within an urgency, in the catalogue's order (cultures first)
-    rank_of = {f.flag: URGENCY_RANK[f.urgency] for f in triage.fired}
+    # the tests of the most urgent flag first, of a flag whose care is established (a bleed with a falling
+    # haemoglobin) before one whose care waits for a test; then in the catalogue's order (cultures first)
+    by_id = {r.id: r for r in ratings.options}
+    rank_of = {f.flag: acting_rank(f, by_id) for f in triage.fired}
     ordered = sorted(chosen.items(), key=lambda item: min(rank_of[f] for f in item[1][0]))
     result = []
     for rank, (tid, (flags, replaces)) in enumerate(ordered, start=1):
@@ -478,7 +481,7 @@ def workup(
     compiled = _compiled(kb)
     weights = kb.care.tests.weights
     states = care.states
-    urgent, recorded = _urgent(triage, compiled, care, kb)
+    urgent, recorded = _urgent(triage, compiled, care, ratings, kb)
     urgent_ids = {s.test for s in urgent} | {s.replaces for s in urgent if s.replaces} | {r.test for r in recorded}
     points = _decision_points(ratings, scs, care, compiled, kb)
     top = differential.causes[: weights.top_causes]
