@@ -34,7 +34,8 @@ def test_a_value_carries_its_unit_never_a_raw_float(value: float | str, source: 
 
 
 def test_a_title_in_brackets_is_not_followed_by_a_second_bracket() -> None:
-    trigger = Trigger("phq9_item9_positive", "PHQ-9 item 9 above 0 (thoughts of death or self-harm)", 1,
-                      "psychosocial.phq9_item9")
+    trigger = Trigger(
+        "phq9_item9_positive", "PHQ-9 item 9 above 0 (thoughts of death or self-harm)", 1, "psychosocial.phq9_item9"
+    )
     assert trigger_phrase(trigger) == "PHQ-9 item 9 above 0 (thoughts of death or self-harm), scored 1"
     assert trigger_phrase(Trigger("urinary_retention", "Urinary retention", None)) == "Urinary retention"

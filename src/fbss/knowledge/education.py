@@ -13,7 +13,7 @@ from fbss.case.parse import describe_validation_error
 from fbss.errors import KnowledgeError
 from fbss.knowledge.care_models import TreatmentDef
 from fbss.knowledge.evidence import Source
-from fbss.knowledge.models import Cited
+from fbss.knowledge.models import Cited, Urgency
 from fbss.knowledge.yaml_source import strip_lines
 
 
@@ -124,7 +124,7 @@ class PatientEducation(_Entry):
     causes: CauseList
     urgent_help: UrgentHelp
     exercises: Exercises
-    emergency: str
+    act_on_flag: dict[Urgency, str] = Field(description="What happens now, by the most urgent red flag fired")
     next_steps_intro: str
     next_steps_default: str
     option_wording: tuple[OptionWording, ...] = ()
@@ -139,6 +139,8 @@ def parse_education(path: Path, document: Any, sources: dict[str, Source]) -> Pa
         education = PatientEducation.model_validate(strip_lines(document["patient_education"]))
     except ValidationError as exc:
         raise KnowledgeError(f"{path.name}: {describe_validation_error(exc)}") from None
+    if set(education.act_on_flag) != set(Urgency):
+        raise KnowledgeError(f"{path.name}: act_on_flag must give a text for each of {[u.value for u in Urgency]}")
     if set(education.comparison.columns) != set(education.comparison.parts):
         raise KnowledgeError(f"{path.name}: comparison.columns must name {list(education.comparison.parts)}")
     for part in (

@@ -34,7 +34,6 @@ def knowledge_messages(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
             ("exercises.caution", education.exercises.caution),
             ("no_likely_cause", education.no_likely_cause),
             ("exercises.withheld", education.exercises.withheld),
-            ("emergency", education.emergency),
             ("next_steps_intro", education.next_steps_intro),
         ):
             yield text, f"patient_education.yaml:{key}"
@@ -47,6 +46,8 @@ def knowledge_messages(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
             yield caution.text, f"patient_education.yaml:exercises.cautions:{caution.id}"
         for word in education.causes.words:
             yield word.text, "patient_education.yaml:causes.words"
+        for urgency, text in education.act_on_flag.items():
+            yield text, f"patient_education.yaml:act_on_flag:{urgency.value}"
         for wording in education.option_wording:
             for part, text in wording.parts.items():
                 yield text, f"patient_education.yaml:option_wording:{wording.option}:{part}"

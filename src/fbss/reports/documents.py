@@ -19,6 +19,7 @@ from fbss.knowledge.base import KnowledgeBase
 from fbss.knowledge.care_models import AdviceLevel
 from fbss.knowledge.education import Exercise
 from fbss.knowledge.evidence import Source
+from fbss.knowledge.models import URGENCY_RANK
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import Label
 from fbss.reasoning.results import Reason
@@ -247,6 +248,7 @@ def patient_handout_html(
     if show_exercises is None:
         show_exercises = bool(exercises)
     emergency = bool(assessment.triage.fired)
+    most_urgent = min((f.urgency for f in assessment.triage.fired), key=URGENCY_RANK.__getitem__, default=None)
     return env.get_template("patient_handout.html").render(
         lang=lang,
         page=_page(page),
@@ -255,6 +257,7 @@ def patient_handout_html(
         causes=causes,
         urgent_flags=assessment.triage.fired,
         emergency=emergency,
+        act_on_flag=education.act_on_flag[most_urgent] if most_urgent else "",
         next_steps=list(next_steps) or handout_referrals(assessment),
         options=handout_options(assessment, kb),
         show_exercises=show_exercises,
