@@ -167,6 +167,8 @@ def test_after_a_fusion_no_knee_rolls_and_the_fusion_caution(kb: KnowledgeBase) 
     assert "Gentle exercises for your back" in text and "Bridges" in text
     assert "Knee rolls" not in text
     assert "twist the back, such as knee rolls, are left out" in text
+    asked = visible_text(patient_handout_html(of("flatback_after_long_fusion", kb), kb, show_exercises=True))
+    assert "Bridges" in asked and "Knee rolls" not in asked
     _, unfused = _handout("myofascial_pain_after_laminectomy", kb)
     assert "Knee rolls" in unfused and "Single-leg raises" in unfused
 

@@ -261,7 +261,8 @@ def patient_handout_html(
         next_steps=list(next_steps) or handout_referrals(assessment),
         options=handout_options(assessment, kb),
         show_exercises=show_exercises,
-        exercises=exercises or education.exercises.items,
+        # a sheet asked for explicitly still leaves out the exercises a caution rules out
+        exercises=exercises or education.exercises.for_cautions(_holding_cautions(assessment)),
         exercise_cautions=exercise_cautions,
         # the sheet is held back for this case (not by a red flag, which has its own section)
         exercises_withheld=not show_exercises and not emergency,
