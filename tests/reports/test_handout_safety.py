@@ -160,6 +160,9 @@ def test_every_example_handout_is_safe_for_its_case(name: str, kb: KnowledgeBase
     if a.derived.fusion_performed.value != "present":
         assert "redo a fusion" not in text and "the fusion failing again" not in text
     assert "about 8 in 10 had at least half the back and leg pain relief" not in text
+    spanish = _flat(visible_text(patient_handout_html(a, kb, lang="es")))
+    assert "revisión clínica" in spanish
+    assert _flat(education.next_steps_default) not in spanish and _flat(education.urgent_help.action) not in spanish
 
 
 def test_after_a_fusion_no_knee_rolls_and_the_fusion_caution(kb: KnowledgeBase) -> None:
