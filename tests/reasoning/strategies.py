@@ -84,16 +84,19 @@ def cases(draw: st.DrawFn) -> Case:
     )
     if patient.get("age") is not None:
         patient["age"] = max(18, patient["age"])
+    # one case in five has no operation date: with no interval either, the time since surgery is unknown
+    dated = draw(st.integers(0, 4)) > 0
     data: dict[str, Any] = {
         "id": "prop",
         "assessment_date": assessment.isoformat(),
         "patient": patient,
         "index_surgery": {
             "type": draw(st.sampled_from([t.value for t in SurgeryType])),
-            "date": surgery_date.isoformat(),
+            "date": surgery_date.isoformat() if dated else None,
             "levels": draw(st.sampled_from([[], ["L4-L5"], ["L5-S1"], ["L4-S1"], ["L2-L5"], ["C5-C6"], ["T10-T11"]])),
             "instrumented": draw(st.sampled_from(["present", "absent", "unknown"])),
             "approach": draw(st.sampled_from(["posterior", "tlif", "plif", "alif", "lateral", "anterior", "unknown"])),
+            "dural_tear": draw(st.sampled_from(["present", "absent", "unknown"])),
         },
         "total_spine_operations": draw(st.none() | st.integers(1, 6)),
         "red_flag_screen": draw(

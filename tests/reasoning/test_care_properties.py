@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from fbss.case.model import Case, Presence
@@ -15,9 +16,12 @@ from fbss.reasoning.differential import differential
 from fbss.reasoning.findings import read_findings
 from fbss.reasoning.scs import advice_for
 from fbss.reasoning.triage import triage
+from tests.conftest import make_case
 from tests.reasoning.strategies import cases
+from tests.scenarios.test_red_flags import SCENARIOS, Scenario
 
 KB: KnowledgeBase = default_knowledge()
+FLAG_IDS = {f.id for f in KB.red_flags}  # the differential's emergencies (likely_...) have no definitive list
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -59,6 +63,16 @@ def _exempt(option_id: str, fired: set[str]) -> bool:
 @SETTINGS
 @given(cases())
 def test_red_flags_preempt_elective_options_but_not_the_care_they_call_for(case: Case) -> None:
+    _preempted_but_not_their_care(case)
+
+
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s.flag in FLAG_IDS], ids=lambda s: s.id)
+def test_every_red_flag_vignette_preempts_elective_options_but_not_its_care(scenario: Scenario) -> None:
+    """Every flag, including those random cases rarely reach, in its vignettes."""
+    _preempted_but_not_their_care(make_case(**scenario.case))
+
+
+def _preempted_but_not_their_care(case: Case) -> None:
     a = assess(case, KB)
     fired = {f.flag for f in a.triage.fired}
     capped = [r for r in a.options.options if r.elective and not _exempt(r.id, fired)]

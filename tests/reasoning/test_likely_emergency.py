@@ -55,3 +55,15 @@ def test_every_urgent_cause_names_tests_that_can_show_it(kb: KnowledgeBase) -> N
         catalogue = {t.id: t for t in kb.care.tests.tests}
         revealed = {f for t in cause.emergency.tests for f in catalogue[t].reveals}
         assert linked & revealed, cause.id
+
+
+def test_the_title_says_possible_below_an_even_chance_and_likely_from_it(kb: KnowledgeBase) -> None:
+    """Abdominal pain alone after a discectomy puts a bowel injury near 25 %: an emergency, but only 'possible'."""
+    pain_only = {key: value for key, value in BOWEL.items() if key != "systemic"}
+    for data, word in ((pain_only, "Possible"), (BOWEL, "Likely")):
+        a = _assess(kb, data)
+        cause = next(c for c in a.differential.causes if c.cause == "iatrogenic_visceral_injury")
+        flag = next(f for f in a.triage.fired if f.flag == "likely_iatrogenic_visceral_injury")
+        assert (cause.probability >= 0.5) is (word == "Likely"), cause.probability
+        assert flag.title.startswith(f"{word} iatrogenic visceral injury"), flag.title
+        assert flag.urgency is Urgency.emergency

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,9 +18,12 @@ from fbss.reasoning.concepts import CareStates, care_states
 from fbss.reasoning.differential import differential
 from fbss.reasoning.findings import read_findings
 from fbss.reasoning.triage import triage
+from tests.conftest import make_case
 from tests.reasoning.strategies import cases
+from tests.scenarios.test_red_flags import SCENARIOS, Scenario
 
 KB = default_knowledge()
+FLAG_IDS = {f.id for f in KB.red_flags}  # the differential's emergencies (likely_...) have no definitive list
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 P, A, U = Presence.present, Presence.absent, Presence.unknown
 NONE_RANK = len(URGENCY_RANK)  # nothing fired: less urgent than any level
@@ -38,6 +42,19 @@ def _care(case: Case) -> tuple[CareStates, tuple[str, ...]]:
 @SETTINGS
 @given(cases())
 def test_a_red_flag_never_lowers_the_rating_of_its_own_definitive_action(case: Case) -> None:
+    _definitive_not_lowered(case)
+
+
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s.flag in FLAG_IDS], ids=lambda s: s.id)
+def test_no_red_flag_vignette_lowers_the_rating_of_its_flag_s_definitive_action(scenario: Scenario) -> None:
+    """Every flag, however rarely random cases reach it (an acute abdomen, a new deficit with no dates, meningitis
+    after a dural tear): its vignettes hold the same property."""
+    case = make_case(**scenario.case)
+    assert scenario.flag in _care(case)[1]
+    _definitive_not_lowered(case)
+
+
+def _definitive_not_lowered(case: Case) -> None:
     care, fired = _care(case)
     _, options = compiled_ratings(KB)
     by_id = {o.id: o for o in options}

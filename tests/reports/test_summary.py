@@ -4,7 +4,7 @@ discuss; and the same summary on the assessment page and in the CDS Hooks differ
 from __future__ import annotations
 
 from fbss.case.parse import read_case
-from fbss.fhir.cds_cards import CardContext, cards_for
+from fbss.fhir.cds_cards import CardContext, cards_for, summary_markdown
 from fbss.fhir.importer import ImportReport
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import Assessment, assess
@@ -114,3 +114,19 @@ def test_the_red_flag_card_says_what_fired_it_as_a_clinician_writes_it(kb: Knowl
     [card] = [d for d in details if "Neck swelling or airway compromise" in d.split("\n")[0]]
     assert "- Within the first month after surgery (day 0)" in card
     assert "(0)" not in card and "0.0" not in card
+
+
+def test_outside_the_lumbar_spine_the_summary_says_the_causes_are_not_ranked(kb: KnowledgeBase) -> None:
+    """A cervical operation: never a bare "Most likely causes:" heading, in the card, the report or in Spanish."""
+    from fbss.reports.documents import clinician_report_html
+    from fbss.reports.readability import visible_text
+
+    a = assessment_of("worsening_myelopathy_after_cervical_laminectomy", kb)
+    summary = decision_summary(a)
+    assert summary.causes == () and summary.not_ranked_for == "cervical"
+    wanted = "Not ranked for cervical operations — assess clinically; the red flags and work-up still apply"
+    assert f"- **Most likely causes:** {wanted}" in summary_markdown(summary)
+    assert wanted in visible_text(clinician_report_html(a, kb))
+    assert "No se clasifican para operaciones cervicales" in visible_text(clinician_report_html(a, kb, lang="es"))
+    lumbar = decision_summary(assessment_of("recurrent_herniation_after_discectomy", kb))
+    assert lumbar.causes and lumbar.not_ranked_for is None

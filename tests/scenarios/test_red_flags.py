@@ -330,6 +330,7 @@ SCENARIOS = [
         "same_day",
         "Same-day review",
         {"infection_management": U},
+        urgent=("blood_cultures",),
     ),
     Scenario(
         "infection_crp_120_two_months",
@@ -359,8 +360,9 @@ SCENARIOS = [
         {**early(21, **TLIF), "labs": [{"lab": "crp", "value": 40}], "exam": {"temperature_c": 38.4}},
         "wound_infection_or_discitis",
         "same_day",
-        "blood cultures if febrile",
+        "two sets of blood cultures",
         {"infection_management": A},
+        urgent=("blood_cultures",),
     ),
     Scenario(
         "infection_crp_with_night_pain",
@@ -369,8 +371,9 @@ SCENARIOS = [
         {**early(21), "labs": [{"lab": "crp", "value": 30}], "pain": {"night_or_rest_pain": "present"}},
         "wound_infection_or_discitis",
         "same_day",
-        "blood cultures if febrile",
+        "two sets of blood cultures (whether or not febrile)",
         {"infection_management": U},
+        urgent=("blood_cultures", "mri_gadolinium"),  # afebrile: IDSA 2015 takes them in every suspected case
     ),
     Scenario(
         "infection_discitis_on_mri",
@@ -451,6 +454,76 @@ SCENARIOS = [
         "emergency",
         "meningitis",
         {"infection_management": A, "dural_repair": A},
+    ),
+    Scenario(
+        "meningitis_dural_tear_day5",
+        "Fever and headache on day 5 after a dural tear during an endoscopic decompression, no leak seen",
+        "idsa_meningitis_2017",
+        {
+            **early(5, type="laminectomy", dural_tear="present"),
+            "red_flags": {"fever": "present"},
+            "systemic": {"headache": "present"},
+        },
+        "csf_leak_with_meningism",
+        "emergency",
+        "empirical intravenous antibiotics without delay",
+        {"infection_management": A},
+        urgent=("blood_cultures",),
+    ),
+    Scenario(
+        "meningitis_dural_tear_confused",
+        "A temperature of 38.6 and new confusion a week after a fusion with a repaired dural tear",
+        "idsa_meningitis_2017",
+        {
+            **early(7, **TLIF, dural_tear="present"),
+            "exam": {"temperature_c": 38.6},
+            "systemic": {"reduced_consciousness": "present"},
+        },
+        "csf_leak_with_meningism",
+        "emergency",
+        "blood cultures",
+    ),
+    Scenario(
+        "meningitis_dural_tear_no_dates",
+        "Fever and vomiting after a laminectomy with a dural tear, no dates recorded",
+        "idsa_meningitis_2017",
+        {
+            "index_surgery": {"type": "laminectomy", "levels": ["L4-L5"], "dural_tear": "present", "date": None},
+            "red_flags": {"fever": "present"},
+            "systemic": {"vomiting": "present"},
+        },
+        "csf_leak_with_meningism",
+        "emergency",
+        "meningitis",
+    ),
+    Scenario(
+        "control_dural_tear_headache_afebrile",
+        "Headache on day 5 after a dural tear, no fever: not meningitis on these findings",
+        "idsa_meningitis_2017",
+        {
+            **early(5, type="laminectomy", dural_tear="present"),
+            "red_flags": {"fever": "absent"},
+            "systemic": {"headache": "present"},
+        },
+        None,
+        None,
+        not_fired=("csf_leak_with_meningism",),
+    ),
+    Scenario(
+        "control_dural_tear_years_ago_fever",
+        "Fever and headache two years after a laminectomy with a dural tear, no leak or swelling",
+        "idsa_meningitis_2017",
+        {
+            "assessment_date": "2026-03-01",
+            "index_surgery": {
+                "type": "laminectomy", "date": "2024-03-01", "levels": ["L4-L5"], "dural_tear": "present"
+            },
+            "red_flags": {"fever": "present", "clear_fluid_leak": "absent"},
+            "systemic": {"headache": "present"},
+        },
+        None,
+        None,
+        not_fired=("csf_leak_with_meningism",),
     ),
     Scenario(
         "leaking_wound_day10",
@@ -679,7 +752,7 @@ SCENARIOS = [
         },
         "retroperitoneal_bleeding",
         "emergency",
-        "cross-match",
+        "call the vascular surgeon now",
         {"vascular_emergency_care": A},
         urgent=("ct_angiography", "fbc_crossmatch"),
     ),
@@ -746,6 +819,56 @@ SCENARIOS = [
         None,
         None,
         not_fired=("likely_iatrogenic_visceral_injury", "likely_iatrogenic_vascular_injury"),
+    ),
+    # ---- acute abdomen: Siasios 2018, Sen-Oran 2012, Rustagi 2019 --------------------------------------------------
+    Scenario(
+        "acute_abdomen_guarding_day10_after_discectomy",
+        "Abdominal pain with guarding on day 10 after a posterior lumbar microdiscectomy",
+        "siasios_2018",
+        {**early(10), "pain": {"abdominal_pain": "present"}, "systemic": {"peritoneal_signs": "present"}},
+        "acute_abdomen",
+        "emergency",
+        "Emergency surgical review now",
+        {"emergency_abdominal_surgery": A},
+        urgent=("ct_abdomen_pelvis", "acute_abdomen_bloods"),
+    ),
+    Scenario(
+        "acute_abdomen_guarding_day2_after_xlif",
+        "A tender, guarded abdomen on day 2 after an L3-L4 XLIF",
+        "bowel_injury_lateral_2019",
+        {
+            **early(2, type="fusion", levels=["L3-L4"], approach="lateral"),
+            "systemic": {"peritoneal_signs": "present"},
+        },
+        "acute_abdomen",
+        "emergency",
+        "contrast CT of the abdomen and pelvis",
+        {"emergency_abdominal_surgery": A},
+        urgent=("ct_abdomen_pelvis", "acute_abdomen_bloods"),
+    ),
+    Scenario(
+        "acute_abdomen_distension_vomiting_day5_after_decompression",
+        "Abdominal pain, a distended abdomen and vomiting on day 5 after a laminectomy",
+        "visceral_perforation_review_2012",
+        {
+            **early(5, type="laminectomy", levels=["L4-L5"]),
+            "pain": {"abdominal_pain": "present"},
+            "systemic": {"abdominal_distension": "present", "vomiting": "present"},
+        },
+        "acute_abdomen",
+        "emergency",
+        "nil by mouth",
+        {"emergency_abdominal_surgery": A},
+        urgent=("ct_abdomen_pelvis",),
+    ),
+    Scenario(
+        "control_abdominal_pain_two_months_after_fusion",
+        "Abdominal pain alone two months after a posterior fusion: asked about, not an emergency",
+        EXPERT,
+        {**early(60, **TLIF), "pain": {"abdominal_pain": "present"}},
+        None,
+        None,
+        not_fired=("acute_abdomen", "likely_iatrogenic_visceral_injury"),
     ),
     Scenario(
         "control_late_instability_after_alif",
@@ -926,6 +1049,52 @@ SCENARIOS = [
         not_fired=("cauda_equina",),
     ),
     # ---- suicide risk: Simon 2013, NICE NG222, NICE NG225 ---------------------------------------------------------
+    # ---- a new deficit when the operation's date is not known: an unknown interval never silences it ----------------
+    Scenario(
+        "new_arm_weakness_after_fusion_no_dates",
+        "New weakness and tingling in both arms after an L4-L5 fusion, no dates recorded",
+        "chou_2007",
+        {
+            "index_surgery": {"type": "fusion", "levels": ["L4-L5"], "date": None},
+            "exam": {"motor_deficit": "present", "motor_deficit_new": "present", "arm_signs": "present"},
+        },
+        "new_deficit_timing_unknown",
+        "same_day",
+        "find out when the operation was",
+        urgent=("mri_plain",),
+    ),
+    Scenario(
+        "arm_numbness_after_lumbar_operation_no_dates",
+        "Numbness in an arm after a lumbar decompression, no dates, leg strength not recorded",
+        "chou_2007",
+        {"index_surgery": {"type": "laminectomy", "levels": ["L4-L5"], "date": None}, "exam": {"arm_signs": "present"}},
+        "new_deficit_timing_unknown",
+        "same_day",
+        "brachial plexus",
+    ),
+    Scenario(
+        "new_weakness_day5_known_timing",
+        "New foot weakness on day 5 after a microdiscectomy: the timing is known, the emergency rule applies",
+        "chou_2007",
+        {**early(5), "exam": {"motor_deficit": "present", "motor_deficit_new": "present"}},
+        "progressive_deficit",
+        "emergency",
+        "same-hour spinal surgical review",
+        not_fired=("new_deficit_timing_unknown",),
+    ),
+    Scenario(
+        "control_stable_deficit_six_months",
+        "Weakness new since a microdiscectomy six months ago, known not to be progressing",
+        "chou_2007",
+        {
+            "assessment_date": "2026-09-01",
+            "index_surgery": {"type": "microdiscectomy", "date": "2026-03-01", "levels": ["L5-S1"], "side": "left"},
+            "exam": {"motor_deficit": "present", "motor_deficit_new": "present", "motor_deficit_progressive": "absent"},
+        },
+        None,
+        None,
+        not_fired=("new_deficit_timing_unknown", "progressive_deficit"),
+    ),
     Scenario(
         "suicidal_thoughts_item9",
         "PHQ-9 of 19 with thoughts of being better off dead",
@@ -987,8 +1156,40 @@ def test_red_flag_scenario(scenario: Scenario, kb: KnowledgeBase) -> None:
     assert not set(scenario.recorded) & urgent, "a test with a recorded result is ordered again"
 
 
+def test_a_suspected_bowel_injury_leaves_its_surgical_care_open(kb: KnowledgeBase) -> None:
+    """Abdominal pain, distension and vomiting on day 2 after an XLIF, with no peritoneal signs recorded: the
+    differential raises a visceral injury emergency; the general surgical care it calls for is open (uncertain), and
+    becomes appropriate with guarding."""
+    case = {
+        **early(2, type="fusion", levels=["L3-L4"], approach="lateral"),
+        "pain": {"abdominal_pain": "present"},
+        "systemic": {"vomiting": "present"},
+    }
+    a = assess(make_case(**case), kb)
+    assert "likely_iatrogenic_visceral_injury" in {f.flag for f in a.triage.fired}
+    assert _by(a, "emergency_abdominal_surgery") is U
+    guarded = assess(make_case(**{**case, "systemic": {"peritoneal_signs": "present"}}), kb)
+    assert "acute_abdomen" in {f.flag for f in guarded.triage.fired}
+    assert _by(guarded, "emergency_abdominal_surgery") is A
+
+
 def test_the_suite_covers_every_flag_and_enough_scenarios(kb: KnowledgeBase) -> None:
     flags = {s.flag for s in SCENARIOS if s.flag}
     assert {f.id for f in kb.red_flags} <= flags
     assert len(SCENARIOS) >= 60
     assert sum(1 for s in SCENARIOS if s.flag is None) >= 8
+
+
+def test_resuscitation_comes_before_another_emergency_s_scan(kb: KnowledgeBase) -> None:
+    """Bleeding after an XLIF with new leg weakness: resuscitate and call the vascular surgeon before the MRI."""
+    case = make_case(
+        **early(2, type="fusion", levels=["L3-L4"], approach="lateral"),
+        urgent_signs={"haemodynamic_instability": "present"},
+        exam={"motor_deficit": "present", "motor_deficit_new": "present"},
+    )
+    fired = [f.flag for f in assess(case, kb).triage.fired]
+    assert {"retroperitoneal_bleeding", "epidural_haematoma"} <= set(fired), fired
+    assert fired.index("retroperitoneal_bleeding") < fired.index("epidural_haematoma"), fired
+    bleeding = next(f for f in assess(case, kb).triage.fired if f.flag == "retroperitoneal_bleeding")
+    for phrase in ("group and cross-match", "stop or reverse anticoagulation", "intravenous access"):
+        assert phrase in bleeding.action

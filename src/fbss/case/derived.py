@@ -90,6 +90,7 @@ class DerivedFacts:
 
     surgery_group: SurgeryGroup
     months_since_surgery: float | None
+    timing_unknown: Presence  # present when neither the interval nor both dates are recorded
     operations: int
     fusion_performed: Presence
     instrumented: Presence
@@ -288,6 +289,7 @@ def derive(case: Case) -> DerivedFacts:
     return DerivedFacts(
         surgery_group=_GROUP[index.type],
         months_since_surgery=months,
+        timing_unknown=_P if months is None else _A,
         operations=case.total_spine_operations or len(surgeries),
         fusion_performed=fusion,
         instrumented=instrumented,

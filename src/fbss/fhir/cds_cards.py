@@ -272,7 +272,7 @@ def summary_markdown(summary: DecisionSummary) -> list[str]:
     causes = "; ".join(
         f"{_md(c.title)} {c.percent}" + (f" ({_md(', '.join(c.reasons))})" if c.reasons else "") for c in summary.causes
     )
-    lines.append(f"- **Most likely causes:** {causes}")
+    lines.append(f"- **Most likely causes:** {causes or _md(summary.not_ranked_text or 'none ranked')}")
     if summary.next_tests:
         label = "Urgent tests" if summary.next_tests[0].urgent else "Next test"
         tests = "; ".join(f"{_md(t.title)}" for t in summary.next_tests)

@@ -228,6 +228,11 @@ class LikelyEmergency(Cited):
     not_when: Expression | None = Field(
         default=None, description="Never fires while this holds (e.g. the days when its findings are expected anyway)"
     )
+    resuscitation: Resuscitation | None = Field(
+        default=None,
+        description="The resuscitation step the action starts with: listed first within its urgency (airway, "
+        "breathing, circulation)",
+    )
 
     @model_validator(mode="after")
     def _lesser(self) -> LikelyEmergency:
@@ -355,6 +360,24 @@ URGENCY_RANK = {Urgency.emergency: 0, Urgency.same_day: 1, Urgency.within_days: 
 ACT_WHEN = {Urgency.emergency: "Act now", Urgency.same_day: "Act the same day", Urgency.within_days: "Act within days"}
 
 
+class Resuscitation(StrEnum):
+    """The step of resuscitation a flag's action starts with, in the order it comes (airway, breathing,
+    circulation)."""
+
+    airway = "airway"
+    breathing = "breathing"
+    circulation = "circulation"
+
+
+_RESUSCITATION_RANK = {Resuscitation.airway: 0, Resuscitation.breathing: 1, Resuscitation.circulation: 2}
+
+
+def act_now_rank(urgency: Urgency, resuscitation: Resuscitation | None) -> tuple[int, int]:
+    """Most urgent first; within an urgency, actions that start with resuscitation first, airway before circulation."""
+    step = len(_RESUSCITATION_RANK) if resuscitation is None else _RESUSCITATION_RANK[resuscitation]
+    return URGENCY_RANK[urgency], step
+
+
 class RedFlagDef(Cited):
     id: Id
     title: str = Field(min_length=3)
@@ -370,6 +393,11 @@ class RedFlagDef(Cited):
         default=(),
         description="Flags whose action already includes this one's: when one of them fired too, this flag is "
         "listed right after it and marked as within it",
+    )
+    resuscitation: Resuscitation | None = Field(
+        default=None,
+        description="The resuscitation step the action starts with: listed first within its urgency (airway, "
+        "breathing, circulation)",
     )
     line: int | None = Field(default=None, exclude=True)
 

@@ -17,11 +17,12 @@ from functools import cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.models import URGENCY_RANK, Expression
+from fbss.knowledge.models import Expression, act_now_rank
 from fbss.reasoning.findings import States, compile_expression
 from fbss.reasoning.results import CauseResult, Differential, RedFlagResult, Triage, Trigger
 
 FLAG_PREFIX = "likely_"  # a flag raised by the differential is named after its cause: likely_<cause id>
+LIKELY_FROM = 0.5  # the probability from which the title says "Likely"; below it, "Possible"
 
 
 @cache
@@ -33,6 +34,11 @@ def _holds(expr: Expression | None, states: States) -> bool:
     return expr is not None and _compiled(expr)(states) is Presence.present
 
 
+def _likelihood(probability: float) -> str:
+    """'Likely' from an even chance up, 'Possible' below it: a title must not overstate a 27 % cause."""
+    return "Likely" if probability >= LIKELY_FROM else "Possible"
+
+
 def _flag(cause: CauseResult, fired: set[str], states: States, kb: KnowledgeBase) -> RedFlagResult | None:
     emergency = kb.cause(cause.cause).emergency
     if emergency is None or cause.probability < emergency.min_probability or fired & set(emergency.covered_by):
@@ -40,17 +46,19 @@ def _flag(cause: CauseResult, fired: set[str], states: States, kb: KnowledgeBase
     if _holds(emergency.not_when, states):
         return None
     urgency, action, advice = emergency.urgency, emergency.action, emergency.patient_advice
+    resuscitation = emergency.resuscitation
     if emergency.when is not None and not _holds(emergency.when, states):
         if emergency.otherwise is None:
             return None
         lesser = emergency.otherwise
         urgency, action, advice = lesser.urgency, lesser.action, lesser.patient_advice
+        resuscitation = None
     triggers = tuple(Trigger(r.finding, r.title, r.observed) for r in cause.raised_by if r.state is Presence.present)
     if not triggers:
         return None
     return RedFlagResult(
         flag=FLAG_PREFIX + cause.cause,
-        title=f"Likely {cause.title[0].lower()}{cause.title[1:]}",
+        title=f"{_likelihood(cause.probability)} {cause.title[0].lower()}{cause.title[1:]}",
         urgency=urgency,
         status="fired",
         action=action,
@@ -59,6 +67,7 @@ def _flag(cause: CauseResult, fired: set[str], states: States, kb: KnowledgeBase
         ask_about=(),
         evidence=emergency.evidence,
         sources=emergency.sources,
+        resuscitation=resuscitation,
     )
 
 
@@ -68,7 +77,7 @@ def with_likely_emergencies(triage: Triage, differential: Differential, states: 
     raised = [flag for cause in differential.causes if (flag := _flag(cause, already, states, kb)) is not None]
     if not raised:
         return triage
-    fired = sorted((*triage.fired, *raised), key=lambda r: URGENCY_RANK[r.urgency])
+    fired = sorted((*triage.fired, *raised), key=lambda r: act_now_rank(r.urgency, r.resuscitation))
     return triage._replace(level=fired[0].urgency, fired=tuple(fired))
 
 

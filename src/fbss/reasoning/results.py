@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from fbss.case.model import Presence
 from fbss.knowledge.evidence import Evidence
-from fbss.knowledge.models import Category, Urgency
+from fbss.knowledge.models import Category, Resuscitation, Urgency
 from fbss.reasoning.findings import Observed
 
 
@@ -95,6 +95,7 @@ class RedFlagResult(NamedTuple):
     sources: tuple[str, ...]
     definitive: tuple[str, ...] = ()  # the treatment options that act on it (ids), listed right after the action
     within: str | None = None  # a fired flag whose action already includes this one's (covered_by): listed after it
+    resuscitation: Resuscitation | None = None  # the resuscitation step its action starts with: listed first
 
 
 class FlagAtStake(NamedTuple):

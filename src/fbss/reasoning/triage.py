@@ -15,6 +15,7 @@ from fbss.knowledge.models import (
     FindingGroup,
     Not,
     RedFlagDef,
+    act_now_rank,
     expression_ids,
 )
 from fbss.reasoning.findings import (
@@ -152,6 +153,7 @@ def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
             evidence=flag.evidence,
             sources=flag.sources,
             definitive=flag.definitive,
+            resuscitation=flag.resuscitation,
         )
         (fired if status is P else ask).append(result)
     fired = _grouped(fired, kb)
@@ -161,11 +163,14 @@ def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
 
 
 def _grouped(fired: list[RedFlagResult], kb: KnowledgeBase) -> list[RedFlagResult]:
-    """Most urgent first; a flag another fired flag covers (`covered_by`) is marked `within` it and listed after it."""
+    """Most urgent first, resuscitation first within an urgency; a flag another fired flag covers (`covered_by`) is
+    marked `within` it and listed after it."""
     ids = {r.flag for r in fired}
     covered_by = {f.id: f.covered_by for f in kb.red_flags}
     within = {r.flag: next((c for c in covered_by[r.flag] if c in ids), None) for r in fired}
-    heads = sorted((r for r in fired if within[r.flag] is None), key=lambda r: URGENCY_RANK[r.urgency])
+    heads = sorted(
+        (r for r in fired if within[r.flag] is None), key=lambda r: act_now_rank(r.urgency, r.resuscitation)
+    )
     grouped: list[RedFlagResult] = []
     for head in heads:
         grouped.append(head)

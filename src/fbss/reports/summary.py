@@ -96,11 +96,22 @@ class DecisionSummary:
     options_from: str  # "appropriate"; "urgent" (a red flag: elective options wait); "uncertain" (none appropriate)
     scs_advice: AdviceLevel | None  # the spinal cord stimulation advice, when the plan refers for SCS
     scs_step: str | None  # the plan's SCS step ("Refer for SCS assessment ..., then a trial")
+    not_ranked_for: str | None = None  # the operated region ("cervical", "thoracic") when the causes are not ranked
 
     @property
     def level(self) -> Urgency | None:
         """The most urgent fired flag's urgency."""
         return self.act_now[0].urgency if self.act_now else None
+
+    @property
+    def not_ranked_text(self) -> str | None:
+        """What stands in for the causes when none is ranked (in English; the templates translate it)."""
+        if self.not_ranked_for is None:
+            return None
+        return (
+            f"Not ranked for {self.not_ranked_for} operations — assess clinically; the red flags and work-up still "
+            "apply"
+        )
 
 
 def strongest_reasons(cause: CauseResult, limit: int = REASONS_PER_CAUSE) -> tuple[str, ...]:
@@ -152,6 +163,7 @@ def decision_summary(assessment: Assessment) -> DecisionSummary:
     options, options_from = _options(assessment)
     step = next((s for s in assessment.plan.steps if s.kind == "scs"), None)
     scs = assessment.scs.advice if step is not None and not triage.fired else None
+    not_ranked = assessment.derived.region.value if assessment.differential.not_ranked else None
     return DecisionSummary(
         act_now,
         screen,
@@ -162,4 +174,5 @@ def decision_summary(assessment: Assessment) -> DecisionSummary:
         options_from,
         scs,
         step.title if step is not None and scs is not None else None,
+        not_ranked,
     )
