@@ -66,8 +66,9 @@ def fhir_text(assessment: Assessment, kb: KnowledgeBase) -> str:
     notes = [note["text"] for note in risk.get("note", [])]
     predictions = {k: v for k, v in risk.items() if k != "note"}
     others = [r for r in resources if r is not risk]
-    return " ".join([notes[0], json.dumps(predictions, ensure_ascii=False), *notes[1:],
-                     json.dumps(others, ensure_ascii=False)])
+    return " ".join(
+        [notes[0], json.dumps(predictions, ensure_ascii=False), *notes[1:], json.dumps(others, ensure_ascii=False)]
+    )
 
 
 RENDERERS = {
@@ -103,8 +104,9 @@ def test_the_bar_chart_stops_at_the_ceiling(kb: KnowledgeBase) -> None:
 
 
 def test_the_history_says_a_change_under_the_ceiling_it_was_shown_with(kb: KnowledgeBase) -> None:
-    before = to_data(assess(read_case(EXAMPLES / f"{CONFIDENT}.json").model_copy(update={"studies": (),
-                                                                                          "diagnostics": ()}), kb), kb)
+    before = to_data(
+        assess(read_case(EXAMPLES / f"{CONFIDENT}.json").model_copy(update={"studies": (), "diagnostics": ()}), kb), kb
+    )
     after = to_data(confident(kb), kb)
     summary = summarise(after)
     assert summary.ceiling == confident(kb).differential.ceiling

@@ -11,7 +11,7 @@ from fbss.case.parse import read_case
 from fbss.errors import FbssError
 from fbss.knowledge.base import KnowledgeBase
 from fbss.reasoning.assess import Assessment, assess
-from fbss.reports.documents import clinician_report_html, patient_handout_html, to_pdf
+from fbss.reports.documents import clinician_report_html, handout_options, patient_handout_html, to_pdf
 from fbss.reports.readability import flesch_kincaid_grade, visible_text
 from tests.conftest import EXAMPLES
 
@@ -81,10 +81,11 @@ def test_handout_shows_urgent_advice_and_no_exercises_when_a_flag_fired(kb: Know
 def test_handout_lists_the_options_to_discuss_in_plain_words_unless_a_flag_fired(kb: KnowledgeBase) -> None:
     assessment = assessment_of("recurrent_herniation_after_discectomy", kb)
     html = patient_handout_html(assessment, kb)
-    assert assessment.plan.grid
+    options = handout_options(assessment, kb)
+    assert options
     assert "Treatments you can talk about with your team" in html
-    for row in assessment.plan.grid:
-        assert row.title in html and row.involves in html
+    for option in options:
+        assert option["title"] in html and option["involves"] in html
     urgent = patient_handout_html(assessment_of("cauda_equina_retention_day2_after_microdiscectomy", kb), kb)
     assert "Treatments you can talk about" not in urgent
 

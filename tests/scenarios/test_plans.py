@@ -32,6 +32,9 @@ def test_example_plan(name: str, kb: KnowledgeBase) -> None:
         assert got == expected["scs"]
     if "urgent" in expected:
         assert sorted(t.test for t in a.workup.urgent) == sorted(expected["urgent"])
+    if "first_urgent" in expected:  # the urgent tests that must head the list, in this order
+        head = [t.test for t in a.workup.urgent][: len(expected["first_urgent"])]
+        assert head == expected["first_urgent"]
     if "recorded" in expected:
         assert sorted(r.test for r in a.workup.recorded) == sorted(expected["recorded"])
     if "definitive" in expected:

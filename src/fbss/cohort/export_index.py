@@ -82,9 +82,7 @@ def first_lines(ranges: Sequence[ByteRange], line_counts: Sequence[int]) -> list
     return firsts
 
 
-def range_problems(
-    done: RangeDone, byte_range: ByteRange, first_line: int, files: Sequence[Path]
-) -> list[LineProblem]:
+def range_problems(done: RangeDone, byte_range: ByteRange, first_line: int, files: Sequence[Path]) -> list[LineProblem]:
     name = files[byte_range.file].name
     return [LineProblem(name, first_line + number + 1, reason) for number, reason in done.problems]
 

@@ -126,5 +126,3 @@ def export_files(directory: Path) -> list[ExportFile]:
     if not files:
         raise FbssError(f"EXPORT_DIR: no .ndjson files in {directory} (expected Patient.ndjson, Condition.ndjson, …)")
     return [ExportFile(p, p.stat().st_size) for p in files]
-
-

@@ -16,7 +16,7 @@ from fbss.case.paths import field_kind
 from fbss.case.vocabulary import DiagnosticFinding, Lab, Modality, Treatment
 from fbss.errors import KnowledgeError
 from fbss.knowledge.base import KnowledgeBase
-from fbss.knowledge.education import parse_education
+from fbss.knowledge.education import check_education_refs, parse_education
 from fbss.knowledge.evidence import Source
 from fbss.knowledge.models import (
     URGENCY_RANK,
@@ -250,6 +250,8 @@ def load_knowledge(directory: Path | None = None) -> KnowledgeBase:
     care = load_care(documents, by_name, findings, causes, red_flags, sources)
     education_path = by_name.get("patient_education.yaml")
     education = parse_education(education_path, documents[education_path], sources) if education_path else None
+    if education is not None:
+        check_education_refs(education, care.treatments)
     typed = {
         MANIFEST,
         "findings.yaml",

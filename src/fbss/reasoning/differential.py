@@ -326,9 +326,7 @@ def _open_questions(
     return moves
 
 
-def _coexisting(
-    ranked: list[tuple[float, _Cause, list[Reason]]], kb: KnowledgeBase
-) -> tuple[CoexistingCause, ...]:
+def _coexisting(ranked: list[tuple[float, _Cause, list[Reason]]], kb: KnowledgeBase) -> tuple[CoexistingCause, ...]:
     """Causes beside the leader whose present findings that do not raise the leader reach the threshold."""
     if len(ranked) < 2:
         return ()
@@ -428,8 +426,7 @@ def differential(findings: FindingStates, kb: KnowledgeBase) -> Differential:
         for f, _ in sorted(leverage.items(), key=lambda kv: (-kv[1], kv[0]))[:ASK_NEXT]
     )
     excluded = tuple(
-        ExcludedCause(c.cause.id, c.cause.title, tuple(f for f in c.applies_ids if states[f] is A))
-        for c in sc.excluded
+        ExcludedCause(c.cause.id, c.cause.title, tuple(f for f in c.applies_ids if states[f] is A)) for c in sc.excluded
     )
     shown = kb.differential.calibration
     return Differential(

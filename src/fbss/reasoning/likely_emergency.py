@@ -72,9 +72,7 @@ def _flag(cause: CauseResult, fired: set[str], states: States, kb: KnowledgeBase
     )
 
 
-def with_likely_emergencies(
-    triage: Triage, differential: Differential, states: States, kb: KnowledgeBase
-) -> Triage:
+def with_likely_emergencies(triage: Triage, differential: Differential, states: States, kb: KnowledgeBase) -> Triage:
     """The triage with a flag for every urgent cause the differential makes likely (pure)."""
     already = {f.flag for f in triage.fired}
     raised = [flag for cause in differential.causes if (flag := _flag(cause, already, states, kb)) is not None]

@@ -439,9 +439,10 @@ def _urgent(
         target = chosen[owner][0] if owner in chosen else recorded[owner][0]
         target.extend(f for f in moved if f not in target)
     # the tests of the most urgent flag first, of a flag whose care is established (a bleed with a falling
-    # haemoglobin) before one whose care waits for a test; then in the catalogue's order (cultures first)
+    # haemoglobin) before one whose care waits for a test; among equals, the flags in the order triage acts on them;
+    # then in the catalogue's order (cultures first)
     by_id = {r.id: r for r in ratings.options}
-    rank_of = {f.flag: acting_rank(f, by_id) for f in triage.fired}
+    rank_of = {f.flag: (acting_rank(f, by_id), place) for place, f in enumerate(triage.fired)}
     ordered = sorted(chosen.items(), key=lambda item: min(rank_of[f] for f in item[1][0]))
     result = []
     for rank, (tid, (flags, replaces)) in enumerate(ordered, start=1):

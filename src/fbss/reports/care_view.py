@@ -98,9 +98,7 @@ def _test_view(test: TestSuggestion, kb: KnowledgeBase) -> TestView:
     )
 
 
-def _workup(
-    work: Workup, kb: KnowledgeBase
-) -> tuple[tuple[TestView, ...], tuple[TestView, ...], tuple[TestView, ...]]:
+def _workup(work: Workup, kb: KnowledgeBase) -> tuple[tuple[TestView, ...], tuple[TestView, ...], tuple[TestView, ...]]:
     urgent = tuple(_test_view(t, kb) for t in work.urgent)
     return urgent, tuple(_test_view(t, kb) for t in work.ranked), tuple(_test_view(t, kb) for t in work.questions)
 

@@ -33,6 +33,8 @@ def knowledge_messages(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
             ("exercises.title", education.exercises.title),
             ("exercises.caution", education.exercises.caution),
             ("no_likely_cause", education.no_likely_cause),
+            ("exercises.withheld", education.exercises.withheld),
+            ("next_steps_intro", education.next_steps_intro),
         ):
             yield text, f"patient_education.yaml:{key}"
         for sign in education.urgent_help.signs:
@@ -44,6 +46,11 @@ def knowledge_messages(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
             yield caution.text, f"patient_education.yaml:exercises.cautions:{caution.id}"
         for word in education.causes.words:
             yield word.text, "patient_education.yaml:causes.words"
+        for urgency, text in education.act_on_flag.items():
+            yield text, f"patient_education.yaml:act_on_flag:{urgency.value}"
+        for wording in education.option_wording:
+            for part, text in wording.parts.items():
+                yield text, f"patient_education.yaml:option_wording:{wording.option}:{part}"
         comparison = education.comparison
         yield comparison.title, "patient_education.yaml:comparison.title"
         yield comparison.intro, "patient_education.yaml:comparison.intro"
@@ -52,6 +59,8 @@ def knowledge_messages(kb: KnowledgeBase) -> Iterator[tuple[str, str]]:
         for family in comparison.families:
             for part in ("name", *comparison.parts):
                 yield getattr(family, part), f"patient_education.yaml:comparison:{family.name}"
+    for path in kb.care.plan.cause_paths:  # the referral the handout names under "What happens next"
+        yield path.title, f"plan.yaml:cause_paths:{path.cause}:title"
     for option in kb.care.treatments:
         if not option.elective:  # urgent care is not on the handout's option list
             continue

@@ -12,11 +12,15 @@ from typing import Any
 
 import jinja2
 
+from fbss.case.base import Presence
 from fbss.case.values import time_parts
 from fbss.errors import FbssError
 from fbss.instruments import load_crisis_contacts
 from fbss.knowledge.base import KnowledgeBase
+from fbss.knowledge.care_models import AdviceLevel
+from fbss.knowledge.education import Exercise
 from fbss.knowledge.evidence import Source
+from fbss.knowledge.models import URGENCY_RANK
 from fbss.reasoning.assess import Assessment
 from fbss.reasoning.care_results import Label
 from fbss.reports.care_view import CareView, care_view
@@ -44,6 +48,8 @@ PAGE_SIZES = {"a4": "A4", "letter": "Letter"}
 SHOWN_CAUSES = 10
 HANDOUT_CAUSES = 3
 EXERCISE_OPTION = "physiotherapy_exercise"  # the home exercise sheet is given as this option is rated
+SCS_TAG = "scs"
+SCS_SHOWN = frozenset({AdviceLevel.strongly_recommended, AdviceLevel.recommended})
 # What "the reasons in brief" shows before the appendix: sized so that summary and brief fit in three pages.
 KEY_CAUSES = 5
 KEY_TESTS = 4
@@ -148,6 +154,11 @@ def outcomes_section(charts: Sequence[OutcomeChart], lang: str = "en") -> Report
     return ReportSection(env.get_template("_outcomes.html").render(charts=svgs))
 
 
+def _holding_cautions(assessment: Assessment) -> set[str]:
+    rating = next((r for r in assessment.options.options if r.id == EXERCISE_OPTION), None)
+    return set() if rating is None else {b.rule for b in rating.because if b.effect == "caution"}
+
+
 def exercise_advice(assessment: Assessment, kb: KnowledgeBase) -> tuple[bool, tuple[str, ...]]:
     """Whether the home exercise sheet may go to this patient, gated as physiotherapy is (no red flag, its requirement
     met, nothing capping it such as the first months after a fusion), and the patient cautions that hold."""
@@ -156,8 +167,62 @@ def exercise_advice(assessment: Assessment, kb: KnowledgeBase) -> tuple[bool, tu
         return False, ()
     capped = any(b.effect.startswith("cap") for b in rating.because)
     safe = rating.label is not Label.inappropriate and not capped
-    holding = {b.rule for b in rating.because if b.effect == "caution"}
+    holding = _holding_cautions(assessment)
     return safe, tuple(c.text for c in kb.education.exercises.cautions if c.id in holding)
+
+
+def handout_exercises(assessment: Assessment, kb: KnowledgeBase) -> tuple[Exercise, ...]:
+    """The exercises on this patient's sheet: none unless the sheet may go, and none that a caution rules out (no
+    twisting after a fusion, no straight-leg raise with leg pain from a nerve root)."""
+    if kb.education is None or not exercise_advice(assessment, kb)[0]:
+        return ()
+    return kb.education.exercises.for_cautions(_holding_cautions(assessment))
+
+
+def _scs_open(assessment: Assessment) -> bool:
+    """SCS is put to the patient only once the team recommends it outright: the NICE criteria met and nothing left to
+    assess first (a provisional or rarely-given advice is discussed by the team before it reaches the handout)."""
+    scs = assessment.scs
+    return scs.advice in SCS_SHOWN and scs.nice_met is Presence.present
+
+
+def handout_options(assessment: Assessment, kb: KnowledgeBase) -> list[dict[str, str]]:
+    """The options the handout offers: those of the shared-decision grid that the plan lists as a step or that are
+    aimed at a likely cause; SCS only once it is recommended outright; none while a red flag is being dealt with.
+    Wording that does not fit the case (a fusion to redo without a fusion) is replaced as patient_education.yaml
+    says."""
+    if assessment.triage.fired or kb.education is None:
+        return []
+    options = {t.id: t for t in kb.care.treatments}
+    in_plan = {s.ref for s in assessment.plan.steps if s.kind in ("treatment", "definitive") and s.ref}
+    likely = {c.cause for c in assessment.differential.causes if c.probability >= kb.care.appropriateness.scale.likely}
+    fusion = assessment.derived.fusion_performed
+    chosen: list[dict[str, str]] = []
+    for row in assessment.plan.grid:
+        if SCS_TAG in options[row.option].tags:
+            if not _scs_open(assessment):
+                continue
+        elif row.option not in in_plan and not likely & set(options[row.option].treats):
+            continue
+        texts = {
+            "title": row.title,
+            "involves": row.involves,
+            "benefit": row.benefit,
+            "risks": row.risks,
+            "recovery": row.recovery,
+        }
+        for wording in kb.education.option_wording:
+            if wording.option == row.option and wording.fits(fusion):
+                texts.update(wording.parts)
+        chosen.append(texts)
+    return chosen
+
+
+def handout_referrals(assessment: Assessment) -> list[str]:
+    """The referrals the plan makes, for "What happens next"."""
+    if assessment.triage.fired:
+        return []
+    return [s.title for s in assessment.plan.steps if s.kind == "refer"]
 
 
 def patient_handout_html(
@@ -185,9 +250,12 @@ def patient_handout_html(
                 "likelihood": education.causes.word(result.probability),
             }
         )
-    exercise_safe, exercise_cautions = exercise_advice(assessment, kb)
+    exercises = handout_exercises(assessment, kb)
+    _, exercise_cautions = exercise_advice(assessment, kb)
     if show_exercises is None:
-        show_exercises = exercise_safe
+        show_exercises = bool(exercises)
+    emergency = bool(assessment.triage.fired)
+    most_urgent = min((f.urgency for f in assessment.triage.fired), key=URGENCY_RANK.__getitem__, default=None)
     return env.get_template("patient_handout.html").render(
         lang=lang,
         page=_page(page),
@@ -195,11 +263,16 @@ def patient_handout_html(
         edu=kb.education,
         causes=causes,
         urgent_flags=assessment.triage.fired,
-        next_steps=list(next_steps),
-        # the plan's shared-decision grid, in plain words; none while a red flag is being dealt with
-        options=[] if assessment.triage.fired else list(assessment.plan.grid),
+        emergency=emergency,
+        act_on_flag=education.act_on_flag[most_urgent] if most_urgent else "",
+        next_steps=list(next_steps) or handout_referrals(assessment),
+        options=handout_options(assessment, kb),
         show_exercises=show_exercises,
+        # a sheet asked for explicitly still leaves out the exercises a caution rules out
+        exercises=exercises or education.exercises.for_cautions(_holding_cautions(assessment)),
         exercise_cautions=exercise_cautions,
+        # the sheet is held back for this case (not by a red flag, which has its own section)
+        exercises_withheld=not show_exercises and not emergency,
         crisis=load_crisis_contacts().default_message,
         review_pending=needs_clinical_review(lang),
         today=(today or dt.date.today()).isoformat(),

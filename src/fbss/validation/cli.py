@@ -38,9 +38,7 @@ def validate_command(
     ] = None,
     misses: Annotated[bool, typer.Option("--misses", help="List per-case misses (development split only)")] = False,
     record: Annotated[bool, typer.Option("--record", help=f"Record the figures in <set>/{RECORD_FILE}")] = False,
-    check: Annotated[
-        bool, typer.Option("--check", help=f"Fail if a total fell below <set>/{RECORD_FILE}")
-    ] = False,
+    check: Annotated[bool, typer.Option("--check", help=f"Fail if a total fell below <set>/{RECORD_FILE}")] = False,
     knowledge: Annotated[Path | None, typer.Option("--knowledge", envvar="FBSS_KNOWLEDGE_DIR")] = None,
 ) -> None:
     """Top-1/top-3 overall and per cause, confusion, calibration, emergency recall and work-up hit rate."""

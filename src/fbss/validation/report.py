@@ -38,8 +38,14 @@ REGION_COLUMNS = ("region", "n", "causes ranked", "top-1", "top-3", "emergency r
 def region_rows(figures: Figures) -> list[tuple[str, ...]]:
     """Per operated region: the causes describe lumbar surgery, so cervical and thoracic cases are shown apart."""
     return [
-        (r.region, str(r.n), _pct(r.ranked, r.n), _pct(r.top1, r.n), _pct(r.top3, r.n),
-         _pct(r.emergencies_caught, r.emergencies))
+        (
+            r.region,
+            str(r.n),
+            _pct(r.ranked, r.n),
+            _pct(r.top1, r.n),
+            _pct(r.top3, r.n),
+            _pct(r.emergencies_caught, r.emergencies),
+        )
         for r in figures.regions
     ]
 
@@ -107,8 +113,13 @@ def markdown(by_split: dict[str, Figures]) -> str:
         out.append(f"| {name} | " + " | ".join(rows[s][i][1] for s in names) + " |")
     for split, f in by_split.items():
         out += ["", f"Per cause ({split}):", "", markdown_table(f)]
-        out += ["", f"By operated region ({split}):", "", "| " + " | ".join(REGION_COLUMNS) + " |",
-                "|---|" + "---:|" * (len(REGION_COLUMNS) - 1)]
+        out += [
+            "",
+            f"By operated region ({split}):",
+            "",
+            "| " + " | ".join(REGION_COLUMNS) + " |",
+            "|---|" + "---:|" * (len(REGION_COLUMNS) - 1),
+        ]
         out += ["| " + " | ".join(row) + " |" for row in region_rows(f)]
     return "\n".join(out) + "\n"
 
@@ -127,7 +138,7 @@ def reliability_png(by_split: dict[str, Figures]) -> bytes:
     for (split, f), colour in zip(by_split.items(), ("#2471a3", "#c0392b", "#117a65"), strict=False):
         xs = [b.mean_predicted for b in f.reliability]
         ys = [b.observed for b in f.reliability]
-        sizes = [12 + 4 * b.n ** 0.5 for b in f.reliability]
+        sizes = [12 + 4 * b.n**0.5 for b in f.reliability]
         ax.plot(xs, ys, color=colour, linewidth=1.2, label=f"{split} (n = {f.n}, Brier {f.brier:.2f})")
         ax.scatter(xs, ys, s=sizes, color=colour, alpha=0.7)
     ax.set_xlim(0, 1)
