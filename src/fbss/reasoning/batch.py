@@ -231,7 +231,7 @@ class _GroupState:
     worst: Floats
     moot: Floats
     shown: npt.NDArray[np.bool_]
-    strongest: Floats  # the strongest weight for the cause so far (explanations: the first one wins ties)
+    strongest: Floats  # the strongest weight for the group so far (as explanations pick it: the first wins ties)
     strongest_present: npt.NDArray[np.bool_]  # ... and whether its finding is present
     first: npt.NDArray[np.intp]  # when a finding of the group was first known (UNTOUCHED: never)
 
@@ -348,23 +348,23 @@ def assess_batch(matrix: StateMatrix, kb: KnowledgeBase) -> BatchResult:
 
     view = _bedside(matrix.states, compiled)
     status = np.stack([when(view) for _, _, when in compiled.flags], axis=1) if compiled.flags else None
-    urgency_of = {flag.id: flag.urgency for flag in kb.red_flags}
-    by_rank = {rank: u for u, rank in URGENCY_RANK.items()}
-    flag_ids = [f for f, _, _ in compiled.flags]
-    ask_rank = [r for _, r, _ in compiled.flags]
+    if status is None:
+        status = np.zeros((n, 0), dtype=np.int8)
+    likely = _likely(status, applies, probability, present_raised, matrix.states, compiled)
+    triage_of = _triage_rows(kb)
     levels: list[Urgency | None] = []
     red_flags: list[tuple[str, ...]] = []
     ask_now: list[tuple[str, ...]] = []
     for i in range(n):
-        fired = tuple(f for k, f in enumerate(flag_ids) if status is not None and status[i, k] == P)
-        asked = [k for k in range(len(flag_ids)) if status is not None and status[i, k] == U]
-        listed = [(f, URGENCY_RANK[urgency_of[f]]) for f, _ in grouped_flags(fired, kb)]
-        likely = _likely(i, order, ranked_count, probability, present_raised, set(fired), matrix, compiled)
-        if likely:  # `with_likely_emergencies` sorts all fired flags by urgency only when it adds one
-            listed = sorted((*listed, *likely), key=lambda item: item[1])
+        listed, asked = triage_of(status[i].tobytes())
+        candidates = likely.get(i)
+        if candidates:
+            emergencies = [candidates[int(c)] for c in order[i, : ranked_count[i]] if int(c) in candidates]
+            # `with_likely_emergencies` sorts all fired flags by urgency only when it adds one
+            listed = tuple(sorted((*listed, *emergencies), key=lambda item: item[1]))
         red_flags.append(tuple(f for f, _ in listed))
-        levels.append(by_rank[listed[0][1]] if listed else None)
-        ask_now.append(tuple(flag_ids[k] for k in sorted(asked, key=lambda k: ask_rank[k])))
+        levels.append(_BY_RANK[listed[0][1]] if listed else None)
+        ask_now.append(asked)
     return BatchResult(
         causes=tuple(c.cause.id for c in model.causes),
         probability=probability,
@@ -377,30 +377,56 @@ def assess_batch(matrix: StateMatrix, kb: KnowledgeBase) -> BatchResult:
     )
 
 
+_BY_RANK = {rank: urgency for urgency, rank in URGENCY_RANK.items()}
+Listed = tuple[tuple[str, int], ...]  # flag id, urgency rank
+
+
+def _triage_rows(kb: KnowledgeBase) -> Callable[[bytes], tuple[Listed, tuple[str, ...]]]:
+    """(fired flags as triage lists them, ask-now flags most urgent first) of a row of flag statuses, remembered per
+    distinct row: few combinations recur across a cohort."""
+    compiled = _compiled(kb)
+    flag_ids = [f for f, _, _ in compiled.flags]
+    ranks = [r for _, r, _ in compiled.flags]
+    rank_of = dict(zip(flag_ids, ranks, strict=True))
+    seen: dict[bytes, tuple[Listed, tuple[str, ...]]] = {}
+
+    def rows(key: bytes) -> tuple[Listed, tuple[str, ...]]:
+        if key not in seen:
+            fired = tuple(f for f, v in zip(flag_ids, key, strict=True) if v == P)
+            asked = sorted((k for k, v in enumerate(key) if v == U), key=ranks.__getitem__)
+            listed = tuple((f, rank_of[f]) for f, _ in grouped_flags(fired, kb))
+            seen[key] = (listed, tuple(flag_ids[k] for k in asked))
+        return seen[key]
+
+    return rows
+
+
 def _likely(
-    row: int,
-    order: npt.NDArray[np.intp],
-    ranked_count: npt.NDArray[np.intp],
+    status: States,
+    applies: npt.NDArray[np.bool_],
     probability: Floats,
     present_raised: npt.NDArray[np.bool_],
-    fired: set[str],
-    matrix: StateMatrix,
+    states: States,
     compiled: _Compiled,
-) -> list[tuple[str, int]]:
-    """The likely emergencies of one case (`likely_emergency._flag`), in rank order, with their urgency ranks."""
-    result = []
-    states = matrix.states[row : row + 1]
-    for c in order[row, : ranked_count[row]]:
-        e = compiled.emergencies.get(int(c))
-        if e is None or probability[row, c] < e.min_probability or fired & e.covered_by:
-            continue
-        if e.not_when is not None and e.not_when(states)[0] == P:
-            continue
-        urgency = e.urgency
-        if e.when is not None and e.when(states)[0] != P:
+) -> dict[int, dict[int, tuple[str, int]]]:
+    """Row -> cause -> (flag, urgency rank) of the likely emergencies (`likely_emergency._flag`)."""
+    flag_column = {f: k for k, (f, _, _) in enumerate(compiled.flags)}
+    found: dict[int, dict[int, tuple[str, int]]] = {}
+    for c, e in compiled.emergencies.items():
+        fires = applies[:, c] & present_raised[:, c]
+        fires &= np.where(applies[:, c], probability[:, c], -1.0) >= e.min_probability
+        for covering in e.covered_by:  # a red flag that already calls for the same care has fired
+            if covering in flag_column:
+                fires &= status[:, flag_column[covering]] != P
+        if e.not_when is not None:
+            fires &= e.not_when(states) != P
+        urgency = np.full(len(fires), e.urgency)
+        if e.when is not None:
+            holds = e.when(states) == P
             if e.otherwise is None:
-                continue
-            urgency = e.otherwise
-        if present_raised[row, c]:
-            result.append((e.flag, urgency))
-    return result
+                fires &= holds
+            else:
+                urgency = np.where(holds, e.urgency, e.otherwise)
+        for row in np.flatnonzero(fires):
+            found.setdefault(int(row), {})[c] = (e.flag, int(urgency[row]))
+    return found
