@@ -11,6 +11,7 @@ explanations are built: a case that needs them is assessed on its own.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -54,8 +55,11 @@ def state_matrix(cases: Sequence[FindingStates], kb: KnowledgeBase) -> StateMatr
     """Stack the finding states of many cases (read one by one with `read_findings`) into one matrix."""
     findings = finding_order(kb)
     column = {f: j for j, f in enumerate(findings)}
-    states = np.array([[CODE[case.state[f]] for f in findings] for case in cases], dtype=np.int8)
-    states = states.reshape(len(cases), len(findings))
+    code = CODE.__getitem__
+    getter = operator.itemgetter(*findings)
+    read = getter if len(findings) > 1 else lambda state: (getter(state),)  # one name: itemgetter gives no tuple
+    rows = b"".join(bytes(map(code, read(case.state))) for case in cases)
+    states = np.frombuffer(rows, dtype=np.int8).reshape(len(cases), len(findings)).copy()
     unseen = np.full((len(cases), len(findings)), np.nan)
     for i, case in enumerate(cases):
         for f, sensitivity in case.unseen.items():
