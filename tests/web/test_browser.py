@@ -255,8 +255,9 @@ def _demo_ids(page: Any) -> dict[str, str]:
 
 
 def test_assessment_page_shows_work_up_option_grid_scs_and_plan(live: LiveServer, browser: Any, kb: Any) -> None:
-    """DEMO-001 is the recurrent-herniation example: examples/expected_plans.yaml says re-operation is appropriate,
-    revision discectomy appropriate, SCS stopped (a lesion surgery could fix), no MRI in the work-up (it is done)."""
+    """DEMO-001 is the recurrent-herniation example without a deficit: examples/expected_plans.yaml says conservative
+    care is appropriate, re-operation and revision discectomy "could be considered" (uncertain) while conservative
+    care has not been tried, SCS stopped (a lesion surgery could fix), no MRI in the work-up (it is done)."""
     titles = {t.id: t.title for t in kb.care.treatments} | {t.id: t.title for t in kb.care.tests.tests}
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -280,12 +281,13 @@ def test_assessment_page_shows_work_up_option_grid_scs_and_plan(live: LiveServer
     assert "MRI of the operated spine" in workup.locator("details.not-suggested").text_content()
 
     options = page.locator("section#options")
-    assert "appropriate 7/9" in options.locator("[data-category=reoperation]").inner_text()
+    assert "appropriate 7/9" in options.locator("[data-category=conservative]").inner_text()
+    assert "uncertain 6/9" in options.locator("[data-category=reoperation]").inner_text()
     assert "inappropriate" in options.locator("[data-category=neurostimulation]").inner_text()
     revision = options.locator("tr[data-option=revision_discectomy]")
     assert revision.is_visible()
     assert titles["revision_discectomy"] in revision.inner_text()
-    assert "appropriate" in revision.locator(".pill.rating").inner_text()
+    assert "uncertain" in revision.locator(".pill.rating").inner_text()
     assert revision.locator("td").nth(1).locator("li").count() >= 1  # pros
     assert revision.locator("td").nth(2).locator("li").count() >= 1  # cons
     revision.get_by_text("Evidence and sources").click()

@@ -18,8 +18,8 @@ def test_history_says_what_the_mri_changed(clinician: TestClient) -> None:
     """DEMO-001 was saved before and after the MRI that showed the recurrent herniation."""
     page = clinician.get(f"/patients/{ids(clinician)['DEMO-001']}/history").text
     assert "What changed in the assessment" in page
-    assert "Spinal cord stimulation advice: strongly recommended → stopped" in page
-    assert re.search(r"Category Re-operation: inappropriate \d/9 → appropriate \d/9", page)
+    assert "Spinal cord stimulation advice: not recommended → stopped" in page
+    assert re.search(r"Category Re-operation: inappropriate \d/9 → uncertain \d/9", page)
     assert re.search(r"Recurrent disc herniation: \d+ % → &gt;\d+ %", page)  # above the calibrated ceiling
     assert "finding: recurrent disc herniation" in page  # the case field, in words
 

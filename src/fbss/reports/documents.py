@@ -45,7 +45,7 @@ EXERCISE_OPTION = "physiotherapy_exercise"  # the home exercise sheet is given a
 KEY_CAUSES = 5
 KEY_TESTS = 4
 KEY_OPTIONS = 5
-KEY_STEPS = 6
+KEY_STEPS = 5
 APPENDIX_ANCHOR = "appendix"
 
 
