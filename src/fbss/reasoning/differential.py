@@ -9,6 +9,7 @@ coexisting contributors. Unknown findings do not change the point estimate; they
 become the questions to ask. See docs/differential-model.md.
 
 The arithmetic is `scores()`, a pure function of the finding states; `differential()` adds the explanations.
+`fbss.reasoning.batch` does the same arithmetic for many cases at once, in the same order, without explanations.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ def _group_span(links: tuple[_Link, ...]) -> tuple[float, float]:
 
 
 @cache
-def _model(kb: KnowledgeBase) -> _Model:
+def cause_model(kb: KnowledgeBase) -> _Model:
+    """The causes with their priors and links, compiled once per knowledge base (shared with `fbss.reasoning.batch`)."""
     group_of = {fid: g.id for g in kb.differential.evidence_groups for fid in g.findings}
     prior_weight = kb.differential.prior_weight.weight
     alternatives = {g.id for g in kb.differential.evidence_groups if g.kind == "alternatives"}
@@ -193,7 +195,7 @@ def scores(findings: FindingStates, kb: KnowledgeBase) -> Scores:
     Only the linked findings that are known (or not shown by a study that was done) are visited; the range left open
     by the unknown ones is the whole range less what the known ones used.
     """
-    model = _model(kb)
+    model = cause_model(kb)
     states = findings.state
     unseen = findings.unseen
     group = findings.derived.surgery_group
@@ -232,6 +234,8 @@ def scores(findings: FindingStates, kb: KnowledgeBase) -> Scores:
                     moot[key] = min(moot.get(key, 0.0), weight)
                 else:
                     worst[key] = min(worst.get(key, 0.0), weight)
+    # each cause's groups are added in the order the case first touched them (floating-point sums depend on order:
+    # the batch engine adds them in the same order)
     for key, count in counted.items():
         c, g = key
         up = best.get(key, 0.0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from fbss.case.model import Presence
 from fbss.knowledge.base import KnowledgeBase
@@ -164,18 +164,32 @@ def triage(findings: FindingStates, kb: KnowledgeBase) -> Triage:
 def _grouped(fired: list[RedFlagResult], kb: KnowledgeBase) -> list[RedFlagResult]:
     """Most urgent first, resuscitation first within an urgency; a flag another fired flag covers (`covered_by`) is
     marked `within` it and listed after it."""
-    ids = {r.flag for r in fired}
-    covered_by = {f.id: f.covered_by for f in kb.red_flags}
-    within = {r.flag: next((c for c in covered_by[r.flag] if c in ids), None) for r in fired}
-    heads = sorted(
-        (r for r in fired if within[r.flag] is None), key=lambda r: act_now_rank(r.urgency, r.resuscitation)
-    )
-    grouped: list[RedFlagResult] = []
+    by_id = {r.flag: r for r in fired}
+    return [
+        by_id[flag] if within is None else by_id[flag]._replace(within=within)
+        for flag, within in grouped_flags(tuple(by_id), kb)
+    ]
+
+
+@cache
+def _flag_facts(kb: KnowledgeBase) -> dict[str, tuple[tuple[int, int], tuple[str, ...]]]:
+    """Flag id -> (how soon it is acted on: urgency, then resuscitation first; the flags that cover it)."""
+    return {f.id: (act_now_rank(f.urgency, f.resuscitation), tuple(f.covered_by)) for f in kb.red_flags}
+
+
+@lru_cache(maxsize=4096)  # few combinations of fired flags recur across a cohort
+def grouped_flags(fired: tuple[str, ...], kb: KnowledgeBase) -> tuple[tuple[str, str | None], ...]:
+    """The fired flags (knowledge-base order) in the order triage lists them, each with the flag it is listed within."""
+    facts = _flag_facts(kb)
+    ids = set(fired)
+    within = {f: next((c for c in facts[f][1] if c in ids), None) for f in fired}
+    heads = sorted((f for f in fired if within[f] is None), key=lambda f: facts[f][0])
+    grouped: list[tuple[str, str | None]] = []
     for head in heads:
-        grouped.append(head)
-        grouped += [r._replace(within=head.flag) for r in fired if _root(r.flag, within) == head.flag and r is not head]
-    listed = {r.flag for r in grouped}
-    return grouped + [r for r in fired if r.flag not in listed]  # never drop a fired flag (a cycle in covered_by)
+        grouped.append((head, None))
+        grouped += [(f, head) for f in fired if _root(f, within) == head and f != head]
+    listed = {f for f, _ in grouped}
+    return (*grouped, *((f, None) for f in fired if f not in listed))  # never drop a fired flag (a cycle in covered_by)
 
 
 def _root(flag: str, within: dict[str, str | None]) -> str:
