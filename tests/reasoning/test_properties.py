@@ -101,8 +101,13 @@ def test_unknown_never_lowers_an_urgency(case: Case, finding: str) -> None:
     fired = {f.flag for f in triage(read_findings(known, KB), KB).fired}
     unknown = _set(case, path, Presence.unknown)
     if finding in WHEN_ASKED:
-        # asked only in its window (a DVT question in the first 3 months): outside it, unknown is not asked
-        states = read_findings(unknown, KB).state
+        # asked only in its window (a DVT question in the first 3 months) or once another item is reported (peritoneal
+        # signs once abdominal pain is): outside it, unknown is not asked. An item that is not asked at the bedside
+        # reads as not (yet) present there, as triage reads it
+        states = {
+            f: Presence.absent if s is Presence.unknown and not KB.findings[f].is_askable else s
+            for f, s in read_findings(unknown, KB).state.items()
+        }
         if evaluate_expression(WHEN_ASKED[finding], states) is Presence.absent:
             return
     after = triage(read_findings(unknown, KB), KB)

@@ -434,6 +434,10 @@ class CausePath(Cited):
     action: str = Field(min_length=10)
     decision_point: str | None = None
     options: tuple[Id, ...] = ()
+    while_red_flag: bool = Field(
+        default=False,
+        description="Listed even while a fired red flag holds elective care back: the referral is urgent care itself",
+    )
 
 
 class PlanDoc(_Entry):

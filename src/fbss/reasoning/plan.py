@@ -108,15 +108,20 @@ def _cause_paths(kb: KnowledgeBase) -> dict[str, CausePath]:
     return {p.cause: p for p in kb.care.plan.cause_paths}
 
 
-def _cause_path_rows(differential: Differential, appropriate: set[str], kb: KnowledgeBase) -> list[Row]:
+def _cause_path_rows(
+    differential: Differential, appropriate: set[str], kb: KnowledgeBase, red_flag: bool = False
+) -> list[Row]:
     """A referral or treatment step for each likely cause, unless a treatment that completes its path is already
-    rated appropriate (the plan lists that treatment). Causes outside the spine are treated before spinal options."""
+    rated appropriate (the plan lists that treatment). Causes outside the spine are treated before spinal options.
+    Under a fired red flag only the paths that are urgent care themselves (`while_red_flag`) are listed."""
     likely = kb.care.appropriateness.scale.likely
     paths = _cause_paths(kb)
     rows: list[Row] = []
     for cause in differential.causes:
         path = paths.get(cause.cause)
         if cause.probability < likely or path is None or appropriate & set(path.options):
+            continue
+        if red_flag and not path.while_red_flag:
             continue
         where = "treat it before spinal options" if cause.category is Category.extraspinal else "its next step"
         detail = f"{cause.title} likely at {differential.percent(cause.probability)}; {where}: {path.action}"
@@ -255,6 +260,11 @@ def plan(
             if performs:
                 detail += f". It is also the {'; '.join(t[0].lower() + t[1:] for t in performs)}"
             rows.append(("definitive", title, detail, decision, flag.urgency, sources, option_id))
+    if triage.fired:  # the team a likely urgent cause needs is called with the flag's care, before its tests
+        # a path whose care a fired flag already calls for (an epidural haematoma's evacuation) is not repeated
+        called_for = {r.id for r in ratings.options if r.label is Label.appropriate}
+        called_for |= {o for f in fired for o in f.definitive}
+        rows += _cause_path_rows(differential, called_for, kb, red_flag=True)
     for test in work.urgent:
         rows.append(
             (
