@@ -105,3 +105,32 @@ def test_a_deeply_nested_bundle_element_is_named_in_a_short_error(element: str) 
     with pytest.raises(FbssError) as refused:
         import_bundle(data)
     assert "[[[" in str(refused.value) and len(str(refused.value)) < 250
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["dict", "json"])
+def test_a_lab_value_too_large_for_a_number_is_listed_unread(as_text: bool) -> None:
+    """Found by fuzzing: a CRP whose valueQuantity.value was a 400-digit integer (valid as a FHIR decimal) ended the
+    import with Python's OverflowError."""
+    data = copy.deepcopy(bundle("cauda_equina_after_microdiscectomy"))
+    data["entry"].append(
+        {
+            "resource": {
+                "resourceType": "Observation",
+                "id": "crp-huge",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "1988-5"}]},
+                "subject": SUBJECT,
+                "effectiveDateTime": "2026-09-30",
+                "valueQuantity": {
+                    "value": 10**400,
+                    "unit": "mg/L",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "mg/L",
+                },
+            }
+        }
+    )
+    result = import_bundle(fuzz.dumps(data) if as_text else data)
+    assert result.case.index_surgery.type.value == "microdiscectomy"
+    unread = [u for u in result.report.unmapped if "crp-huge" in u.resource]
+    assert unread and "too large to be a measurement" in unread[0].reason

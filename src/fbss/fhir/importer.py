@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -247,14 +248,32 @@ def _presence_of(value: Any) -> Presence | None:
 
 
 def _number(resource: Resource) -> tuple[float | None, str | None]:
-    """The numeric value of an Observation (or component) and its UCUM unit, if any."""
+    """The numeric value of an Observation (or component) and its UCUM unit, if any (None for a number too large to
+    be a measurement: `_number_problem` says why)."""
     if isinstance(resource.get("valueInteger"), int):
-        return float(resource["valueInteger"]), None
+        return _finite(resource["valueInteger"]), None
     quantity = resource.get("valueQuantity")
     if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
         unit = quantity.get("code") or quantity.get("unit")
-        return float(quantity["value"]), str(unit) if unit else None
+        return _finite(quantity["value"]), str(unit) if unit else None
     return None, None
+
+
+def _finite(value: int | float) -> float | None:
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _number_problem(resource: Resource) -> str:
+    """Why an Observation gave no number: none at all, or one too large to be a measurement."""
+    quantity = resource.get("valueQuantity")
+    raw = resource.get("valueInteger", quantity.get("value") if isinstance(quantity, dict) else None)
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return "the value is too large to be a measurement"
+    return "no numeric value"
 
 
 def _convert(col: _Collector, rule: ObservationRule, value: float, unit: str | None) -> float | str:
@@ -390,7 +409,7 @@ def _read_case_item(col: _Collector, resource: Resource, source: str, coding: Co
             col.set(path, found[0].code, when, source, coding, Verification.local)
     else:
         number, _unit = _number(resource)
-        typed = _typed(path, number) if number is not None else "no numeric value"
+        typed = _typed(path, number) if number is not None else _number_problem(resource)
         if isinstance(typed, str):
             col.skip(source, "value", typed, coding)
         else:
@@ -509,7 +528,7 @@ def _apply_observation(
         return
     number, unit = _number(resource)
     if number is None:
-        col.skip(source, "value", f"no numeric value for {rule.title}", coding)
+        col.skip(source, "value", f"{_number_problem(resource)} for {rule.title}", coding)
         return
     converted = _convert(col, rule, number, unit)
     if isinstance(converted, str):
